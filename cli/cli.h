@@ -1,0 +1,38 @@
+/* cli.h — what the command files of the reprint CLI share. */
+#ifndef RP_CLI_H
+#define RP_CLI_H
+#include <stdio.h>
+#include <stdint.h>
+#include "reprint.h"
+
+enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
+
+int cmd_dedup(int argc, char **argv);
+int cmd_params(int argc, char **argv);
+
+/* Messages on stderr prefixed with "reprint: ". */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_rp_error(const rp_error *err);
+/* Usage error: message plus a hint, returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse helpers: return 0 or print a usage error and return -1. */
+int parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
+int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+
+/* An output file written under a temporary name and renamed into place on
+ * success, so a failed run leaves no partial file.  path "-" is stdout. */
+typedef struct {
+	char *path, *tmp;
+	FILE *f;
+} out_file;
+int out_open(out_file *o, const char *path);
+int out_commit(out_file *o); /* flush, fsync, rename; 0 or -1 (message printed) */
+void out_abort(out_file *o); /* remove the temporary file */
+
+/* Write s as a JSON string (with quotes). */
+void json_string(FILE *f, const char *s, size_t n);
+
+double now_seconds(void);
+double peak_rss_mb(void);
+#endif

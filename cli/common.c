@@ -1,0 +1,167 @@
+/* common.c — helpers shared by the CLI commands: messages, number parsing,
+ * atomic output files, JSON string escaping, clocks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("reprint: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void cli_rp_error(const rp_error *err)
+{
+	char buf[1200];
+	cli_error("%s", rp_error_format(err, buf, sizeof buf));
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("reprint: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	fprintf(stderr, "Try 'reprint %s--help' for more information.\n", cmd ? cmd : "");
+	return EXIT_USAGE;
+}
+
+int parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		cli_usage(cmd, "%s: expected an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+		cli_usage(cmd, "%s: expected a number in %g..%g, got '%s'", opt, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int out_open(out_file *o, const char *path)
+{
+	memset(o, 0, sizeof *o);
+	if (!strcmp(path, "-")) {
+		o->f = stdout;
+		return 0;
+	}
+	size_t n = strlen(path);
+	o->path = strdup(path);
+	o->tmp = malloc(n + 32);
+	if (!o->path || !o->tmp) {
+		cli_error("out of memory");
+		return -1;
+	}
+	snprintf(o->tmp, n + 32, "%s.tmp.%ld", path, (long)getpid());
+	o->f = fopen(o->tmp, "w");
+	if (!o->f) {
+		cli_error("%s: cannot create: %s", o->tmp, strerror(errno));
+		free(o->path); free(o->tmp);
+		o->path = o->tmp = NULL;
+		return -1;
+	}
+	setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+	return 0;
+}
+
+int out_commit(out_file *o)
+{
+	if (!o->f) return 0;
+	int bad = fflush(o->f) != 0 || ferror(o->f);
+	int e = errno;
+	if (o->f == stdout) {
+		o->f = NULL;
+		if (bad) cli_error("write error on standard output: %s", strerror(e));
+		return bad ? -1 : 0;
+	}
+	if (!bad && fsync(fileno(o->f)) && errno != EINVAL) bad = 1, e = errno;
+	if (fclose(o->f) && !bad) bad = 1, e = errno;
+	o->f = NULL;
+	if (!bad && rename(o->tmp, o->path)) bad = 1, e = errno;
+	if (bad) {
+		cli_error("%s: write failed: %s", o->path, strerror(e));
+		unlink(o->tmp);
+	}
+	free(o->path); free(o->tmp);
+	o->path = o->tmp = NULL;
+	return bad ? -1 : 0;
+}
+
+void out_abort(out_file *o)
+{
+	if (o->f && o->f != stdout) {
+		fclose(o->f);
+		unlink(o->tmp);
+	}
+	o->f = NULL;
+	free(o->path); free(o->tmp);
+	o->path = o->tmp = NULL;
+}
+
+void json_string(FILE *f, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	putc_unlocked('"', f);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') continue;
+		fwrite(s + run, 1, i - run, f);
+		run = i + 1;
+		putc_unlocked('\\', f);
+		switch (c) {
+		case '"': putc_unlocked('"', f); break;
+		case '\\': putc_unlocked('\\', f); break;
+		case '\n': putc_unlocked('n', f); break;
+		case '\r': putc_unlocked('r', f); break;
+		case '\t': putc_unlocked('t', f); break;
+		default:
+			fputs("u00", f);
+			putc_unlocked(hex[c >> 4], f);
+			putc_unlocked(hex[c & 15], f);
+		}
+	}
+	fwrite(s + run, 1, n - run, f);
+	putc_unlocked('"', f);
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double peak_rss_mb(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss / 1024.0;
+}

@@ -1,0 +1,36 @@
+/* main.c — the reprint command: dispatches to one file per command. */
+#include <string.h>
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: reprint COMMAND [OPTION]... [INPUT]...\n"
+	      "Find reprinted text: near-duplicate documents in large text collections.\n\n"
+	      "Commands:\n"
+	      "  dedup    cluster near-duplicate documents (Jaccard of word n-grams)\n"
+	      "  params   print the LSH bands and rows chosen for a threshold, with the S-curve\n\n"
+	      "Options:\n"
+	      "  -h, --help     this help; 'reprint COMMAND --help' lists a command's options\n"
+	      "  -V, --version  print the version and the normalisation version\n\n"
+	      "Exit status: 0 success, 1 data or I/O error, 2 usage error.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		printf("reprint %s (normalisation %d)\n", RP_VERSION, RP_NORM_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 1, argv + 1);
+	if (!strcmp(cmd, "params")) return cmd_params(argc - 1, argv + 1);
+	return cli_usage(NULL, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,181 @@
+/* reprint.h — the one public header of libreprint.
+ *
+ * reprint finds reprinted text: near-duplicate documents (dedup) and, later,
+ * passages reused across documents.  The pipeline is
+ *   reader -> normalize (tokens with byte spans) -> shingle -> sketch -> lsh
+ *   -> candidates -> verify -> cluster
+ * Every fallible call returns an rp_status (0 on success) and fills an
+ * rp_error supplied by the caller.  The library never prints, never exits and
+ * keeps no mutable global state; all allocation goes through rp_alloc hooks. */
+#ifndef REPRINT_H
+#define REPRINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RP_VERSION "0.1.0"
+#define RP_NORM_VERSION 1 /* bump when tokens or token hashes change */
+
+/* ---- errors ------------------------------------------------------------ */
+typedef int rp_status;
+enum {
+	RP_OK = 0,
+	RP_ENOMEM = -1, /* allocation failed */
+	RP_EIO = -2,    /* read/write/open failed */
+	RP_EDATA = -3,  /* bad input record or stream */
+	RP_EUSAGE = -4, /* bad parameter */
+	RP_EINTR = -5   /* interrupted by the caller's cancel flag */
+};
+
+typedef struct rp_error {
+	int code;          /* one of RP_E*, 0 if no error */
+	char message[512]; /* what went wrong, without the position */
+	char file[512];    /* input name ("-" for stdin), empty if none */
+	uint64_t line;     /* 1-based line number, 0 if not applicable */
+	uint64_t byte;     /* 0-based byte offset in the (decompressed) stream */
+} rp_error;
+
+/* Format "file:line:byte: message" (parts that are unknown are left out)
+ * into buf; returns buf. */
+const char *rp_error_format(const rp_error *err, char *buf, size_t size);
+
+/* ---- allocation hook --------------------------------------------------- */
+/* All allocation in the library goes through these.  rp_alloc_set() is meant
+ * for tests (fail the Nth allocation); it must be called before any handle
+ * exists.  NULL restores malloc/realloc/free. */
+typedef struct rp_allocator {
+	void *(*malloc_fn)(void *ctx, size_t size);
+	void *(*realloc_fn)(void *ctx, void *ptr, size_t size);
+	void (*free_fn)(void *ctx, void *ptr);
+	void *ctx;
+} rp_allocator;
+void rp_alloc_set(const rp_allocator *a);
+
+/* ---- parameters -------------------------------------------------------- */
+typedef struct rp_params {
+	int ngram;          /* shingle length in tokens (word mode) or chars (char mode), default 5 */
+	int char_shingles;  /* 0: word n-grams; 1: character n-grams */
+	int num_perm;       /* sketch size K, default 128 */
+	int bands, rows;    /* LSH banding; 0,0 = chosen from threshold for recall >= 0.98 */
+	double threshold;   /* Jaccard threshold, default 0.8 */
+	int verify_exact;   /* 0: estimate from the signature; 1: exact Jaccard of shingle sets */
+	int keep_longest;   /* 0: representative = first in input order; 1: longest (ties: first) */
+	uint64_t seed;      /* hash seed, default 0 */
+} rp_params;
+
+void rp_params_default(rp_params *p);
+/* Checks ranges and fills bands/rows when they are 0. */
+rp_status rp_params_resolve(rp_params *p, rp_error *err);
+/* Probability that a pair of Jaccard s becomes an LSH candidate. */
+double rp_lsh_probability(int bands, int rows, double s);
+/* Bands and rows for threshold t with K values: the largest r such that
+ * b = K / r gives P(candidate | t) >= 0.98. */
+void rp_lsh_choose(double t, int num_perm, int *bands, int *rows);
+
+/* ---- thread pool ------------------------------------------------------- */
+typedef struct rp_pool rp_pool;
+rp_pool *rp_pool_new(int nthreads); /* nthreads <= 0: number of cores */
+int rp_pool_size(const rp_pool *pool);
+void rp_pool_free(rp_pool *pool);
+
+/* ---- tokens ------------------------------------------------------------ */
+typedef struct rp_tokens {
+	size_t n, cap;
+	uint64_t *hash;  /* n token hashes */
+	uint32_t *start; /* n byte offsets: token i covers [start[i], end[i]) of the text */
+	uint32_t *end;
+	struct rp_tok_scratch *scratch; /* private buffers reused across calls */
+} rp_tokens;
+
+/* An rp_tokens starts zeroed ({0}) and is reused across calls; rp_tokens_free
+ * releases it.  Normalise UTF-8 text into tokens (NFKC + case folding; see docs/NORMALIZATION.md).
+ * Texts are limited to 4 GiB - 1.  char_tokens: each word character is a token.
+ * Returns RP_EDATA for invalid UTF-8 or a NUL byte (err->byte says where). */
+rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t seed,
+                      rp_tokens *out, rp_error *err);
+void rp_tokens_free(rp_tokens *t);
+/* Hash of one already-normalised token (pins the on-disk token hash). */
+uint64_t rp_token_hash(const char *utf8, size_t len, uint64_t seed);
+
+/* ---- shingles and sketches --------------------------------------------- */
+/* Shingle hashes of n consecutive tokens (rolling, O(1) per token).  A stream
+ * shorter than n gives one shingle of all its tokens; an empty one gives none.
+ * out must have room for max(1, ntok - n + 1) values.  Returns the count. */
+size_t rp_shingles(const uint64_t *tok, size_t ntok, int n, uint64_t *out);
+/* One-permutation MinHash with optimal densification: K 32-bit values. An
+ * empty shingle set gives all RP_SIG_EMPTY. */
+#define RP_SIG_EMPTY 0xffffffffu
+#define RP_MAX_PERM 1024 /* largest K */
+void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig);
+/* Fraction of equal positions of two signatures. */
+double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K);
+/* Exact Jaccard of two sorted, duplicate-free hash sets. */
+double rp_set_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb);
+
+/* ---- reader ------------------------------------------------------------ */
+typedef enum { RP_FORMAT_AUTO = 0, RP_FORMAT_JSONL, RP_FORMAT_LINES, RP_FORMAT_FILE } rp_format;
+
+typedef struct rp_reader_opts {
+	rp_format format;       /* AUTO: JSON Lines for files, one document per file under directories */
+	const char *text_field; /* dotted path, default "text" */
+	const char *id_field;   /* dotted path, default "id" */
+	size_t max_record;      /* longest record accepted in bytes, default 64 MiB */
+} rp_reader_opts;
+
+typedef struct rp_record {
+	uint64_t seq;        /* 0, 1, 2, ... across all inputs */
+	const char *text;    /* decoded UTF-8 text (valid until the next call) */
+	size_t text_len;
+	const char *id;      /* id: id field, else path (files), else PATH:LINE */
+	size_t id_len;
+	int id_is_number;    /* id came from a JSON number: print it unquoted */
+	const char *raw;     /* the record's original bytes (JSON line w/o newline, line, or file) */
+	size_t raw_len;
+	const char *file;    /* input name */
+	uint64_t line;       /* 1-based line of the record (0 for whole files) */
+	uint64_t byte;       /* byte offset of the record in the decompressed stream */
+	int bad;             /* nonzero: the record is bad; reason in err of rp_reader_next */
+} rp_record;
+
+typedef struct rp_reader rp_reader;
+rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninputs,
+                        const rp_reader_opts *opts, rp_error *err);
+/* Next record.  Returns 1 and fills rec; 0 at the end of all input; <0 on a
+ * fatal stream error (unreadable file, truncated gzip).  A bad record (invalid
+ * JSON, missing text field, invalid UTF-8, NUL byte, record too long) is
+ * returned with rec->bad = 1 and err filled; its id falls back to PATH:LINE and
+ * reading continues with the next record. */
+int rp_reader_next(rp_reader *r, rp_record *rec, rp_error *err);
+void rp_reader_free(rp_reader *r);
+
+/* ---- dedup ------------------------------------------------------------- */
+typedef struct rp_dedup rp_dedup;
+
+typedef struct rp_dedup_result {
+	uint64_t cluster;   /* seq of the representative */
+	int duplicate;      /* 1 if not the representative */
+	double similarity;  /* estimated (or exact) Jaccard to the representative */
+} rp_dedup_result;
+
+rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_error *err);
+/* Add n documents with consecutive seqs starting at the next free seq; texts
+ * are tokenised and sketched on the pool.  bad[i] != 0 marks an errored record
+ * that takes a seq but never joins a cluster. */
+rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const size_t *lens,
+                       const int *bad, rp_error *err);
+/* Cluster everything added.  After this, results are available. */
+rp_status rp_dedup_finish(rp_dedup *d, rp_error *err);
+size_t rp_dedup_count(const rp_dedup *d);
+void rp_dedup_get(const rp_dedup *d, uint64_t seq, rp_dedup_result *res);
+/* Verified pairs (a < b by seq) that joined clusters, in order of (a, b). */
+size_t rp_dedup_pairs(const rp_dedup *d, const uint64_t **a, const uint64_t **b, const double **jaccard);
+void rp_dedup_free(rp_dedup *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

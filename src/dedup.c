@@ -1,0 +1,485 @@
+/* dedup.c — near-duplicate clusters: sketch, candidates, verify, cluster.
+ *
+ * rp_dedup_add() tokenises, shingles and sketches batches of documents on the
+ * pool, keeping per document only a fixed-size record (signature, length,
+ * flags).  rp_dedup_finish() then, band by band, computes the band keys,
+ * radix-sorts (key, seq) pairs and walks each bucket of equal keys in seq
+ * order: a member is compared with one member of every cluster already seen
+ * in that bucket (never with every member, so a huge bucket stays linear in
+ * its clusters), and only a pair whose Jaccard passes the threshold (estimated
+ * from the full signature, or exact with verify_exact) may join two clusters
+ * in the union-find.  Documents with no token match each other only when their
+ * bytes are identical.  The representative is the lowest seq of a cluster (or
+ * the longest text, ties to the lowest seq).  Everything after sketching runs
+ * in a fixed order, so the result does not depend on the number of threads. */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+#include "internal.h"
+
+enum { DOC_BAD = 1, DOC_EMPTY = 2 };
+#define MAX_BUCKET_CLUSTERS 1024 /* per bucket; beyond it members only join */
+
+typedef struct {
+	rp_tokens tok;
+	uint64_t *shingles;
+	size_t shingles_cap;
+} worker;
+
+typedef struct { uint64_t key; uint64_t seq; } keyed;
+
+struct rp_dedup {
+	rp_params p;
+	rp_pool *pool;
+	int nworkers;
+	worker *workers;
+	size_t n, cap;
+	uint32_t *sig;      /* n x K */
+	uint8_t *flags;     /* DOC_* */
+	uint64_t *len;      /* text bytes */
+	uint64_t *content;  /* hash of the bytes of a token-less document */
+	uint64_t **sets;    /* exact mode: sorted shingle set of each document */
+	uint32_t *set_n;
+	/* results */
+	uint32_t *parent;
+	uint32_t *rep;
+	float *similarity;
+	uint64_t *pair_a, *pair_b;
+	double *pair_j;
+	size_t npairs, pairs_cap;
+	int finished;
+};
+
+rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_error *err)
+{
+	*out = NULL;
+	rp_params q = *p;
+	rp_status rc = rp_params_resolve(&q, err);
+	if (rc) return rc;
+	rp_dedup *d = rp_malloc(sizeof *d);
+	if (!d) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	memset(d, 0, sizeof *d);
+	d->p = q;
+	d->pool = pool;
+	d->nworkers = rp_pool_size(pool);
+	d->workers = rp_malloc_array((size_t)d->nworkers, sizeof *d->workers);
+	if (!d->workers) {
+		rp_free(d);
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
+	}
+	memset(d->workers, 0, (size_t)d->nworkers * sizeof *d->workers);
+	*out = d;
+	return RP_OK;
+}
+
+static int grow_docs(rp_dedup *d, size_t need)
+{
+	if (need <= d->cap) return 0;
+	size_t cap = d->cap ? d->cap : 1024;
+	while (cap < need) cap *= 2;
+	const size_t K = (size_t)d->p.num_perm;
+	void *q;
+	if (!(q = rp_realloc_array(d->sig, cap, K * sizeof *d->sig))) return RP_ENOMEM;
+	d->sig = q;
+	if (!(q = rp_realloc_array(d->flags, cap, 1))) return RP_ENOMEM;
+	d->flags = q;
+	if (!(q = rp_realloc_array(d->len, cap, sizeof *d->len))) return RP_ENOMEM;
+	d->len = q;
+	if (!(q = rp_realloc_array(d->content, cap, sizeof *d->content))) return RP_ENOMEM;
+	d->content = q;
+	if (d->p.verify_exact) {
+		if (!(q = rp_realloc_array(d->sets, cap, sizeof *d->sets))) return RP_ENOMEM;
+		d->sets = q;
+		if (!(q = rp_realloc_array(d->set_n, cap, sizeof *d->set_n))) return RP_ENOMEM;
+		d->set_n = q;
+	}
+	d->cap = cap;
+	return 0;
+}
+
+typedef struct {
+	rp_dedup *d;
+	size_t base;
+	const char *const *texts;
+	const size_t *lens;
+	const int *bad;
+	int *status;
+	rp_error *errs; /* one per worker: the error of its lowest failing item */
+	size_t *err_item;
+} add_job;
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
+{
+	const rp_params *p = &d->p;
+	uint32_t *sig = d->sig + seq * (size_t)p->num_perm;
+	d->len[seq] = len;
+	d->content[seq] = 0;
+	d->flags[seq] = 0;
+	if (d->sets) d->sets[seq] = NULL, d->set_n[seq] = 0;
+	int rc = rp_tokenize(text, len, p->char_shingles, p->seed, &w->tok, err);
+	if (rc) return rc;
+	size_t need = w->tok.n ? w->tok.n : 1;
+	if (rp_grow((void **)&w->shingles, &w->shingles_cap, need, sizeof *w->shingles))
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
+	size_t ns = rp_shingles(w->tok.hash, w->tok.n, p->ngram, w->shingles);
+	rp_sketch(w->shingles, ns, p->num_perm, p->seed, sig);
+	if (ns == 0) {
+		d->flags[seq] = DOC_EMPTY;
+		d->content[seq] = XXH3_64bits_withSeed(text, len, p->seed);
+	}
+	if (d->sets && ns) {
+		qsort(w->shingles, ns, sizeof *w->shingles, cmp_u64);
+		size_t u = 1;
+		for (size_t i = 1; i < ns; i++)
+			if (w->shingles[i] != w->shingles[u - 1]) w->shingles[u++] = w->shingles[i];
+		uint64_t *set = rp_malloc_array(u, sizeof *set);
+		if (!set) return rp_set_error(err, RP_ENOMEM, "out of memory");
+		memcpy(set, w->shingles, u * sizeof *set);
+		d->sets[seq] = set;
+		d->set_n[seq] = (uint32_t)u;
+	}
+	return 0;
+}
+
+static void add_item(void *v, size_t i, int wid)
+{
+	add_job *j = v;
+	rp_dedup *d = j->d;
+	size_t seq = j->base + i;
+	if (j->bad && j->bad[i]) {
+		for (int k = 0; k < d->p.num_perm; k++) d->sig[seq * (size_t)d->p.num_perm + k] = RP_SIG_EMPTY;
+		d->flags[seq] = DOC_BAD;
+		d->len[seq] = 0;
+		d->content[seq] = 0;
+		if (d->sets) d->sets[seq] = NULL, d->set_n[seq] = 0;
+		j->status[i] = 0;
+		return;
+	}
+	rp_error e;
+	j->status[i] = sketch_one(d, &d->workers[wid], seq, j->texts[i], j->lens[i], &e);
+	if (j->status[i] && i < j->err_item[wid]) {
+		j->err_item[wid] = i;
+		j->errs[wid] = e;
+	}
+}
+
+rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const size_t *lens,
+                       const int *bad, rp_error *err)
+{
+	if (d->finished) return rp_set_error(err, RP_EUSAGE, "rp_dedup_add after rp_dedup_finish");
+	if (d->n + n > UINT32_MAX - 1) return rp_set_error(err, RP_EUSAGE, "more than 4294967294 documents");
+	if (grow_docs(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	add_job j = {d, d->n, texts, lens, bad, NULL, NULL, NULL};
+	j.status = rp_malloc_array(n ? n : 1, sizeof *j.status);
+	j.errs = rp_malloc_array((size_t)d->nworkers, sizeof *j.errs);
+	j.err_item = rp_malloc_array((size_t)d->nworkers, sizeof *j.err_item);
+	rp_status rc = RP_OK;
+	if (!j.status || !j.errs || !j.err_item) {
+		rc = rp_set_error(err, RP_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int w = 0; w < d->nworkers; w++) j.err_item[w] = SIZE_MAX;
+	rp_pool_run(d->pool, n, add_item, &j);
+	/* Report the failure of the lowest index, whichever worker met it. */
+	size_t first = SIZE_MAX;
+	int fw = -1;
+	for (int w = 0; w < d->nworkers; w++)
+		if (j.err_item[w] < first) first = j.err_item[w], fw = w;
+	if (fw >= 0) {
+		if (err) *err = j.errs[fw];
+		rc = j.status[first];
+		/* Documents sketched in this batch are dropped with it. */
+		if (d->sets)
+			for (size_t i = 0; i < n; i++) rp_free(d->sets[d->n + i]), d->sets[d->n + i] = NULL;
+		goto out;
+	}
+	d->n += n;
+out:
+	rp_free(j.status);
+	rp_free(j.errs);
+	rp_free(j.err_item);
+	return rc;
+}
+
+/* ---- union-find ---- */
+static uint32_t find(uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x) {
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* Link the two roots; the lower seq stays the root. */
+static void unite(uint32_t *parent, uint32_t a, uint32_t b)
+{
+	a = find(parent, a);
+	b = find(parent, b);
+	if (a == b) return;
+	if (a < b) parent[b] = a;
+	else parent[a] = b;
+}
+
+static int add_pair(rp_dedup *d, uint64_t a, uint64_t b, double j)
+{
+	if (d->npairs == d->pairs_cap) {
+		size_t cap = d->pairs_cap ? d->pairs_cap * 2 : 1024;
+		void *q;
+		if (!(q = rp_realloc_array(d->pair_a, cap, sizeof *d->pair_a))) return RP_ENOMEM;
+		d->pair_a = q;
+		if (!(q = rp_realloc_array(d->pair_b, cap, sizeof *d->pair_b))) return RP_ENOMEM;
+		d->pair_b = q;
+		if (!(q = rp_realloc_array(d->pair_j, cap, sizeof *d->pair_j))) return RP_ENOMEM;
+		d->pair_j = q;
+		d->pairs_cap = cap;
+	}
+	d->pair_a[d->npairs] = a < b ? a : b;
+	d->pair_b[d->npairs] = a < b ? b : a;
+	d->pair_j[d->npairs] = j;
+	d->npairs++;
+	return 0;
+}
+
+static double similarity(const rp_dedup *d, size_t a, size_t b)
+{
+	if (d->sets) return rp_set_jaccard(d->sets[a], d->set_n[a], d->sets[b], d->set_n[b]);
+	const size_t K = (size_t)d->p.num_perm;
+	return rp_sig_jaccard(d->sig + a * K, d->sig + b * K, (int)K);
+}
+
+/* LSD radix sort of (key, seq) by key, 16 bits per pass; stable, so equal
+ * keys stay in seq order. */
+static void radix_sort(keyed *a, keyed *tmp, size_t n, uint32_t *count)
+{
+	for (int shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, 65536 * sizeof *count);
+		for (size_t i = 0; i < n; i++) count[(a[i].key >> shift) & 0xffff]++;
+		uint32_t sum = 0;
+		for (size_t k = 0; k < 65536; k++) {
+			uint32_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & 0xffff]++] = a[i];
+		keyed *t = a;
+		a = tmp;
+		tmp = t;
+	}
+	/* Four passes: the sorted data is back in the caller's first array. */
+}
+
+typedef struct {
+	rp_dedup *d;
+	int band0;       /* first band of this round */
+	keyed **keys;    /* one array per band of the round */
+	keyed **tmp;
+	uint32_t **count;
+	size_t *nkeys;
+} band_job;
+
+static void band_keys(void *v, size_t i, int wid)
+{
+	(void)wid;
+	band_job *j = v;
+	rp_dedup *d = j->d;
+	int band = j->band0 + (int)i;
+	keyed *k = j->keys[i];
+	size_t m = 0;
+	const size_t K = (size_t)d->p.num_perm;
+	for (size_t s = 0; s < d->n; s++) {
+		if (d->flags[s]) continue;
+		k[m].key = rp_band_key(d->sig + s * K, band, d->p.rows);
+		k[m].seq = s;
+		m++;
+	}
+	radix_sort(k, j->tmp[i], m, j->count[i]);
+	j->nkeys[i] = m;
+}
+
+/* Walk the buckets of one sorted band. */
+static int join_buckets(rp_dedup *d, const keyed *k, size_t m, uint32_t *seen)
+{
+	const double t = d->p.threshold;
+	for (size_t lo = 0; lo < m;) {
+		size_t hi = lo + 1;
+		while (hi < m && k[hi].key == k[lo].key) hi++;
+		if (hi - lo >= 2) {
+			size_t nseen = 0;
+			for (size_t x = lo; x < hi; x++) {
+				uint32_t s = (uint32_t)k[x].seq;
+				int joined = 0;
+				for (size_t y = 0; y < nseen; y++) {
+					uint32_t e = seen[y];
+					if (find(d->parent, e) == find(d->parent, s)) { joined = 1; continue; }
+					double j = similarity(d, e, s);
+					if (j >= t) {
+						unite(d->parent, e, s);
+						if (add_pair(d, e, s, j)) return RP_ENOMEM;
+						joined = 1;
+					}
+				}
+				if (!joined && nseen < MAX_BUCKET_CLUSTERS) seen[nseen++] = s;
+			}
+		}
+		lo = hi;
+	}
+	return 0;
+}
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const keyed *x = a, *y = b;
+	if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int cmp_pair_index(const void *a, const void *b, void *v)
+{
+	const rp_dedup *d = v;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	if (d->pair_a[x] != d->pair_a[y]) return d->pair_a[x] < d->pair_a[y] ? -1 : 1;
+	return (d->pair_b[x] > d->pair_b[y]) - (d->pair_b[x] < d->pair_b[y]);
+}
+
+static int sort_pairs(rp_dedup *d)
+{
+	size_t n = d->npairs;
+	if (n < 2) return 0;
+	size_t *idx = rp_malloc_array(n, sizeof *idx);
+	uint64_t *a = rp_malloc_array(n, sizeof *a), *b = rp_malloc_array(n, sizeof *b);
+	double *j = rp_malloc_array(n, sizeof *j);
+	int rc = 0;
+	if (!idx || !a || !b || !j) { rc = RP_ENOMEM; goto out; }
+	for (size_t i = 0; i < n; i++) idx[i] = i;
+	qsort_r(idx, n, sizeof *idx, cmp_pair_index, d);
+	for (size_t i = 0; i < n; i++) a[i] = d->pair_a[idx[i]], b[i] = d->pair_b[idx[i]], j[i] = d->pair_j[idx[i]];
+	memcpy(d->pair_a, a, n * sizeof *a);
+	memcpy(d->pair_b, b, n * sizeof *b);
+	memcpy(d->pair_j, j, n * sizeof *j);
+out:
+	rp_free(idx); rp_free(a); rp_free(b); rp_free(j);
+	return rc;
+}
+
+rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
+{
+	if (d->finished) return RP_OK;
+	const size_t n = d->n;
+	int rc = 0;
+	int round = d->nworkers < d->p.bands ? d->nworkers : d->p.bands;
+	keyed *keys[256] = {0}, *tmp[256] = {0};
+	uint32_t *count[256] = {0};
+	size_t nkeys[256];
+	uint32_t *seen = NULL;
+	d->parent = rp_malloc_array(n ? n : 1, sizeof *d->parent);
+	d->rep = rp_malloc_array(n ? n : 1, sizeof *d->rep);
+	d->similarity = rp_malloc_array(n ? n : 1, sizeof *d->similarity);
+	seen = rp_malloc_array(MAX_BUCKET_CLUSTERS, sizeof *seen);
+	if (!d->parent || !d->rep || !d->similarity || !seen) goto nomem;
+	for (size_t i = 0; i < n; i++) d->parent[i] = (uint32_t)i;
+
+	/* Token-less documents: identical bytes only. */
+	size_t ne = 0;
+	for (size_t i = 0; i < n; i++) ne += d->flags[i] == DOC_EMPTY;
+	if (ne > 1) {
+		keyed *e = rp_malloc_array(ne, sizeof *e);
+		if (!e) goto nomem;
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (d->flags[i] == DOC_EMPTY) e[m].key = d->content[i], e[m].seq = i, m++;
+		qsort(e, m, sizeof *e, cmp_keyed);
+		for (size_t i = 1; i < m; i++)
+			if (e[i].key == e[i - 1].key && d->len[e[i].seq] == d->len[e[i - 1].seq]
+			    && find(d->parent, (uint32_t)e[i].seq) != find(d->parent, (uint32_t)e[i - 1].seq)) {
+				unite(d->parent, (uint32_t)e[i - 1].seq, (uint32_t)e[i].seq);
+				if (add_pair(d, e[i - 1].seq, e[i].seq, 1.0)) { rp_free(e); goto nomem; }
+			}
+		rp_free(e);
+	}
+
+	/* Bands, `round` at a time: keys computed and sorted in parallel, buckets
+	 * joined in band order. */
+	for (int r = 0; r < round; r++) {
+		keys[r] = rp_malloc_array(n ? n : 1, sizeof **keys);
+		tmp[r] = rp_malloc_array(n ? n : 1, sizeof **tmp);
+		count[r] = rp_malloc_array(65536, sizeof **count);
+		if (!keys[r] || !tmp[r] || !count[r]) goto nomem;
+	}
+	for (int b0 = 0; b0 < d->p.bands; b0 += round) {
+		int nb = d->p.bands - b0 < round ? d->p.bands - b0 : round;
+		band_job j = {d, b0, keys, tmp, count, nkeys};
+		rp_pool_run(d->pool, (size_t)nb, band_keys, &j);
+		for (int r = 0; r < nb; r++)
+			if (join_buckets(d, keys[r], nkeys[r], seen)) goto nomem;
+	}
+
+	/* Representatives and similarities. */
+	for (size_t i = 0; i < n; i++) d->rep[i] = (uint32_t)i;
+	if (d->p.keep_longest) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t root = find(d->parent, (uint32_t)i), best = d->rep[root];
+			if (d->len[i] > d->len[best]) d->rep[root] = (uint32_t)i;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t rep = d->rep[find(d->parent, (uint32_t)i)];
+		d->similarity[i] = rep == i ? 1.0f : d->flags[i] == DOC_EMPTY ? 1.0f : (float)similarity(d, i, rep);
+	}
+	if (sort_pairs(d)) goto nomem;
+	d->finished = 1;
+	goto out;
+nomem:
+	rc = rp_set_error(err, RP_ENOMEM, "out of memory");
+out:
+	for (int r = 0; r < 256; r++) rp_free(keys[r]), rp_free(tmp[r]), rp_free(count[r]);
+	rp_free(seen);
+	return rc;
+}
+
+size_t rp_dedup_count(const rp_dedup *d) { return d->n; }
+
+void rp_dedup_get(const rp_dedup *d, uint64_t seq, rp_dedup_result *res)
+{
+	if (!d->finished || seq >= d->n || (d->flags[seq] & DOC_BAD)) {
+		res->cluster = seq;
+		res->duplicate = 0;
+		res->similarity = 0.0;
+		return;
+	}
+	uint32_t rep = d->rep[find(d->parent, (uint32_t)seq)];
+	res->cluster = rep;
+	res->duplicate = rep != seq;
+	res->similarity = d->similarity[seq];
+}
+
+size_t rp_dedup_pairs(const rp_dedup *d, const uint64_t **a, const uint64_t **b, const double **j)
+{
+	*a = d->pair_a;
+	*b = d->pair_b;
+	*j = d->pair_j;
+	return d->npairs;
+}
+
+void rp_dedup_free(rp_dedup *d)
+{
+	if (!d) return;
+	for (int w = 0; w < d->nworkers; w++) {
+		rp_tokens_free(&d->workers[w].tok);
+		rp_free(d->workers[w].shingles);
+	}
+	rp_free(d->workers);
+	if (d->sets)
+		for (size_t i = 0; i < d->n; i++) rp_free(d->sets[i]);
+	rp_free(d->sets); rp_free(d->set_n);
+	rp_free(d->sig); rp_free(d->flags); rp_free(d->len); rp_free(d->content);
+	rp_free(d->parent); rp_free(d->rep); rp_free(d->similarity);
+	rp_free(d->pair_a); rp_free(d->pair_b); rp_free(d->pair_j);
+	rp_free(d);
+}

@@ -1,0 +1,275 @@
+/* normalize.c — text to tokens.
+ *
+ * A token is a maximal run of word characters (letters, digits, combining
+ * marks) after Unicode NFKC and case folding; everything else (spaces of every
+ * kind including NBSP, quotes, dashes, ellipses, '*', '\\', '#', brackets)
+ * separates tokens and yields none.  Default-ignorable characters (soft
+ * hyphen, zero-width joiners, the byte-order mark) vanish without splitting a
+ * word.  A word hyphenated across a line break ("infor-\n  mation") is joined.
+ *
+ * ASCII runs take a table-driven path that lowercases into a scratch buffer
+ * and never calls utf8proc; a run holding a byte >= 0x80 is decomposed
+ * (NFKD + case fold + ignorables removed), composed (NFKC) and split by
+ * utf8proc.  Every token keeps the byte span [start, end) of the original text
+ * it came from; tokens that one run splits into after NFKC (rare: "½" -> "1",
+ * "2") share the run's span.  Token hashes are XXH3-64 of the token's
+ * normalised UTF-8 with the caller's seed: identical on every platform.
+ * The rules are versioned by RP_NORM_VERSION; docs/NORMALIZATION.md. */
+#include <string.h>
+#include <utf8proc.h>
+#include <xxhash.h>
+#include "internal.h"
+
+enum { C_SEP = 0, C_WORD = 1, C_HIGH = 2, C_NUL = 3 };
+
+/* Byte classes: ASCII letters and digits are word bytes (lowered below). */
+static const uint8_t byte_class[256] = {
+	[0] = C_NUL,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+	['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+	['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	[0x80 ... 0xff] = C_HIGH,
+};
+
+uint64_t rp_token_hash(const char *utf8, size_t len, uint64_t seed)
+{
+	return XXH3_64bits_withSeed(utf8, len, seed);
+}
+
+/* Scratch buffers, kept in rp_tokens between calls. */
+struct rp_tok_scratch {
+	rp_tokens *out;
+	uint64_t seed;
+	int char_tokens;
+	char *run;              /* the current run's bytes, ASCII lowered */
+	size_t run_len, run_cap;
+	utf8proc_int32_t *cps;  /* decomposed code points of a non-ASCII run */
+	size_t cps_cap;
+	char *word;             /* one normalised token of a non-ASCII run */
+	size_t word_len, word_cap;
+};
+typedef struct rp_tok_scratch tokenizer;
+
+static int push_token(tokenizer *tk, const char *s, size_t len, size_t start, size_t end)
+{
+	rp_tokens *t = tk->out;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		uint64_t *h = rp_realloc_array(t->hash, cap, sizeof *h);
+		if (!h) return RP_ENOMEM;
+		t->hash = h;
+		uint32_t *a = rp_realloc_array(t->start, cap, sizeof *a);
+		if (!a) return RP_ENOMEM;
+		t->start = a;
+		uint32_t *b = rp_realloc_array(t->end, cap, sizeof *b);
+		if (!b) return RP_ENOMEM;
+		t->end = b;
+		t->cap = cap;
+	}
+	t->hash[t->n] = XXH3_64bits_withSeed(s, len, tk->seed);
+	t->start[t->n] = (uint32_t)start;
+	t->end[t->n] = (uint32_t)end;
+	t->n++;
+	return 0;
+}
+
+/* Emit an all-ASCII run (already lowered): one token, or one per character. */
+static int emit_ascii_run(tokenizer *tk, size_t start, size_t end)
+{
+	if (!tk->char_tokens) return push_token(tk, tk->run, tk->run_len, start, end);
+	/* Character tokens: positions inside a run are exact unless a hyphen
+	 * join removed bytes; then all share the run's span. */
+	int exact = tk->run_len == end - start;
+	for (size_t i = 0; i < tk->run_len; i++) {
+		int rc = push_token(tk, tk->run + i, 1, exact ? start + i : start, exact ? start + i + 1 : end);
+		if (rc) return rc;
+	}
+	return 0;
+}
+
+static int is_word_cp(utf8proc_int32_t cp)
+{
+	switch (utf8proc_category(cp)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+	case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+	case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Does a non-ASCII code point belong inside a run?  Word characters, format
+ * characters (ignorable: removed later) and symbols with a compatibility
+ * decomposition (™ -> tm); every other one separates. */
+static int in_run_cp(utf8proc_int32_t cp)
+{
+	utf8proc_category_t c = utf8proc_category(cp);
+	if (is_word_cp(cp) || c == UTF8PROC_CATEGORY_CF) return 1;
+	if (c >= UTF8PROC_CATEGORY_SM && c <= UTF8PROC_CATEGORY_SO)
+		return utf8proc_get_property(cp)->decomp_seqindex != UINT16_MAX;
+	return 0;
+}
+
+static int flush_word(tokenizer *tk, size_t start, size_t end)
+{
+	if (!tk->word_len) return 0;
+	int rc = push_token(tk, tk->word, tk->word_len, start, end);
+	tk->word_len = 0;
+	return rc;
+}
+
+/* Emit a run holding non-ASCII bytes: NFKC + case fold, then split on
+ * non-word characters. */
+static int emit_unicode_run(tokenizer *tk, size_t start, size_t end)
+{
+	const utf8proc_option_t opt =
+		UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE;
+	utf8proc_ssize_t n;
+	for (;;) {
+		n = utf8proc_decompose((const utf8proc_uint8_t *)tk->run, (utf8proc_ssize_t)tk->run_len,
+		                       tk->cps, (utf8proc_ssize_t)tk->cps_cap, opt);
+		if (n < 0) return RP_EDATA; /* cannot happen: the run was validated */
+		if ((size_t)n <= tk->cps_cap) break;
+		if (rp_grow((void **)&tk->cps, &tk->cps_cap, (size_t)n, sizeof *tk->cps)) return RP_ENOMEM;
+	}
+	n = utf8proc_normalize_utf32(tk->cps, n, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+	if (n < 0) return RP_EDATA;
+	for (utf8proc_ssize_t i = 0; i < n; i++) {
+		utf8proc_int32_t cp = tk->cps[i];
+		if (!is_word_cp(cp)) {
+			int rc = flush_word(tk, start, end);
+			if (rc) return rc;
+			continue;
+		}
+		if (rp_grow((void **)&tk->word, &tk->word_cap, tk->word_len + 4, 1)) return RP_ENOMEM;
+		tk->word_len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)tk->word + tk->word_len);
+		if (tk->char_tokens) {
+			int rc = flush_word(tk, start, end);
+			if (rc) return rc;
+		}
+	}
+	return flush_word(tk, start, end);
+}
+
+static int run_append(tokenizer *tk, const char *s, size_t len)
+{
+	if (rp_grow((void **)&tk->run, &tk->run_cap, tk->run_len + len, 1)) return RP_ENOMEM;
+	memcpy(tk->run + tk->run_len, s, len);
+	tk->run_len += len;
+	return 0;
+}
+
+/* If text[i] is '-' ending a line ("-", blanks, newline, blanks) and a word
+ * character follows, return the index of that character; else 0. */
+static size_t hyphen_break(const unsigned char *s, size_t len, size_t i)
+{
+	size_t j = i + 1;
+	while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r')) j++;
+	if (j >= len || s[j] != '\n') return 0;
+	j++;
+	while (j < len && (s[j] == ' ' || s[j] == '\t')) j++;
+	if (j >= len) return 0;
+	if (byte_class[s[j]] == C_WORD) return j;
+	if (byte_class[s[j]] == C_HIGH) {
+		utf8proc_int32_t cp;
+		if (utf8proc_iterate(s + j, (utf8proc_ssize_t)(len - j), &cp) > 0 && is_word_cp(cp)) return j;
+	}
+	return 0;
+}
+
+rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t seed,
+                      rp_tokens *out, rp_error *err)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	int rc = 0;
+	out->n = 0;
+	if (len > UINT32_MAX - 1) return rp_set_error(err, RP_EDATA, "text longer than 4 GiB");
+	if (!out->scratch) {
+		out->scratch = rp_malloc(sizeof *out->scratch);
+		if (!out->scratch) return rp_set_error(err, RP_ENOMEM, "out of memory");
+		memset(out->scratch, 0, sizeof *out->scratch);
+	}
+	tokenizer *tk = out->scratch;
+	tk->out = out;
+	tk->seed = seed;
+	tk->char_tokens = char_tokens;
+	tk->word_len = 0;
+	size_t i = 0;
+	while (i < len) {
+		/* Skip separators (ASCII fast; non-ASCII decoded). */
+		unsigned c = byte_class[s[i]];
+		if (c == C_SEP) { i++; continue; }
+		if (c == C_NUL) { rc = rp_set_error_at(err, RP_EDATA, NULL, 0, i, "NUL byte in text"); goto done; }
+		if (c == C_HIGH) {
+			utf8proc_int32_t cp;
+			utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
+			if (k < 0) { rc = rp_set_error_at(err, RP_EDATA, NULL, 0, i, "invalid UTF-8"); goto done; }
+			if (!in_run_cp(cp)) { i += (size_t)k; continue; }
+		}
+		/* A run starts at i. */
+		size_t start = i, end;
+		int ascii = 1;
+		tk->run_len = 0;
+		for (;;) {
+			size_t j = i;
+			while (j < len && byte_class[s[j]] == C_WORD) j++;
+			if (j > i) {
+				if ((rc = run_append(tk, (const char *)s + i, j - i))) goto done;
+				i = j;
+			}
+			if (i >= len) break;
+			c = byte_class[s[i]];
+			if (c == C_HIGH) {
+				utf8proc_int32_t cp;
+				utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
+				if (k < 0) { rc = rp_set_error_at(err, RP_EDATA, NULL, 0, i, "invalid UTF-8"); goto done; }
+				if (!in_run_cp(cp)) break;
+				if ((rc = run_append(tk, (const char *)s + i, (size_t)k))) goto done;
+				ascii = 0;
+				i += (size_t)k;
+				continue;
+			}
+			if (s[i] == '-' && tk->run_len) {
+				size_t next = hyphen_break(s, len, i);
+				if (next) { i = next; continue; }
+			}
+			break;
+		}
+		end = i;
+		if (ascii) {
+			for (size_t k = 0; k < tk->run_len; k++) tk->run[k] |= (char)((tk->run[k] >= 'A' && tk->run[k] <= 'Z') << 5);
+			rc = emit_ascii_run(tk, start, end);
+		} else {
+			rc = emit_unicode_run(tk, start, end);
+		}
+		if (rc) {
+			if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
+			else rp_set_error_at(err, rc, NULL, 0, start, "cannot normalise text");
+			goto done;
+		}
+	}
+done:
+	if (rc == RP_ENOMEM && err && err->code != RP_ENOMEM) rp_set_error(err, rc, "out of memory");
+	return rc;
+}
+
+void rp_tokens_free(rp_tokens *t)
+{
+	if (!t) return;
+	rp_free(t->hash);
+	rp_free(t->start);
+	rp_free(t->end);
+	if (t->scratch) {
+		rp_free(t->scratch->run);
+		rp_free(t->scratch->cps);
+		rp_free(t->scratch->word);
+		rp_free(t->scratch);
+	}
+	memset(t, 0, sizeof *t);
+}

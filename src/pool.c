@@ -1,0 +1,128 @@
+/* pool.c — a small thread pool passed explicitly to whoever needs it.
+ *
+ * rp_pool_run(pool, n, fn, arg) runs fn(arg, i, worker) for every i in [0, n)
+ * on the pool's threads and the calling thread, handing out indices one at a
+ * time, and returns when all have finished.  worker is in [0, size): 0 is the
+ * caller, so per-worker scratch can be indexed by it.  Callers place results
+ * by index, so the outcome does not depend on the number of threads. */
+#include <pthread.h>
+#include <unistd.h>
+#include "internal.h"
+
+struct rp_pool {
+	int size;            /* threads including the caller */
+	pthread_t *threads;
+	pthread_mutex_t lock;
+	pthread_cond_t work, done;
+	void (*fn)(void *, size_t, int);
+	void *arg;
+	size_t n, next;      /* indices handed out so far */
+	int active;          /* workers inside the current job */
+	uint64_t generation; /* bumped for every job */
+	int quit;
+};
+
+typedef struct { rp_pool *pool; int id; } worker_arg;
+
+static void run_items(rp_pool *p, int id)
+{
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		size_t n = p->n, i = p->next < n ? p->next++ : n;
+		void (*fn)(void *, size_t, int) = p->fn;
+		void *arg = p->arg;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= n) return;
+		fn(arg, i, id);
+	}
+}
+
+static void *worker_main(void *v)
+{
+	rp_pool *p = ((worker_arg *)v)->pool;
+	int id = ((worker_arg *)v)->id;
+	rp_free(v);
+	uint64_t seen = 0;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->quit && p->generation == seen) pthread_cond_wait(&p->work, &p->lock);
+		if (p->quit) break;
+		seen = p->generation;
+		p->active++;
+		pthread_mutex_unlock(&p->lock);
+		run_items(p, id);
+		pthread_mutex_lock(&p->lock);
+		if (--p->active == 0) pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+rp_pool *rp_pool_new(int nthreads)
+{
+	if (nthreads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		nthreads = n > 0 ? (int)n : 1;
+	}
+	if (nthreads > 256) nthreads = 256;
+	rp_pool *p = rp_malloc(sizeof *p);
+	if (!p) return NULL;
+	*p = (rp_pool){.size = 1};
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	if (nthreads > 1) {
+		p->threads = rp_malloc_array((size_t)nthreads - 1, sizeof *p->threads);
+		if (!p->threads) { rp_pool_free(p); return NULL; }
+	}
+	for (int i = 1; i < nthreads; i++) {
+		worker_arg *wa = rp_malloc(sizeof *wa);
+		if (!wa) { rp_pool_free(p); return NULL; }
+		*wa = (worker_arg){p, i};
+		if (pthread_create(&p->threads[i - 1], NULL, worker_main, wa)) {
+			rp_free(wa);
+			rp_pool_free(p);
+			return NULL;
+		}
+		p->size++;
+	}
+	return p;
+}
+
+int rp_pool_size(const rp_pool *pool) { return pool ? pool->size : 1; }
+
+void rp_pool_run(rp_pool *p, size_t n, void (*fn)(void *, size_t, int), void *arg)
+{
+	if (!p || p->size == 1 || n <= 1) {
+		for (size_t i = 0; i < n; i++) fn(arg, i, 0);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->fn = fn;
+	p->arg = arg;
+	p->n = n;
+	p->next = 0;
+	p->generation++;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	run_items(p, 0);
+	pthread_mutex_lock(&p->lock);
+	/* All indices are handed out; wait for workers still inside the job. */
+	while (p->active > 0) pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void rp_pool_free(rp_pool *p)
+{
+	if (!p) return;
+	pthread_mutex_lock(&p->lock);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 1; i < p->size; i++) pthread_join(p->threads[i - 1], NULL);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	rp_free(p->threads);
+	rp_free(p);
+}

@@ -1,0 +1,72 @@
+/* sketch.c — one-permutation MinHash with optimal densification.
+ *
+ * Each shingle hash h picks one of K bins by its high bits (h*K >> 64) and
+ * competes with its low 32 bits for that bin's minimum: one pass, O(shingles
+ * + K), instead of K hash functions per shingle.  Bins left empty borrow the
+ * value of the first non-empty bin along a seeded pseudo-random probe sequence
+ * (Shrivastava, "Optimal densification for fast and accurate minwise hashing",
+ * ICML 2017), which keeps the estimator unbiased: for two sets A and B the
+ * probability that position i agrees is J(A, B).  The Jaccard estimate is the
+ * fraction of agreeing positions; its standard error is about
+ * sqrt(J(1-J)/K).  Values are 32-bit; RP_SIG_EMPTY marks an empty set. */
+#include <string.h>
+#include "internal.h"
+
+void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig)
+{
+	if (K <= 0 || K > RP_MAX_PERM) return;
+	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
+	if (n == 0) return;
+	const uint64_t k = (uint64_t)K;
+	for (size_t s = 0; s < n; s++) {
+		uint64_t h = shingles[s];
+		uint32_t bin = (uint32_t)(((unsigned __int128)h * k) >> 64);
+		uint32_t v = (uint32_t)h;
+		if (v == RP_SIG_EMPTY) v--; /* keep the empty marker unambiguous */
+		if (v < sig[bin]) sig[bin] = v;
+	}
+	/* Optimal densification.  An empty bin i probes bins
+	 * mix(seed, i, attempt) mod K until one is non-empty. */
+	int filled = 0, last = 0;
+	for (int i = 0; i < K; i++)
+		if (sig[i] != RP_SIG_EMPTY) filled++, last = i;
+	if (filled == K) return;
+	if (filled == 1) { /* every probe sequence ends at the one full bin */
+		for (int i = 0; i < K; i++) sig[i] = sig[last];
+		return;
+	}
+	/* Probe the bins as the shingles left them, not bins filled below. */
+	uint32_t full[RP_MAX_PERM];
+	memcpy(full, sig, (size_t)K * sizeof *sig);
+	for (int i = 0; i < K; i++) {
+		if (full[i] != RP_SIG_EMPTY) continue;
+		uint64_t base = rp_mix64(seed ^ (0xd6e8feb86659fd93ULL * (uint64_t)(i + 1)));
+		for (uint64_t attempt = 1;; attempt++) {
+			uint64_t r = rp_mix64(base + attempt * 0x9e3779b97f4a7c15ULL);
+			uint32_t j = (uint32_t)(((unsigned __int128)r * k) >> 64);
+			if (full[j] != RP_SIG_EMPTY) {
+				sig[i] = full[j];
+				break;
+			}
+		}
+	}
+}
+
+double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K)
+{
+	int eq = 0;
+	for (int i = 0; i < K; i++) eq += a[i] == b[i];
+	return K ? (double)eq / K : 0.0;
+}
+
+double rp_set_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	if (na == 0 && nb == 0) return 1.0;
+	size_t i = 0, j = 0, inter = 0;
+	while (i < na && j < nb) {
+		if (a[i] < b[j]) i++;
+		else if (a[i] > b[j]) j++;
+		else inter++, i++, j++;
+	}
+	return (double)inter / (double)(na + nb - inter);
+}

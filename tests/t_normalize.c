@@ -1,0 +1,163 @@
+/* Known-answer and equivalence tests for normalisation and token hashing. */
+#include "test.h"
+#include "reprint.h"
+
+static rp_tokens tok;
+
+static size_t toks(const char *s, uint64_t *h, size_t max)
+{
+	rp_error e;
+	int rc = rp_tokenize(s, strlen(s), 0, 0, &tok, &e);
+	if (rc) return (size_t)-1;
+	for (size_t i = 0; i < tok.n && i < max; i++) h[i] = tok.hash[i];
+	return tok.n;
+}
+
+/* Same token stream for both texts. */
+static int same(const char *a, const char *b)
+{
+	uint64_t ha[64], hb[64];
+	size_t na = toks(a, ha, 64), nb = toks(b, hb, 64);
+	if (na != nb || na == (size_t)-1) {
+		fprintf(stderr, "  [%s] %zu tokens vs [%s] %zu tokens\n", a, na, b, nb);
+		return 0;
+	}
+	for (size_t i = 0; i < na && i < 64; i++)
+		if (ha[i] != hb[i]) {
+			fprintf(stderr, "  [%s] vs [%s]: token %zu differs\n", a, b, i);
+			return 0;
+		}
+	return 1;
+}
+
+/* Tokens of s equal the hashes of the given words. */
+static int words(const char *s, const char *const *w, size_t n)
+{
+	uint64_t h[64];
+	size_t m = toks(s, h, 64);
+	if (m != n) {
+		fprintf(stderr, "  [%s]: %zu tokens, want %zu\n", s, m, n);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (h[i] != rp_token_hash(w[i], strlen(w[i]), 0)) {
+			fprintf(stderr, "  [%s]: token %zu is not '%s'\n", s, i, w[i]);
+			return 0;
+		}
+	return 1;
+}
+#define WORDS(s, ...) words(s, (const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+
+static void test_hash_known_answers(void)
+{
+	/* These values pin the token hash, which goes on disk (RP_NORM_VERSION 1). */
+	CHECK(rp_token_hash("hello", 5, 0) == 0x9555e8555c62dcfdULL);
+	CHECK(rp_token_hash("world", 5, 0) == 0xd6476c25083d69beULL);
+	CHECK(rp_token_hash("hello", 5, 1) != rp_token_hash("hello", 5, 0));
+	CHECK(rp_token_hash("", 0, 0) == 0x2d06800538d394c2ULL);
+}
+
+static void test_ascii_tokens_and_spans(void)
+{
+	rp_error e;
+	const char *s = "Hello, World! 42x";
+	CHECK(rp_tokenize(s, strlen(s), 0, 0, &tok, &e) == 0);
+	CHECK(tok.n == 3);
+	CHECK(tok.start[0] == 0 && tok.end[0] == 5);
+	CHECK(tok.start[1] == 7 && tok.end[1] == 12);
+	CHECK(tok.start[2] == 14 && tok.end[2] == 17);
+	CHECK(WORDS(s, "hello", "world", "42x"));
+	CHECK(WORDS("under_score it's", "under", "score", "it", "s"));
+	CHECK(toks("", NULL, 0) == 0);
+	CHECK(toks("  ... --- !!! ", NULL, 0) == 0);
+}
+
+static void test_typography_folds(void)
+{
+	CHECK(same("\xe2\x80\x9c" "Don\xe2\x80\x99t go,\xe2\x80\x9d she said", "\"Don't go,\" she said"));
+	CHECK(same("a\xc2\xa0" "b", "a b"));                     /* NBSP */
+	CHECK(same("a\xe2\x80\x83" "b\xe3\x80\x80" "c", "a b c")); /* em space, ideographic space */
+	CHECK(same("wait\xe2\x80\xa6what", "wait...what"));       /* ellipsis */
+	CHECK(same("yes\xe2\x80\x94no\xe2\x80\x93maybe", "yes--no-maybe")); /* em and en dash */
+	CHECK(same("one two\nthree\r\n\r\nfour", "one two three four")); /* wrapping, paragraphs */
+	CHECK(same("**bold** \\*x [link text](#)", "bold x link text"));
+	CHECK(same("# Title\n\n* item", "title item"));
+}
+
+static void test_unicode_nfkc_casefold(void)
+{
+	CHECK(same("\xef\xac\x81" "ne", "fine"));             /* fi ligature */
+	CHECK(same("\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3", "abc")); /* fullwidth ABC */
+	CHECK(same("Stra\xc3\x9f" "e", "STRASSE"));           /* sharp s folds to ss */
+	CHECK(same("caf\xc3\xa9", "cafe\xcc\x81"));           /* precomposed vs combining */
+	CHECK(same("CAF\xc3\x89", "caf\xc3\xa9"));
+	CHECK(same("\xce\xa3\xce\x99\xce\xa3", "\xcf\x83\xce\xb9\xcf\x83")); /* Greek capitals */
+	CHECK(same("x \xe2\x84\xa2", "x tm"));                /* trade mark sign */
+	CHECK(same("x\xe2\x84\xa2", "xtm"));                  /* NFKC joins it to the word */
+	CHECK(same("\xef\xbb\xbfStart", "start"));            /* byte-order mark vanishes */
+	CHECK(WORDS("caf\xc3\xa9 au lait", "caf\xc3\xa9", "au", "lait"));
+}
+
+static void test_hyphenation_joined(void)
+{
+	CHECK(same("infor-\nmation", "information"));
+	CHECK(same("infor- \r\n   mation", "information"));
+	CHECK(same("infor\xc2\xad" "mation", "information")); /* soft hyphen */
+	CHECK(same("well-known", "well known"));              /* a real hyphen splits */
+	CHECK(same("end -\nnext", "end next"));               /* a dash after a space is not a hyphen */
+	CHECK(same("caf\xc3\xa9-\nteria", "caf\xc3\xa9teria"));
+}
+
+static void test_spans_on_utf8_boundaries(void)
+{
+	const char *s = "\xe2\x80\x9c" "Caf\xc3\xa9\xe2\x80\x9d na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac";
+	rp_error e;
+	CHECK(rp_tokenize(s, strlen(s), 0, 0, &tok, &e) == 0);
+	CHECK(tok.n == 3);
+	for (size_t i = 0; i < tok.n; i++) {
+		unsigned char a = (unsigned char)s[tok.start[i]];
+		CHECK((a & 0xc0) != 0x80);
+		CHECK(tok.end[i] == strlen(s) || ((unsigned char)s[tok.end[i]] & 0xc0) != 0x80);
+	}
+	CHECK(tok.start[0] == 3 && tok.end[0] == 8);
+}
+
+static void test_char_tokens(void)
+{
+	rp_error e;
+	const char *s = "ab c\xc3\xa9";
+	CHECK(rp_tokenize(s, strlen(s), 1, 0, &tok, &e) == 0);
+	CHECK(tok.n == 4);
+	CHECK(tok.start[0] == 0 && tok.end[0] == 1);
+	CHECK(tok.start[2] == 3);
+	CHECK(tok.hash[3] == rp_token_hash("\xc3\xa9", 2, 0));
+}
+
+static void test_bad_input(void)
+{
+	rp_error e;
+	const char bad[] = "ok \xff here";
+	CHECK(rp_tokenize(bad, strlen(bad), 0, 0, &tok, &e) == RP_EDATA);
+	CHECK(e.byte == 3);
+	const char nul[] = "ab\0cd";
+	CHECK(rp_tokenize(nul, 5, 0, 0, &tok, &e) == RP_EDATA);
+	CHECK(e.byte == 2);
+	const char trunc[] = "abc \xc3";
+	CHECK(rp_tokenize(trunc, strlen(trunc), 0, 0, &tok, &e) == RP_EDATA);
+	const char surrogate[] = "x \xed\xa0\x80";
+	CHECK(rp_tokenize(surrogate, strlen(surrogate), 0, 0, &tok, &e) == RP_EDATA);
+}
+
+int main(void)
+{
+	RUN(test_hash_known_answers);
+	RUN(test_ascii_tokens_and_spans);
+	RUN(test_typography_folds);
+	RUN(test_unicode_nfkc_casefold);
+	RUN(test_hyphenation_joined);
+	RUN(test_spans_on_utf8_boundaries);
+	RUN(test_char_tokens);
+	RUN(test_bad_input);
+	rp_tokens_free(&tok);
+	TEST_END();
+}

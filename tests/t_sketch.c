@@ -1,0 +1,169 @@
+/* Shingles, the MinHash sketch and LSH banding, checked against exact
+ * computation: the Jaccard estimate on thousands of random set pairs, and the
+ * S-curve that `reprint params` prints against simulation on real sketches. */
+#include <math.h>
+#include "test.h"
+#include "reprint.h"
+#include "internal.h"
+
+static uint64_t rng = 0x1234567;
+static uint64_t next(void)
+{
+	rng += 0x9e3779b97f4a7c15ULL;
+	return rp_mix64(rng);
+}
+
+static void test_shingles_rolling_equals_direct(void)
+{
+	uint64_t tok[40], out[40];
+	for (int i = 0; i < 40; i++) tok[i] = next();
+	tok[7] = tok[12]; /* repeated tokens */
+	for (int n = 1; n <= 9; n++) {
+		size_t m = rp_shingles(tok, 40, n, out);
+		CHECK(m == (size_t)(40 - n + 1));
+		for (size_t j = 0; j < m; j++) {
+			uint64_t h = 0;
+			for (int i = 0; i < n; i++) h ^= rp_rotl64(tok[j + i], (unsigned)(n - 1 - i));
+			CHECKF(out[j] == rp_mix64(h ^ (0x9e3779b97f4a7c15ULL * (uint64_t)n)), "n=%d j=%zu", n, j);
+		}
+	}
+	/* Short streams: one shingle of everything; empty: none. */
+	CHECK(rp_shingles(tok, 3, 5, out) == 1);
+	uint64_t one = out[0];
+	CHECK(rp_shingles(tok, 3, 5, out) == 1 && out[0] == one);
+	CHECK(rp_shingles(tok, 0, 5, out) == 0);
+	/* Order matters. */
+	uint64_t ab[2] = {tok[0], tok[1]}, ba[2] = {tok[1], tok[0]}, x, y;
+	rp_shingles(ab, 2, 2, &x);
+	rp_shingles(ba, 2, 2, &y);
+	CHECK(x != y);
+}
+
+/* Two random sets with |A ∩ B| = c, |A| = a, |B| = b (sorted for exact J). */
+static void make_pair(uint64_t *A, size_t a, uint64_t *B, size_t b, size_t c)
+{
+	for (size_t i = 0; i < c; i++) A[i] = B[i] = next();
+	for (size_t i = c; i < a; i++) A[i] = next();
+	for (size_t i = c; i < b; i++) B[i] = next();
+}
+
+static void test_estimate_unbiased_with_stated_error(void)
+{
+	enum { PAIRS = 3000, K = 128 };
+	static uint64_t A[8192], B[8192];
+	uint32_t sa[K], sb[K];
+	double sum_err = 0, sum_z2 = 0;
+	int outliers = 0;
+	for (int t = 0; t < PAIRS; t++) {
+		/* Sizes from 2 to 3000 shingles so densification is exercised. */
+		size_t a = 2 + next() % (t % 3 == 0 ? 30 : 3000);
+		size_t c = next() % (a + 1);
+		size_t b = c + next() % (a + 1);
+		if (b < 1) b = 1;
+		make_pair(A, a, B, b, c);
+		double j = (double)c / (double)(a + b - c);
+		rp_sketch(A, a, K, 7, sa);
+		rp_sketch(B, b, K, 7, sb);
+		double e = rp_sig_jaccard(sa, sb, K);
+		double sd = sqrt(j * (1 - j) / K) + 1e-9;
+		sum_err += e - j;
+		sum_z2 += (e - j) * (e - j) / (sd * sd + 1.0 / (K * K));
+		if (fabs(e - j) > 4 * sd + 1.0 / K) outliers++;
+	}
+	double bias = sum_err / PAIRS, rms_z = sqrt(sum_z2 / PAIRS);
+	printf("# bias %.5f, rms error / stated error %.3f, outliers %d of %d\n", bias, rms_z, outliers, PAIRS);
+	CHECKF(fabs(bias) < 0.004, "bias %.5f", bias);
+	CHECKF(rms_z < 1.25, "rms z %.3f", rms_z);
+	CHECKF(outliers <= PAIRS / 200, "%d outliers", outliers);
+}
+
+static void test_sketch_properties(void)
+{
+	enum { K = 128 };
+	uint64_t s[100];
+	uint32_t a[K], b[K];
+	for (int i = 0; i < 100; i++) s[i] = next();
+	rp_sketch(s, 0, K, 0, a);
+	for (int i = 0; i < K; i++) CHECK(a[i] == RP_SIG_EMPTY);
+	rp_sketch(s, 100, K, 0, a);
+	for (int i = 0; i < K; i++) CHECK(a[i] != RP_SIG_EMPTY);
+	/* Order and repetition do not change a set's sketch. */
+	uint64_t r[200];
+	for (int i = 0; i < 100; i++) r[i] = s[99 - i], r[100 + i] = s[i];
+	rp_sketch(r, 200, K, 0, b);
+	CHECK(rp_sig_jaccard(a, b, K) == 1.0);
+	/* A single shingle fills every bin. */
+	rp_sketch(s, 1, K, 0, a);
+	for (int i = 1; i < K; i++) CHECK(a[i] == a[0]);
+}
+
+static void test_exact_jaccard(void)
+{
+	uint64_t a[] = {1, 2, 3, 4}, b[] = {3, 4, 5};
+	CHECK(fabs(rp_set_jaccard(a, 4, b, 3) - 0.4) < 1e-12);
+	CHECK(rp_set_jaccard(a, 0, b, 0) == 1.0);
+	CHECK(rp_set_jaccard(a, 4, b, 0) == 0.0);
+}
+
+static void test_lsh_choice(void)
+{
+	int b, r;
+	rp_lsh_choose(0.8, 128, &b, &r);
+	CHECK(b == 18 && r == 7);
+	CHECK(rp_lsh_probability(b, r, 0.8) >= 0.98);
+	CHECK(rp_lsh_probability(b, 8, 0.8) < 0.98 || 128 / 8 < b); /* r = 8 would miss */
+	for (int k = 16; k <= 512; k *= 2)
+		for (double t = 0.5; t <= 0.95; t += 0.05) {
+			rp_lsh_choose(t, k, &b, &r);
+			CHECK(b * r <= k);
+			if (r > 1) CHECK(rp_lsh_probability(b, r, t) >= 0.98);
+		}
+	rp_params p;
+	rp_params_default(&p);
+	rp_error e;
+	CHECK(rp_params_resolve(&p, &e) == 0 && p.bands == 18 && p.rows == 7);
+	p.bands = 20; p.rows = 7;
+	CHECK(rp_params_resolve(&p, &e) == RP_EUSAGE);
+	p.bands = 0; p.rows = 0; p.threshold = 1.5;
+	CHECK(rp_params_resolve(&p, &e) == RP_EUSAGE);
+}
+
+/* The S-curve: fraction of real sketch pairs at Jaccard s sharing a band key,
+ * against 1 - (1 - s^r)^b. */
+static void test_lsh_curve_by_simulation(void)
+{
+	enum { K = 128, TRIALS = 1500, SIZE = 400 };
+	static uint64_t A[SIZE], B[SIZE];
+	uint32_t sa[K], sb[K];
+	int bands, rows;
+	rp_lsh_choose(0.8, K, &bands, &rows);
+	for (int step = 0; step <= 10; step++) {
+		double s = 0.5 + 0.05 * step;
+		/* |A| = |B| = SIZE, |A ∩ B| = c gives J = c / (2 SIZE - c). */
+		size_t c = (size_t)llround(2.0 * SIZE * s / (1 + s));
+		double j = (double)c / (2.0 * SIZE - c);
+		int hits = 0;
+		for (int t = 0; t < TRIALS; t++) {
+			make_pair(A, SIZE, B, SIZE, c);
+			rp_sketch(A, SIZE, K, 3, sa);
+			rp_sketch(B, SIZE, K, 3, sb);
+			for (int band = 0; band < bands; band++)
+				if (rp_band_key(sa, band, rows) == rp_band_key(sb, band, rows)) { hits++; break; }
+		}
+		double p = rp_lsh_probability(bands, rows, j), f = (double)hits / TRIALS;
+		double sd = sqrt(p * (1 - p) / TRIALS);
+		printf("# s=%.2f simulated %.4f predicted %.4f\n", j, f, p);
+		CHECKF(fabs(f - p) <= 4 * sd + 0.01, "s=%.3f simulated %.4f predicted %.4f", j, f, p);
+	}
+}
+
+int main(void)
+{
+	RUN(test_shingles_rolling_equals_direct);
+	RUN(test_estimate_unbiased_with_stated_error);
+	RUN(test_sketch_properties);
+	RUN(test_exact_jaccard);
+	RUN(test_lsh_choice);
+	RUN(test_lsh_curve_by_simulation);
+	TEST_END();
+}

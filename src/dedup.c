@@ -24,6 +24,7 @@ typedef struct {
 	rp_tokens tok;
 	uint64_t *shingles;
 	size_t shingles_cap;
+	char pad[64]; /* workers write here constantly: keep them off each other's cache lines */
 } worker;
 
 typedef struct { uint64_t key; uint64_t seq; } keyed;

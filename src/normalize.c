@@ -17,6 +17,7 @@
  * The rules are versioned by RP_NORM_VERSION; docs/NORMALIZATION.md. */
 #include <string.h>
 #include <utf8proc.h>
+#define XXH_INLINE_ALL /* inline XXH3: token hashes are short and many */
 #include <xxhash.h>
 #include "internal.h"
 
@@ -54,10 +55,10 @@ struct rp_tok_scratch {
 };
 typedef struct rp_tok_scratch tokenizer;
 
-static int push_token(tokenizer *tk, const char *s, size_t len, size_t start, size_t end)
+static inline int push_token(tokenizer *tk, const char *s, size_t len, size_t start, size_t end)
 {
 	rp_tokens *t = tk->out;
-	if (t->n == t->cap) {
+	if (__builtin_expect(t->n == t->cap, 0)) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
 		uint64_t *h = rp_realloc_array(t->hash, cap, sizeof *h);
 		if (!h) return RP_ENOMEM;
@@ -211,6 +212,24 @@ rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t se
 			utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
 			if (k < 0) { rc = rp_set_error_at(err, RP_EDATA, NULL, 0, i, "invalid UTF-8"); goto done; }
 			if (!in_run_cp(cp)) { i += (size_t)k; continue; }
+		}
+		/* Fast path: an ASCII word ended by an ordinary separator; hashed in
+		 * place when it has no capital letter. */
+		if (c == C_WORD && !tk->char_tokens) {
+			size_t j = i;
+			unsigned upper = 0;
+			while (j < len && byte_class[s[j]] == C_WORD) upper |= (unsigned)(s[j] - 'A') < 26u, j++;
+			if (j == len || (byte_class[s[j]] == C_SEP && !(s[j] == '-' && hyphen_break(s, len, j)))) {
+				const char *w = (const char *)s + i;
+				if (upper) {
+					if (rp_grow((void **)&tk->run, &tk->run_cap, j - i, 1)) { rc = RP_ENOMEM; goto done; }
+					for (size_t k = 0; k < j - i; k++) tk->run[k] = (char)(s[i + k] | (((unsigned)(s[i + k] - 'A') < 26u) << 5));
+					w = tk->run;
+				}
+				if ((rc = push_token(tk, w, j - i, i, j))) goto done;
+				i = j;
+				continue;
+			}
 		}
 		/* A run starts at i. */
 		size_t start = i, end;

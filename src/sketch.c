@@ -22,8 +22,9 @@ void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_
 		uint64_t h = shingles[s];
 		uint32_t bin = (uint32_t)(((unsigned __int128)h * k) >> 64);
 		uint32_t v = (uint32_t)h;
-		if (v == RP_SIG_EMPTY) v--; /* keep the empty marker unambiguous */
-		if (v < sig[bin]) sig[bin] = v;
+		v -= v == RP_SIG_EMPTY; /* keep the empty marker unambiguous */
+		uint32_t cur = sig[bin];
+		sig[bin] = v < cur ? v : cur;
 	}
 	/* Optimal densification.  An empty bin i probes bins
 	 * mix(seed, i, attempt) mod K until one is non-empty. */

@@ -25,6 +25,7 @@ int parse_double(const char *cmd, const char *opt, const char *s, double lo, dou
 typedef struct {
 	char *path, *tmp;
 	FILE *f;
+	int direct; /* not a regular file: written in place */
 } out_file;
 int out_open(out_file *o, const char *path);
 int out_commit(out_file *o); /* flush, fsync, rename; 0 or -1 (message printed) */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
@@ -72,6 +73,18 @@ int out_open(out_file *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
+	/* Devices and pipes (/dev/null, /dev/full, a FIFO) are written in place:
+	 * only a regular file is replaced by rename. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		o->f = fopen(path, "w");
+		if (!o->f) {
+			cli_error("%s: cannot open: %s", path, strerror(errno));
+			return -1;
+		}
+		o->direct = 1;
+		return 0;
+	}
 	size_t n = strlen(path);
 	o->path = strdup(path);
 	o->tmp = malloc(n + 32);
@@ -96,9 +109,11 @@ int out_commit(out_file *o)
 	if (!o->f) return 0;
 	int bad = fflush(o->f) != 0 || ferror(o->f);
 	int e = errno;
-	if (o->f == stdout) {
+	if (o->f == stdout || o->direct) {
+		if (o->direct && fclose(o->f) && !bad) bad = 1, e = errno;
+		if (bad) cli_error("write error on %s: %s", o->direct ? "output" : "standard output", strerror(e));
 		o->f = NULL;
-		if (bad) cli_error("write error on standard output: %s", strerror(e));
+		o->direct = 0;
 		return bad ? -1 : 0;
 	}
 	if (!bad && fsync(fileno(o->f)) && errno != EINVAL) bad = 1, e = errno;
@@ -118,8 +133,9 @@ void out_abort(out_file *o)
 {
 	if (o->f && o->f != stdout) {
 		fclose(o->f);
-		unlink(o->tmp);
+		if (!o->direct) unlink(o->tmp);
 	}
+	o->direct = 0;
 	o->f = NULL;
 	free(o->path); free(o->tmp);
 	o->path = o->tmp = NULL;

@@ -1,0 +1,129 @@
+#!/bin/sh
+# End-to-end tests of `reprint dedup` and `reprint params`: every input format,
+# every kind of bad input, exit codes, conservation, determinism, outputs.
+. tests/lib.sh
+stats_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
+conserved() { # read = kept + removed + errored
+	r=$(stats_field "$1" read); k=$(stats_field "$1" kept); m=$(stats_field "$1" removed); e=$(stats_field "$1" errored)
+	[ -n "$r" ] && [ "$r" -eq $((k + m + e)) ]
+}
+
+# ---- manners and usage errors ----
+$R --version >"$T/v" 2>&1; expect_eq version_exit $? 0
+check version_text grep -q '^reprint [0-9.]* (normalisation 1)$' "$T/v"
+$R dedup --help >"$T/h"; expect_eq help_exit $? 0
+for o in --threshold --num-perm --ngram --shingle --bands --rows --verify --keep --text-field --id-field \
+         --format --on-error --output --pairs --kept --removed --stats --threads --quiet --verbose --max-record; do
+	grep -q -- "$o" "$T/h" || fail "help_lists_$o" "missing"
+done
+check help_defaults grep -q 'default 0.8' "$T/h"
+$R >/dev/null 2>&1; expect_eq no_command_exit $? 2
+$R frobnicate >/dev/null 2>&1; expect_eq unknown_command_exit $? 2
+$R dedup --threshold 2 /dev/null >/dev/null 2>&1; expect_eq bad_threshold_exit $? 2
+$R dedup --bogus /dev/null >/dev/null 2>&1; expect_eq bad_option_exit $? 2
+$R dedup --bands 30 --rows 7 /dev/null >/dev/null 2>&1; expect_eq bands_rows_exceed_exit $? 2
+$R params --threshold 0.8 --num-perm 128 >"$T/p"; expect_eq params_exit $? 0
+check params_choice grep -q 'bands 18, rows 7' "$T/p"
+check params_curve grep -q '^ *0.80 *0.98' "$T/p"
+
+# ---- a small corpus: one article, three edited copies, one unrelated ----
+A='The committee met on Tuesday to discuss the new budget, which includes \"significant\" cuts to the transport department and a rise in spending on schools and hospitals across the region, officials said.'
+B='The committee met on Tuesday to discuss the new budget, which includes \u201csignificant\u201d cuts to the\ntransport department and a rise in spending on schools and hospitals across the\nregion, officials said.'
+C='THE COMMITTEE met on Tuesday to discuss the new budget,\u00a0which includes *significant* cuts to the transport depart-\nment and a rise in spending on schools and hospitals across the region, officials said.'
+U='A completely different story about football: the home side won three nil after a late rally in the second half, and the manager praised the young striker.'
+printf '{"id": "a", "text": "%s"}\n{"id": "b", "text": "%s"}\n{"id": "u", "text": "%s"}\n\n{"id": "c", "text": "%s"}\n' "$A" "$B" "$U" "$C" >"$T/c.jsonl"
+$R dedup -q "$T/c.jsonl" -o "$T/out" --stats "$T/st"; expect_eq jsonl_exit $? 0
+expect_eq jsonl_lines "$(wc -l <"$T/out")" 4
+check jsonl_b_dup grep -q '{"id": "b", "cluster": "a", "duplicate": true' "$T/out"
+check jsonl_c_dup grep -q '{"id": "c", "cluster": "a", "duplicate": true' "$T/out"
+check jsonl_u_kept grep -q '{"id": "u", "cluster": "u", "duplicate": false, "similarity": 1}' "$T/out"
+check jsonl_conserved conserved "$T/st"
+expect_eq jsonl_stats "$(stats_field "$T/st" kept)/$(stats_field "$T/st" removed)/$(stats_field "$T/st" clusters)" 2/2/1
+
+# compressed, multi-member, stdin, split into files: identical output
+gzip -c "$T/c.jsonl" >"$T/c.jsonl.gz"
+zstd -q -c "$T/c.jsonl" >"$T/c.zst"
+head -n 2 "$T/c.jsonl" | gzip -c >"$T/mm.gz"; tail -n +3 "$T/c.jsonl" | gzip -c >>"$T/mm.gz"
+$R dedup -q "$T/c.jsonl.gz" >"$T/o_gz"; check gzip_same cmp -s "$T/out" "$T/o_gz"
+$R dedup -q "$T/c.zst" >"$T/o_zst"; check zstd_same cmp -s "$T/out" "$T/o_zst"
+$R dedup -q "$T/mm.gz" >"$T/o_mm"; check multimember_gzip_same cmp -s "$T/out" "$T/o_mm"
+$R dedup -q <"$T/c.jsonl.gz" >"$T/o_in"; check stdin_same cmp -s "$T/out" "$T/o_in"
+$R dedup -q - <"$T/c.jsonl" >"$T/o_in2"; check stdin_dash_same cmp -s "$T/out" "$T/o_in2"
+head -n 2 "$T/c.jsonl" >"$T/s1.jsonl"; tail -n +3 "$T/c.jsonl" >"$T/s2.jsonl"
+$R dedup -q "$T/s1.jsonl" "$T/s2.jsonl" >"$T/o_split"; check split_files_same cmp -s "$T/out" "$T/o_split"
+
+# dotted id and text fields, numeric ids
+printf '{"meta": {"id": 7}, "body": {"t": "%s"}}\n{"meta": {"id": 8}, "body": {"t": "%s"}}\n' "$A" "$B" >"$T/n.jsonl"
+$R dedup -q --id-field meta.id --text-field body.t "$T/n.jsonl" >"$T/o_n"
+check dotted_fields grep -q '{"id": 8, "cluster": 7, "duplicate": true' "$T/o_n"
+printf '{"text": "%s"}\n{"text": "%s"}\n' "$A" "$A" >"$T/noid.jsonl"
+$R dedup -q "$T/noid.jsonl" >"$T/o_noid"
+check id_falls_back_to_path_line grep -q "\"id\": \"$T/noid.jsonl:2\", \"cluster\": \"$T/noid.jsonl:1\"" "$T/o_noid"
+
+# lines format and directories
+RAW_A=$(printf '%s' "$A" | sed 's/\\"/"/g')
+RAW_B='The committee met on Tuesday to discuss the new budget, which includes \342\200\234significant\342\200\235 cuts to the\ntransport department and a rise in spending on schools and hospitals across the\nregion, officials said.'
+printf '%s\n%s\n%s\n' "$RAW_A" "$U" "$RAW_A" >"$T/l.txt"
+$R dedup -q --format lines "$T/l.txt" >"$T/o_l"
+check lines_format grep -q "\"id\": \"$T/l.txt:3\", \"cluster\": \"$T/l.txt:1\", \"duplicate\": true" "$T/o_l"
+mkdir -p "$T/d/sub"; printf '%s\n' "$RAW_A" >"$T/d/x.txt"; printf "$RAW_B\n" >"$T/d/sub/y.txt"; printf '%s\n' "$U" | gzip -c >"$T/d/z.gz"
+$R dedup -q "$T/d" >"$T/o_d"
+expect_eq dir_records "$(wc -l <"$T/o_d")" 3
+check dir_dup grep -q "\"id\": \"$T/d/x.txt\", \"cluster\": \"$T/d/sub/y.txt\", \"duplicate\": true" "$T/o_d"
+
+# ---- bad input ----
+printf '{"id": "g", "text": "good text here"}\n{"id": "h", "text": "broken\n{"id": "i"}\n{"id": "j", "text": "bad \377 utf8"}\n{"id": "k", "text": "nul \\u0000 here"}\n{"id": "l", "text": "fine again"}\n' >"$T/bad.jsonl"
+$R dedup -q "$T/bad.jsonl" -o "$T/o_bad" 2>"$T/e_bad"; expect_eq bad_fail_exit $? 1
+check bad_fail_names_position grep -q "bad.jsonl:2:" "$T/e_bad"
+check bad_fail_no_output test ! -e "$T/o_bad"
+check bad_fail_no_temp sh -c "! ls '$T' | grep -q 'o_bad.tmp'"
+$R dedup -q --on-error skip "$T/bad.jsonl" -o "$T/o_bad" --stats "$T/st_bad" 2>"$T/e_bad"; expect_eq bad_skip_exit $? 0
+expect_eq bad_skip_every_record "$(wc -l <"$T/o_bad")" 6
+expect_eq bad_skip_errored "$(stats_field "$T/st_bad" errored)" 4
+check bad_skip_conserved conserved "$T/st_bad"
+check bad_skip_reason_json grep -q '"id": "h", "error": "invalid JSON' "$T/o_bad"
+check bad_skip_reason_missing grep -q '"id": "i", "error": "missing text field' "$T/o_bad"
+check bad_skip_reason_utf8 grep -q '"id": "j", "error": "invalid UTF-8' "$T/o_bad"
+check bad_skip_reason_nul grep -q '"id": "k", "error": "NUL' "$T/o_bad"
+check bad_skip_line_numbers grep -q '"file": ".*bad.jsonl", "line": 3,' "$T/o_bad"
+head -c 300 "$T/c.jsonl.gz" >"$T/trunc.gz"
+$R dedup -q "$T/trunc.gz" -o "$T/o_tr" 2>"$T/e_tr"; expect_eq truncated_gzip_exit $? 1
+check truncated_gzip_message grep -q 'trunc.gz.*truncated' "$T/e_tr"
+check truncated_gzip_no_output test ! -e "$T/o_tr"
+$R dedup -q "$T/nonexistent.jsonl" 2>"$T/e_ne"; expect_eq missing_file_exit $? 1
+check missing_file_message grep -q 'nonexistent.jsonl' "$T/e_ne"
+# A 100 MB line: rejected by --max-record (64 MiB) with its position; the next line is read.
+{ printf '{"id": "big", "text": "'; head -c 100000000 /dev/zero | tr '\0' 'a'; printf '"}\n{"id": "after", "text": "%s"}\n' "$A"; } >"$T/big.jsonl"
+$R dedup -q "$T/big.jsonl" 2>"$T/e_big" >/dev/null; expect_eq big_line_fail_exit $? 1
+check big_line_message grep -q 'big.jsonl:1:.*longer than' "$T/e_big"
+$R dedup -q --on-error skip "$T/big.jsonl" --stats "$T/st_big" >"$T/o_big"
+check big_line_skip_next_read grep -q '"id": "after", "cluster": "after"' "$T/o_big"
+check big_line_conserved conserved "$T/st_big"
+rm -f "$T/big.jsonl"
+$R dedup -q "$T/c.jsonl" -o /nonexistent-dir/out 2>"$T/e_o"; expect_eq unwritable_output_exit $? 1
+$R dedup -q "$T/c.jsonl" -o /dev/full 2>/dev/null; expect_eq disk_full_exit $? 1
+
+# ---- outputs: pairs, kept, removed ----
+$R dedup -q "$T/c.jsonl" --pairs "$T/pairs" --kept "$T/kept" --removed "$T/removed" >/dev/null
+expect_eq pairs_count "$(wc -l <"$T/pairs")" 2
+check pairs_format grep -q '^{"a": "a", "b": "b", "jaccard": 1}$' "$T/pairs"
+expect_eq kept_count "$(wc -l <"$T/kept")" 2
+expect_eq removed_count "$(wc -l <"$T/removed")" 2
+check kept_bytes_unchanged sh -c "head -n 1 '$T/c.jsonl' | cmp -s - '$(echo "$T/kept")' -n $(head -n 1 "$T/c.jsonl" | wc -c)"
+check removed_original grep -qF "$(sed -n 2p "$T/c.jsonl")" "$T/removed"
+
+# ---- real data: determinism across -j, runs and file splits ----
+$R dedup -q -j1 "$DATA/bbc-news.jsonl.gz" -o "$T/bbc1" --stats "$T/st1" --pairs "$T/bp1"
+$R dedup -q -j2 "$DATA/bbc-news.jsonl.gz" -o "$T/bbc2" --pairs "$T/bp2"
+$R dedup -q -j2 "$DATA/bbc-news.jsonl.gz" -o "$T/bbc3"
+check bbc_j1_j2_same cmp -s "$T/bbc1" "$T/bbc2"
+check bbc_pairs_j1_j2_same cmp -s "$T/bp1" "$T/bp2"
+check bbc_runs_same cmp -s "$T/bbc2" "$T/bbc3"
+zcat "$DATA/bbc-news.jsonl.gz" | split -l 700 - "$T/bbcpart."
+$R dedup -q -j2 "$T"/bbcpart.* -o "$T/bbc4"
+check bbc_split_same cmp -s "$T/bbc1" "$T/bbc4"
+check bbc_conserved conserved "$T/st1"
+expect_eq bbc_read "$(stats_field "$T/st1" read)" 2225
+removed=$(stats_field "$T/st1" removed)
+check bbc_removes_at_least_98_exact_copies test "$removed" -ge 98
+cli_end

@@ -190,9 +190,11 @@ static void help(void)
 	     "  -k, --num-perm K       sketch size (default 128, at most 1024)\n"
 	     "      --bands B          LSH bands (default: chosen for recall >= 0.98 at T;\n"
 	     "      --rows R           see 'reprint params')\n"
-	     "      --verify MODE      estimate (default: Jaccard estimated from the full\n"
-	     "                         sketch) or exact (exact Jaccard of the shingle sets;\n"
-	     "                         keeps every document's shingles in memory)\n"
+	     "      --verify MODE      auto (default): the Jaccard estimated from the whole\n"
+	     "                         sketch decides unless it is within 3 standard errors\n"
+	     "                         of the threshold, then the exact Jaccard decides;\n"
+	     "                         estimate: the estimate alone; exact: always exact.\n"
+	     "                         auto and exact spill shingles to $TMPDIR (8 bytes each)\n"
 	     "      --keep WHICH       first (default) or longest: the representative kept\n"
 	     "      --seed N           hash seed (default 0)\n\n"
 	     "Input:\n"
@@ -262,9 +264,10 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 		case 'B': if (parse_int("dedup ", "--bands", optarg, 1, RP_MAX_PERM, &o->p.bands)) return -1; break;
 		case 'R': if (parse_int("dedup ", "--rows", optarg, 1, RP_MAX_PERM, &o->p.rows)) return -1; break;
 		case 'E':
-			if (!strcmp(optarg, "exact")) o->p.verify_exact = 1;
-			else if (!strcmp(optarg, "estimate")) o->p.verify_exact = 0;
-			else return cli_usage("dedup ", "--verify: expected estimate or exact, got '%s'", optarg), -1;
+			if (!strcmp(optarg, "exact")) o->p.verify = RP_VERIFY_EXACT;
+			else if (!strcmp(optarg, "estimate")) o->p.verify = RP_VERIFY_ESTIMATE;
+			else if (!strcmp(optarg, "auto")) o->p.verify = RP_VERIFY_AUTO;
+			else return cli_usage("dedup ", "--verify: expected auto, estimate or exact, got '%s'", optarg), -1;
 			break;
 		case 'K':
 			if (!strcmp(optarg, "longest")) o->p.keep_longest = 1;
@@ -353,6 +356,8 @@ static int write_originals(const record_meta *m, rp_dedup *d, FILE *kept, FILE *
 	return rc;
 }
 
+static const char *const verify_names[] = {"auto", "estimate", "exact"};
+
 int cmd_dedup(int argc, char **argv)
 {
 	dedup_opts o = {0};
@@ -375,7 +380,7 @@ int cmd_dedup(int argc, char **argv)
 	if (o.verbose && !o.quiet)
 		cli_error("threshold %g, %s %d-grams, num-perm %d, bands %d x rows %d, verify %s, %d threads",
 		          o.p.threshold, o.p.char_shingles ? "char" : "word", o.p.ngram, o.p.num_perm,
-		          o.p.bands, o.p.rows, o.p.verify_exact ? "exact" : "estimate", rp_pool_size(pool));
+		          o.p.bands, o.p.rows, verify_names[o.p.verify], rp_pool_size(pool));
 	if (rp_reader_new(&reader, inputs, ninputs, &o.ro, &err)) { cli_rp_error(&err); goto done; }
 	if (o.kept || o.removed) {
 		meta.spool = tmpfile();
@@ -490,7 +495,7 @@ int cmd_dedup(int argc, char **argv)
 		        meta.n, kept_n, removed_n, meta.nbad, clusters, (unsigned long long)meta.bytes, secs,
 		        secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb(), rp_pool_size(pool), o.p.threshold,
 		        o.p.ngram, o.p.char_shingles ? "char" : "word", o.p.num_perm, o.p.bands, o.p.rows,
-		        o.p.verify_exact ? "exact" : "estimate", RP_NORM_VERSION, RP_VERSION);
+		        verify_names[o.p.verify], RP_NORM_VERSION, RP_VERSION);
 	if (out_commit(&out) || out_commit(&pairs) || out_commit(&kept) || out_commit(&removed) || out_commit(&stats))
 		goto done;
 	if (!o.quiet)

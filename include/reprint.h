@@ -56,15 +56,24 @@ typedef struct rp_allocator {
 void rp_alloc_set(const rp_allocator *a);
 
 /* ---- parameters -------------------------------------------------------- */
+/* How a candidate pair is checked against the threshold.
+ * AUTO: the Jaccard estimated from the whole signature decides, unless it lies
+ *       within 3 standard errors of the threshold; then the exact Jaccard of
+ *       the two shingle sets decides (sets are spilled to a temporary file).
+ * ESTIMATE: the estimate alone; nothing is spilled.
+ * EXACT: the exact Jaccard for every pair. */
+enum { RP_VERIFY_AUTO = 0, RP_VERIFY_ESTIMATE = 1, RP_VERIFY_EXACT = 2 };
+
 typedef struct rp_params {
 	int ngram;          /* shingle length in tokens (word mode) or chars (char mode), default 5 */
 	int char_shingles;  /* 0: word n-grams; 1: character n-grams */
 	int num_perm;       /* sketch size K, default 128 */
 	int bands, rows;    /* LSH banding; 0,0 = chosen from threshold for recall >= 0.98 */
 	double threshold;   /* Jaccard threshold, default 0.8 */
-	int verify_exact;   /* 0: estimate from the signature; 1: exact Jaccard of shingle sets */
+	int verify;         /* RP_VERIFY_AUTO (default), RP_VERIFY_ESTIMATE or RP_VERIFY_EXACT */
 	int keep_longest;   /* 0: representative = first in input order; 1: longest (ties: first) */
 	uint64_t seed;      /* hash seed, default 0 */
+	const char *tmpdir; /* where AUTO and EXACT spill shingle sets; NULL: $TMPDIR or /tmp */
 } rp_params;
 
 void rp_params_default(rp_params *p);

@@ -6,14 +6,22 @@
  * radix-sorts (key, seq) pairs and walks each bucket of equal keys in seq
  * order: a member is compared with one member of every cluster already seen
  * in that bucket (never with every member, so a huge bucket stays linear in
- * its clusters), and only a pair whose Jaccard passes the threshold (estimated
- * from the full signature, or exact with verify_exact) may join two clusters
- * in the union-find.  Documents with no token match each other only when their
+ * its clusters), and only a pair whose Jaccard passes the threshold may join
+ * two clusters in the union-find.  The Jaccard is estimated from the whole
+ * signature; in RP_VERIFY_AUTO mode an estimate within 3 standard errors of
+ * the threshold is replaced by the exact Jaccard of the two shingle sets,
+ * which rp_dedup_add spills to an unlinked temporary file (8 bytes per
+ * shingle on disk, 12 bytes per document in memory).  Documents with no token match each other only when their
  * bytes are identical.  The representative is the lowest seq of a cluster (or
  * the longest text, ties to the lowest seq).  Everything after sketching runs
  * in a fixed order, so the result does not depend on the number of threads. */
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 #include "internal.h"
 
@@ -39,8 +47,17 @@ struct rp_dedup {
 	uint8_t *flags;     /* DOC_* */
 	uint64_t *len;      /* text bytes */
 	uint64_t *content;  /* hash of the bytes of a token-less document */
-	uint64_t **sets;    /* exact mode: sorted shingle set of each document */
-	uint32_t *set_n;
+	/* spilled shingles (AUTO and EXACT): document i's are at spill_at[i],
+	 * spill_n[i] values, unsorted */
+	int spill_fd;
+	_Atomic uint64_t spill_end;
+	uint64_t *spill_at;
+	uint32_t *spill_n;
+	uint64_t *set_a, *set_b; /* two sets read back, sorted and unique */
+	size_t set_a_cap, set_b_cap, set_a_n, set_b_n;
+	int64_t set_a_doc, set_b_doc;
+	double margin;           /* AUTO: 3 standard errors at the threshold */
+	uint64_t exact_checks;
 	/* results */
 	uint32_t *parent;
 	uint32_t *rep;
@@ -50,6 +67,21 @@ struct rp_dedup {
 	size_t npairs, pairs_cap;
 	int finished;
 };
+
+/* An unlinked temporary file for the shingles of every document. */
+static int open_spill(rp_dedup *d, rp_error *err)
+{
+	const char *dir = d->p.tmpdir ? d->p.tmpdir : getenv("TMPDIR");
+	if (!dir || !*dir) dir = "/tmp";
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s/reprint-spill-XXXXXX", dir) >= (int)sizeof path)
+		return rp_set_error(err, RP_EUSAGE, "temporary directory name too long");
+	d->spill_fd = mkstemp(path);
+	if (d->spill_fd < 0)
+		return rp_set_error(err, RP_EIO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+	unlink(path);
+	return 0;
+}
 
 rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_error *err)
 {
@@ -69,6 +101,13 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
 	memset(d->workers, 0, (size_t)d->nworkers * sizeof *d->workers);
+	d->spill_fd = -1;
+	d->set_a_doc = d->set_b_doc = -1;
+	d->margin = 3.0 * sqrt(q.threshold * (1.0 - q.threshold) / q.num_perm) + 1.0 / q.num_perm;
+	if (q.verify != RP_VERIFY_ESTIMATE && (rc = open_spill(d, err))) {
+		rp_dedup_free(d);
+		return rc;
+	}
 	*out = d;
 	return RP_OK;
 }
@@ -88,11 +127,11 @@ static int grow_docs(rp_dedup *d, size_t need)
 	d->len = q;
 	if (!(q = rp_realloc_array(d->content, cap, sizeof *d->content))) return RP_ENOMEM;
 	d->content = q;
-	if (d->p.verify_exact) {
-		if (!(q = rp_realloc_array(d->sets, cap, sizeof *d->sets))) return RP_ENOMEM;
-		d->sets = q;
-		if (!(q = rp_realloc_array(d->set_n, cap, sizeof *d->set_n))) return RP_ENOMEM;
-		d->set_n = q;
+	if (d->spill_fd >= 0) {
+		if (!(q = rp_realloc_array(d->spill_at, cap, sizeof *d->spill_at))) return RP_ENOMEM;
+		d->spill_at = q;
+		if (!(q = rp_realloc_array(d->spill_n, cap, sizeof *d->spill_n))) return RP_ENOMEM;
+		d->spill_n = q;
 	}
 	d->cap = cap;
 	return 0;
@@ -115,6 +154,18 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int write_all(int fd, const void *buf, size_t len, uint64_t at)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t w = pwrite(fd, p, len, (off_t)at);
+		if (w < 0 && errno == EINTR) continue;
+		if (w <= 0) return -1;
+		p += w, len -= (size_t)w, at += (uint64_t)w;
+	}
+	return 0;
+}
+
 static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	const rp_params *p = &d->p;
@@ -122,7 +173,7 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 	d->len[seq] = len;
 	d->content[seq] = 0;
 	d->flags[seq] = 0;
-	if (d->sets) d->sets[seq] = NULL, d->set_n[seq] = 0;
+	if (d->spill_n) d->spill_n[seq] = 0, d->spill_at[seq] = 0;
 	int rc = rp_tokenize(text, len, p->char_shingles, p->seed, &w->tok, err);
 	if (rc) return rc;
 	size_t need = w->tok.n ? w->tok.n : 1;
@@ -134,16 +185,14 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 		d->flags[seq] = DOC_EMPTY;
 		d->content[seq] = XXH3_64bits_withSeed(text, len, p->seed);
 	}
-	if (d->sets && ns) {
-		qsort(w->shingles, ns, sizeof *w->shingles, cmp_u64);
-		size_t u = 1;
-		for (size_t i = 1; i < ns; i++)
-			if (w->shingles[i] != w->shingles[u - 1]) w->shingles[u++] = w->shingles[i];
-		uint64_t *set = rp_malloc_array(u, sizeof *set);
-		if (!set) return rp_set_error(err, RP_ENOMEM, "out of memory");
-		memcpy(set, w->shingles, u * sizeof *set);
-		d->sets[seq] = set;
-		d->set_n[seq] = (uint32_t)u;
+	if (d->spill_fd >= 0 && ns) {
+		if (ns > UINT32_MAX) return rp_set_error(err, RP_EDATA, "more than 2^32 shingles in one document");
+		uint64_t bytes = ns * sizeof *w->shingles;
+		uint64_t at = atomic_fetch_add(&d->spill_end, bytes);
+		if (write_all(d->spill_fd, w->shingles, bytes, at))
+			return rp_set_error(err, RP_EIO, "cannot write the temporary shingle file: %s", strerror(errno));
+		d->spill_at[seq] = at;
+		d->spill_n[seq] = (uint32_t)ns;
 	}
 	return 0;
 }
@@ -158,7 +207,7 @@ static void add_item(void *v, size_t i, int wid)
 		d->flags[seq] = DOC_BAD;
 		d->len[seq] = 0;
 		d->content[seq] = 0;
-		if (d->sets) d->sets[seq] = NULL, d->set_n[seq] = 0;
+		if (d->spill_n) d->spill_n[seq] = 0, d->spill_at[seq] = 0;
 		j->status[i] = 0;
 		return;
 	}
@@ -195,10 +244,7 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 	if (fw >= 0) {
 		if (err) *err = j.errs[fw];
 		rc = j.status[first];
-		/* Documents sketched in this batch are dropped with it. */
-		if (d->sets)
-			for (size_t i = 0; i < n; i++) rp_free(d->sets[d->n + i]), d->sets[d->n + i] = NULL;
-		goto out;
+		goto out; /* the batch is dropped: d->n stays */
 	}
 	d->n += n;
 out:
@@ -248,11 +294,57 @@ static int add_pair(rp_dedup *d, uint64_t a, uint64_t b, double j)
 	return 0;
 }
 
-static double similarity(const rp_dedup *d, size_t a, size_t b)
+/* Read document doc's shingles back as a sorted set into *set. */
+static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_t *n, int64_t *cached)
 {
-	if (d->sets) return rp_set_jaccard(d->sets[a], d->set_n[a], d->sets[b], d->set_n[b]);
+	if (*cached == doc) return 0;
+	size_t m = d->spill_n[doc];
+	if (rp_grow((void **)set, cap, m ? m : 1, sizeof **set)) return RP_ENOMEM;
+	char *p = (char *)*set;
+	size_t left = m * sizeof **set;
+	uint64_t at = d->spill_at[doc];
+	while (left) {
+		ssize_t r = pread(d->spill_fd, p, left, (off_t)at);
+		if (r < 0 && errno == EINTR) continue;
+		if (r <= 0) return RP_EIO;
+		p += r, left -= (size_t)r, at += (uint64_t)r;
+	}
+	qsort(*set, m, sizeof **set, cmp_u64);
+	size_t u = m ? 1 : 0;
+	for (size_t i = 1; i < m; i++)
+		if ((*set)[i] != (*set)[u - 1]) (*set)[u++] = (*set)[i];
+	*n = u;
+	*cached = doc;
+	return 0;
+}
+
+static int exact_jaccard(rp_dedup *d, size_t a, size_t b, double *j)
+{
+	int rc;
+	/* a is usually the bucket's exemplar, compared with many b: keep it. */
+	if ((rc = load_set(d, (int64_t)a, &d->set_a, &d->set_a_cap, &d->set_a_n, &d->set_a_doc))) return rc;
+	if ((rc = load_set(d, (int64_t)b, &d->set_b, &d->set_b_cap, &d->set_b_n, &d->set_b_doc))) return rc;
+	d->exact_checks++;
+	*j = rp_set_jaccard(d->set_a, d->set_a_n, d->set_b, d->set_b_n);
+	return 0;
+}
+
+static double estimate(const rp_dedup *d, size_t a, size_t b)
+{
 	const size_t K = (size_t)d->p.num_perm;
 	return rp_sig_jaccard(d->sig + a * K, d->sig + b * K, (int)K);
+}
+
+/* The Jaccard used to decide a pair, by the verification mode. */
+static int verify_pair(rp_dedup *d, size_t a, size_t b, double *j)
+{
+	double e = estimate(d, a, b);
+	if (d->p.verify == RP_VERIFY_ESTIMATE
+	    || (d->p.verify == RP_VERIFY_AUTO && fabs(e - d->p.threshold) > d->margin)) {
+		*j = e;
+		return 0;
+	}
+	return exact_jaccard(d, a, b, j);
 }
 
 /* LSD radix sort of (key, seq) by key, 16 bits per pass; stable, so equal
@@ -319,7 +411,9 @@ static int join_buckets(rp_dedup *d, const keyed *k, size_t m, uint32_t *seen)
 				for (size_t y = 0; y < nseen; y++) {
 					uint32_t e = seen[y];
 					if (find(d->parent, e) == find(d->parent, s)) { joined = 1; continue; }
-					double j = similarity(d, e, s);
+					double j;
+					int rc = verify_pair(d, e, s, &j);
+					if (rc) return rc;
 					if (j >= t) {
 						unite(d->parent, e, s);
 						if (add_pair(d, e, s, j)) return RP_ENOMEM;
@@ -418,7 +512,7 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		band_job j = {d, b0, keys, tmp, count, nkeys};
 		rp_pool_run(d->pool, (size_t)nb, band_keys, &j);
 		for (int r = 0; r < nb; r++)
-			if (join_buckets(d, keys[r], nkeys[r], seen)) goto nomem;
+			if ((rc = join_buckets(d, keys[r], nkeys[r], seen))) goto fail;
 	}
 
 	/* Representatives and similarities. */
@@ -429,15 +523,27 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 			if (d->len[i] > d->len[best]) d->rep[root] = (uint32_t)i;
 		}
 	}
+	/* Similarity to the representative: exact in EXACT mode, else estimated. */
 	for (size_t i = 0; i < n; i++) {
 		uint32_t rep = d->rep[find(d->parent, (uint32_t)i)];
-		d->similarity[i] = rep == i ? 1.0f : d->flags[i] == DOC_EMPTY ? 1.0f : (float)similarity(d, i, rep);
+		double j = 1.0;
+		if (rep != i && d->flags[i] != DOC_EMPTY) {
+			if (d->p.verify == RP_VERIFY_EXACT) {
+				if ((rc = exact_jaccard(d, rep, i, &j))) goto fail;
+			} else {
+				j = estimate(d, i, rep);
+			}
+		}
+		d->similarity[i] = (float)j;
 	}
 	if (sort_pairs(d)) goto nomem;
 	d->finished = 1;
 	goto out;
 nomem:
-	rc = rp_set_error(err, RP_ENOMEM, "out of memory");
+	rc = RP_ENOMEM;
+fail:
+	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
+	else rp_set_error(err, rc, "cannot read the temporary shingle file: %s", strerror(errno));
 out:
 	for (int r = 0; r < 256; r++) rp_free(keys[r]), rp_free(tmp[r]), rp_free(count[r]);
 	rp_free(seen);
@@ -476,9 +582,8 @@ void rp_dedup_free(rp_dedup *d)
 		rp_free(d->workers[w].shingles);
 	}
 	rp_free(d->workers);
-	if (d->sets)
-		for (size_t i = 0; i < d->n; i++) rp_free(d->sets[i]);
-	rp_free(d->sets); rp_free(d->set_n);
+	if (d->spill_fd >= 0) close(d->spill_fd);
+	rp_free(d->spill_at); rp_free(d->spill_n); rp_free(d->set_a); rp_free(d->set_b);
 	rp_free(d->sig); rp_free(d->flags); rp_free(d->len); rp_free(d->content);
 	rp_free(d->parent); rp_free(d->rep); rp_free(d->similarity);
 	rp_free(d->pair_a); rp_free(d->pair_b); rp_free(d->pair_j);

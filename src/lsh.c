@@ -16,7 +16,8 @@ void rp_params_default(rp_params *p)
 	p->num_perm = 128;
 	p->bands = p->rows = 0;
 	p->threshold = 0.8;
-	p->verify_exact = 0;
+	p->verify = RP_VERIFY_AUTO;
+	p->tmpdir = NULL;
 	p->keep_longest = 0;
 	p->seed = 0;
 }
@@ -48,6 +49,8 @@ rp_status rp_params_resolve(rp_params *p, rp_error *err)
 		return rp_set_error(err, RP_EUSAGE, "--num-perm must be in 1..%d, not %d", RP_MAX_PERM, p->num_perm);
 	if (!(p->threshold > 0.0 && p->threshold <= 1.0))
 		return rp_set_error(err, RP_EUSAGE, "--threshold must be in (0, 1], not %g", p->threshold);
+	if (p->verify < RP_VERIFY_AUTO || p->verify > RP_VERIFY_EXACT)
+		return rp_set_error(err, RP_EUSAGE, "unknown verification mode %d", p->verify);
 	if ((p->bands == 0) != (p->rows == 0))
 		return rp_set_error(err, RP_EUSAGE, "--bands and --rows go together");
 	if (p->bands == 0) rp_lsh_choose(p->threshold, p->num_perm, &p->bands, &p->rows);

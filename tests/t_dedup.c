@@ -94,11 +94,11 @@ static double exact(int a, int b)
 	return rp_set_jaccard(sets[a], n[a], sets[b], n[b]);
 }
 
-static void check_against_brute_force(int verify_exact)
+static void check_against_brute_force(int verify)
 {
 	rp_params p;
 	rp_params_default(&p);
-	p.verify_exact = verify_exact;
+	p.verify = verify;
 	rp_dedup *d;
 	CHECK(run_dedup(2, &p, &d) == 0);
 	int missed = 0, truth = 0;
@@ -119,24 +119,25 @@ static void check_against_brute_force(int verify_exact)
 	for (size_t i = 0; i < np; i++) {
 		double j = exact((int)pa[i], (int)pb[i]);
 		if (j < p.threshold - 0.1) low++;
-		if (verify_exact) CHECK(fabs(j - pj[i]) < 1e-9 && pj[i] >= p.threshold);
+		if (verify == RP_VERIFY_EXACT) CHECK(fabs(j - pj[i]) < 1e-9 && pj[i] >= p.threshold);
 		if (i) CHECK(pa[i - 1] < pa[i] || (pa[i - 1] == pa[i] && pb[i - 1] < pb[i]));
 	}
 	printf("# verify %s: %zu verified pairs; of %d pairs at >= t+0.05 %d not clustered; %d below t-0.1\n",
-	       verify_exact ? "exact" : "estimate", np, truth, missed, low);
+	       verify == RP_VERIFY_EXACT ? "exact" : verify == RP_VERIFY_AUTO ? "auto" : "estimate", np, truth, missed, low);
 	CHECK(np > 100);
 	/* Exact verification misses nothing the LSH offers (P >= 0.999 at t+0.05);
 	 * the K=128 estimate has a standard error of 0.03 at 0.85, so a pair just
 	 * above t+0.05 is rejected with probability up to about 6%: allow 3%
 	 * of such pairs overall (most are far above). */
-	if (verify_exact) CHECK(missed == 0);
+	if (verify != RP_VERIFY_ESTIMATE) CHECK(missed == 0);
 	else CHECKF(missed <= truth * 3 / 100 + 1, "%d of %d", missed, truth);
 	CHECK(low == 0);
 	rp_dedup_free(d);
 }
 
-static void test_brute_force_estimate(void) { check_against_brute_force(0); }
-static void test_brute_force_exact(void) { check_against_brute_force(1); }
+static void test_brute_force_estimate(void) { check_against_brute_force(RP_VERIFY_ESTIMATE); }
+static void test_brute_force_auto(void) { check_against_brute_force(RP_VERIFY_AUTO); }
+static void test_brute_force_exact(void) { check_against_brute_force(RP_VERIFY_EXACT); }
 
 static void test_deterministic_across_threads(void)
 {
@@ -191,6 +192,7 @@ int main(void)
 {
 	make_corpus();
 	RUN(test_brute_force_estimate);
+	RUN(test_brute_force_auto);
 	RUN(test_brute_force_exact);
 	RUN(test_deterministic_across_threads);
 	RUN(test_short_empty_and_keep_longest);

@@ -17,6 +17,9 @@
  * The rules are versioned by RP_NORM_VERSION; docs/NORMALIZATION.md. */
 #include <string.h>
 #include <utf8proc.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #define XXH_INLINE_ALL /* inline XXH3: token hashes are short and many */
 #include <xxhash.h>
 #include "internal.h"
@@ -36,10 +39,49 @@ static const uint8_t byte_class[256] = {
 	[0x80 ... 0xff] = C_HIGH,
 };
 
+/* Tokens of at most 16 bytes (nearly all words) are hashed from their bytes
+ * as two little-endian 64-bit words, zero-padded, with two multiplications
+ * and a finaliser: no length dispatch, and the SIMD tokenizer can hash a
+ * word straight from its register.  Longer tokens use XXH3-64. */
+static inline uint64_t short_hash(uint64_t lo, uint64_t hi, size_t len, uint64_t seed)
+{
+	uint64_t h = (lo ^ seed) * 0x9e3779b97f4a7c15ULL;
+	h ^= rp_rotl64((hi ^ (seed >> 7)) * 0xc2b2ae3d27d4eb4fULL, 31);
+	return rp_mix64(h ^ ((uint64_t)len << 56));
+}
+
 uint64_t rp_token_hash(const char *utf8, size_t len, uint64_t seed)
 {
-	return XXH3_64bits_withSeed(utf8, len, seed);
+	if (len > 16) return XXH3_64bits_withSeed(utf8, len, seed);
+	uint64_t w[2] = {0, 0};
+	for (size_t i = 0; i < len; i++) w[i >> 3] |= (uint64_t)(unsigned char)utf8[i] << ((i & 7) * 8);
+	return short_hash(w[0], w[1], len, seed);
 }
+
+#ifdef __SSE2__
+/* Bit k set where byte k of v is an ASCII letter or digit. */
+static inline unsigned word_mask16(__m128i v)
+{
+	__m128i letter = _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a')));
+	__m128i digit = _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0')));
+	__m128i w = _mm_or_si128(_mm_cmplt_epi8(letter, _mm_set1_epi8((char)(-128 + 26))),
+	                         _mm_cmplt_epi8(digit, _mm_set1_epi8((char)(-128 + 10))));
+	return (unsigned)_mm_movemask_epi8(w);
+}
+
+/* v with ASCII capitals lowered. */
+static inline __m128i lower16(__m128i v)
+{
+	__m128i up = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - 'A'))), _mm_set1_epi8((char)(-128 + 26)));
+	return _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+}
+
+/* Masks keeping the first L bytes of a 16-byte little-endian pair. */
+static const uint64_t keep_lo[17] = {0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffULL, 0xffffffffffffULL,
+	0xffffffffffffffULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL};
+static const uint64_t keep_hi[17] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xffff, 0xffffff, 0xffffffff,
+	0xffffffffffULL, 0xffffffffffffULL, 0xffffffffffffffULL, ~0ULL};
+#endif
 
 /* Scratch buffers, kept in rp_tokens between calls. */
 struct rp_tok_scratch {
@@ -55,27 +97,38 @@ struct rp_tok_scratch {
 };
 typedef struct rp_tok_scratch tokenizer;
 
+static int grow_tokens(rp_tokens *t);
+
+static inline int push_hash(rp_tokens *t, uint64_t h, size_t start, size_t end)
+{
+	if (__builtin_expect(t->n == t->cap, 0) && grow_tokens(t)) return RP_ENOMEM;
+	size_t n = t->n;
+	t->hash[n] = h;
+	t->start[n] = (uint32_t)start;
+	t->end[n] = (uint32_t)end;
+	t->n = n + 1;
+	return 0;
+}
+
+static int grow_tokens(rp_tokens *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	uint64_t *h = rp_realloc_array(t->hash, cap, sizeof *h);
+	if (!h) return RP_ENOMEM;
+	t->hash = h;
+	uint32_t *a = rp_realloc_array(t->start, cap, sizeof *a);
+	if (!a) return RP_ENOMEM;
+	t->start = a;
+	uint32_t *b = rp_realloc_array(t->end, cap, sizeof *b);
+	if (!b) return RP_ENOMEM;
+	t->end = b;
+	t->cap = cap;
+	return 0;
+}
+
 static inline int push_token(tokenizer *tk, const char *s, size_t len, size_t start, size_t end)
 {
-	rp_tokens *t = tk->out;
-	if (__builtin_expect(t->n == t->cap, 0)) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		uint64_t *h = rp_realloc_array(t->hash, cap, sizeof *h);
-		if (!h) return RP_ENOMEM;
-		t->hash = h;
-		uint32_t *a = rp_realloc_array(t->start, cap, sizeof *a);
-		if (!a) return RP_ENOMEM;
-		t->start = a;
-		uint32_t *b = rp_realloc_array(t->end, cap, sizeof *b);
-		if (!b) return RP_ENOMEM;
-		t->end = b;
-		t->cap = cap;
-	}
-	t->hash[t->n] = XXH3_64bits_withSeed(s, len, tk->seed);
-	t->start[t->n] = (uint32_t)start;
-	t->end[t->n] = (uint32_t)end;
-	t->n++;
-	return 0;
+	return push_hash(tk->out, rp_token_hash(s, len, tk->seed), start, end);
 }
 
 /* Emit an all-ASCII run (already lowered): one token, or one per character. */
@@ -203,6 +256,37 @@ rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t se
 	tk->word_len = 0;
 	size_t i = 0;
 	while (i < len) {
+#ifdef __SSE2__
+		/* SIMD path, 16 bytes at a time: skip separators, and take an ASCII
+		 * word shorter than 16 bytes ended by an ASCII separator other than
+		 * '-' (which may be a line-end hyphen).  Everything else falls
+		 * through to the general path below. */
+		if (i + 16 <= len && !tk->char_tokens) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+			unsigned word = word_mask16(v);
+			if (!(word & 1)) {
+				unsigned special = (unsigned)_mm_movemask_epi8(v)
+				                 | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+				unsigned stop = word | special;
+				if (!stop) { i += 16; continue; }
+				unsigned k = (unsigned)__builtin_ctz(stop);
+				i += k;
+				if (!((special >> k) & 1)) continue;
+			} else {
+				unsigned nonword = ~word & 0xffffu;
+				unsigned L = nonword ? (unsigned)__builtin_ctz(nonword) : 16;
+				unsigned char e = L < 16 ? s[i + L] : 0;
+				if (L < 16 && e < 0x80 && e != '-' && e != 0) {
+					__m128i w = lower16(v);
+					uint64_t lo = (uint64_t)_mm_cvtsi128_si64(w) & keep_lo[L];
+					uint64_t hi = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(w, w)) & keep_hi[L];
+					if ((rc = push_hash(out, short_hash(lo, hi, L, seed), i, i + L))) goto done;
+					i += L;
+					continue;
+				}
+			}
+		}
+#endif
 		/* Skip separators (ASCII fast; non-ASCII decoded). */
 		unsigned c = byte_class[s[i]];
 		if (c == C_SEP) { i++; continue; }

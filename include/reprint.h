@@ -135,6 +135,8 @@ typedef struct rp_reader_opts {
 	size_t max_record;      /* longest record accepted in bytes, default 64 MiB */
 } rp_reader_opts;
 
+/* Every pointer in an rp_record (text, id, raw, file) stays valid only until
+ * the next rp_reader_next call on the same reader. */
 typedef struct rp_record {
 	uint64_t seq;        /* 0, 1, 2, ... across all inputs */
 	const char *text;    /* decoded UTF-8 text (valid until the next call) */
@@ -154,7 +156,8 @@ typedef struct rp_reader rp_reader;
 rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninputs,
                         const rp_reader_opts *opts, rp_error *err);
 /* Next record.  Returns 1 and fills rec; 0 at the end of all input; <0 on a
- * fatal stream error (unreadable file, truncated gzip).  A bad record (invalid
+ * fatal stream error (unreadable file, truncated gzip), after which every
+ * later call returns the same error.  A bad record (invalid
  * JSON, missing text field, invalid UTF-8, NUL byte, record too long) is
  * returned with rec->bad = 1 and err filled; its id falls back to PATH:LINE and
  * reading continues with the next record. */

@@ -187,6 +187,48 @@ void rp_dedup_get(const rp_dedup *d, uint64_t seq, rp_dedup_result *res);
 size_t rp_dedup_pairs(const rp_dedup *d, const uint64_t **a, const uint64_t **b, const double **jaccard);
 void rp_dedup_free(rp_dedup *d);
 
+/* ---- passages: alignment and the comparison of two documents ----------- */
+typedef struct rp_passage {
+	uint32_t a_start, a_end;  /* token range in A, half-open */
+	uint32_t b_start, b_end;  /* token range in B, half-open */
+	uint32_t tokens;          /* a_end - a_start */
+	uint64_t a_byte_start, a_byte_end; /* byte range in A's text (rp_compare fills them) */
+	uint64_t b_byte_start, b_byte_end;
+} rp_passage;
+
+typedef struct rp_align_opts {
+	int seed_tokens; /* seed length k in tokens, default 5 */
+	int max_gap;     /* tokens of disagreement bridged inside one passage, default 8 */
+	int min_tokens;  /* shortest passage reported, default 8 */
+} rp_align_opts;
+
+/* Passages shared by token streams a and b, in any order, sorted by a_start;
+ * each token belongs to at most one passage.  *out is allocated with the
+ * library allocator; free it with rp_free_passages(). */
+rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *opts,
+                   rp_passage **out, size_t *nout, rp_error *err);
+void rp_free_passages(rp_passage *p);
+
+typedef struct rp_range { uint64_t start, end; } rp_range; /* half-open byte range */
+
+typedef struct rp_comparison {
+	size_t a_words, b_words;     /* tokens */
+	size_t a_shingles, b_shingles, shared_shingles; /* distinct shingles */
+	double jaccard;              /* exact Jaccard of the shingle sets */
+	double a_in_b, b_in_a;       /* shared / distinct shingles of A (of B) */
+	rp_passage *passages;        /* sorted by A offset */
+	size_t npassages;
+	rp_range *only_a, *only_b;   /* text of each side in no passage (token runs) */
+	size_t nonly_a, nonly_b;
+} rp_comparison;
+
+/* Compare two texts: scores from p (ngram, char_shingles, seed) and passages
+ * of at least min_words tokens.  Byte offsets are into the given texts and
+ * always on UTF-8 boundaries.  Free with rp_comparison_free(). */
+rp_status rp_compare(const char *a, size_t alen, const char *b, size_t blen, const rp_params *p,
+                     int min_words, rp_comparison *out, rp_error *err);
+void rp_comparison_free(rp_comparison *c);
+
 #ifdef __cplusplus
 }
 #endif

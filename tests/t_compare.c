@@ -1,0 +1,244 @@
+/* rp_compare and rp_align on real articles with known edits applied by a
+ * generator: a new headline, a site header and footer, a paragraph moved to
+ * the top, a paragraph cut, lines re-wrapped, quotes and dashes made
+ * typographic.  Every planted shared passage must be found with both ends
+ * within 3 words of the truth on both sides; offsets must be honest (on
+ * UTF-8 boundaries, and the bytes at a passage normalise to the same tokens
+ * on both sides); containment must equal a brute-force computation. */
+#include <math.h>
+#include "test.h"
+#include "reprint.h"
+#include "internal.h"
+
+typedef struct { size_t a0, a1, b0, b1; } span; /* byte ranges of one paragraph in A and B */
+
+static char *bufcat(char *buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		buf = realloc(buf, *cap);
+	}
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = 0;
+	return buf;
+}
+
+/* Append paragraph p re-wrapped at ~60 columns with typographic quotes and dashes. */
+static char *append_edited(char *buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+	size_t col = 0;
+	int open = 1;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c == '"') {
+			buf = bufcat(buf, len, cap, open ? "\xe2\x80\x9c" : "\xe2\x80\x9d", 3);
+			open = !open;
+		} else if (c == '\'') {
+			buf = bufcat(buf, len, cap, "\xe2\x80\x99", 3);
+		} else if (c == '-' && i > 0 && i + 1 < n && p[i - 1] == ' ' && p[i + 1] == ' ') {
+			buf = bufcat(buf, len, cap, "\xe2\x80\x94", 3);
+		} else if (c == ' ' && col > 60) {
+			buf = bufcat(buf, len, cap, "\n", 1);
+			col = 0;
+			continue;
+		} else {
+			buf = bufcat(buf, len, cap, &c, 1);
+		}
+		col++;
+	}
+	return buf;
+}
+
+/* Token index of the first token starting at or after byte off. */
+static size_t tok_at(const rp_tokens *t, size_t off)
+{
+	size_t i = 0;
+	while (i < t->n && t->start[i] < off) i++;
+	return i;
+}
+
+static int checked_articles, checked_passages, boundary_failures, missing;
+
+static void check_article(const char *a, size_t alen)
+{
+	/* Paragraphs of A (split at blank lines); paragraph 0 is the headline. */
+	size_t ps[64], pe[64], np = 0;
+	for (size_t i = 0; i < alen && np < 64;) {
+		while (i < alen && a[i] == '\n') i++;
+		if (i >= alen) break;
+		const char *e = memmem(a + i, alen - i, "\n\n", 2);
+		size_t j = e ? (size_t)(e - a) : alen;
+		ps[np] = i, pe[np] = j, np++;
+		i = j;
+	}
+	if (np < 5) return;
+	/* B: headline, header, last paragraph moved to the top, paragraph 2 cut. */
+	int order[64], no = 0;
+	order[no++] = (int)np - 1;
+	for (int k = 1; k < (int)np - 1; k++)
+		if (k != 2) order[no++] = k;
+	char *b = NULL;
+	size_t blen = 0, bcap = 0;
+	b = bufcat(b, &blen, &bcap, "EXCLUSIVE: our own headline for this story\n\nHome | News | Sport | Weather | Contact us\n\n",
+	           strlen("EXCLUSIVE: our own headline for this story\n\nHome | News | Sport | Weather | Contact us\n\n"));
+	span sp[64];
+	for (int k = 0; k < no; k++) {
+		sp[k].a0 = ps[order[k]];
+		sp[k].a1 = pe[order[k]];
+		sp[k].b0 = blen;
+		b = append_edited(b, &blen, &bcap, a + ps[order[k]], pe[order[k]] - ps[order[k]]);
+		sp[k].b1 = blen;
+		b = bufcat(b, &blen, &bcap, "\n\n", 2);
+	}
+	b = bufcat(b, &blen, &bcap, "Share this article: Facebook Twitter Email\nCopyright 2005 The Daily Example.",
+	           strlen("Share this article: Facebook Twitter Email\nCopyright 2005 The Daily Example."));
+	rp_params p;
+	rp_params_default(&p);
+	rp_comparison c;
+	rp_error e;
+	CHECK(rp_compare(a, alen, b, blen, &p, 8, &c, &e) == 0);
+	rp_tokens ta = {0}, tb = {0};
+	rp_tokenize(a, alen, 0, 0, &ta, &e);
+	rp_tokenize(b, blen, 0, 0, &tb, &e);
+	/* Truth: runs of paragraphs consecutive in both A and B form one passage. */
+	for (int k = 0; k < no;) {
+		int l = k;
+		while (l + 1 < no && order[l + 1] == order[l] + 1) l++;
+		size_t ta0 = tok_at(&ta, sp[k].a0), ta1 = tok_at(&ta, sp[l].a1);
+		size_t tb0 = tok_at(&tb, sp[k].b0), tb1 = tok_at(&tb, sp[l].b1);
+		k = l + 1;
+		if (ta1 - ta0 < 12) continue; /* too short to promise */
+		checked_passages++;
+		int found = 0;
+		for (size_t q = 0; q < c.npassages; q++) {
+			const rp_passage *r = &c.passages[q];
+			if (r->a_end <= ta0 || r->a_start >= ta1) continue;
+			found = 1;
+			long d[4] = {(long)r->a_start - (long)ta0, (long)r->a_end - (long)ta1, (long)r->b_start - (long)tb0,
+			             (long)r->b_end - (long)tb1};
+			if (labs(d[0]) > 3 || labs(d[1]) > 3 || labs(d[2]) > 3 || labs(d[3]) > 3) {
+				boundary_failures++;
+				fprintf(stderr, "  passage A %zu-%zu B %zu-%zu found as A %u-%u B %u-%u\n", ta0, ta1, tb0, tb1,
+				        r->a_start, r->a_end, r->b_start, r->b_end);
+			}
+			break;
+		}
+		if (!found) missing++;
+	}
+	/* Honest offsets: on boundaries, inside the texts, same tokens both sides. */
+	for (size_t q = 0; q < c.npassages; q++) {
+		const rp_passage *r = &c.passages[q];
+		CHECK(r->a_byte_end <= alen && r->b_byte_end <= blen);
+		CHECK(((unsigned char)a[r->a_byte_start] & 0xc0) != 0x80 && ((unsigned char)b[r->b_byte_start] & 0xc0) != 0x80);
+		rp_tokens x = {0}, y = {0};
+		rp_tokenize(a + r->a_byte_start, r->a_byte_end - r->a_byte_start, 0, 0, &x, &e);
+		rp_tokenize(b + r->b_byte_start, r->b_byte_end - r->b_byte_start, 0, 0, &y, &e);
+		CHECK(x.n == r->a_end - r->a_start);
+		size_t agree = 0;
+		for (size_t i = 0; i < x.n && i < y.n; i++) agree += x.hash[i] == y.hash[i];
+		CHECKF(agree + 16 >= x.n, "passage %zu: %zu of %zu tokens agree", q, agree, x.n);
+		rp_tokens_free(&x);
+		rp_tokens_free(&y);
+	}
+	/* Containment against brute force over the shingle sets. */
+	uint64_t *sa = malloc((ta.n + 1) * 8), *sb = malloc((tb.n + 1) * 8);
+	size_t na = rp_shingles(ta.hash, ta.n, 5, sa), nb = rp_shingles(tb.hash, tb.n, 5, sb), in_b = 0, ua = 0;
+	for (size_t i = 0; i < na; i++) {
+		int dup = 0, found = 0;
+		for (size_t j = 0; j < i && !dup; j++) dup = sa[j] == sa[i];
+		if (dup) continue;
+		ua++;
+		for (size_t j = 0; j < nb && !found; j++) found = sb[j] == sa[i];
+		in_b += found;
+	}
+	CHECK(fabs((double)in_b / ua - c.a_in_b) < 1e-9);
+	free(sa); free(sb);
+	rp_tokens_free(&ta);
+	rp_tokens_free(&tb);
+	rp_comparison_free(&c);
+	free(b);
+	checked_articles++;
+
+	/* An excerpt: the paragraphs making up the first 30% of the article,
+	 * wrapped in another site's text.  One passage, and B mostly in A. */
+	size_t cut = ps[1] + (alen - ps[1]) * 3 / 10, last = 1;
+	while (last + 1 < np && pe[last] < cut) last++;
+	blen = bcap = 0;
+	b = bufcat(NULL, &blen, &bcap, "Read an excerpt below.\n\n", strlen("Read an excerpt below.\n\n"));
+	size_t b0 = blen;
+	b = append_edited(b, &blen, &bcap, a + ps[1], pe[last] - ps[1]);
+	size_t b1 = blen;
+	b = bufcat(b, &blen, &bcap, "\n\nSubscribe to read the whole story.", strlen("\n\nSubscribe to read the whole story."));
+	CHECK(rp_compare(a, alen, b, blen, &p, 8, &c, &e) == 0);
+	rp_tokenize(a, alen, 0, 0, &ta, &e);
+	rp_tokenize(b, blen, 0, 0, &tb, &e);
+	size_t xa0 = tok_at(&ta, ps[1]), xa1 = tok_at(&ta, pe[last]), xb0 = tok_at(&tb, b0), xb1 = tok_at(&tb, b1);
+	checked_passages++;
+	if (c.npassages < 1) missing++;
+	else if (labs((long)c.passages[0].a_start - (long)xa0) > 3 || labs((long)c.passages[0].a_end - (long)xa1) > 3
+	         || labs((long)c.passages[0].b_start - (long)xb0) > 3 || labs((long)c.passages[0].b_end - (long)xb1) > 3)
+		boundary_failures++;
+	CHECK(c.b_in_a > 0.7 && c.a_in_b < c.b_in_a);
+	rp_tokens_free(&ta);
+	rp_tokens_free(&tb);
+	rp_comparison_free(&c);
+	free(b);
+}
+
+static void test_planted_edits_on_bbc(void)
+{
+	const char *in[] = {SHARED_DATA "/bbc-news.jsonl.gz"};
+	rp_reader_opts ro = {RP_FORMAT_JSONL, "text", "id", 0};
+	rp_reader *r;
+	rp_error e;
+	CHECK(rp_reader_new(&r, in, 1, &ro, &e) == 0);
+	rp_record rec;
+	int n = 0;
+	while (rp_reader_next(r, &rec, &e) > 0 && n < 2225) {
+		if (n++ % 10) continue; /* every 10th article */
+		check_article(rec.text, rec.text_len);
+	}
+	rp_reader_free(r);
+	printf("# %d articles, %d planted passages: %d missing, %d with an end more than 3 words off\n",
+	       checked_articles, checked_passages, missing, boundary_failures);
+	CHECK(checked_articles > 100);
+	CHECK(missing == 0);
+	CHECK(boundary_failures == 0);
+}
+
+static void test_align_basics(void)
+{
+	uint64_t a[100], b[100];
+	for (int i = 0; i < 100; i++) a[i] = 1000 + (uint64_t)i, b[i] = 5000 + (uint64_t)i;
+	/* b holds a[10..40) at 50 and a[60..90) at 0, with one word changed at b[15]. */
+	for (int i = 0; i < 30; i++) b[50 + i] = a[10 + i], b[i] = a[60 + i];
+	b[15] = 7;
+	rp_align_opts o = {5, 8, 8};
+	rp_passage *p;
+	size_t n;
+	rp_error e;
+	CHECK(rp_align(a, 100, b, 100, &o, &p, &n, &e) == 0);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK(p[0].a_start == 10 && p[0].a_end == 40 && p[0].b_start == 50 && p[0].b_end == 80);
+		CHECK(p[1].a_start == 60 && p[1].a_end == 90 && p[1].b_start == 0 && p[1].b_end == 30);
+	}
+	rp_free_passages(p);
+	/* Nothing shared; too short; empty. */
+	CHECK(rp_align(a, 100, a + 50, 0, &o, &p, &n, &e) == 0 && n == 0);
+	rp_free_passages(p);
+	CHECK(rp_align(a, 4, a, 4, &o, &p, &n, &e) == 0 && n == 0);
+	rp_free_passages(p);
+	/* A repeated block in B is matched once. */
+	for (int i = 0; i < 100; i++) b[i] = a[i % 20];
+	CHECK(rp_align(a, 20, b, 100, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 20);
+	rp_free_passages(p);
+}
+
+int main(void)
+{
+	RUN(test_align_basics);
+	RUN(test_planted_edits_on_bbc);
+	TEST_END();
+}

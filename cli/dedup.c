@@ -1,10 +1,8 @@
 /* dedup.c — `reprint dedup`: near-duplicate clusters of a corpus.
  *
- * A reader thread fills batches of records while the pool sketches the
- * previous batch (rp_dedup_add); what the output needs of each record (id, the
- * reason it was bad, where its original bytes went in the spool) is kept in
- * compact arrays.  After rp_dedup_finish the output is written in input order,
- * every file under a temporary name renamed into place only on success. */
+ * Batches of records (input.c) are sketched on the pool by rp_dedup_add;
+ * after rp_dedup_finish the output is written in input order, every file
+ * under a temporary name renamed into place only on success. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -12,168 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-
-#define BATCH_BYTES (8u << 20)
-#define BATCH_RECORDS 8192
-
-typedef struct {
-	size_t n, cap;
-	char *text;
-	size_t text_len, text_cap;
-	size_t *off, *len;
-	int *bad;
-	const char **ptr;
-} batch;
-
-typedef struct {
-	uint64_t seq;
-	char *file, *message;
-	uint64_t line, byte;
-} bad_record;
-
-/* What the output needs of every record. */
-typedef struct {
-	size_t n, cap;
-	char *ids;
-	size_t ids_len, ids_cap;
-	uint64_t *id_end;   /* id i is ids[id_end[i-1] .. id_end[i]) */
-	uint8_t *id_number; /* the id was a JSON number */
-	uint64_t *raw_end;  /* spool offsets, when --kept/--removed */
-	FILE *spool;
-	uint64_t spool_len;
-	bad_record *bad;
-	size_t nbad, bad_cap;
-	uint64_t bytes;     /* input bytes read */
-} record_meta;
-
-typedef struct {
-	rp_reader *reader;
-	int skip_errors;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	batch slot[2];
-	int full[2];
-	int done, stop, fatal;
-	rp_error err;
-	record_meta *meta;
-} feeder;
-
-static void *xgrow(void *p, size_t *cap, size_t need, size_t el)
-{
-	if (need <= *cap) return p;
-	size_t c = *cap ? *cap : 64;
-	while (c < need) c *= 2;
-	void *q = realloc(p, c * el);
-	if (!q) {
-		cli_error("out of memory");
-		exit(EXIT_DATA);
-	}
-	*cap = c;
-	return q;
-}
-
-static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
-{
-	size_t cap = m->cap;
-	if (m->n == m->cap) {
-		m->id_end = xgrow(m->id_end, &cap, m->n + 1, sizeof *m->id_end);
-		cap = m->cap;
-		m->id_number = xgrow(m->id_number, &cap, m->n + 1, 1);
-		if (m->spool) {
-			cap = m->cap;
-			m->raw_end = xgrow(m->raw_end, &cap, m->n + 1, sizeof *m->raw_end);
-		}
-		m->cap = cap;
-	}
-	m->ids = xgrow(m->ids, &m->ids_cap, m->ids_len + rec->id_len, 1);
-	memcpy(m->ids + m->ids_len, rec->id, rec->id_len);
-	m->ids_len += rec->id_len;
-	m->id_end[m->n] = m->ids_len;
-	m->id_number[m->n] = (uint8_t)rec->id_is_number;
-	m->bytes += rec->raw_len + (rec->line ? 1 : 0);
-	if (m->spool) {
-		if (rec->raw_len && fwrite(rec->raw, 1, rec->raw_len, m->spool) != rec->raw_len) {
-			cli_error("spool file: write failed: %s", strerror(errno));
-			exit(EXIT_DATA);
-		}
-		m->spool_len += rec->raw_len;
-		m->raw_end[m->n] = m->spool_len;
-	}
-	if (rec->bad) {
-		m->bad = xgrow(m->bad, &m->bad_cap, m->nbad + 1, sizeof *m->bad);
-		bad_record *b = &m->bad[m->nbad++];
-		b->seq = rec->seq;
-		b->file = strdup(err->file[0] ? err->file : rec->file);
-		b->message = strdup(err->message);
-		b->line = err->line ? err->line : rec->line;
-		b->byte = err->byte;
-		if (!b->file || !b->message) {
-			cli_error("out of memory");
-			exit(EXIT_DATA);
-		}
-	}
-	m->n++;
-}
-
-static void batch_add(batch *b, const rp_record *rec)
-{
-	size_t cap = b->cap;
-	if (b->n == b->cap) {
-		b->off = xgrow(b->off, &cap, b->n + 1, sizeof *b->off);
-		cap = b->cap;
-		b->len = xgrow(b->len, &cap, b->n + 1, sizeof *b->len);
-		cap = b->cap;
-		b->bad = xgrow(b->bad, &cap, b->n + 1, sizeof *b->bad);
-		cap = b->cap;
-		b->ptr = xgrow(b->ptr, &cap, b->n + 1, sizeof *b->ptr);
-		b->cap = cap;
-	}
-	size_t len = rec->bad ? 0 : rec->text_len;
-	b->text = xgrow(b->text, &b->text_cap, b->text_len + len + 1, 1);
-	if (len) memcpy(b->text + b->text_len, rec->text, len);
-	b->off[b->n] = b->text_len;
-	b->len[b->n] = len;
-	b->bad[b->n] = rec->bad;
-	b->text_len += len;
-	b->n++;
-}
-
-static void *feed(void *v)
-{
-	feeder *fd = v;
-	int k = 0;
-	for (;;) {
-		pthread_mutex_lock(&fd->mu);
-		while (fd->full[k] && !fd->stop) pthread_cond_wait(&fd->cv, &fd->mu);
-		int stop = fd->stop;
-		pthread_mutex_unlock(&fd->mu);
-		if (stop) break;
-		batch *b = &fd->slot[k];
-		b->n = b->text_len = 0;
-		int rc = 1;
-		rp_record rec;
-		rp_error err;
-		while (b->n < BATCH_RECORDS && b->text_len < BATCH_BYTES) {
-			rc = rp_reader_next(fd->reader, &rec, &err);
-			if (rc <= 0) break;
-			if (rec.bad && !fd->skip_errors) {
-				rc = -1;
-				break;
-			}
-			meta_add(fd->meta, &rec, &err);
-			batch_add(b, &rec);
-		}
-		pthread_mutex_lock(&fd->mu);
-		if (b->n) fd->full[k] = 1;
-		if (rc < 0) fd->fatal = 1, fd->err = err;
-		if (rc <= 0) fd->done = 1;
-		pthread_cond_broadcast(&fd->cv);
-		pthread_mutex_unlock(&fd->mu);
-		if (rc <= 0) break;
-		k ^= 1;
-	}
-	return NULL;
-}
+#include "input.h"
 
 static void help(void)
 {
@@ -317,13 +154,6 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 	return 0;
 }
 
-static void write_id(FILE *f, const record_meta *m, uint64_t seq)
-{
-	uint64_t a = seq ? m->id_end[seq - 1] : 0, b = m->id_end[seq];
-	if (m->id_number[seq]) fwrite(m->ids + a, 1, b - a, f);
-	else json_string(f, m->ids + a, b - a);
-}
-
 /* Copy the original records to the kept and removed files, in input order. */
 static int write_originals(const record_meta *m, rp_dedup *d, FILE *kept, FILE *removed)
 {
@@ -358,6 +188,11 @@ static int write_originals(const record_meta *m, rp_dedup *d, FILE *kept, FILE *
 
 static const char *const verify_names[] = {"auto", "estimate", "exact"};
 
+static int add_batch(void *ctx, batch *b, rp_error *err)
+{
+	return rp_dedup_add(ctx, b->n, b->ptr, b->len, b->bad, err);
+}
+
 int cmd_dedup(int argc, char **argv)
 {
 	dedup_opts o = {0};
@@ -373,7 +208,6 @@ int cmd_dedup(int argc, char **argv)
 	rp_dedup *d = NULL;
 	rp_reader *reader = NULL;
 	record_meta meta = {0};
-	feeder fd = {0};
 	out_file out = {0}, pairs = {0}, kept = {0}, removed = {0}, stats = {0};
 	if (!pool) { cli_error("cannot start threads"); goto done; }
 	if (rp_dedup_new(&d, &o.p, pool, &err)) { cli_rp_error(&err); goto done; }
@@ -393,42 +227,7 @@ int cmd_dedup(int argc, char **argv)
 	if (o.removed && out_open(&removed, o.removed)) goto done;
 	if (o.stats && out_open(&stats, o.stats)) goto done;
 
-	fd.reader = reader;
-	fd.skip_errors = o.skip_errors;
-	fd.meta = &meta;
-	pthread_mutex_init(&fd.mu, NULL);
-	pthread_cond_init(&fd.cv, NULL);
-	pthread_t th;
-	if (pthread_create(&th, NULL, feed, &fd)) { cli_error("cannot start the reader thread"); goto done; }
-	int progress = !o.quiet && isatty(2);
-	double last = t0;
-	int k = 0, failed = 0;
-	for (;;) {
-		pthread_mutex_lock(&fd.mu);
-		while (!fd.full[k] && !fd.done) pthread_cond_wait(&fd.cv, &fd.mu);
-		int have = fd.full[k];
-		pthread_mutex_unlock(&fd.mu);
-		if (!have) break;
-		batch *b = &fd.slot[k];
-		for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
-		if (!failed && rp_dedup_add(d, b->n, b->ptr, b->len, b->bad, &err)) failed = 1;
-		pthread_mutex_lock(&fd.mu);
-		fd.full[k] = 0;
-		if (failed) fd.stop = 1;
-		pthread_cond_broadcast(&fd.cv);
-		pthread_mutex_unlock(&fd.mu);
-		if (failed) break;
-		k ^= 1;
-		if (progress && now_seconds() - last > 0.5) {
-			last = now_seconds();
-			fprintf(stderr, "\rreprint: %zu documents, %.0f MB, %.0f MB/s   ", rp_dedup_count(d),
-			        meta.bytes / 1e6, meta.bytes / 1e6 / (last - t0));
-		}
-	}
-	pthread_join(th, NULL);
-	if (progress) fputs("\r\033[K", stderr);
-	if (failed) { cli_rp_error(&err); goto done; }
-	if (fd.fatal) { cli_rp_error(&fd.err); goto done; }
+	if (read_batches(reader, o.skip_errors, &meta, o.quiet, add_batch, d)) goto done;
 	if (rp_dedup_finish(d, &err)) { cli_rp_error(&err); goto done; }
 
 	/* Results, in input order. */
@@ -507,13 +306,7 @@ done:
 	if (status != EXIT_OK) {
 		out_abort(&out); out_abort(&pairs); out_abort(&kept); out_abort(&removed); out_abort(&stats);
 	}
-	for (int i = 0; i < 2; i++) {
-		free(fd.slot[i].text); free(fd.slot[i].off); free(fd.slot[i].len);
-		free(fd.slot[i].bad); free(fd.slot[i].ptr);
-	}
-	for (size_t i = 0; i < meta.nbad; i++) free(meta.bad[i].file), free(meta.bad[i].message);
-	free(meta.bad); free(meta.ids); free(meta.id_end); free(meta.id_number); free(meta.raw_end);
-	if (meta.spool) fclose(meta.spool);
+	meta_free(&meta);
 	rp_reader_free(reader);
 	rp_dedup_free(d);
 	rp_pool_free(pool);

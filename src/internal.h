@@ -49,6 +49,12 @@ static inline uint64_t rp_rotl64(uint64_t x, unsigned r)
  * or len if the whole buffer is valid and NUL-free. */
 size_t rp_utf8_check(const char *s, size_t len);
 
+/* A winnowed fingerprint: a shingle hash and the token position it starts at. */
+typedef struct { uint64_t hash; uint32_t pos; } rp_fingerprint;
+/* Robust winnowing of n shingle hashes with window w; out needs room for n
+ * entries.  Returns the number of fingerprints (winnow.c). */
+size_t rp_winnow(const uint64_t *h, size_t n, size_t w, rp_fingerprint *out);
+
 /* LSH band key of band `band` (rows values starting at band * rows). */
 uint64_t rp_band_key(const uint32_t *sig, int band, int rows);
 

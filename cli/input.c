@@ -1,0 +1,196 @@
+/* input.c — a reader thread fills batches of records while the calling
+ * thread consumes the previous one (two slots); what the output needs of each
+ * record (its id, the reason it was bad, where its original bytes went in the
+ * spool) is kept in compact arrays. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "input.h"
+
+void *xgrow(void *p, size_t *cap, size_t need, size_t el)
+{
+	if (need <= *cap) return p;
+	size_t c = *cap ? *cap : 64;
+	while (c < need) c *= 2;
+	void *q = realloc(p, c * el);
+	if (!q) {
+		cli_error("out of memory");
+		exit(EXIT_DATA);
+	}
+	*cap = c;
+	return q;
+}
+
+static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
+{
+	size_t cap = m->cap;
+	if (m->n == m->cap) {
+		m->id_end = xgrow(m->id_end, &cap, m->n + 1, sizeof *m->id_end);
+		cap = m->cap;
+		m->id_number = xgrow(m->id_number, &cap, m->n + 1, 1);
+		if (m->spool) {
+			cap = m->cap;
+			m->raw_end = xgrow(m->raw_end, &cap, m->n + 1, sizeof *m->raw_end);
+		}
+		m->cap = cap;
+	}
+	m->ids = xgrow(m->ids, &m->ids_cap, m->ids_len + rec->id_len, 1);
+	memcpy(m->ids + m->ids_len, rec->id, rec->id_len);
+	m->ids_len += rec->id_len;
+	m->id_end[m->n] = m->ids_len;
+	m->id_number[m->n] = (uint8_t)rec->id_is_number;
+	m->bytes += rec->raw_len + (rec->line ? 1 : 0);
+	if (m->spool) {
+		if (rec->raw_len && fwrite(rec->raw, 1, rec->raw_len, m->spool) != rec->raw_len) {
+			cli_error("spool file: write failed: %s", strerror(errno));
+			exit(EXIT_DATA);
+		}
+		m->spool_len += rec->raw_len;
+		m->raw_end[m->n] = m->spool_len;
+	}
+	if (rec->bad) {
+		m->bad = xgrow(m->bad, &m->bad_cap, m->nbad + 1, sizeof *m->bad);
+		bad_record *b = &m->bad[m->nbad++];
+		b->seq = rec->seq;
+		b->file = strdup(err->file[0] ? err->file : rec->file);
+		b->message = strdup(err->message);
+		b->line = err->line ? err->line : rec->line;
+		b->byte = err->byte;
+		if (!b->file || !b->message) {
+			cli_error("out of memory");
+			exit(EXIT_DATA);
+		}
+	}
+	m->n++;
+}
+
+static void batch_add(batch *b, const rp_record *rec)
+{
+	size_t cap = b->cap;
+	if (b->n == b->cap) {
+		b->off = xgrow(b->off, &cap, b->n + 1, sizeof *b->off);
+		cap = b->cap;
+		b->len = xgrow(b->len, &cap, b->n + 1, sizeof *b->len);
+		cap = b->cap;
+		b->bad = xgrow(b->bad, &cap, b->n + 1, sizeof *b->bad);
+		cap = b->cap;
+		b->ptr = xgrow(b->ptr, &cap, b->n + 1, sizeof *b->ptr);
+		b->cap = cap;
+	}
+	size_t len = rec->bad ? 0 : rec->text_len;
+	b->text = xgrow(b->text, &b->text_cap, b->text_len + len + 1, 1);
+	if (len) memcpy(b->text + b->text_len, rec->text, len);
+	b->off[b->n] = b->text_len;
+	b->len[b->n] = len;
+	b->bad[b->n] = rec->bad;
+	b->text_len += len;
+	b->n++;
+}
+
+static void *feed(void *v)
+{
+	feeder *fd = v;
+	int k = 0;
+	for (;;) {
+		pthread_mutex_lock(&fd->mu);
+		while (fd->full[k] && !fd->stop) pthread_cond_wait(&fd->cv, &fd->mu);
+		int stop = fd->stop;
+		pthread_mutex_unlock(&fd->mu);
+		if (stop) break;
+		batch *b = &fd->slot[k];
+		b->n = b->text_len = 0;
+		int rc = 1;
+		rp_record rec;
+		rp_error err;
+		while (b->n < BATCH_RECORDS && b->text_len < BATCH_BYTES) {
+			rc = rp_reader_next(fd->reader, &rec, &err);
+			if (rc <= 0) break;
+			if (rec.bad && !fd->skip_errors) {
+				rc = -1;
+				break;
+			}
+			meta_add(fd->meta, &rec, &err);
+			batch_add(b, &rec);
+		}
+		pthread_mutex_lock(&fd->mu);
+		if (b->n) fd->full[k] = 1;
+		if (rc < 0) fd->fatal = 1, fd->err = err;
+		if (rc <= 0) fd->done = 1;
+		pthread_cond_broadcast(&fd->cv);
+		pthread_mutex_unlock(&fd->mu);
+		if (rc <= 0) break;
+		k ^= 1;
+	}
+	return NULL;
+}
+
+void write_id(FILE *f, const record_meta *m, uint64_t seq)
+{
+	uint64_t a = seq ? m->id_end[seq - 1] : 0, b = m->id_end[seq];
+	if (m->id_number[seq]) fwrite(m->ids + a, 1, b - a, f);
+	else json_string(f, m->ids + a, b - a);
+}
+
+int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
+                 int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
+{
+	feeder fd = {0};
+	rp_error err = {0};
+	double t0 = now_seconds(), last = t0;
+	fd.reader = reader;
+	fd.skip_errors = skip_errors;
+	fd.meta = meta;
+	pthread_mutex_init(&fd.mu, NULL);
+	pthread_cond_init(&fd.cv, NULL);
+	pthread_t th;
+	if (pthread_create(&th, NULL, feed, &fd)) {
+		cli_error("cannot start the reader thread");
+		return -1;
+	}
+	int progress = !quiet && isatty(2);
+	int k = 0, failed = 0;
+	for (;;) {
+		pthread_mutex_lock(&fd.mu);
+		while (!fd.full[k] && !fd.done) pthread_cond_wait(&fd.cv, &fd.mu);
+		int have = fd.full[k];
+		pthread_mutex_unlock(&fd.mu);
+		if (!have) break;
+		batch *b = &fd.slot[k];
+		for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
+		if (!failed && consume(ctx, b, &err)) failed = 1;
+		pthread_mutex_lock(&fd.mu);
+		fd.full[k] = 0;
+		if (failed) fd.stop = 1;
+		pthread_cond_broadcast(&fd.cv);
+		pthread_mutex_unlock(&fd.mu);
+		if (failed) break;
+		k ^= 1;
+		if (progress && now_seconds() - last > 0.5) {
+			last = now_seconds();
+			fprintf(stderr, "\rreprint: %zu documents, %.0f MB, %.0f MB/s   ", meta->n, meta->bytes / 1e6,
+			        meta->bytes / 1e6 / (last - t0));
+		}
+	}
+	pthread_join(th, NULL);
+	if (progress) fputs("\r\033[K", stderr);
+	for (int i = 0; i < 2; i++) {
+		free(fd.slot[i].text); free(fd.slot[i].off); free(fd.slot[i].len);
+		free(fd.slot[i].bad); free(fd.slot[i].ptr);
+	}
+	pthread_mutex_destroy(&fd.mu);
+	pthread_cond_destroy(&fd.cv);
+	if (failed) { cli_rp_error(&err); return -1; }
+	if (fd.fatal) { cli_rp_error(&fd.err); return -1; }
+	return 0;
+}
+
+void meta_free(record_meta *m)
+{
+	for (size_t i = 0; i < m->nbad; i++) free(m->bad[i].file), free(m->bad[i].message);
+	free(m->bad); free(m->ids); free(m->id_end); free(m->id_number); free(m->raw_end);
+	if (m->spool) fclose(m->spool);
+	memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,65 @@
+/* input.h — reading records in batches on a reader thread, and what the
+ * output needs of every record, for the commands that read corpora. */
+#ifndef RP_INPUT_H
+#define RP_INPUT_H
+#include <stdio.h>
+#include "reprint.h"
+
+#define BATCH_BYTES (8u << 20)
+#define BATCH_RECORDS 8192
+
+typedef struct {
+	size_t n, cap;
+	char *text;
+	size_t text_len, text_cap;
+	size_t *off, *len;
+	int *bad;
+	const char **ptr;
+} batch;
+
+typedef struct {
+	uint64_t seq;
+	char *file, *message;
+	uint64_t line, byte;
+} bad_record;
+
+/* What the output needs of every record. */
+typedef struct {
+	size_t n, cap;
+	char *ids;
+	size_t ids_len, ids_cap;
+	uint64_t *id_end;   /* id i is ids[id_end[i-1] .. id_end[i]) */
+	uint8_t *id_number; /* the id was a JSON number */
+	uint64_t *raw_end;  /* spool offsets, when --kept/--removed */
+	FILE *spool;
+	uint64_t spool_len;
+	bad_record *bad;
+	size_t nbad, bad_cap;
+	uint64_t bytes;     /* input bytes read */
+} record_meta;
+
+typedef struct feeder {
+	rp_reader *reader;
+	int skip_errors;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	batch slot[2];
+	int full[2];
+	int done, stop, fatal;
+	rp_error err;
+	record_meta *meta;
+} feeder;
+
+/* realloc that grows geometrically and exits with a message on failure. */
+void *xgrow(void *p, size_t *cap, size_t need, size_t el);
+/* Read every record of reader on a reader thread, in batches, calling
+ * consume(ctx, batch, err) on the calling thread for each; a progress line
+ * goes to stderr when it is a terminal and quiet is 0.  Returns 0, or -1
+ * after printing the error (a bad record with skip_errors 0, a fatal stream
+ * error, or consume's error). */
+int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
+                 int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
+/* Write record seq's id as JSON. */
+void write_id(FILE *f, const record_meta *m, uint64_t seq);
+void meta_free(record_meta *m);
+#endif

@@ -10,6 +10,7 @@ enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
 int cmd_dedup(int argc, char **argv);
 int cmd_params(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_reuse(int argc, char **argv);
 
 /* Messages on stderr prefixed with "reprint: ". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

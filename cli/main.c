@@ -8,6 +8,7 @@ static void usage(FILE *f)
 	      "Find reprinted text: near-duplicate documents in large text collections.\n\n"
 	      "Commands:\n"
 	      "  dedup    cluster near-duplicate documents (Jaccard of word n-grams)\n"
+	      "  reuse    find passages shared across a corpus, boilerplate left out\n"
 	      "  compare  explain one pair: scores, shared passages, what each side adds\n"
 	      "  params   print the LSH bands and rows chosen for a threshold, with the S-curve\n\n"
 	      "Options:\n"
@@ -34,5 +35,6 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 1, argv + 1);
 	if (!strcmp(cmd, "params")) return cmd_params(argc - 1, argv + 1);
 	if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+	if (!strcmp(cmd, "reuse")) return cmd_reuse(argc - 1, argv + 1);
 	return cli_usage(NULL, "unknown command '%s'", cmd);
 }

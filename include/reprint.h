@@ -229,6 +229,41 @@ rp_status rp_compare(const char *a, size_t alen, const char *b, size_t blen, con
                      int min_words, rp_comparison *out, rp_error *err);
 void rp_comparison_free(rp_comparison *c);
 
+/* ---- passage reuse across a corpus --------------------------------------- */
+typedef struct rp_reuse rp_reuse;
+
+typedef struct rp_reuse_opts {
+	int min_words;   /* shortest shared passage, in words (default 50) */
+	int template_df; /* a passage in at least this many documents may be boilerplate (default 5) */
+	int max_df;      /* a fingerprint in more documents is boilerplate outright (default 1000) */
+} rp_reuse_opts;
+
+typedef struct rp_reuse_pair {
+	uint64_t a, b;             /* seqs, a < b */
+	double jaccard;            /* exact, over shingles outside boilerplate */
+	double a_in_b, b_in_a;     /* containment, likewise */
+	rp_passage *passages;      /* byte ranges filled; boilerplate never included */
+	size_t npassages;
+} rp_reuse_pair;
+
+void rp_reuse_opts_default(rp_reuse_opts *o);
+/* The pool must outlive the handle: rp_reuse_next aligns on it. */
+rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *o, rp_pool *pool, rp_error *err);
+/* Add n documents with the next seqs; bad[i] marks an errored record. */
+rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const size_t *lens, const int *bad,
+                       rp_error *err);
+/* Index the fingerprints, find boilerplate and candidate pairs. */
+rp_status rp_reuse_finish(rp_reuse *r, rp_error *err);
+/* The next pairs sharing at least one passage, in (a, b) order; *n == 0 at
+ * the end.  The pairs stay valid until the next call. */
+rp_status rp_reuse_next(rp_reuse *r, const rp_reuse_pair **pairs, size_t *n, rp_error *err);
+size_t rp_reuse_candidates(const rp_reuse *r);
+size_t rp_reuse_template_fingerprints(const rp_reuse *r);
+/* Byte ranges of document doc found to be boilerplate; free *out with rp_free_ranges. */
+rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, size_t *nout, rp_error *err);
+void rp_free_ranges(rp_range *r);
+void rp_reuse_free(rp_reuse *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -190,7 +190,7 @@ rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, c
 		p.tokens = p.a_end - p.a_start;
 		if (push(&sel, &nsel, &sel_cap, p)) goto out;
 	}
-	qsort(sel, nsel, sizeof *sel, cmp_a_start);
+	if (nsel) qsort(sel, nsel, sizeof *sel, cmp_a_start);
 	*out = sel;
 	*nout = nsel;
 	sel = NULL;

@@ -6,6 +6,7 @@
 #include "internal.h"
 
 void rp_free_passages(rp_passage *p) { rp_free(p); }
+void rp_free_ranges(rp_range *r) { rp_free(r); }
 
 static int cmp_u64(const void *a, const void *b)
 {

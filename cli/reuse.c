@@ -1,0 +1,252 @@
+/* reuse.c — `reprint reuse`: every pair of documents in a corpus that share
+ * passages of at least --min-words words, with the passages as byte ranges,
+ * site boilerplate left out, and optionally the groups of documents linked by
+ * reuse with their probable source. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "input.h"
+
+static void help(void)
+{
+	puts("Usage: reprint reuse [OPTION]... [INPUT]...\n"
+	     "Find every pair of documents sharing passages of at least --min-words words, in\n"
+	     "any order.  One JSON line per pair, in input order of (a, b):\n"
+	     "  {\"a\", \"b\", \"jaccard\", \"a_in_b\", \"b_in_a\", \"passages\": [{\"a\": [start, end],\n"
+	     "   \"b\": [start, end], \"words\"}]}\n"
+	     "Offsets are byte offsets into each document's text.  Passages shared by many\n"
+	     "documents that share little else (a site's header, footer, share buttons) are\n"
+	     "boilerplate: they count neither in passages nor in containment.  Inputs and bad\n"
+	     "records as for 'reprint dedup'; a skipped bad record is written first as\n"
+	     "{\"id\", \"error\", \"file\", \"line\", \"byte\"}.\n\n"
+	     "  -m, --min-words N      shortest passage, in words (default 50)\n"
+	     "  -n, --ngram N          seed length in words (default 5)\n"
+	     "      --template-df N    a passage in at least N documents may be boilerplate (default 5)\n"
+	     "      --max-df N         a passage in more than N documents is boilerplate (default 1000)\n"
+	     "  -f, --format FMT       auto (default), jsonl, lines, or file\n"
+	     "      --text-field F     JSON field with the text (default text)\n"
+	     "      --id-field F       JSON field with the id (default id)\n"
+	     "      --max-record N     longest record in bytes (default 67108864)\n"
+	     "      --on-error MODE    fail (default) or skip\n"
+	     "  -o, --output FILE      write the pairs to FILE (default: standard output)\n"
+	     "      --clusters FILE    groups of documents linked by reuse:\n"
+	     "                         {\"source\": first in input order, \"documents\": [...]}\n"
+	     "      --boilerplate FILE the boilerplate found: {\"id\", \"boilerplate\": [[start, end]]}\n"
+	     "      --stats FILE       the summary as JSON\n"
+	     "  -j, --threads N        threads (default: all cores)\n"
+	     "  -q, --quiet            no summary or progress on stderr\n"
+	     "  -h, --help             this help");
+}
+
+static int add_batch(void *ctx, batch *b, rp_error *err)
+{
+	return rp_reuse_add(ctx, b->n, b->ptr, b->len, b->bad, err);
+}
+
+static uint32_t find(uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x) parent[x] = parent[parent[x]], x = parent[x];
+	return x;
+}
+
+static void write_error_lines(FILE *f, const record_meta *m)
+{
+	for (size_t i = 0; i < m->nbad; i++) {
+		const bad_record *br = &m->bad[i];
+		fputs("{\"id\": ", f);
+		write_id(f, m, br->seq);
+		fputs(", \"error\": ", f);
+		json_string(f, br->message, strlen(br->message));
+		fputs(", \"file\": ", f);
+		json_string(f, br->file, strlen(br->file));
+		fprintf(f, ", \"line\": %llu, \"byte\": %llu}\n", (unsigned long long)br->line, (unsigned long long)br->byte);
+	}
+}
+
+int cmd_reuse(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"min-words", required_argument, 0, 'm'}, {"ngram", required_argument, 0, 'n'},
+		{"template-df", required_argument, 0, 'D'}, {"max-df", required_argument, 0, 'X'},
+		{"format", required_argument, 0, 'f'},   {"text-field", required_argument, 0, 'T'},
+		{"id-field", required_argument, 0, 'I'}, {"max-record", required_argument, 0, 'M'},
+		{"on-error", required_argument, 0, 'e'}, {"output", required_argument, 0, 'o'},
+		{"clusters", required_argument, 0, 'C'}, {"boilerplate", required_argument, 0, 'B'},
+		{"stats", required_argument, 0, 'S'},    {"threads", required_argument, 0, 'j'},
+		{"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	rp_params p;
+	rp_params_default(&p);
+	rp_reuse_opts ro;
+	rp_reuse_opts_default(&ro);
+	rp_reader_opts rdo = {RP_FORMAT_AUTO, "text", "id", 64u << 20};
+	const char *output = "-", *clusters_path = NULL, *boiler_path = NULL, *stats_path = NULL;
+	int threads = 0, quiet = 0, skip = 0, c, mr;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:n:f:o:j:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': if (parse_int("reuse ", "--min-words", optarg, 1, 1000000, &ro.min_words)) return EXIT_USAGE; break;
+		case 'n': if (parse_int("reuse ", "--ngram", optarg, 1, 64, &p.ngram)) return EXIT_USAGE; break;
+		case 'D': if (parse_int("reuse ", "--template-df", optarg, 2, 1 << 30, &ro.template_df)) return EXIT_USAGE; break;
+		case 'X': if (parse_int("reuse ", "--max-df", optarg, 2, 1 << 30, &ro.max_df)) return EXIT_USAGE; break;
+		case 'f':
+			if (!strcmp(optarg, "auto")) rdo.format = RP_FORMAT_AUTO;
+			else if (!strcmp(optarg, "jsonl")) rdo.format = RP_FORMAT_JSONL;
+			else if (!strcmp(optarg, "lines")) rdo.format = RP_FORMAT_LINES;
+			else if (!strcmp(optarg, "file")) rdo.format = RP_FORMAT_FILE;
+			else return cli_usage("reuse ", "--format: expected auto, jsonl, lines or file, got '%s'", optarg);
+			break;
+		case 'T': rdo.text_field = optarg; break;
+		case 'I': rdo.id_field = optarg; break;
+		case 'M':
+			if (parse_int("reuse ", "--max-record", optarg, 1, 2147483647, &mr)) return EXIT_USAGE;
+			rdo.max_record = (size_t)mr;
+			break;
+		case 'e':
+			if (!strcmp(optarg, "skip")) skip = 1;
+			else if (!strcmp(optarg, "fail")) skip = 0;
+			else return cli_usage("reuse ", "--on-error: expected fail or skip, got '%s'", optarg);
+			break;
+		case 'o': output = optarg; break;
+		case 'C': clusters_path = optarg; break;
+		case 'B': boiler_path = optarg; break;
+		case 'S': stats_path = optarg; break;
+		case 'j': if (parse_int("reuse ", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
+		case 'q': quiet = 1; break;
+		case 'h': help(); return EXIT_OK;
+		default: return cli_usage("reuse ", "bad option");
+		}
+	}
+	if (ro.max_df < ro.template_df) return cli_usage("reuse ", "--max-df must be at least --template-df");
+	const char *stdin_only[] = {"-"};
+	const char *const *inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
+	size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
+	double t0 = now_seconds();
+	int status = EXIT_DATA;
+	rp_error err = {0};
+	rp_pool *pool = rp_pool_new(threads);
+	rp_reuse *r = NULL;
+	rp_reader *reader = NULL;
+	record_meta meta = {0};
+	out_file out = {0}, cl = {0}, bp = {0}, st = {0};
+	uint32_t *parent = NULL;
+	size_t npairs = 0, linked = 0;
+	if (!pool) { cli_error("cannot start threads"); goto done; }
+	if (rp_reuse_new(&r, &p, &ro, pool, &err)) {
+		if (err.code == RP_EUSAGE) { status = cli_usage("reuse ", "%s", err.message); goto done; }
+		cli_rp_error(&err);
+		goto done;
+	}
+	if (rp_reader_new(&reader, inputs, ninputs, &rdo, &err)) { cli_rp_error(&err); goto done; }
+	if (out_open(&out, output)) goto done;
+	if (clusters_path && out_open(&cl, clusters_path)) goto done;
+	if (boiler_path && out_open(&bp, boiler_path)) goto done;
+	if (stats_path && out_open(&st, stats_path)) goto done;
+	if (read_batches(reader, skip, &meta, quiet, add_batch, r)) goto done;
+	if (rp_reuse_finish(r, &err)) { cli_rp_error(&err); goto done; }
+	parent = malloc((meta.n ? meta.n : 1) * sizeof *parent);
+	if (!parent) { cli_error("out of memory"); goto done; }
+	for (size_t i = 0; i < meta.n; i++) parent[i] = (uint32_t)i;
+	write_error_lines(out.f, &meta);
+	for (;;) {
+		const rp_reuse_pair *pr;
+		size_t n;
+		if (rp_reuse_next(r, &pr, &n, &err)) { cli_rp_error(&err); goto done; }
+		if (!n) break;
+		for (size_t i = 0; i < n; i++) {
+			const rp_reuse_pair *x = &pr[i];
+			FILE *f = out.f;
+			fputs("{\"a\": ", f);
+			write_id(f, &meta, x->a);
+			fputs(", \"b\": ", f);
+			write_id(f, &meta, x->b);
+			fprintf(f, ", \"jaccard\": %.4f, \"a_in_b\": %.4f, \"b_in_a\": %.4f, \"passages\": [", x->jaccard,
+			        x->a_in_b, x->b_in_a);
+			for (size_t q = 0; q < x->npassages; q++) {
+				const rp_passage *ps = &x->passages[q];
+				fprintf(f, "%s{\"a\": [%llu, %llu], \"b\": [%llu, %llu], \"words\": %u}", q ? ", " : "",
+				        (unsigned long long)ps->a_byte_start, (unsigned long long)ps->a_byte_end,
+				        (unsigned long long)ps->b_byte_start, (unsigned long long)ps->b_byte_end, ps->tokens);
+			}
+			fputs("]}\n", f);
+			uint32_t ra = find(parent, (uint32_t)x->a), rb = find(parent, (uint32_t)x->b);
+			if (ra != rb) parent[ra > rb ? ra : rb] = ra < rb ? ra : rb; /* lowest seq stays the root */
+			npairs++;
+		}
+	}
+	/* Groups linked by reuse; the source is the first document in input order. */
+	size_t groups = 0;
+	if (cl.f || st.f || !quiet) {
+		uint32_t *first = malloc((meta.n ? meta.n : 1) * sizeof *first);
+		size_t *count = calloc(meta.n ? meta.n : 1, sizeof *count);
+		if (!first || !count) { free(first); free(count); cli_error("out of memory"); goto done; }
+		for (size_t i = 0; i < meta.n; i++) count[find(parent, (uint32_t)i)]++;
+		for (size_t i = 0; i < meta.n; i++) {
+			uint32_t root = find(parent, (uint32_t)i);
+			if (count[root] < 2) continue;
+			if (root == i) {
+				groups++;
+				linked += count[root];
+				if (cl.f) {
+					fputs("{\"source\": ", cl.f);
+					write_id(cl.f, &meta, i);
+					fprintf(cl.f, ", \"size\": %zu, \"documents\": [", count[root]);
+					/* members in input order: scan forward (groups are few and small) */
+					int firstm = 1;
+					for (size_t j = i; j < meta.n; j++)
+						if (find(parent, (uint32_t)j) == root) {
+							if (!firstm) fputs(", ", cl.f);
+							write_id(cl.f, &meta, j);
+							firstm = 0;
+						}
+					fputs("]}\n", cl.f);
+				}
+			}
+		}
+		free(first);
+		free(count);
+	}
+	if (bp.f) {
+		for (size_t i = 0; i < meta.n; i++) {
+			rp_range *rg;
+			size_t nr;
+			if (rp_reuse_template_spans(r, i, &rg, &nr, &err)) { cli_rp_error(&err); goto done; }
+			if (nr) {
+				fputs("{\"id\": ", bp.f);
+				write_id(bp.f, &meta, i);
+				fputs(", \"boilerplate\": [", bp.f);
+				for (size_t k = 0; k < nr; k++)
+					fprintf(bp.f, "%s[%llu, %llu]", k ? ", " : "", (unsigned long long)rg[k].start,
+					        (unsigned long long)rg[k].end);
+				fputs("]}\n", bp.f);
+			}
+			rp_free_ranges(rg);
+		}
+	}
+	double secs = now_seconds() - t0;
+	if (st.f)
+		fprintf(st.f,
+		        "{\"read\": %zu, \"errored\": %zu, \"pairs\": %zu, \"candidates\": %zu, \"groups\": %zu, "
+		        "\"documents_linked\": %zu, \"boilerplate_fingerprints\": %zu, \"bytes\": %llu, \"seconds\": %.3f, "
+		        "\"mb_per_s\": %.2f, \"peak_rss_mb\": %.1f, \"min_words\": %d, \"ngram\": %d, \"norm_version\": %d}\n",
+		        meta.n, meta.nbad, npairs, rp_reuse_candidates(r), groups, linked, rp_reuse_template_fingerprints(r),
+		        (unsigned long long)meta.bytes, secs, secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb(),
+		        ro.min_words, p.ngram, RP_NORM_VERSION);
+	if (out_commit(&out) || out_commit(&cl) || out_commit(&bp) || out_commit(&st)) goto done;
+	if (!quiet)
+		cli_error("read %zu, errored %zu; %zu pairs share passages of %d+ words (%zu candidates), %zu groups; "
+		          "%.2f s, %.1f MB/s, peak %.0f MB",
+		          meta.n, meta.nbad, npairs, ro.min_words, rp_reuse_candidates(r), groups, secs,
+		          secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb());
+	status = EXIT_OK;
+done:
+	if (status != EXIT_OK) { out_abort(&out); out_abort(&cl); out_abort(&bp); out_abort(&st); }
+	free(parent);
+	meta_free(&meta);
+	rp_reader_free(reader);
+	rp_reuse_free(r);
+	rp_pool_free(pool);
+	return status;
+}

@@ -1,0 +1,203 @@
+/* Passage reuse across a corpus built from real BBC articles: forty unrelated
+ * articles wrapped in one site template must give no pair (the template is
+ * boilerplate), one story syndicated across seventy sites, each with its own
+ * template, must give every pair with the story's passage and without the
+ * templates, and an excerpt planted in another article must be found with its
+ * ends within 3 words; containment within 0.02 of brute force. */
+#include <math.h>
+#include "test.h"
+#include "reprint.h"
+#include "internal.h"
+
+#define NART 200
+static char *art[NART];
+static size_t artlen[NART];
+
+static uint64_t rng = 7;
+static uint64_t next(void) { rng += 0x9e3779b97f4a7c15ULL; return rp_mix64(rng); }
+
+/* A site template of about 45 words made of random words, so every site's differs. */
+static void make_words(char *buf, size_t cap, int words, const char *prefix)
+{
+	static const char *w[] = {"home", "news", "sport", "weather", "contact", "about", "privacy", "terms",
+		"subscribe", "newsletter", "share", "facebook", "twitter", "email", "print", "copyright", "rights",
+		"reserved", "advertise", "careers", "local", "world", "business", "politics", "opinion", "video",
+		"photos", "events", "jobs", "cars", "homes", "classifieds", "archive", "help", "login", "register"};
+	size_t len = (size_t)snprintf(buf, cap, "%s", prefix);
+	for (int i = 0; i < words && len + 20 < cap; i++)
+		len += (size_t)snprintf(buf + len, cap - len, " %s%s", w[next() % 36], next() % 4 ? "" : "s");
+}
+
+static void load_articles(void)
+{
+	const char *in[] = {SHARED_DATA "/bbc-news.jsonl.gz"};
+	rp_reader_opts ro = {RP_FORMAT_JSONL, "text", "id", 0};
+	rp_reader *r;
+	rp_error e;
+	rp_reader_new(&r, in, 1, &ro, &e);
+	rp_record rec;
+	int n = 0, i = 0;
+	/* Every 11th article (no two are the copies BBC News holds twice). */
+	while (rp_reader_next(r, &rec, &e) > 0 && n < NART)
+		if (i++ % 11 == 0) {
+			art[n] = malloc(rec.text_len + 1);
+			memcpy(art[n], rec.text, rec.text_len);
+			art[n][rec.text_len] = 0;
+			artlen[n++] = rec.text_len;
+		}
+	rp_reader_free(r);
+}
+
+static rp_pool *pool;
+
+static int run(size_t n, char **docs, rp_reuse **out)
+{
+	size_t *len = malloc(n * sizeof *len);
+	for (size_t i = 0; i < n; i++) len[i] = strlen(docs[i]);
+	rp_params p;
+	rp_params_default(&p);
+	rp_reuse_opts o;
+	rp_reuse_opts_default(&o);
+	rp_error e;
+	int rc = rp_reuse_new(out, &p, &o, pool, &e);
+	if (!rc) rc = rp_reuse_add(*out, n, (const char *const *)docs, len, NULL, &e);
+	if (!rc) rc = rp_reuse_finish(*out, &e);
+	free(len);
+	return rc;
+}
+
+static void test_shared_template_is_not_reuse(void)
+{
+	char header[2048], footer[2048], *docs[40];
+	make_words(header, sizeof header, 70, "The Example Herald");
+	make_words(footer, sizeof footer, 70, "Follow us");
+	for (int i = 0; i < 40; i++) {
+		size_t n = strlen(header) + artlen[i] + strlen(footer) + 8;
+		docs[i] = malloc(n);
+		snprintf(docs[i], n, "%s\n\n%s\n\n%s", header, art[i], footer);
+	}
+	rp_reuse *r;
+	CHECK(run(40, docs, &r) == 0);
+	const rp_reuse_pair *pr;
+	size_t n, total = 0;
+	rp_error e;
+	while (rp_reuse_next(r, &pr, &n, &e) == 0 && n) total += n;
+	printf("# 40 articles in one template: %zu pairs reported, %zu boilerplate fingerprints\n", total,
+	       rp_reuse_template_fingerprints(r));
+	CHECK(total == 0);
+	/* The template is found in every page, and covers it. */
+	int found = 0;
+	for (int i = 0; i < 40; i++) {
+		rp_range *rg;
+		size_t nr;
+		CHECK(rp_reuse_template_spans(r, (uint64_t)i, &rg, &nr, &e) == 0);
+		if (nr >= 2 && rg[0].start == 0 && rg[nr - 1].end == strlen(docs[i])) found++;
+		rp_free_ranges(rg);
+	}
+	CHECKF(found == 40, "header and footer found whole in %d of 40 pages", found);
+	rp_reuse_free(r);
+	for (int i = 0; i < 40; i++) free(docs[i]);
+}
+
+static void test_syndicated_story_is_reuse(void)
+{
+	enum { SITES = 70 };
+	char *docs[SITES + 30], header[2048], footer[2048];
+	size_t story_at[SITES], story_len = artlen[100];
+	for (int i = 0; i < SITES; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "Site %d News", i);
+		make_words(header, sizeof header, 40, name);
+		make_words(footer, sizeof footer, 40, "More from us");
+		size_t n = strlen(header) + story_len + strlen(footer) + 8;
+		docs[i] = malloc(n);
+		snprintf(docs[i], n, "%s\n\n%s\n\n%s", header, art[100], footer);
+		story_at[i] = strlen(header) + 2;
+	}
+	/* Thirty unrelated articles around them. */
+	for (int i = 0; i < 30; i++) docs[SITES + i] = strdup(art[101 + i]);
+	rp_reuse *r;
+	CHECK(run(SITES + 30, docs, &r) == 0);
+	const rp_reuse_pair *pr;
+	size_t n, total = 0;
+	int bad_bounds = 0, bad_containment = 0, other = 0;
+	rp_error e;
+	while (rp_reuse_next(r, &pr, &n, &e) == 0 && n)
+		for (size_t i = 0; i < n; i++) {
+			const rp_reuse_pair *x = &pr[i];
+			if (x->b >= SITES) { other++; continue; }
+			total++;
+			/* One passage: the story, ends within 3 words (a word is < 20 bytes here). */
+			if (x->npassages != 1
+			    || labs((long)x->passages[0].a_byte_start - (long)story_at[x->a]) > 60
+			    || labs((long)x->passages[0].a_byte_end - (long)(story_at[x->a] + story_len)) > 60
+			    || labs((long)x->passages[0].b_byte_start - (long)story_at[x->b]) > 60)
+				bad_bounds++;
+			/* Brute force: no template is shared here, so containment over all
+			 * shingles of the two pages (rp_compare computes it exactly). */
+			if (total % 50 == 1) {
+				rp_params p;
+				rp_params_default(&p);
+				rp_comparison c;
+				CHECK(rp_compare(docs[x->a], strlen(docs[x->a]), docs[x->b], strlen(docs[x->b]), &p, 50, &c, &e) == 0);
+				if (fabs(x->a_in_b - c.a_in_b) > 0.02 || fabs(x->b_in_a - c.b_in_a) > 0.02) bad_containment++;
+				rp_comparison_free(&c);
+			}
+		}
+	printf("# story on %d sites: %zu of %d pairs, %d with a bad passage, %d containment off by > 0.02, %d others\n",
+	       SITES, total, SITES * (SITES - 1) / 2, bad_bounds, bad_containment, other);
+	CHECK(total == SITES * (SITES - 1) / 2);
+	CHECK(bad_bounds == 0);
+	CHECK(bad_containment == 0);
+	CHECK(other == 0);
+	rp_reuse_free(r);
+	for (int i = 0; i < SITES + 30; i++) free(docs[i]);
+}
+
+static void test_excerpt_found(void)
+{
+	/* Article 150 holds the middle 60 words of article 160. */
+	rp_tokens t = {0};
+	rp_error e;
+	rp_tokenize(art[160], artlen[160], 0, 0, &t, &e);
+	size_t from = t.start[t.n / 3], to = t.end[t.n / 3 + 59];
+	size_t n150 = artlen[150];
+	char *docs[3];
+	docs[0] = strdup(art[160]);
+	docs[1] = malloc(n150 + (to - from) + 4);
+	size_t half = n150 / 2;
+	while (half < n150 && art[150][half] != ' ') half++;
+	memcpy(docs[1], art[150], half);
+	memcpy(docs[1] + half, " ", 1);
+	memcpy(docs[1] + half + 1, art[160] + from, to - from);
+	memcpy(docs[1] + half + 1 + (to - from), " ", 1);
+	strcpy(docs[1] + half + 2 + (to - from), art[150] + half);
+	docs[2] = strdup(art[170]);
+	rp_reuse *r;
+	CHECK(run(3, docs, &r) == 0);
+	const rp_reuse_pair *pr;
+	size_t n;
+	CHECK(rp_reuse_next(r, &pr, &n, &e) == 0 && n == 1);
+	if (n == 1) {
+		CHECK(pr[0].a == 0 && pr[0].b == 1 && pr[0].npassages == 1);
+		const rp_passage *p = &pr[0].passages[0];
+		CHECKF(p->tokens >= 57 && p->tokens <= 63, "%u words", p->tokens);
+		CHECK(labs((long)p->a_byte_start - (long)from) < 40 && labs((long)p->a_byte_end - (long)to) < 40);
+		CHECK(labs((long)p->b_byte_start - (long)(half + 1)) < 40);
+	}
+	rp_reuse_free(r);
+	rp_tokens_free(&t);
+	for (int i = 0; i < 3; i++) free(docs[i]);
+}
+
+int main(void)
+{
+	load_articles();
+	pool = rp_pool_new(2);
+	RUN(test_shared_template_is_not_reuse);
+	RUN(test_syndicated_story_is_reuse);
+	RUN(test_excerpt_found);
+	for (int i = 0; i < NART; i++) free(art[i]);
+	rp_pool_free(pool);
+	TEST_END();
+}

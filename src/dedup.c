@@ -4,10 +4,10 @@
  * pool, keeping per document only a fixed-size record (signature, length,
  * flags).  rp_dedup_finish() then, band by band, computes the band keys,
  * radix-sorts (key, seq) pairs and walks each bucket of equal keys in seq
- * order: a member is compared with one member of every cluster already seen
- * in that bucket (never with every member, so a huge bucket stays linear in
- * its clusters), and only a pair whose Jaccard passes the threshold may join
- * two clusters in the union-find.  The Jaccard is estimated from the whole
+ * order: a member is verified against the members of each other component in
+ * the bucket until one passes, and only a pair whose Jaccard passes the
+ * threshold may join two clusters in the union-find.  The clusters are the
+ * connected components of the graph of verified candidate pairs.  The Jaccard is estimated from the whole
  * signature; in RP_VERIFY_AUTO mode an estimate within 3 standard errors of
  * the threshold is replaced by the exact Jaccard of the two shingle sets,
  * which rp_dedup_add spills to an unlinked temporary file (8 bytes per
@@ -26,7 +26,6 @@
 #include "internal.h"
 
 enum { DOC_BAD = 1, DOC_EMPTY = 2 };
-#define MAX_BUCKET_CLUSTERS 1024 /* per bucket; beyond it members only join */
 
 typedef struct {
 	rp_tokens tok;
@@ -396,32 +395,92 @@ static void band_keys(void *v, size_t i, int wid)
 	j->nkeys[i] = m;
 }
 
-/* Walk the buckets of one sorted band. */
-static int join_buckets(rp_dedup *d, const keyed *k, size_t m, uint32_t *seen)
+/* Scratch for one bucket: members grouped by the component they are in. */
+typedef struct {
+	int32_t *next;  /* next member of the same group, -1 at the end */
+	int32_t *head, *tail;
+	uint32_t *root; /* the group's union-find root, refreshed before use */
+	uint8_t *dead;  /* merged into another group */
+	size_t cap;
+} bucket_groups;
+
+static int groups_reserve(bucket_groups *g, size_t n)
+{
+	if (n <= g->cap) return 0;
+	size_t cap = g->cap ? g->cap : 64;
+	while (cap < n) cap *= 2;
+	void *q;
+	if (!(q = rp_realloc_array(g->next, cap, sizeof *g->next))) return RP_ENOMEM;
+	g->next = q;
+	if (!(q = rp_realloc_array(g->head, cap, sizeof *g->head))) return RP_ENOMEM;
+	g->head = q;
+	if (!(q = rp_realloc_array(g->tail, cap, sizeof *g->tail))) return RP_ENOMEM;
+	g->tail = q;
+	if (!(q = rp_realloc_array(g->root, cap, sizeof *g->root))) return RP_ENOMEM;
+	g->root = q;
+	if (!(q = rp_realloc_array(g->dead, cap, 1))) return RP_ENOMEM;
+	g->dead = q;
+	g->cap = cap;
+	return 0;
+}
+
+/* Walk the buckets of one sorted band.  Within a bucket, in seq order, each
+ * member is verified against the members of every other component present
+ * in the bucket, stopping at the first that passes.  The clusters are then
+ * exactly the connected components of the graph of all verified candidate
+ * pairs, whatever the order of the work: the same answer the Spark job
+ * computes with joins.  A bucket of copies of one document costs one find per
+ * member; only a bucket of many unrelated documents costs quadratic time. */
+static int join_buckets(rp_dedup *d, const keyed *k, size_t m, bucket_groups *g)
 {
 	const double t = d->p.threshold;
 	for (size_t lo = 0; lo < m;) {
 		size_t hi = lo + 1;
 		while (hi < m && k[hi].key == k[lo].key) hi++;
-		if (hi - lo >= 2) {
-			size_t nseen = 0;
-			for (size_t x = lo; x < hi; x++) {
-				uint32_t s = (uint32_t)k[x].seq;
-				int joined = 0;
-				for (size_t y = 0; y < nseen; y++) {
-					uint32_t e = seen[y];
-					if (find(d->parent, e) == find(d->parent, s)) { joined = 1; continue; }
-					double j;
-					int rc = verify_pair(d, e, s, &j);
-					if (rc) return rc;
-					if (j >= t) {
-						unite(d->parent, e, s);
-						if (add_pair(d, e, s, j)) return RP_ENOMEM;
-						joined = 1;
+		if (hi - lo < 2) { lo = hi; continue; }
+		if (groups_reserve(g, hi - lo)) return RP_ENOMEM;
+		size_t ngroups = 0;
+		for (size_t x = lo; x < hi; x++) {
+			uint32_t s = (uint32_t)k[x].seq;
+			int32_t mine = -1; /* the group s belongs to */
+			for (size_t q = 0; q < ngroups; q++) {
+				if (g->dead[q]) continue;
+				g->root[q] = find(d->parent, g->root[q]);
+				int same = g->root[q] == find(d->parent, s);
+				if (!same) {
+					for (int32_t y = g->head[q]; y >= 0; y = g->next[y]) {
+						uint32_t e = (uint32_t)k[lo + (size_t)y].seq;
+						double j;
+						int rc = verify_pair(d, e, s, &j);
+						if (rc) return rc;
+						if (j >= t) {
+							unite(d->parent, e, s);
+							if (add_pair(d, e, s, j)) return RP_ENOMEM;
+							same = 1;
+							break;
+						}
 					}
 				}
-				if (!joined && nseen < MAX_BUCKET_CLUSTERS) seen[nseen++] = s;
+				if (!same) continue;
+				if (mine < 0) {
+					mine = (int32_t)q;
+				} else { /* s joined two groups: append q's members to mine */
+					g->next[g->tail[mine]] = g->head[q];
+					g->tail[mine] = g->tail[q];
+					g->dead[q] = 1;
+				}
 			}
+			int32_t idx = (int32_t)(x - lo);
+			g->next[idx] = -1;
+			if (mine < 0) {
+				mine = (int32_t)ngroups++;
+				g->head[mine] = g->tail[mine] = idx;
+				g->dead[mine] = 0;
+			} else {
+				g->next[g->tail[mine]] = idx;
+				g->tail[mine] = idx;
+			}
+			g->root[mine] = find(d->parent, s);
 		}
 		lo = hi;
 	}
@@ -472,12 +531,11 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 	keyed *keys[256] = {0}, *tmp[256] = {0};
 	uint32_t *count[256] = {0};
 	size_t nkeys[256];
-	uint32_t *seen = NULL;
+	bucket_groups groups = {0};
 	d->parent = rp_malloc_array(n ? n : 1, sizeof *d->parent);
 	d->rep = rp_malloc_array(n ? n : 1, sizeof *d->rep);
 	d->similarity = rp_malloc_array(n ? n : 1, sizeof *d->similarity);
-	seen = rp_malloc_array(MAX_BUCKET_CLUSTERS, sizeof *seen);
-	if (!d->parent || !d->rep || !d->similarity || !seen) goto nomem;
+	if (!d->parent || !d->rep || !d->similarity) goto nomem;
 	for (size_t i = 0; i < n; i++) d->parent[i] = (uint32_t)i;
 
 	/* Token-less documents: identical bytes only. */
@@ -512,7 +570,7 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		band_job j = {d, b0, keys, tmp, count, nkeys};
 		rp_pool_run(d->pool, (size_t)nb, band_keys, &j);
 		for (int r = 0; r < nb; r++)
-			if ((rc = join_buckets(d, keys[r], nkeys[r], seen))) goto fail;
+			if ((rc = join_buckets(d, keys[r], nkeys[r], &groups))) goto fail;
 	}
 
 	/* Representatives and similarities. */
@@ -546,7 +604,7 @@ fail:
 	else rp_set_error(err, rc, "cannot read the temporary shingle file: %s", strerror(errno));
 out:
 	for (int r = 0; r < 256; r++) rp_free(keys[r]), rp_free(tmp[r]), rp_free(count[r]);
-	rp_free(seen);
+	rp_free(groups.next); rp_free(groups.head); rp_free(groups.tail); rp_free(groups.root); rp_free(groups.dead);
 	return rc;
 }
 

@@ -125,6 +125,25 @@ double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K);
 /* Exact Jaccard of two sorted, duplicate-free hash sets. */
 double rp_set_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb);
 
+/* LSH band key of band `band`: XXH3-64 of its rows values, seeded with the
+ * band number (what rp_dedup buckets on; for engines that shuffle keys). */
+uint64_t rp_band_key(const uint32_t *sig, int band, int rows);
+
+/* Everything rp_dedup keeps of one text, for engines that distribute the work
+ * (the Spark job): the K-value signature into sig (K = p->num_perm), the
+ * number of distinct-or-not shingles (0: the text has no token; such texts
+ * match only texts with identical bytes, compared by *content, a hash of the
+ * bytes, and length).  scratch is reused across calls (start it zeroed). */
+rp_status rp_sketch_text(const char *text, size_t len, const rp_params *p, rp_tokens *scratch, uint32_t *sig,
+                         size_t *nshingles, uint64_t *content, rp_error *err);
+/* Exact Jaccard of the shingle sets of two texts under p. */
+rp_status rp_text_jaccard(const char *a, size_t alen, const char *b, size_t blen, const rp_params *p, double *j,
+                          rp_error *err);
+/* RP_VERIFY_AUTO trusts an estimate e when |e - threshold| > this margin
+ * (3 standard errors at the threshold plus 1/K); otherwise the exact Jaccard
+ * decides.  A pair is a duplicate when the deciding value >= threshold. */
+double rp_verify_margin(const rp_params *p);
+
 /* ---- reader ------------------------------------------------------------ */
 typedef enum { RP_FORMAT_AUTO = 0, RP_FORMAT_JSONL, RP_FORMAT_LINES, RP_FORMAT_FILE } rp_format;
 

@@ -67,6 +67,37 @@ struct rp_dedup {
 	int finished;
 };
 
+double rp_verify_margin(const rp_params *p)
+{
+	return 3.0 * sqrt(p->threshold * (1.0 - p->threshold) / p->num_perm) + 1.0 / p->num_perm;
+}
+
+rp_status rp_sketch_text(const char *text, size_t len, const rp_params *p, rp_tokens *scratch, uint32_t *sig,
+                         size_t *nshingles, uint64_t *content, rp_error *err)
+{
+	int rc = rp_tokenize(text, len, p->char_shingles, p->seed, scratch, err);
+	if (rc) return rc;
+	uint64_t *sh = rp_malloc_array(scratch->n ? scratch->n : 1, sizeof *sh);
+	if (!sh) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	size_t ns = rp_shingles(scratch->hash, scratch->n, p->ngram, sh);
+	rp_sketch(sh, ns, p->num_perm, p->seed, sig);
+	rp_free(sh);
+	*nshingles = ns;
+	*content = ns ? 0 : XXH3_64bits_withSeed(text, len, p->seed);
+	return 0;
+}
+
+rp_status rp_text_jaccard(const char *a, size_t alen, const char *b, size_t blen, const rp_params *p, double *j,
+                          rp_error *err)
+{
+	rp_comparison c;
+	int rc = rp_compare(a, alen, b, blen, p, 1 << 30, &c, err);
+	if (rc) return rc;
+	*j = c.jaccard;
+	rp_comparison_free(&c);
+	return 0;
+}
+
 /* An unlinked temporary file for the shingles of every document. */
 static int open_spill(rp_dedup *d, rp_error *err)
 {
@@ -102,7 +133,7 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 	memset(d->workers, 0, (size_t)d->nworkers * sizeof *d->workers);
 	d->spill_fd = -1;
 	d->set_a_doc = d->set_b_doc = -1;
-	d->margin = 3.0 * sqrt(q.threshold * (1.0 - q.threshold) / q.num_perm) + 1.0 / q.num_perm;
+	d->margin = rp_verify_margin(&q);
 	if (q.verify != RP_VERIFY_ESTIMATE && (rc = open_spill(d, err))) {
 		rp_dedup_free(d);
 		return rc;

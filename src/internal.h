@@ -55,7 +55,5 @@ typedef struct { uint64_t hash; uint32_t pos; } rp_fingerprint;
  * entries.  Returns the number of fingerprints (winnow.c). */
 size_t rp_winnow(const uint64_t *h, size_t n, size_t w, rp_fingerprint *out);
 
-/* LSH band key of band `band` (rows values starting at band * rows). */
-uint64_t rp_band_key(const uint32_t *sig, int band, int rows);
 
 #endif

@@ -18,7 +18,10 @@ static void help(void)
 	     "Cluster near-duplicate documents.  INPUT is a file (JSON Lines by default;\n"
 	     "gzip and zstd detected), a directory (every file under it is one document)\n"
 	     "or - for standard input (the default).  One JSON line per input record is\n"
-	     "written, in input order: {\"id\", \"cluster\", \"duplicate\", \"similarity\"}.\n\n"
+	     "written, in input order: {\"id\", \"cluster\", \"duplicate\", \"similarity\"};\n"
+	     "similarity is the Jaccard to the document the record was matched to: its\n"
+	     "cluster's representative, or with --containment the named \"matched\" document,\n"
+	     "with \"containment\" the share of the record found in it.\n\n"
 	     "Similarity:\n"
 	     "  -t, --threshold T      Jaccard threshold for duplicates (default 0.8)\n"
 	     "  -n, --ngram N          shingle length in words (default 5)\n"
@@ -33,7 +36,12 @@ static void help(void)
 	     "                         estimate: the estimate alone; exact: always exact.\n"
 	     "                         auto and exact spill shingles to $TMPDIR (8 bytes each)\n"
 	     "      --keep WHICH       first (default) or longest: the representative kept\n"
-	     "      --seed N           hash seed (default 0)\n\n"
+	     "      --seed N           hash seed (default 0)\n"
+	     "      --containment T    also remove a kept document when at least T of it (its\n"
+	     "                         shingles outside boilerplate) is contained in a longer\n"
+	     "                         kept document: excerpts, truncated copies, copies in\n"
+	     "                         another site's template (default: off)\n"
+	     "      --min-words N      with --containment: shortest shared passage (default 50)\n\n"
 	     "Input:\n"
 	     "  -f, --format FMT       auto (default: JSON Lines for files, one document per\n"
 	     "                         file under directories), jsonl, lines, or file\n"
@@ -60,6 +68,8 @@ typedef struct {
 	rp_reader_opts ro;
 	int threads, skip_errors, quiet, verbose;
 	const char *output, *pairs, *kept, *removed, *stats;
+	double containment; /* 0: off */
+	int min_words;      /* passages for --containment */
 } dedup_opts;
 
 static int parse_shingle(const char *s, rp_params *p)
@@ -87,8 +97,10 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 		{"kept", required_argument, 0, 'A'},      {"removed", required_argument, 0, 'D'},
 		{"stats", required_argument, 0, 'X'},     {"threads", required_argument, 0, 'j'},
 		{"quiet", no_argument, 0, 'q'},           {"verbose", no_argument, 0, 'v'},
+		{"containment", required_argument, 0, 'C'}, {"min-words", required_argument, 0, 'm'},
 		{"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
 	rp_params_default(&o->p);
+	o->min_words = 50;
 	o->ro = (rp_reader_opts){RP_FORMAT_AUTO, "text", "id", 64u << 20};
 	int c, mr;
 	optind = 1;
@@ -141,6 +153,11 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 		case 'A': o->kept = optarg; break;
 		case 'D': o->removed = optarg; break;
 		case 'X': o->stats = optarg; break;
+		case 'C':
+			if (parse_double("dedup ", "--containment", optarg, 0, 1, &o->containment)) return -1;
+			if (o->containment <= 0) return cli_usage("dedup ", "--containment must be above 0"), -1;
+			break;
+		case 'm': if (parse_int("dedup ", "--min-words", optarg, 1, 1000000, &o->min_words)) return -1; break;
 		case 'j': if (parse_int("dedup ", "--threads", optarg, 1, 256, &o->threads)) return -1; break;
 		case 'q': o->quiet = 1; break;
 		case 'v': o->verbose = 1; break;
@@ -154,8 +171,113 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 	return 0;
 }
 
+/* The answer for one record, after --containment. */
+typedef struct {
+	uint64_t cluster;   /* seq of the representative */
+	uint64_t matched;   /* seq of the document it was matched to */
+	float similarity;   /* Jaccard to matched */
+	float containment;  /* share of it contained in matched; < 0 if not a containment match */
+	uint8_t duplicate;
+} result;
+
+typedef struct {
+	rp_dedup *d;
+	rp_reuse *r;
+} both;
+
+static int add_both(void *ctx, batch *b, rp_error *err)
+{
+	both *x = ctx;
+	int rc = rp_dedup_add(x->d, b->n, b->ptr, b->len, b->bad, err);
+	if (!rc && x->r) rc = rp_reuse_add(x->r, b->n, b->ptr, b->len, b->bad, err);
+	return rc;
+}
+
+typedef struct { uint64_t child, parent; float contained, jaccard; } edge;
+
+static int cmp_edge(const void *x, const void *y)
+{
+	const edge *a = x, *b = y;
+	if (a->child != b->child) return a->child < b->child ? -1 : 1;
+	return (a->parent > b->parent) - (a->parent < b->parent);
+}
+
+static const rp_dedup *length_of;
+static int cmp_longest(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	uint64_t la = rp_dedup_length(length_of, a), lb = rp_dedup_length(length_of, b);
+	if (la != lb) return la > lb ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
+/* Representative after containment, following absorbed representatives. */
+static uint64_t final_rep(result *res, uint64_t s)
+{
+	while (res[s].cluster != s) s = res[s].cluster;
+	return s;
+}
+
+/* --containment: a kept document at least t of which is contained in a
+ * longer kept document becomes its duplicate.  Documents are decided from the
+ * longest down, so a container's own fate is known when it is used. */
+static int apply_containment(rp_dedup *d, rp_reuse *r, double t, result *res, size_t n)
+{
+	edge *e = NULL;
+	size_t ne = 0, cap = 0;
+	rp_error err;
+	for (;;) {
+		const rp_reuse_pair *pr;
+		size_t np;
+		if (rp_reuse_next(r, &pr, &np, &err)) { cli_rp_error(&err); free(e); return -1; }
+		if (!np) break;
+		for (size_t i = 0; i < np; i++) {
+			uint64_t a = pr[i].a, b = pr[i].b;
+			uint64_t la = rp_dedup_length(d, a), lb = rp_dedup_length(d, b);
+			/* the shorter is the candidate child; equal lengths: the later */
+			int a_child = la < lb || (la == lb && a > b);
+			double c = a_child ? pr[i].a_in_b : pr[i].b_in_a;
+			if (c < t) continue;
+			e = xgrow(e, &cap, ne + 1, sizeof *e);
+			e[ne++] = (edge){a_child ? a : b, a_child ? b : a, (float)c, (float)pr[i].jaccard};
+		}
+	}
+	if (ne) qsort(e, ne, sizeof *e, cmp_edge);
+	uint64_t *order = malloc((n ? n : 1) * sizeof *order);
+	if (!order) { free(e); cli_error("out of memory"); return -1; }
+	for (size_t i = 0; i < n; i++) order[i] = i;
+	length_of = d;
+	qsort(order, n, sizeof *order, cmp_longest);
+	for (size_t k = 0; k < n; k++) {
+		uint64_t x = order[k];
+		if (res[x].duplicate || res[x].cluster != x) continue;
+		/* edges of x as child: binary search */
+		size_t lo = 0, hi = ne;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (e[mid].child < x) lo = mid + 1;
+			else hi = mid;
+		}
+		for (size_t i = lo; i < ne && e[i].child == x; i++) {
+			uint64_t y = e[i].parent;
+			/* the container must be kept (a representative not absorbed) */
+			if (res[y].duplicate || res[y].cluster != y) continue;
+			res[x].cluster = y;
+			res[x].matched = y;
+			res[x].duplicate = 1;
+			res[x].similarity = e[i].jaccard;
+			res[x].containment = e[i].contained;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++) res[i].cluster = final_rep(res, res[i].cluster);
+	free(order);
+	free(e);
+	return 0;
+}
+
 /* Copy the original records to the kept and removed files, in input order. */
-static int write_originals(const record_meta *m, rp_dedup *d, FILE *kept, FILE *removed)
+static int write_originals(const record_meta *m, const result *res, FILE *kept, FILE *removed)
 {
 	char *buf = NULL;
 	size_t cap = 0;
@@ -175,9 +297,7 @@ static int write_originals(const record_meta *m, rp_dedup *d, FILE *kept, FILE *
 		}
 		int bad = nb < m->nbad && m->bad[nb].seq == s;
 		if (bad) { nb++; continue; } /* errored records are in neither */
-		rp_dedup_result r;
-		rp_dedup_get(d, s, &r);
-		FILE *f = r.duplicate ? removed : kept;
+		FILE *f = res[s].duplicate ? removed : kept;
 		if (!f) continue;
 		fwrite(buf, 1, len, f);
 		putc('\n', f);
@@ -188,10 +308,6 @@ static int write_originals(const record_meta *m, rp_dedup *d, FILE *kept, FILE *
 
 static const char *const verify_names[] = {"auto", "estimate", "exact"};
 
-static int add_batch(void *ctx, batch *b, rp_error *err)
-{
-	return rp_dedup_add(ctx, b->n, b->ptr, b->len, b->bad, err);
-}
 
 int cmd_dedup(int argc, char **argv)
 {
@@ -206,11 +322,23 @@ int cmd_dedup(int argc, char **argv)
 	rp_error err = {0};
 	rp_pool *pool = rp_pool_new(o.threads);
 	rp_dedup *d = NULL;
+	rp_reuse *ru = NULL;
+	result *res = NULL;
 	rp_reader *reader = NULL;
 	record_meta meta = {0};
 	out_file out = {0}, pairs = {0}, kept = {0}, removed = {0}, stats = {0};
 	if (!pool) { cli_error("cannot start threads"); goto done; }
 	if (rp_dedup_new(&d, &o.p, pool, &err)) { cli_rp_error(&err); goto done; }
+	if (o.containment > 0) {
+		rp_reuse_opts rop;
+		rp_reuse_opts_default(&rop);
+		rop.min_words = o.min_words;
+		if (rp_reuse_new(&ru, &o.p, &rop, pool, &err)) {
+			if (err.code == RP_EUSAGE) { status = cli_usage("dedup ", "%s", err.message); goto done; }
+			cli_rp_error(&err);
+			goto done;
+		}
+	}
 	if (o.verbose && !o.quiet)
 		cli_error("threshold %g, %s %d-grams, num-perm %d, bands %d x rows %d, verify %s, %d threads",
 		          o.p.threshold, o.p.char_shingles ? "char" : "word", o.p.ngram, o.p.num_perm,
@@ -227,8 +355,20 @@ int cmd_dedup(int argc, char **argv)
 	if (o.removed && out_open(&removed, o.removed)) goto done;
 	if (o.stats && out_open(&stats, o.stats)) goto done;
 
-	if (read_batches(reader, o.skip_errors, &meta, o.quiet, add_batch, d)) goto done;
+	both ctx = {d, ru};
+	if (read_batches(reader, o.skip_errors, &meta, o.quiet, add_both, &ctx)) goto done;
 	if (rp_dedup_finish(d, &err)) { cli_rp_error(&err); goto done; }
+	res = malloc((meta.n ? meta.n : 1) * sizeof *res);
+	if (!res) { cli_error("out of memory"); goto done; }
+	for (uint64_t s = 0; s < meta.n; s++) {
+		rp_dedup_result r;
+		rp_dedup_get(d, s, &r);
+		res[s] = (result){r.cluster, r.cluster, (float)r.similarity, -1.0f, (uint8_t)r.duplicate};
+	}
+	if (ru) {
+		if (rp_reuse_finish(ru, &err)) { cli_rp_error(&err); goto done; }
+		if (apply_containment(d, ru, o.containment, res, meta.n)) goto done;
+	}
 
 	/* Results, in input order. */
 	size_t nb = 0, kept_n = 0, removed_n = 0, clusters = 0;
@@ -246,17 +386,18 @@ int cmd_dedup(int argc, char **argv)
 			        (unsigned long long)br->byte);
 			continue;
 		}
-		rp_dedup_result r;
-		rp_dedup_get(d, s, &r);
+		const result *r = &res[s];
 		fputs(", \"cluster\": ", f);
-		write_id(f, &meta, r.cluster);
-		fprintf(f, ", \"duplicate\": %s, \"similarity\": %.6g}\n", r.duplicate ? "true" : "false", r.similarity);
-		if (r.duplicate) {
-			removed_n++;
-			/* Count a cluster once, at its first duplicate's representative. */
-		} else {
-			kept_n++;
+		write_id(f, &meta, r->cluster);
+		fprintf(f, ", \"duplicate\": %s, \"similarity\": %.6g", r->duplicate ? "true" : "false", r->similarity);
+		if (r->matched != r->cluster) {
+			fputs(", \"matched\": ", f);
+			write_id(f, &meta, r->matched);
 		}
+		if (r->containment >= 0) fprintf(f, ", \"containment\": %.4g", r->containment);
+		fputs("}\n", f);
+		if (r->duplicate) removed_n++;
+		else kept_n++;
 	}
 	/* Clusters with at least one duplicate. */
 	{
@@ -271,19 +412,15 @@ int cmd_dedup(int argc, char **argv)
 				write_id(pairs.f, &meta, pb[i]);
 				fprintf(pairs.f, ", \"jaccard\": %.6g}\n", pj[i]);
 			}
-		clusters = kept_n; /* replaced below by clusters of size >= 2 */
 		size_t multi = 0;
 		uint8_t *mark = calloc(meta.n ? meta.n : 1, 1);
 		if (!mark) { cli_error("out of memory"); goto done; }
-		for (uint64_t s = 0; s < meta.n; s++) {
-			rp_dedup_result r;
-			rp_dedup_get(d, s, &r);
-			if (r.duplicate && !mark[r.cluster]) mark[r.cluster] = 1, multi++;
-		}
+		for (uint64_t s = 0; s < meta.n; s++)
+			if (res[s].duplicate && !mark[res[s].cluster]) mark[res[s].cluster] = 1, multi++;
 		free(mark);
 		clusters = multi;
 	}
-	if ((kept.f || removed.f) && write_originals(&meta, d, kept.f, removed.f)) goto done;
+	if ((kept.f || removed.f) && write_originals(&meta, res, kept.f, removed.f)) goto done;
 	double secs = now_seconds() - t0;
 	if (stats.f)
 		fprintf(stats.f,
@@ -307,7 +444,9 @@ done:
 		out_abort(&out); out_abort(&pairs); out_abort(&kept); out_abort(&removed); out_abort(&stats);
 	}
 	meta_free(&meta);
+	free(res);
 	rp_reader_free(reader);
+	rp_reuse_free(ru);
 	rp_dedup_free(d);
 	rp_pool_free(pool);
 	return status;

@@ -640,6 +640,7 @@ out:
 }
 
 size_t rp_dedup_count(const rp_dedup *d) { return d->n; }
+uint64_t rp_dedup_length(const rp_dedup *d, uint64_t seq) { return seq < d->n ? d->len[seq] : 0; }
 
 void rp_dedup_get(const rp_dedup *d, uint64_t seq, rp_dedup_result *res)
 {

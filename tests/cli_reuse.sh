@@ -1,0 +1,46 @@
+#!/bin/sh
+# End-to-end tests of `reprint compare`, `reprint reuse` and `reprint dedup --containment`.
+. tests/lib.sh
+
+# ---- compare ----
+zcat "$DATA/bbc-news.jsonl.gz" | head -n 1 >"$T/one.jsonl"
+$R compare --format jsonl "$T/one.jsonl" "$T/one.jsonl" --json >"$T/self"; expect_eq compare_self_exit $? 0
+check compare_self_jaccard grep -q '"jaccard": 1, "containment": {"a_in_b": 1, "b_in_a": 1}' "$T/self"
+check compare_self_one_passage grep -q '"passages": \[{"a": \[0, [0-9]*\], "b": \[0, [0-9]*\], "words": [0-9]*}\], "only_a": \[\], "only_b": \[\]' "$T/self"
+printf 'Breaking news from our own site.\n\nThe committee met on Tuesday to discuss the new budget, which includes significant cuts to the transport department and a rise in spending on schools.\n' >"$T/a.txt"
+printf 'The committee met on Tuesday\nto discuss the new budget, which includes \342\200\234significant\342\200\235 cuts to the transport department and a rise in spending on schools.\n\nShare this story.\n' >"$T/b.txt"
+$R compare --json "$T/a.txt" "$T/b.txt" >"$T/ab"; expect_eq compare_exit $? 0
+# offsets checked by hand: "The" at 34 to "schools" ending at 183 in A; 0..155 in B
+check compare_passage_bytes grep -q '"passages": \[{"a": \[34, 183\], "b": \[0, 155\], "words": 25}\]' "$T/ab"
+check compare_only_a grep -q '"only_a": \[\[0, 31\]\]' "$T/ab"
+check compare_only_b grep -q '"only_b": \[\[158, 174\]\]' "$T/ab"
+check compare_scores grep -q '"jaccard": 0.7, "containment": {"a_in_b": 0.777778, "b_in_a": 0.875}' "$T/ab"
+$R compare "$T/a.txt" "$T/b.txt" --color never >"$T/ab.txt"
+check compare_text_summary grep -q '^1 shared passage, 25 words:' "$T/ab.txt"
+$R compare "$T/a.txt" "$T/b.txt" --html "$T/ab.html" >/dev/null
+check compare_html grep -q '<a class="p p0" id="a1" href="#b1"' "$T/ab.html"
+$R compare "$T/a.txt" >/dev/null 2>&1; expect_eq compare_one_input_exit $? 2
+$R compare "$T/a.txt" "$T/missing.txt" >/dev/null 2>&1; expect_eq compare_missing_exit $? 1
+$R compare --format jsonl --a-id nope "$T/one.jsonl" "$T/one.jsonl" >/dev/null 2>&1; expect_eq compare_no_id_exit $? 1
+
+# ---- reuse ----
+$R reuse -q "$DATA/bbc-news.jsonl.gz" -j1 -o "$T/r1" --clusters "$T/c1" --stats "$T/s1"; expect_eq reuse_exit $? 0
+$R reuse -q "$DATA/bbc-news.jsonl.gz" -j2 -o "$T/r2" --clusters "$T/c2"
+check reuse_j1_j2_same cmp -s "$T/r1" "$T/r2"
+check reuse_clusters_same cmp -s "$T/c1" "$T/c2"
+check reuse_exact_copy_pair grep -q '{"a": "business/007", "b": "business/253", "jaccard": 1.0000, "a_in_b": 1.0000, "b_in_a": 1.0000' "$T/r1"
+check reuse_stats_read grep -q '"read": 2225, "errored": 0' "$T/s1"
+check reuse_clusters_source grep -q '{"source": "business/007", "size": 2, "documents": \["business/007", "business/253"\]}' "$T/c1"
+$R reuse -q --min-words 2 /dev/null >/dev/null 2>&1; expect_eq reuse_min_words_below_ngram_exit $? 2
+printf '{"id": "x", "text": "fine"}\nnot json\n' >"$T/bad.jsonl"
+$R reuse -q "$T/bad.jsonl" >/dev/null 2>&1; expect_eq reuse_bad_fail_exit $? 1
+$R reuse -q --on-error skip "$T/bad.jsonl" >"$T/rb"; expect_eq reuse_bad_skip_exit $? 0
+check reuse_bad_skip_reported grep -q '"error": "invalid JSON' "$T/rb"
+
+# ---- dedup --containment: the partial Pride and Prejudice (Jaccard 0.08) ----
+$R dedup -q --containment 0.8 "$DATA/gutenberg.jsonl.gz" >"$T/g"
+check containment_partial_removed grep -q '{"id": "pg42671/partial", "cluster": "pg1342", "duplicate": true, "similarity": 0.0[0-9]*, "containment": 0.9' "$T/g"
+check containment_other_book_kept grep -q '{"id": "pg84", "cluster": "pg84", "duplicate": false' "$T/g"
+$R dedup -q "$DATA/gutenberg.jsonl.gz" >"$T/g0"
+check without_containment_partial_kept grep -q '{"id": "pg42671/partial", "cluster": "pg42671/partial", "duplicate": false' "$T/g0"
+cli_end

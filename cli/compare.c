@@ -3,6 +3,7 @@
  * ranges of the original texts, and each side's unique parts: as a readable
  * summary (coloured on a terminal), one JSON object (--json), or a
  * self-contained side-by-side HTML page (--html FILE). */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,18 @@ static void html_escape(FILE *f, const char *s, size_t n)
 	}
 }
 
+/* Text in no passage: marked as unique when it holds a word (punctuation and
+ * blanks between passages are not). */
+static void html_gap(FILE *f, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && !isalnum((unsigned char)s[i]) && (unsigned char)s[i] < 0x80) i++;
+	if (i == n) { html_escape(f, s, n); return; }
+	fputs("<span class=\"u\" title=\"only on this side\">", f);
+	html_escape(f, s, n);
+	fputs("</span>", f);
+}
+
 /* One side: the text with passages as links to their twin and unique parts marked. */
 static void html_side(FILE *f, char side, const document *d, const rp_comparison *c)
 {
@@ -188,14 +201,14 @@ static void html_side(FILE *f, char side, const document *d, const rp_comparison
 		const rp_passage *p = &c->passages[order[k]];
 		uint64_t s = side == 'a' ? p->a_byte_start : p->b_byte_start, e = side == 'a' ? p->a_byte_end : p->b_byte_end;
 		if (s < at) continue;
-		html_escape(f, d->text + at, s - at);
+		html_gap(f, d->text + at, s - at);
 		fprintf(f, "<a class=\"p p%zu\" id=\"%c%zu\" href=\"#%c%zu\" title=\"passage %zu, %u words\">", order[k] % 6,
 		        side, order[k] + 1, other, order[k] + 1, order[k] + 1, p->tokens);
 		html_escape(f, d->text + s, e - s);
 		fputs("</a>", f);
 		at = e;
 	}
-	html_escape(f, d->text + at, d->len - at);
+	html_gap(f, d->text + at, d->len - at);
 	fputs("</pre></div>\n", f);
 	free(order);
 }
@@ -210,11 +223,12 @@ static int write_html(const char *path, const document *a, const document *b, co
 	      "background:#fff8f0;padding:.5em}\n.sides{display:flex;gap:1em}.side{flex:1;min-width:0}\n"
 	      "a.p{color:inherit;text-decoration:none}a.p:target{outline:2px solid #c00}\n"
 	      ".p0{background:#cfe8ff}.p1{background:#d8f5c8}.p2{background:#ffe3b8}.p3{background:#ead6ff}"
-	      ".p4{background:#c9f1ec}.p5{background:#fbd3e4}\n.scores span{margin-right:2em}\n"
+	      ".p4{background:#c9f1ec}.p5{background:#fbd3e4}\n.u{color:#a00;text-decoration:underline dotted}\n"
+	      ".scores span{margin-right:2em}\n"
 	      "</style></head><body>\n<h1>reprint compare</h1>\n<p class=\"scores\">", f);
 	fprintf(f, "<span>Jaccard <b>%.3f</b></span><span>A in B <b>%.3f</b></span><span>B in A <b>%.3f</b></span>"
 	        "<span>%zu shared passages</span></p>\n<p>Highlighted text is shared (click to jump to the other side); "
-	        "plain text is only on its side.</p>\n<div class=\"sides\">\n",
+	        "red dotted text is only on its side.</p>\n<div class=\"sides\">\n",
 	        c->jaccard, c->a_in_b, c->b_in_a, c->npassages);
 	html_side(f, 'a', a, c);
 	html_side(f, 'b', b, c);

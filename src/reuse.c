@@ -292,17 +292,15 @@ static int emit_pairs(const uint32_t *docs, size_t m, uint64_t **pairs, size_t *
 	return 0;
 }
 
-/* Shared fingerprints of pair key among sorted pair keys (with repeats). */
-static size_t shared_count(const uint64_t *pairs, size_t n, uint64_t key)
+/* Size of the intersection of two sorted, duplicate-free hash lists. */
+static size_t shared_count(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (pairs[mid] < key) lo = mid + 1;
-		else hi = mid;
+	size_t i = 0, j = 0, c = 0;
+	while (i < na && j < nb) {
+		if (a[i] < b[j]) i++;
+		else if (a[i] > b[j]) j++;
+		else c++, i++, j++;
 	}
-	size_t c = 0;
-	while (lo + c < n && pairs[lo + c] == key) c++;
 	return c;
 }
 
@@ -314,17 +312,33 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	uint64_t *pairs = NULL;
 	size_t npairs = 0, pairs_cap = 0, cand_cap = 0, tpl_cap = 0;
 	uint8_t *is_tpl = NULL;
+	uint64_t *by_doc = NULL;
+	size_t *doc_at = NULL;
 	size_t ngroups = 0;
 	if (r->npost) qsort(r->post, r->npost, sizeof *r->post, cmp_posting);
 	docs = rp_malloc_array(r->n ? r->n : 1, sizeof *docs);
 	if (!docs) goto out;
-	/* 1. shared fingerprint counts of every pair (groups up to max_df) */
-	for (size_t lo = 0, hi; lo < r->npost; lo = hi, ngroups++) {
-		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
-		size_t m = group_docs(r->post, lo, hi, docs);
-		if (m >= 2 && m <= (size_t)r->o.max_df && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
+	/* 1. every document's distinct fingerprints, sorted, for counting what
+	 * two documents share without enumerating the pairs of big groups */
+	by_doc = rp_malloc_array(r->npost ? r->npost : 1, sizeof *by_doc);
+	doc_at = rp_malloc_array(r->n + 1, sizeof *doc_at);
+	if (!by_doc || !doc_at) goto out;
+	memset(doc_at, 0, (r->n + 1) * sizeof *doc_at);
+	for (size_t i = 0; i < r->npost; i++) doc_at[r->post[i].doc + 1]++;
+	for (size_t d = 0; d < r->n; d++) doc_at[d + 1] += doc_at[d];
+	for (size_t i = 0; i < r->npost; i++) by_doc[doc_at[r->post[i].doc]++] = r->post[i].hash;
+	for (size_t d = r->n; d > 0; d--) doc_at[d] = doc_at[d - 1]; /* undo the advance */
+	doc_at[0] = 0;
+	/* postings are in hash order, so each document's run is sorted: drop repeats */
+	for (size_t d = 0, w = 0; d < r->n; d++) {
+		size_t from = doc_at[d], to = doc_at[d + 1];
+		doc_at[d] = w;
+		for (size_t i = from; i < to; i++)
+			if (i == from || by_doc[i] != by_doc[i - 1]) by_doc[w++] = by_doc[i];
+		if (d + 1 == r->n) doc_at[r->n] = w;
 	}
-	if (npairs) qsort(pairs, npairs, sizeof *pairs, cmp_u64);
+	for (size_t lo = 0, hi; lo < r->npost; lo = hi, ngroups++)
+		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
 	/* 2. boilerplate: widely shared fingerprints whose documents share little else */
 	is_tpl = rp_malloc(ngroups ? ngroups : 1);
 	if (!is_tpl) goto out;
@@ -339,8 +353,9 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 			size_t nr = 0;
 			for (size_t x = 1; x < m && nr < 64; x++) {
 				uint32_t a = docs[x - 1], b = docs[x];
-				size_t shared = shared_count(pairs, npairs, (uint64_t)a << 32 | b);
-				uint32_t small = r->nfp[a] < r->nfp[b] ? r->nfp[a] : r->nfp[b];
+				size_t shared = shared_count(by_doc + doc_at[a], doc_at[a + 1] - doc_at[a], by_doc + doc_at[b],
+				                             doc_at[b + 1] - doc_at[b]);
+				size_t na = doc_at[a + 1] - doc_at[a], nb = doc_at[b + 1] - doc_at[b], small = na < nb ? na : nb;
 				ratio[nr++] = small ? (double)shared / small : 1.0;
 			}
 			if (nr) qsort(ratio, nr, sizeof *ratio, cmp_double);
@@ -389,6 +404,8 @@ out:
 	rp_free(docs);
 	rp_free(pairs);
 	rp_free(is_tpl);
+	rp_free(by_doc);
+	rp_free(doc_at);
 	return rc;
 }
 

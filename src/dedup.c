@@ -98,21 +98,6 @@ rp_status rp_text_jaccard(const char *a, size_t alen, const char *b, size_t blen
 	return 0;
 }
 
-/* An unlinked temporary file for the shingles of every document. */
-static int open_spill(rp_dedup *d, rp_error *err)
-{
-	const char *dir = d->p.tmpdir ? d->p.tmpdir : getenv("TMPDIR");
-	if (!dir || !*dir) dir = "/tmp";
-	char path[4096];
-	if (snprintf(path, sizeof path, "%s/reprint-spill-XXXXXX", dir) >= (int)sizeof path)
-		return rp_set_error(err, RP_EUSAGE, "temporary directory name too long");
-	d->spill_fd = mkstemp(path);
-	if (d->spill_fd < 0)
-		return rp_set_error(err, RP_EIO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-	unlink(path);
-	return 0;
-}
-
 rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_error *err)
 {
 	*out = NULL;
@@ -134,7 +119,8 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 	d->spill_fd = -1;
 	d->set_a_doc = d->set_b_doc = -1;
 	d->margin = rp_verify_margin(&q);
-	if (q.verify != RP_VERIFY_ESTIMATE && (rc = open_spill(d, err))) {
+	if (q.verify != RP_VERIFY_ESTIMATE && (d->spill_fd = rp_spill_open(q.tmpdir, "shingles", err)) < 0) {
+		rc = err ? err->code : RP_EIO;
 		rp_dedup_free(d);
 		return rc;
 	}
@@ -184,18 +170,6 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int write_all(int fd, const void *buf, size_t len, uint64_t at)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t w = pwrite(fd, p, len, (off_t)at);
-		if (w < 0 && errno == EINTR) continue;
-		if (w <= 0) return -1;
-		p += w, len -= (size_t)w, at += (uint64_t)w;
-	}
-	return 0;
-}
-
 static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	const rp_params *p = &d->p;
@@ -219,7 +193,7 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 		if (ns > UINT32_MAX) return rp_set_error(err, RP_EDATA, "more than 2^32 shingles in one document");
 		uint64_t bytes = ns * sizeof *w->shingles;
 		uint64_t at = atomic_fetch_add(&d->spill_end, bytes);
-		if (write_all(d->spill_fd, w->shingles, bytes, at))
+		if (rp_pwrite_all(d->spill_fd, w->shingles, bytes, at))
 			return rp_set_error(err, RP_EIO, "cannot write the temporary shingle file: %s", strerror(errno));
 		d->spill_at[seq] = at;
 		d->spill_n[seq] = (uint32_t)ns;
@@ -330,15 +304,7 @@ static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_
 	if (*cached == doc) return 0;
 	size_t m = d->spill_n[doc];
 	if (rp_grow((void **)set, cap, m ? m : 1, sizeof **set)) return RP_ENOMEM;
-	char *p = (char *)*set;
-	size_t left = m * sizeof **set;
-	uint64_t at = d->spill_at[doc];
-	while (left) {
-		ssize_t r = pread(d->spill_fd, p, left, (off_t)at);
-		if (r < 0 && errno == EINTR) continue;
-		if (r <= 0) return RP_EIO;
-		p += r, left -= (size_t)r, at += (uint64_t)r;
-	}
+	if (rp_pread_all(d->spill_fd, *set, m * sizeof **set, d->spill_at[doc])) return RP_EIO;
 	qsort(*set, m, sizeof **set, cmp_u64);
 	size_t u = m ? 1 : 0;
 	for (size_t i = 1; i < m; i++)

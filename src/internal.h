@@ -45,9 +45,39 @@ static inline uint64_t rp_rotl64(uint64_t x, unsigned r)
 	return r ? (x << r) | (x >> (64 - r)) : x;
 }
 
+/* Length of the well-formed multi-byte UTF-8 sequence at p (p[0] >= 0x80),
+ * or 0: no overlongs, no surrogates, nothing above U+10FFFF.  Inline: the
+ * JSON string scanner calls it for every non-ASCII character. */
+static inline size_t rp_utf8_sequence(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t avail = (size_t)(end - p);
+	if (c >= 0xc2 && c <= 0xdf) {
+		if (avail >= 2 && (p[1] & 0xc0) == 0x80) return 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		/* E0 needs A0..BF (no overlong), ED needs 80..9F (no surrogate). */
+		unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+		if (avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80) return 3;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		/* F0 needs 90..BF (no overlong), F4 needs 80..8F (<= U+10FFFF). */
+		unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+		if (avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+		    (p[3] & 0xc0) == 0x80)
+			return 4;
+	}
+	return 0;
+}
+
 /* UTF-8 validation: returns the offset of the first invalid byte (or NUL),
  * or len if the whole buffer is valid and NUL-free. */
 size_t rp_utf8_check(const char *s, size_t len);
+
+/* Temporary files (spill.c): an unlinked file in dir (NULL: $TMPDIR or /tmp)
+ * named after what (for messages); the descriptor, or -1 with err filled. */
+int rp_spill_open(const char *dir, const char *what, rp_error *err);
+/* Whole-buffer pwrite and pread at an offset; 0 or -1 with errno set. */
+int rp_pwrite_all(int fd, const void *buf, size_t len, uint64_t at);
+int rp_pread_all(int fd, void *buf, size_t len, uint64_t at);
 
 /* A winnowed fingerprint: a shingle hash and the token position it starts at. */
 typedef struct { uint64_t hash; uint32_t pos; } rp_fingerprint;

@@ -711,27 +711,6 @@ static inline size_t put_utf8(char *o, uint32_t cp)
 	return 4;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80), or 0: no
- * overlongs, no surrogates, nothing above U+10FFFF (as rp_utf8_check, inline
- * here because the string scanner calls it for every non-ASCII character). */
-static inline size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t avail = (size_t)(end - p);
-	if (c >= 0xc2 && c <= 0xdf) {
-		if (avail >= 2 && (p[1] & 0xc0) == 0x80) return 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		if (avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80) return 3;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		if (avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-		    (p[3] & 0xc0) == 0x80)
-			return 4;
-	}
-	return 0;
-}
-
 /* Scan the string whose opening quote is at js->p.  Modes other than
  * STR_SKIP return its value in *out: a pointer into the line when it has no
  * escapes, else into a decode buffer (filled from the first escape on).
@@ -755,7 +734,7 @@ static int scan_string(json_scan *js, string_mode mode, const char **out, size_t
 		if (c >= 0x80) {
 			/* Non-ASCII: validate sequence after sequence. */
 			do {
-				size_t n = utf8_sequence(p, end);
+				size_t n = rp_utf8_sequence(p, end);
 				if (!n) return json_fail(js, p, "invalid UTF-8");
 				if (dst) {
 					for (size_t i = 0; i < n; i++) *dst++ = (char)p[i];

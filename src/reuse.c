@@ -118,43 +118,13 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	if (!r->w) { rp_free(r); return rp_set_error(err, RP_ENOMEM, "out of memory"); }
 	memset(r->w, 0, (size_t)r->nworkers * sizeof *r->w);
 	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = -1;
-	const char *dir = q.tmpdir ? q.tmpdir : getenv("TMPDIR");
-	if (!dir || !*dir) dir = "/tmp";
-	char path[4096];
-	snprintf(path, sizeof path, "%s/reprint-tokens-XXXXXX", dir);
-	r->spill_fd = mkstemp(path);
-	if (r->spill_fd < 0) {
-		rc = rp_set_error(err, RP_EIO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
+		rc = err ? err->code : RP_EIO;
 		rp_reuse_free(r);
 		return rc;
 	}
-	unlink(path);
 	*out = r;
 	return RP_OK;
-}
-
-static int write_all(int fd, const void *buf, size_t len, uint64_t at)
-{
-	const char *s = buf;
-	while (len) {
-		ssize_t k = pwrite(fd, s, len, (off_t)at);
-		if (k < 0 && errno == EINTR) continue;
-		if (k <= 0) return -1;
-		s += k, len -= (size_t)k, at += (uint64_t)k;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len, uint64_t at)
-{
-	char *s = buf;
-	while (len) {
-		ssize_t k = pread(fd, s, len, (off_t)at);
-		if (k < 0 && errno == EINTR) continue;
-		if (k <= 0) return -1;
-		s += k, len -= (size_t)k, at += (uint64_t)k;
-	}
-	return 0;
 }
 
 typedef struct {
@@ -177,8 +147,8 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	if (!n) return 0;
 	uint64_t bytes = n * 16, at = atomic_fetch_add(&r->spill_end, bytes);
 	r->spill_at[seq] = at;
-	if (write_all(r->spill_fd, w->tok.hash, n * 8, at) || write_all(r->spill_fd, w->tok.start, n * 4, at + n * 8)
-	    || write_all(r->spill_fd, w->tok.end, n * 4, at + n * 12))
+	if (rp_pwrite_all(r->spill_fd, w->tok.hash, n * 8, at) || rp_pwrite_all(r->spill_fd, w->tok.start, n * 4, at + n * 8)
+	    || rp_pwrite_all(r->spill_fd, w->tok.end, n * 4, at + n * 12))
 		return rp_set_error(err, RP_EIO, "cannot write the temporary token file: %s", strerror(errno));
 	if (rp_grow((void **)&w->shingles, &w->shingles_cap, n, sizeof *w->shingles)
 	    || rp_grow((void **)&w->fp, &w->fp_cap, n, sizeof *w->fp))
@@ -418,7 +388,7 @@ static int load_ref(rp_reuse *r, worker *w, uint32_t doc)
 	if (w->ref_doc == (int64_t)doc) return 0;
 	size_t n = r->ntok[doc];
 	if (rp_grow((void **)&w->ref, &w->ref_cap, n ? n : 1, sizeof *w->ref)) return RP_ENOMEM;
-	if (n && read_all(r->spill_fd, w->ref, n * 8, r->spill_at[doc])) return RP_EIO;
+	if (n && rp_pread_all(r->spill_fd, w->ref, n * 8, r->spill_at[doc])) return RP_EIO;
 	w->ref_n = n;
 	w->ref_doc = doc;
 	return 0;
@@ -447,8 +417,8 @@ static int load_doc(rp_reuse *r, worker *w, uint32_t doc, doc_tokens *t)
 	t->n = n;
 	if (!n) return 0;
 	uint64_t at = r->spill_at[doc];
-	if (read_all(r->spill_fd, t->hash, n * 8, at) || read_all(r->spill_fd, t->start, n * 4, at + n * 8)
-	    || read_all(r->spill_fd, t->end, n * 4, at + n * 12))
+	if (rp_pread_all(r->spill_fd, t->hash, n * 8, at) || rp_pread_all(r->spill_fd, t->start, n * 4, at + n * 8)
+	    || rp_pread_all(r->spill_fd, t->end, n * 4, at + n * 12))
 		return RP_EIO;
 	memset(t->masked, 0, n);
 	size_t lo = 0, hi = r->ntpl;

@@ -16,27 +16,6 @@ static inline uint64_t not_plain_ascii(uint64_t v)
 	return ((v - ONES) | v) & HIGHS;
 }
 
-/* Length of the well-formed multi-byte sequence at p (p[0] >= 0x80), or 0. */
-static inline size_t sequence_length(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t avail = (size_t)(end - p);
-	if (c >= 0xc2 && c <= 0xdf) {
-		if (avail >= 2 && (p[1] & 0xc0) == 0x80) return 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		/* E0 needs A0..BF (no overlong), ED needs 80..9F (no surrogate). */
-		unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		if (avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80) return 3;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		/* F0 needs 90..BF (no overlong), F4 needs 80..8F (<= U+10FFFF). */
-		unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		if (avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-		    (p[3] & 0xc0) == 0x80)
-			return 4;
-	}
-	return 0;
-}
-
 size_t rp_utf8_check(const char *s, size_t len)
 {
 	const unsigned char *start = (const unsigned char *)s, *p = start, *end = start + len;
@@ -58,7 +37,7 @@ size_t rp_utf8_check(const char *s, size_t len)
 			} else if (c == 0) {
 				return (size_t)(p - start);
 			} else {
-				size_t n = sequence_length(p, end);
+				size_t n = rp_utf8_sequence(p, end);
 				if (!n) return (size_t)(p - start);
 				p += n;
 			}

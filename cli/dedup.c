@@ -202,11 +202,10 @@ static int cmp_edge(const void *x, const void *y)
 	return (a->parent > b->parent) - (a->parent < b->parent);
 }
 
-static const rp_dedup *length_of;
-static int cmp_longest(const void *x, const void *y)
+static int cmp_longest(const void *x, const void *y, void *d)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	uint64_t la = rp_dedup_length(length_of, a), lb = rp_dedup_length(length_of, b);
+	uint64_t la = rp_dedup_length(d, a), lb = rp_dedup_length(d, b);
 	if (la != lb) return la > lb ? -1 : 1;
 	return (a > b) - (a < b);
 }
@@ -246,8 +245,7 @@ static int apply_containment(rp_dedup *d, rp_reuse *r, double t, result *res, si
 	uint64_t *order = malloc((n ? n : 1) * sizeof *order);
 	if (!order) { free(e); cli_error("out of memory"); return -1; }
 	for (size_t i = 0; i < n; i++) order[i] = i;
-	length_of = d;
-	qsort(order, n, sizeof *order, cmp_longest);
+	qsort_r(order, n, sizeof *order, cmp_longest, d);
 	for (size_t k = 0; k < n; k++) {
 		uint64_t x = order[k];
 		if (res[x].duplicate || res[x].cluster != x) continue;

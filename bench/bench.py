@@ -92,10 +92,19 @@ def proc_mem(pid):
         return 0
 
 
+def busy_seconds():
+    """CPU seconds all processes of the machine have used (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def run_measured(cmd, log_path, env=None, timeout=None):
     with open(log_path, "w") as log:
         log.write(" ".join(cmd) + "\n")
         log.flush()
+        busy0 = busy_seconds()
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                              start_new_session=True, cwd=ROOT)
@@ -126,10 +135,15 @@ def run_measured(cmd, log_path, env=None, timeout=None):
         th.start()
         _, status, ru = os.wait4(p.pid, 0)
         secs = time.perf_counter() - t0
+        busy = busy_seconds() - busy0
         done.set()
         th.join()
         p.returncode = os.waitstatus_to_exitcode(status)
-    return {"rc": p.returncode, "wall": secs, "cpu": ru.ru_utime + ru.ru_stime,
+    cpu = ru.ru_utime + ru.ru_stime
+    # CPU used meanwhile by everything else on the machine (other users'
+    # jobs, and this driver's sampler), in cores: > 0.15 makes timings suspect
+    other = max(0.0, busy - cpu) / secs if secs > 0.5 else None
+    return {"rc": p.returncode, "wall": secs, "cpu": cpu, "other_cores": other,
             "peak_rss_mb": max(peak[0] / 2**20, ru.ru_maxrss / 1024), "killed": killed[0]}
 
 
@@ -222,7 +236,7 @@ def run_once(tool, cname, corpus, truth, a, tag="", timeout=None, scored=True):
     secs = st.get("seconds") if not tool.startswith("reprint") else m["wall"]
     secs = float(secs) if secs else m["wall"]
     res.update({"docs": info["docs"], "bytes": info["bytes"], "seconds": secs, "wall": m["wall"],
-                "cpu": m["cpu"], "peak_rss_mb": m["peak_rss_mb"], "stats": st,
+                "cpu": m["cpu"], "other_cores": m["other_cores"], "peak_rss_mb": m["peak_rss_mb"], "stats": st,
                 "docs_per_s": info["docs"] / secs, "mb_per_s": info["bytes"] / 1e6 / secs,
                 "seconds_full": secs})
     if scored and truth and os.path.exists(pairs):
@@ -284,18 +298,19 @@ def run_tool(tool, cname, info, truth, hist, a):
             if a.repeat > 1 and res["seconds"] < a.repeat_under:
                 # short runs are noisy on a small shared machine: the median of
                 # --repeat runs (the first one's output is the one scored)
-                times = [(res["seconds"], res["wall"], res["cpu"])]
+                times = [(res["seconds"], res["wall"], res["cpu"], res["other_cores"])]
                 peak = res["peak_rss_mb"]
                 for i in range(1, a.repeat):
                     r = run_once(tool, cname, info["path"], truth, a, tag=f".rep{i}",
                                  timeout=a.budget, scored=False)
                     if "seconds" not in r:
                         break
-                    times.append((r["seconds"], r["wall"], r["cpu"]))
+                    times.append((r["seconds"], r["wall"], r["cpu"], r["other_cores"]))
                     peak = max(peak, r["peak_rss_mb"])
                 times.sort()
-                secs, wall, cpu = times[len(times) // 2]
-                res.update({"seconds": secs, "wall": wall, "cpu": cpu, "seconds_full": secs,
+                secs, wall, cpu, other = times[len(times) // 2]
+                res.update({"seconds": secs, "wall": wall, "cpu": cpu, "other_cores": other,
+                            "seconds_full": secs,
                             "peak_rss_mb": peak, "repeats": [t[0] for t in times],
                             "docs_per_s": res["docs"] / secs, "mb_per_s": res["bytes"] / 1e6 / secs})
             h.append((res["docs"], res["seconds"]))
@@ -392,6 +407,7 @@ def report(all_res, corpora, a):
              "(how many times faster reprint is). Recall = truth pairs (exact Jaccard >= threshold, "
              "brute force) whose two documents end in one cluster; precision = reported pairs whose "
              "exact Jaccard is >= threshold (>= threshold - 0.1 in brackets).\n")
+    contended = []
     for cname, info in corpora.items():
         rows = [r for r in all_res if r["corpus"] == cname]
         L.append(f"\n## {cname}: {info['docs']:,} documents, {info['bytes'] / 1e6:.1f} MB\n")
@@ -413,6 +429,9 @@ def report(all_res, corpora, a):
             if r.get("prefix_docs"):
                 stxt = (f"{fmt(secs)} (extrapolated as docs^{r['exponent']:.2f} from {fmt(r['seconds'])} s "
                         f"on the first {r['docs']:,} docs{'; ' + r['note'] if r.get('note') else ''})")
+            if (r.get("other_cores") or 0) > 0.15:
+                stxt += f" ⚠ other load {r['other_cores']:.2f} cores"
+                contended.append(r["tool"])
             x1 = fmt(secs / base["reprint-j1"], 1) if base.get("reprint-j1") else "-"
             x2 = fmt(secs / base["reprint-j2"], 1) if base.get("reprint-j2") else "-"
             prec = "-"
@@ -432,6 +451,10 @@ def report(all_res, corpora, a):
                 p = r["stats"]["phase_seconds"]
                 L.append(f"| {r['tool']} | {p['read_tokenize']:.2f} | {p['sketch']:.2f} | {p['lsh_verify']:.2f} |")
     L.append("\n## Notes\n")
+    if contended:
+        L.append("- ⚠ Other processes on this machine used more than 0.15 of a core during the runs "
+                 "marked (measured from /proc/stat minus the tool's own CPU): their times are too "
+                 "high by an unknown amount. Rerun on a quiet machine for figures to quote.")
     st = os.path.join(OUT, "text-dedup-status.txt")
     if os.path.exists(st):
         L.append(f"- text-dedup install: {open(st).read().strip()}. text-dedup 0.4.1 is not offered "

@@ -35,7 +35,20 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 			cap = m->cap;
 			m->raw_end = xgrow(m->raw_end, &cap, m->n + 1, sizeof *m->raw_end);
 		}
+		for (int k = 0; k < RP_MAX_EXTRA; k++)
+			if (m->keep_extra[k]) {
+				cap = m->cap;
+				m->extra_end[k] = xgrow(m->extra_end[k], &cap, m->n + 1, sizeof *m->extra_end[k]);
+			}
 		m->cap = cap;
+	}
+	for (int k = 0; k < RP_MAX_EXTRA; k++) {
+		if (!m->keep_extra[k]) continue;
+		size_t len = rec->bad ? 0 : rec->extra_len[k];
+		m->extra[k] = xgrow(m->extra[k], &m->extra_cap[k], m->extra_len[k] + len + 1, 1);
+		if (len) memcpy(m->extra[k] + m->extra_len[k], rec->extra[k], len);
+		m->extra_len[k] += len;
+		m->extra_end[k][m->n] = m->extra_len[k];
 	}
 	m->ids = xgrow(m->ids, &m->ids_cap, m->ids_len + rec->id_len, 1);
 	memcpy(m->ids + m->ids_len, rec->id, rec->id_len);
@@ -187,8 +200,20 @@ int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quie
 	return 0;
 }
 
+const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len)
+{
+	if (!m->keep_extra[k] || seq >= m->n) {
+		*len = 0;
+		return "";
+	}
+	uint64_t a = seq ? m->extra_end[k][seq - 1] : 0;
+	*len = m->extra_end[k][seq] - a;
+	return m->extra[k] + a;
+}
+
 void meta_free(record_meta *m)
 {
+	for (int k = 0; k < RP_MAX_EXTRA; k++) free(m->extra[k]), free(m->extra_end[k]);
 	for (size_t i = 0; i < m->nbad; i++) free(m->bad[i].file), free(m->bad[i].message);
 	free(m->bad); free(m->ids); free(m->id_end); free(m->id_number); free(m->raw_end);
 	if (m->spool) fclose(m->spool);

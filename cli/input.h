@@ -36,6 +36,10 @@ typedef struct {
 	bad_record *bad;
 	size_t nbad, bad_cap;
 	uint64_t bytes;     /* input bytes read */
+	int keep_extra[RP_MAX_EXTRA]; /* set by the caller: keep rec->extra[k] */
+	char *extra[RP_MAX_EXTRA];    /* their values, concatenated */
+	size_t extra_len[RP_MAX_EXTRA], extra_cap[RP_MAX_EXTRA];
+	uint64_t *extra_end[RP_MAX_EXTRA]; /* value of record i is [extra_end[k][i-1], extra_end[k][i]) */
 } record_meta;
 
 typedef struct feeder {
@@ -59,6 +63,8 @@ void *xgrow(void *p, size_t *cap, size_t need, size_t el);
  * error, or consume's error). */
 int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
+/* Record seq's kept extra field k (length 0 when absent). */
+const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len);
 /* Write record seq's id as JSON. */
 void write_id(FILE *f, const record_meta *m, uint64_t seq);
 void meta_free(record_meta *m);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "input.h"
+#include <xxhash.h>
 
 static void help(void)
 {
@@ -30,9 +31,16 @@ static void help(void)
 	     "      --id-field F       JSON field with the id (default id)\n"
 	     "      --max-record N     longest record in bytes (default 67108864)\n"
 	     "      --on-error MODE    fail (default) or skip\n"
+	     "      --group-field F    JSON field naming each document's site or source: a\n"
+	     "                         passage in two or more documents, all of one group, is\n"
+	     "                         that group's boilerplate\n"
+	     "      --date-field F     JSON field with each document's date: the source of a\n"
+	     "                         group is its earliest (ISO 8601 dates and numbers order\n"
+	     "                         correctly); undated documents come after dated ones\n"
 	     "  -o, --output FILE      write the pairs to FILE (default: standard output)\n"
-	     "      --clusters FILE    groups of documents linked by reuse:\n"
-	     "                         {\"source\": first in input order, \"documents\": [...]}\n"
+	     "      --clusters FILE    groups of documents linked by reuse: {\"source\": the\n"
+	     "                         earliest by --date-field, else the first in input order,\n"
+	     "                         \"size\", \"documents\": [...in input order]}\n"
 	     "      --boilerplate FILE the boilerplate found: {\"id\", \"boilerplate\": [[start, end]]}\n"
 	     "      --stats FILE       the summary as JSON\n"
 	     "  -j, --threads N        threads (default: all cores)\n"
@@ -43,6 +51,68 @@ static void help(void)
 static int add_batch(void *ctx, batch *b, rp_error *err)
 {
 	return rp_reuse_add(ctx, b->n, b->ptr, b->len, b->bad, err);
+}
+
+typedef struct { uint64_t hash; uint64_t seq; } named;
+
+static int cmp_named(const void *x, const void *y, void *mv)
+{
+	const named *a = x, *b = y;
+	if (a->hash != b->hash) return a->hash < b->hash ? -1 : 1;
+	size_t la, lb;
+	const char *sa = meta_extra(mv, 0, a->seq, &la), *sb = meta_extra(mv, 0, b->seq, &lb);
+	int c = memcmp(sa, sb, la < lb ? la : lb);
+	if (c || la != lb) return c ? c : la < lb ? -1 : 1;
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Dense group ids (1, 2, ...; 0 for none) from the group field's values. */
+static int set_groups(rp_reuse *r, record_meta *m)
+{
+	named *v = malloc((m->n ? m->n : 1) * sizeof *v);
+	uint32_t *g = calloc(m->n ? m->n : 1, sizeof *g);
+	if (!v || !g) { free(v); free(g); cli_error("out of memory"); return -1; }
+	size_t nv = 0;
+	for (uint64_t s = 0; s < m->n; s++) {
+		size_t len;
+		const char *x = meta_extra(m, 0, s, &len);
+		if (len) v[nv++] = (named){XXH3_64bits(x, len), s};
+	}
+	qsort_r(v, nv, sizeof *v, cmp_named, m);
+	uint32_t id = 0;
+	for (size_t i = 0; i < nv; i++) {
+		size_t la = 0, lb;
+		const char *a = i ? meta_extra(m, 0, v[i - 1].seq, &la) : NULL, *b = meta_extra(m, 0, v[i].seq, &lb);
+		if (!i || v[i].hash != v[i - 1].hash || la != lb || memcmp(a, b, la)) id++; /* a new value */
+		g[v[i].seq] = id;
+	}
+	rp_error err;
+	int rc = rp_reuse_set_groups(r, g, m->n, &err);
+	if (rc) cli_rp_error(&err);
+	free(v);
+	free(g);
+	return rc ? -1 : 0;
+}
+
+/* Is record a's date before record b's?  Numbers compare as numbers, other
+ * values as strings (right for ISO 8601); a missing date is after any date;
+ * ties go to input order. */
+static int date_before(const record_meta *m, uint64_t a, uint64_t b)
+{
+	size_t la, lb;
+	const char *da = meta_extra(m, 1, a, &la), *db = meta_extra(m, 1, b, &lb);
+	if (!la || !lb) return la && !lb ? 1 : (!la && !lb && a < b);
+	char ba[64], bb[64], *ea, *eb;
+	if (la < sizeof ba && lb < sizeof bb) {
+		memcpy(ba, da, la), ba[la] = 0;
+		memcpy(bb, db, lb), bb[lb] = 0;
+		double x = strtod(ba, &ea), y = strtod(bb, &eb);
+		if (ea != ba && !*ea && eb != bb && !*eb && x != y) return x < y;
+	}
+	int c = memcmp(da, db, la < lb ? la : lb);
+	if (c) return c < 0;
+	if (la != lb) return la < lb;
+	return a < b;
 }
 
 static uint32_t find(uint32_t *parent, uint32_t x)
@@ -76,6 +146,7 @@ int cmd_reuse(int argc, char **argv)
 		{"clusters", required_argument, 0, 'C'}, {"boilerplate", required_argument, 0, 'B'},
 		{"stats", required_argument, 0, 'S'},    {"threads", required_argument, 0, 'j'},
 		{"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+		{"group-field", required_argument, 0, 'G'}, {"date-field", required_argument, 0, 'W'},
 		{0, 0, 0, 0}};
 	rp_params p;
 	rp_params_default(&p);
@@ -83,6 +154,7 @@ int cmd_reuse(int argc, char **argv)
 	rp_reuse_opts_default(&ro);
 	rp_reader_opts rdo = {RP_FORMAT_AUTO, "text", "id", 64u << 20};
 	const char *output = "-", *clusters_path = NULL, *boiler_path = NULL, *stats_path = NULL;
+	const char *group_field = NULL, *date_field = NULL;
 	int threads = 0, quiet = 0, skip = 0, c, mr;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:n:f:o:j:qh", opts, NULL)) != -1) {
@@ -115,6 +187,8 @@ int cmd_reuse(int argc, char **argv)
 		case 'S': stats_path = optarg; break;
 		case 'j': if (parse_int("reuse ", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
 		case 'q': quiet = 1; break;
+		case 'G': group_field = optarg; break;
+		case 'W': date_field = optarg; break;
 		case 'h': help(); return EXIT_OK;
 		default: return cli_usage("reuse ", "bad option");
 		}
@@ -140,11 +214,19 @@ int cmd_reuse(int argc, char **argv)
 		goto done;
 	}
 	if (rp_reader_new(&reader, inputs, ninputs, &rdo, &err)) { cli_rp_error(&err); goto done; }
+	if ((group_field && rp_reader_set_extra(reader, 0, group_field, &err))
+	    || (date_field && rp_reader_set_extra(reader, 1, date_field, &err))) {
+		status = cli_usage("reuse ", "%s", err.message);
+		goto done;
+	}
+	meta.keep_extra[0] = group_field != NULL;
+	meta.keep_extra[1] = date_field != NULL;
 	if (out_open(&out, output)) goto done;
 	if (clusters_path && out_open(&cl, clusters_path)) goto done;
 	if (boiler_path && out_open(&bp, boiler_path)) goto done;
 	if (stats_path && out_open(&st, stats_path)) goto done;
 	if (read_batches(reader, skip, &meta, quiet, add_batch, r)) goto done;
+	if (group_field && set_groups(r, &meta)) goto done;
 	if (rp_reuse_finish(r, &err)) { cli_rp_error(&err); goto done; }
 	parent = malloc((meta.n ? meta.n : 1) * sizeof *parent);
 	if (!parent) { cli_error("out of memory"); goto done; }
@@ -190,8 +272,13 @@ int cmd_reuse(int argc, char **argv)
 				groups++;
 				linked += count[root];
 				if (cl.f) {
+					/* the source: earliest by date, else first */
+					size_t src = i;
+					if (date_field)
+						for (size_t j = i + 1; j < meta.n; j++)
+							if (find(parent, (uint32_t)j) == root && date_before(&meta, j, src)) src = j;
 					fputs("{\"source\": ", cl.f);
-					write_id(cl.f, &meta, i);
+					write_id(cl.f, &meta, src);
 					fprintf(cl.f, ", \"size\": %zu, \"documents\": [", count[root]);
 					/* members in input order: scan forward (groups are few and small) */
 					int firstm = 1;

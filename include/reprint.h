@@ -153,6 +153,7 @@ typedef struct rp_reader_opts {
 	const char *id_field;   /* dotted path, default "id" */
 	size_t max_record;      /* longest record accepted in bytes, default 64 MiB */
 } rp_reader_opts;
+#define RP_MAX_EXTRA 2
 
 /* Every pointer in an rp_record (text, id, raw, file) stays valid only until
  * the next rp_reader_next call on the same reader. */
@@ -169,6 +170,8 @@ typedef struct rp_record {
 	uint64_t line;       /* 1-based line of the record (0 for whole files) */
 	uint64_t byte;       /* byte offset of the record in the decompressed stream */
 	int bad;             /* nonzero: the record is bad; reason in err of rp_reader_next */
+	const char *extra[2]; /* the extra fields' values (string decoded, or number text); NULL if absent */
+	size_t extra_len[2];
 } rp_record;
 
 typedef struct rp_reader rp_reader;
@@ -182,6 +185,10 @@ rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninpu
  * reading continues with the next record. */
 int rp_reader_next(rp_reader *r, rp_record *rec, rp_error *err);
 void rp_reader_free(rp_reader *r);
+/* Also pick JSON field `path` (dotted) of every record into rec->extra[k]
+ * (k < RP_MAX_EXTRA), e.g. a date or a site name; call before the first
+ * rp_reader_next.  A record whose field is not a string or number is bad. */
+rp_status rp_reader_set_extra(rp_reader *r, int k, const char *path, rp_error *err);
 
 /* ---- dedup ------------------------------------------------------------- */
 typedef struct rp_dedup rp_dedup;
@@ -273,6 +280,10 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 /* Add n documents with the next seqs; bad[i] marks an errored record. */
 rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const size_t *lens, const int *bad,
                        rp_error *err);
+/* Optional, before rp_reuse_finish: group[seq] (0: none) names each
+ * document's site or source.  A passage found in two or more documents, all
+ * of one group, is then that group's boilerplate. */
+rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_error *err);
 /* Index the fingerprints, find boilerplate and candidate pairs. */
 rp_status rp_reuse_finish(rp_reuse *r, rp_error *err);
 /* The next pairs sharing at least one passage, in (a, b) order; *n == 0 at
@@ -284,6 +295,134 @@ size_t rp_reuse_template_fingerprints(const rp_reuse *r);
 rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, size_t *nout, rp_error *err);
 void rp_free_ranges(rp_range *r);
 void rp_reuse_free(rp_reuse *r);
+
+/* ---- persistent index ---------------------------------------------------- */
+/* A directory of immutable, checksummed segment files and a manifest naming
+ * the live ones, replaced atomically (docs/FORMAT.md).  One writer at a time
+ * (a lock file); any number of readers, each seeing the index as it was when
+ * it opened.  The sketch parameters are fixed when the index is created. */
+typedef struct rp_index rp_index;
+
+#define RP_ELOCKED (-6) /* rp_index_open(RP_INDEX_WRITE): another writer holds the lock */
+
+typedef struct rp_index_params {
+	rp_params p;    /* ngram, char_shingles, num_perm, bands, rows, threshold, seed (verify,
+	                   keep_longest and tmpdir are not used) */
+	int min_words;  /* containment: fingerprints find shared runs of this many words (default 50) */
+	int sig_bits;   /* bits kept of each MinHash value for the Jaccard estimate: 1, 2, 4, 8
+	                   (default), 16 or 32 (32: the estimate rp_dedup makes) */
+	int store_text; /* keep every text, for passages (default 0) */
+} rp_index_params;
+
+void rp_index_params_default(rp_index_params *ip);
+/* Create an empty index in dir (created if missing, else it must be empty).
+ * Checks the parameters and fills bands and rows when they are 0. */
+rp_status rp_index_create(const char *dir, const rp_index_params *ip, rp_error *err);
+
+enum { RP_INDEX_READ = 0, RP_INDEX_WRITE = 1 };
+/* Open dir, reading its manifest once and verifying every byte of every live
+ * segment (checksums, sizes, parameters, normalisation version); a corrupt or
+ * truncated file is RP_EDATA naming the file.  RP_INDEX_WRITE also takes the
+ * writer's lock (RP_ELOCKED if another process holds it) and removes files
+ * left by an interrupted writer. */
+rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err);
+void rp_index_close(rp_index *ix);
+const rp_index_params *rp_index_get_params(const rp_index *ix);
+/* RP_EUSAGE naming the first of ngram, shingle kind, num_perm, bands, rows,
+ * threshold and seed in which p differs from the index (p is resolved first). */
+rp_status rp_index_check_params(const rp_index *ix, const rp_params *p, rp_error *err);
+/* Test hook: fn(ctx, step) runs before every write, fsync, rename and unlink
+ * the writer makes ("write", "fsync", "rename", "unlink"). */
+void rp_index_set_step_hook(rp_index *ix, void (*fn)(void *ctx, const char *step), void *ctx);
+
+typedef struct rp_index_info {
+	size_t segments;
+	uint64_t docs;        /* live documents */
+	uint64_t deleted;     /* removed, still held by segments until compaction */
+	uint64_t bytes;       /* segment files and manifest */
+	uint64_t generation;  /* bumped by every change */
+	/* bytes of the segments by part: 0 documents and ids, 1 signatures, 2 band
+	 * tables, 3 fingerprints, 4 stored text */
+	uint64_t part_bytes[5];
+} rp_index_info;
+typedef struct rp_index_segment_info {
+	uint64_t number, docs, deleted, bytes;
+} rp_index_segment_info;
+void rp_index_info_get(const rp_index *ix, rp_index_info *info);
+void rp_index_segment_get(const rp_index *ix, size_t i, rp_index_segment_info *info);
+
+/* One document for rp_index_add_docs or rp_index_query. */
+typedef struct rp_index_doc {
+	const char *text;
+	size_t len;
+	const char *id;   /* add: its id (NULL: given later with rp_index_add_name) */
+	size_t id_len;
+	int id_is_number; /* the id came from a JSON number */
+	int bad;          /* an errored record: not added; no match */
+} rp_index_doc;
+
+/* Adding documents: they are sketched on the pool into sorted runs of at most
+ * `memory` bytes (0: 256 MiB), spilled as temporary segments, and merged into
+ * one new segment by rp_index_add_commit, which publishes it atomically.
+ * Freeing the handle without a commit leaves the index as it was. */
+typedef struct rp_index_add rp_index_add;
+typedef struct rp_index_add_stats {
+	uint64_t added;   /* documents in the new segment */
+	uint64_t skipped; /* ids already in the index or earlier in this add */
+	uint64_t errored; /* bad records */
+	uint64_t runs;    /* sorted runs spilled before the merge */
+	uint64_t bytes;   /* size of the new segment */
+	uint64_t number;  /* its number (0 if nothing was added) */
+} rp_index_add_stats;
+/* The index must be open for writing; the pool must outlive the handle. */
+rp_status rp_index_add_new(rp_index_add **out, rp_index *ix, rp_pool *pool, size_t memory, rp_error *err);
+/* Add n documents with the next sequence numbers (0, 1, ... per handle). */
+rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err);
+/* Give the id of document seq, added with id NULL (its run stays in memory). */
+rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int is_number,
+                            rp_error *err);
+/* Write the segment and publish it.  drop: NULL or one byte per sequence
+ * number, nonzero to leave that document out. */
+rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_stats *st, rp_error *err);
+void rp_index_add_free(rp_index_add *a);
+
+/* Remove documents by id (tombstones in a new manifest); *removed counts
+ * those found. */
+rp_status rp_index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
+                          rp_error *err);
+/* Merge every live segment into one, leaving removed documents out. */
+rp_status rp_index_compact(rp_index *ix, rp_error *err);
+
+typedef struct rp_index_query_opts {
+	double containment; /* report a match when a_in_b or b_in_a reaches this (default 0.5) */
+	int passages;       /* align with the stored text (index created with store_text) */
+	int max_df;         /* a fingerprint in more documents is boilerplate (default 1000) */
+	size_t max_matches; /* keep the best this many (0: all) */
+} rp_index_query_opts;
+void rp_index_query_opts_default(rp_index_query_opts *o);
+
+typedef struct rp_index_match {
+	const char *id;   /* owned by the result */
+	size_t id_len;
+	int id_is_number;
+	double jaccard;   /* estimated from the stored b-bit signature (Li & Konig's correction) */
+	double a_in_b;    /* share of the query in the indexed document (shared fingerprints) */
+	double b_in_a;    /* share of the indexed document in the query */
+	uint64_t length;  /* the indexed text's length in bytes */
+	rp_passage *passages; /* with opts.passages: shared passages, byte ranges (a: query) */
+	size_t npassages;
+} rp_index_match;
+typedef struct rp_index_result {
+	rp_index_match *matches; /* by score (max of the three) descending, then id */
+	size_t n;
+} rp_index_result;
+/* Query n documents, on the pool; out[i] answers docs[i].  A near-duplicate
+ * is a document whose estimated Jaccard reaches the index threshold; a
+ * reprint one that contains the query, or is contained in it, by at least
+ * opts.containment.  Free with rp_index_results_free. */
+rp_status rp_index_query(rp_index *ix, rp_pool *pool, size_t n, const rp_index_doc *docs,
+                         const rp_index_query_opts *o, rp_index_result *out, rp_error *err);
+void rp_index_results_free(rp_index_result *r, size_t n);
 
 #ifdef __cplusplus
 }

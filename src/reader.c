@@ -67,6 +67,7 @@ struct rp_reader {
 	rp_format format;
 	size_t max_record;
 	field_path text_path, id_path;
+	field_path extra_path[RP_MAX_EXTRA]; /* n == 0: not asked for */
 
 	/* directories being walked, innermost last */
 	dir_frame *dirs;
@@ -99,8 +100,8 @@ struct rp_reader {
 	size_t zs_pending; /* last ZSTD_decompressStream hint: 0 when a frame is complete */
 
 	/* decode buffers: text and id with escapes, object keys with escapes, PATH:LINE ids */
-	char *text_buf, *id_buf, *key_buf;
-	size_t text_cap, id_cap, key_cap;
+	char *text_buf, *id_buf, *key_buf, *extra_buf[RP_MAX_EXTRA];
+	size_t text_cap, id_cap, key_cap, extra_cap[RP_MAX_EXTRA];
 
 	uint64_t seq;
 	int fatal;         /* nonzero: a fatal error happened; every call repeats it */
@@ -554,7 +555,7 @@ static int open_next(rp_reader *r, rp_error *err)
 
 /* ---- JSON scanner ------------------------------------------------------ */
 
-typedef enum { STR_SKIP, STR_KEY, STR_TEXT, STR_ID } string_mode;
+typedef enum { STR_SKIP, STR_KEY, STR_TEXT, STR_ID, STR_EXTRA } string_mode; /* STR_EXTRA + i: extra field i */
 enum { FIELD_MISSING, FIELD_STRING, FIELD_NUMBER, FIELD_WRONG_TYPE };
 
 /* One line being scanned: the whole line is validated; the values at the
@@ -563,9 +564,9 @@ enum { FIELD_MISSING, FIELD_STRING, FIELD_NUMBER, FIELD_WRONG_TYPE };
 typedef struct json_scan {
 	rp_reader *r;
 	const unsigned char *line, *p, *end;
-	const char *text, *id;
-	size_t text_len, id_len;
-	int text_state, id_state;
+	const char *text, *id, *extra[RP_MAX_EXTRA];
+	size_t text_len, id_len, extra_len[RP_MAX_EXTRA];
+	int text_state, id_state, extra_state[RP_MAX_EXTRA];
 	const char *error;  /* first problem, at byte error_at of the line */
 	size_t error_at;
 	int nomem;
@@ -720,7 +721,7 @@ static int scan_string(json_scan *js, string_mode mode, const char **out, size_t
 {
 	const unsigned char *open = js->p, *p = open + 1, *end = js->end;
 	char *dst = NULL, *base = NULL;
-	int strict = mode == STR_TEXT || mode == STR_ID;
+	int strict = mode == STR_TEXT || mode >= STR_ID;
 	for (;;) {
 		p = dst ? string_copy(p, end, &dst) : string_find(p, end);
 		if (p == end) return json_fail(js, open, "invalid JSON: unterminated string");
@@ -780,9 +781,11 @@ static int scan_string(json_scan *js, string_mode mode, const char **out, size_t
 				 * one allocation of the rest of the line is enough. */
 				rp_reader *r = js->r;
 				char **bufp = mode == STR_TEXT ? &r->text_buf
-				              : mode == STR_ID ? &r->id_buf : &r->key_buf;
+				              : mode == STR_ID ? &r->id_buf
+				              : mode >= STR_EXTRA ? &r->extra_buf[mode - STR_EXTRA] : &r->key_buf;
 				size_t *capp = mode == STR_TEXT ? &r->text_cap
-				               : mode == STR_ID ? &r->id_cap : &r->key_cap;
+				               : mode == STR_ID ? &r->id_cap
+				               : mode >= STR_EXTRA ? &r->extra_cap[mode - STR_EXTRA] : &r->key_cap;
 				void *b = *bufp;
 				if (rp_grow(&b, capp, (size_t)(end - open), 1)) {
 					js->nomem = 1;
@@ -836,16 +839,23 @@ static int scan_number(json_scan *js, const char **out, size_t *out_len)
 	return 0;
 }
 
-static int scan_value(json_scan *js, int depth, int text_depth, int id_depth);
+/* How many parts of each extra field's path the keys leading here matched
+ * (-1: off the path). */
+typedef struct { int d[RP_MAX_EXTRA]; } extra_depths;
+
+static int scan_value(json_scan *js, int depth, int text_depth, int id_depth, extra_depths xd);
 
 /* text_depth: how many parts of the text path the keys leading here matched
  * (-1: off the path); likewise id_depth. */
-static int scan_object(json_scan *js, int depth, int text_depth, int id_depth)
+static int scan_object(json_scan *js, int depth, int text_depth, int id_depth, extra_depths xd)
 {
 	const field_path *tp = &js->r->text_path, *ip = &js->r->id_path;
 	const unsigned char *open = js->p;
 	int text_inside = text_depth >= 0 && (size_t)text_depth < tp->n;
 	int id_inside = id_depth >= 0 && (size_t)id_depth < ip->n;
+	int extra_inside = 0;
+	for (int k = 0; k < RP_MAX_EXTRA; k++)
+		extra_inside |= xd.d[k] >= 0 && (size_t)xd.d[k] < js->r->extra_path[k].n;
 	js->p++;
 	skip_space(js);
 	if (js->p < js->end && *js->p == '}') {
@@ -857,7 +867,7 @@ static int scan_object(json_scan *js, int depth, int text_depth, int id_depth)
 		if (*js->p != '"') return json_fail(js, js->p, "invalid JSON: expected a string key");
 		const char *key = NULL;
 		size_t key_len = 0;
-		if (scan_string(js, text_inside || id_inside ? STR_KEY : STR_SKIP, &key, &key_len))
+		if (scan_string(js, text_inside || id_inside || extra_inside ? STR_KEY : STR_SKIP, &key, &key_len))
 			return -1;
 		int child_text = -1, child_id = -1;
 		if (text_inside && key_len == tp->len[text_depth] &&
@@ -865,12 +875,19 @@ static int scan_object(json_scan *js, int depth, int text_depth, int id_depth)
 			child_text = text_depth + 1;
 		if (id_inside && key_len == ip->len[id_depth] && !memcmp(key, ip->part[id_depth], key_len))
 			child_id = id_depth + 1;
+		extra_depths child_x;
+		for (int k = 0; k < RP_MAX_EXTRA; k++) {
+			const field_path *xp = &js->r->extra_path[k];
+			int dk = xd.d[k];
+			child_x.d[k] = dk >= 0 && (size_t)dk < xp->n && key_len == xp->len[dk] && !memcmp(key, xp->part[dk], key_len)
+			               ? dk + 1 : -1;
+		}
 		skip_space(js);
 		if (js->p == js->end || *js->p != ':')
 			return json_fail(js, js->p, "invalid JSON: expected ':' after object key");
 		js->p++;
 		skip_space(js);
-		if (scan_value(js, depth, child_text, child_id)) return -1;
+		if (scan_value(js, depth, child_text, child_id, child_x)) return -1;
 		skip_space(js);
 		if (js->p == js->end) return json_fail(js, open, "invalid JSON: unterminated object");
 		if (*js->p == ',') {
@@ -895,8 +912,10 @@ static int scan_array(json_scan *js, int depth)
 		js->p++;
 		return 0;
 	}
+	extra_depths off;
+	for (int k = 0; k < RP_MAX_EXTRA; k++) off.d[k] = -1;
 	for (;;) {
-		if (scan_value(js, depth, -1, -1)) return -1;
+		if (scan_value(js, depth, -1, -1, off)) return -1;
 		skip_space(js);
 		if (js->p == js->end) return json_fail(js, open, "invalid JSON: unterminated array");
 		if (*js->p == ',') {
@@ -912,12 +931,30 @@ static int scan_array(json_scan *js, int depth)
 	}
 }
 
-static int scan_value(json_scan *js, int depth, int text_depth, int id_depth)
+static int scan_value(json_scan *js, int depth, int text_depth, int id_depth, extra_depths xd)
 {
 	int is_text = text_depth >= 0 && (size_t)text_depth == js->r->text_path.n;
 	int is_id = id_depth >= 0 && (size_t)id_depth == js->r->id_path.n;
 	if (js->p == js->end) return json_fail(js, js->p, "invalid JSON: expected a value");
 	unsigned c = *js->p;
+	/* An extra field is picked up by itself (a string or a number), and the
+	 * value is then scanned again for text and id (nothing is copied twice
+	 * unless two paths name the same value). */
+	for (int k = 0; k < RP_MAX_EXTRA; k++) {
+		if (xd.d[k] < 0 || js->r->extra_path[k].n == 0 || (size_t)xd.d[k] != js->r->extra_path[k].n) continue;
+		const unsigned char *at = js->p;
+		if (c == '"') {
+			if (scan_string(js, (string_mode)(STR_EXTRA + k), &js->extra[k], &js->extra_len[k])) return -1;
+			js->extra_state[k] = FIELD_STRING;
+		} else if (c == '-' || c - '0' < 10u) {
+			if (scan_number(js, &js->extra[k], &js->extra_len[k])) return -1;
+			js->extra_state[k] = FIELD_NUMBER;
+		} else {
+			js->extra_state[k] = FIELD_WRONG_TYPE;
+		}
+		js->p = at;
+		xd.d[k] = -1;
+	}
 	if (c == '"') {
 		if (is_text) {
 			if (scan_string(js, STR_TEXT, &js->text, &js->text_len)) return -1;
@@ -953,7 +990,7 @@ static int scan_value(json_scan *js, int depth, int text_depth, int id_depth)
 		if (depth >= MAX_DEPTH)
 			return json_fail(js, js->p, "invalid JSON: nested more than 512 levels deep");
 		return c == '{' ? scan_object(js, depth + 1, is_text ? -1 : text_depth,
-		                              is_id ? -1 : id_depth)
+		                              is_id ? -1 : id_depth, xd)
 		                : scan_array(js, depth + 1);
 	}
 	const char *literal = c == 't' ? "true" : c == 'f' ? "false" : c == 'n' ? "null" : NULL;
@@ -988,6 +1025,7 @@ static void record_begin(rp_reader *r, rp_record *rec, size_t at, size_t len, ui
 	rec->id_is_number = 0;
 	rec->raw = r->buf + at;
 	rec->raw_len = len;
+	for (int k = 0; k < RP_MAX_EXTRA; k++) rec->extra[k] = NULL, rec->extra_len[k] = 0;
 	rec->file = r->name;
 	rec->line = line;
 	rec->byte = r->buf_off + at;
@@ -1046,7 +1084,9 @@ static int record_json(rp_reader *r, rp_record *rec, rp_error *err)
 	skip_space(&js);
 	if (js.p == js.end) return 0;
 	int is_object = *js.p == '{';
-	if (!scan_value(&js, 0, 0, 0)) {
+	extra_depths root;
+	for (int k = 0; k < RP_MAX_EXTRA; k++) root.d[k] = r->extra_path[k].n ? 0 : -1;
+	if (!scan_value(&js, 0, 0, 0, root)) {
 		skip_space(&js);
 		if (js.p != js.end) json_fail(&js, js.p, "invalid JSON: unexpected data after the value");
 		else if (!is_object) json_fail(&js, js.line, "JSON line is not an object");
@@ -1068,6 +1108,15 @@ static int record_json(rp_reader *r, rp_record *rec, rp_error *err)
 	if (js.id_state == FIELD_WRONG_TYPE)
 		return record_bad(r, rec, err, rec->byte, "id field \"%s\" is not a string or number",
 		                  r->id_path.spec);
+	for (int k = 0; k < RP_MAX_EXTRA; k++) {
+		if (js.extra_state[k] == FIELD_WRONG_TYPE)
+			return record_bad(r, rec, err, rec->byte, "field \"%s\" is not a string or number",
+			                  r->extra_path[k].spec);
+		if (js.extra_state[k] == FIELD_STRING || js.extra_state[k] == FIELD_NUMBER) {
+			rec->extra[k] = js.extra[k];
+			rec->extra_len[k] = js.extra_len[k];
+		}
+	}
 	rec->text = js.text;
 	rec->text_len = js.text_len;
 	r->seq++;
@@ -1223,6 +1272,15 @@ rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninpu
 	return RP_OK;
 }
 
+rp_status rp_reader_set_extra(rp_reader *r, int k, const char *path, rp_error *err)
+{
+	if (k < 0 || k >= RP_MAX_EXTRA || !path || !*path)
+		return rp_set_error(err, RP_EUSAGE, "rp_reader_set_extra: bad field %d", k);
+	if (r->seq) return rp_set_error(err, RP_EUSAGE, "rp_reader_set_extra after the first record");
+	path_free(&r->extra_path[k]);
+	return path_parse(&r->extra_path[k], path, "extra", err);
+}
+
 void rp_reader_free(rp_reader *r)
 {
 	if (!r) return;
@@ -1233,6 +1291,7 @@ void rp_reader_free(rp_reader *r)
 	rp_free(r->input_block);
 	path_free(&r->text_path);
 	path_free(&r->id_path);
+	for (int k = 0; k < RP_MAX_EXTRA; k++) path_free(&r->extra_path[k]), rp_free(r->extra_buf[k]);
 	rp_free(r->buf);
 	rp_free(r->in);
 	rp_free(r->gz);

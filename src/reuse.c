@@ -74,6 +74,7 @@ struct rp_reuse {
 	uint64_t *cand; /* candidate pairs a << 32 | b, sorted */
 	size_t ncand, next;
 	template_hit *tpl; /* boilerplate fingerprints, sorted by doc then pos */
+	uint32_t *group;   /* optional: site of each document (0: none) */
 	size_t ntpl;
 	size_t template_groups;
 	rp_reuse_pair *chunk;
@@ -274,6 +275,15 @@ static size_t shared_count(const uint64_t *a, size_t na, const uint64_t *b, size
 	return c;
 }
 
+/* Are the documents docs[0..m) all of one named group? */
+static int one_group(const rp_reuse *r, const uint32_t *docs, size_t m)
+{
+	if (!r->group || m < 2 || !r->group[docs[0]]) return 0;
+	for (size_t i = 1; i < m; i++)
+		if (r->group[docs[i]] != r->group[docs[0]]) return 0;
+	return 1;
+}
+
 rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 {
 	if (r->finished) return RP_OK;
@@ -317,7 +327,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
 		size_t m = group_docs(r->post, lo, hi, docs);
 		is_tpl[g] = 0;
-		if (m > (size_t)r->o.max_df) is_tpl[g] = 1;
+		if (m > (size_t)r->o.max_df || one_group(r, docs, m)) is_tpl[g] = 1;
 		else if (m >= (size_t)r->o.template_df) {
 			double ratio[64];
 			size_t nr = 0;
@@ -377,6 +387,18 @@ out:
 	rp_free(by_doc);
 	rp_free(doc_at);
 	return rc;
+}
+
+rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_error *err)
+{
+	if (r->finished) return rp_set_error(err, RP_EUSAGE, "rp_reuse_set_groups after rp_reuse_finish");
+	if (n != r->n) return rp_set_error(err, RP_EUSAGE, "%zu groups for %zu documents", n, r->n);
+	uint32_t *g = rp_malloc_array(n ? n : 1, sizeof *g);
+	if (!g) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	if (n) memcpy(g, group, n * sizeof *g);
+	rp_free(r->group);
+	r->group = g;
+	return 0;
 }
 
 size_t rp_reuse_candidates(const rp_reuse *r) { return r->ncand; }
@@ -590,6 +612,6 @@ void rp_reuse_free(rp_reuse *r)
 	rp_free(r->w);
 	if (r->spill_fd >= 0) close(r->spill_fd);
 	rp_free(r->spill_at); rp_free(r->ntok); rp_free(r->nfp);
-	rp_free(r->post); rp_free(r->cand); rp_free(r->tpl);
+	rp_free(r->post); rp_free(r->cand); rp_free(r->tpl); rp_free(r->group);
 	rp_free(r);
 }

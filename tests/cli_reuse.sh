@@ -37,6 +37,32 @@ $R reuse -q "$T/bad.jsonl" >/dev/null 2>&1; expect_eq reuse_bad_fail_exit $? 1
 $R reuse -q --on-error skip "$T/bad.jsonl" >"$T/rb"; expect_eq reuse_bad_skip_exit $? 0
 check reuse_bad_skip_reported grep -q '"error": "invalid JSON' "$T/rb"
 
+# ---- --group-field and --date-field: 6 sites of 3 pages, each site's pages in
+# its own 60-word template (3 pages: too few for the default rule), and one
+# story on two sites, the later-numbered site dated first ----
+awk 'BEGIN {
+	srand(7)
+	for (site = 0; site < 6; site++) {
+		tpl = ""; for (i = 0; i < 60; i++) tpl = tpl " nav" int(rand() * 40)
+		for (k = 0; k < 3; k++) {
+			art = ""; for (i = 0; i < 200; i++) art = art " w" int(rand() * 100000)
+			printf "{\"id\": \"s%d/%d\", \"site\": \"site%d\", \"date\": \"2005-0%d-1%d\", \"text\": \"%s\\n\\n%s\"}\n", site, k, site, site + 1, k, tpl, art
+		}
+	}
+	story = ""; for (i = 0; i < 300; i++) story = story " s" int(rand() * 100000)
+	printf "{\"id\": \"s0/story\", \"site\": \"site0\", \"date\": \"2005-09-01\", \"text\": \"x%s\"}\n", story
+	printf "{\"id\": \"s5/story\", \"site\": \"site5\", \"date\": \"2005-08-01\", \"text\": \"y%s\"}\n", story
+}' >"$T/sites.jsonl"
+$R reuse -q "$T/sites.jsonl" >"$T/nogroup"
+expect_eq reuse_site_templates_without_groups "$(wc -l <"$T/nogroup")" 19
+$R reuse -q "$T/sites.jsonl" --group-field site --date-field date --clusters "$T/sc" --boilerplate "$T/sb" >"$T/group"
+expect_eq reuse_group_field_only_the_story "$(wc -l <"$T/group")" 1
+check reuse_group_field_story_pair grep -q '^{"a": "s0/story", "b": "s5/story", "jaccard": 0.99[0-9]*, "a_in_b": 0.99[0-9]*, "b_in_a": 0.99[0-9]*, "passages": \[{"a": \[2, [0-9]*\], "b": \[2, [0-9]*\], "words": 300}\]}' "$T/group"
+check reuse_date_field_source grep -q '^{"source": "s5/story", "size": 2, "documents": \["s0/story", "s5/story"\]}$' "$T/sc"
+expect_eq reuse_group_boilerplate_pages "$(grep -c '"boilerplate": \[\[1, 3[0-9][0-9]\]\]}' "$T/sb")" 18
+$R reuse -q "$T/sites.jsonl" --clusters "$T/sc2" >/dev/null
+check reuse_source_first_without_dates grep -q '^{"source": "s0/story"' "$T/sc2"
+
 # ---- dedup --containment: the partial Pride and Prejudice (Jaccard 0.08) ----
 $R dedup -q --containment 0.8 "$DATA/gutenberg.jsonl.gz" >"$T/g"
 check containment_partial_removed grep -q '{"id": "pg42671/partial", "cluster": "pg1342", "duplicate": true, "similarity": 0.0[0-9]*, "containment": 0.9' "$T/g"

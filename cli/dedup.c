@@ -355,7 +355,11 @@ int cmd_dedup(int argc, char **argv)
 
 	both ctx = {d, ru};
 	if (read_batches(reader, o.skip_errors, &meta, o.quiet, add_both, &ctx)) goto done;
+	double t_read = now_seconds();
 	if (rp_dedup_finish(d, &err)) { cli_rp_error(&err); goto done; }
+	if (o.verbose && !o.quiet)
+		cli_error("read and sketched %zu records in %.2f s; clustered in %.2f s", meta.n, t_read - t0,
+		          now_seconds() - t_read);
 	res = malloc((meta.n ? meta.n : 1) * sizeof *res);
 	if (!res) { cli_error("out of memory"); goto done; }
 	for (uint64_t s = 0; s < meta.n; s++) {

@@ -8,22 +8,16 @@
 void rp_free_passages(rp_passage *p) { rp_free(p); }
 void rp_free_ranges(rp_range *r) { rp_free(r); }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
 /* Sorted distinct shingles of a token stream. */
 static int shingle_set(const rp_tokens *t, int n, uint64_t **out, size_t *nout)
 {
 	uint64_t *s = rp_malloc_array(t->n ? t->n : 1, sizeof *s);
 	if (!s) return RP_ENOMEM;
-	size_t m = rp_shingles(t->hash, t->n, n, s);
-	qsort(s, m, sizeof *s, cmp_u64);
-	size_t u = m ? 1 : 0;
-	for (size_t i = 1; i < m; i++)
-		if (s[i] != s[u - 1]) s[u++] = s[i];
+	size_t u = rp_sort_unique_u64(s, rp_shingles(t->hash, t->n, n, s));
+	if (u == SIZE_MAX) {
+		rp_free(s);
+		return RP_ENOMEM;
+	}
 	*out = s;
 	*nout = u;
 	return 0;

@@ -164,12 +164,6 @@ typedef struct {
 	size_t *err_item;
 } add_job;
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
 static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	const rp_params *p = &d->p;
@@ -305,10 +299,8 @@ static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_
 	size_t m = d->spill_n[doc];
 	if (rp_grow((void **)set, cap, m ? m : 1, sizeof **set)) return RP_ENOMEM;
 	if (rp_pread_all(d->spill_fd, *set, m * sizeof **set, d->spill_at[doc])) return RP_EIO;
-	qsort(*set, m, sizeof **set, cmp_u64);
-	size_t u = m ? 1 : 0;
-	for (size_t i = 1; i < m; i++)
-		if ((*set)[i] != (*set)[u - 1]) (*set)[u++] = (*set)[i];
+	size_t u = rp_sort_unique_u64(*set, m);
+	if (u == SIZE_MAX) return RP_ENOMEM;
 	*n = u;
 	*cached = doc;
 	return 0;

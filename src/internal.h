@@ -79,6 +79,11 @@ int rp_spill_open(const char *dir, const char *what, rp_error *err);
 int rp_pwrite_all(int fd, const void *buf, size_t len, uint64_t at);
 int rp_pread_all(int fd, void *buf, size_t len, uint64_t at);
 
+/* Sort n hashes ascending (sort.c); 0 or RP_ENOMEM.  rp_sort_unique_u64 also
+ * drops repeats and returns the new count, SIZE_MAX when out of memory. */
+int rp_sort_u64(uint64_t *a, size_t n);
+size_t rp_sort_unique_u64(uint64_t *a, size_t n);
+
 /* A winnowed fingerprint: a shingle hash and the token position it starts at. */
 typedef struct { uint64_t hash; uint32_t pos; } rp_fingerprint;
 /* Robust winnowing of n shingle hashes with window w; out needs room for n

@@ -233,12 +233,6 @@ static int cmp_doc_pos(const void *x, const void *y)
 	return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return (a > b) - (a < b);
-}
-
 static int cmp_double(const void *x, const void *y)
 {
 	double a = *(const double *)x, b = *(const double *)y;
@@ -364,7 +358,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		size_t m = group_docs(r->post, lo, hi, docs);
 		if (m >= 2 && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
 	}
-	if (npairs) qsort(pairs, npairs, sizeof *pairs, cmp_u64);
+	if (rp_sort_u64(pairs, npairs)) goto out;
 	for (size_t i = 0; i < npairs; i++)
 		if (!i || pairs[i] != pairs[i - 1]) {
 			if (rp_grow((void **)&r->cand, &cand_cap, r->ncand + 1, sizeof *r->cand)) goto out;
@@ -481,11 +475,7 @@ static size_t clean_shingles(const rp_reuse *r, const doc_tokens *t, uint64_t *o
 		}
 		if (!run) out[m++] = out[i];
 	}
-	if (m) qsort(out, m, sizeof *out, cmp_u64);
-	size_t u = m ? 1 : 0;
-	for (size_t i = 1; i < m; i++)
-		if (out[i] != out[u - 1]) out[u++] = out[i];
-	return u;
+	return rp_sort_unique_u64(out, m);
 }
 
 static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
@@ -515,6 +505,7 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 	if (rp_grow((void **)&w->sa, &w->sa_cap, w->a.n + 1, 8) || rp_grow((void **)&w->sb, &w->sb_cap, w->b.n + 1, 8))
 		return RP_ENOMEM;
 	size_t na = clean_shingles(r, &w->a, w->sa), nb = clean_shingles(r, &w->b, w->sb), inter = 0;
+	if (na == SIZE_MAX || nb == SIZE_MAX) return RP_ENOMEM;
 	for (size_t i = 0, j = 0; i < na && j < nb;) {
 		if (w->sa[i] < w->sb[j]) i++;
 		else if (w->sa[i] > w->sb[j]) j++;

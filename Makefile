@@ -62,6 +62,15 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh
 
+# Fuzz targets fuzz/fuzz_*.c: `make fuzz` runs them under libFuzzer with clang
+# (fuzz/run.sh; FUZZ_SECONDS each, default 60); `make test` replays their
+# committed corpora fuzz/corpus/<target>/ built with gcc and ASan+UBSan
+# (fuzz/replay.c is their main; tests/cli_fuzz_replay.sh runs them).
+FUZZ_BIN := $(patsubst fuzz/fuzz_%.c,build/san/fuzz_%,$(wildcard fuzz/fuzz_*.c))
+build/san/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h build/san/libreprint.a
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< fuzz/replay.c build/san/libreprint.a $(LDLIBS)
+test: $(FUZZ_BIN)
+
 fuzz: deps
 	@sh fuzz/run.sh
 

@@ -15,8 +15,11 @@
  *           (bit 4), shortened by (bits 0-2) * 61 + (byte 2 & 63) bytes, so
  *           that the data crosses the reader's buffer boundaries
  *           (compaction, growth, skipping an over-long record across reads).
- *   byte 4: nonzero: also read the stream through a pipe written in chunks
- *           of 1..(b & 63) + 1 bytes, one chunk per read(): short reads.
+ *   byte 4: nonzero: read the file once more with every read() of the
+ *           library cut to 1..(b & 63) + 1 bytes (short reads, as from a
+ *           pipe); bit 6: every third read() fails with EINTR first; bit 7:
+ *           the (b2 & 15) + 1-th read() fails with EIO.  The harness is
+ *           linked with -Wl,--wrap=read to do this.
  *
  * Invariants, for every record of every pass:
  *  - seq counts 0, 1, 2, ...; file is the input's name;
@@ -38,15 +41,12 @@
  *  - a bad record's error is RP_EDATA at its line, at or after its byte;
  *  - after the end, rp_reader_next keeps returning 0; after a fatal error,
  *    the same error; a cut-short compressed stream ends in a fatal error;
- *  - reading the same file again, the file given twice, and the stream
- *    through a pipe in small chunks give the same records. */
+ *  - reading the same file again, the file given twice, and the stream in
+ *    short reads (with EINTR) give the same records; an EIO ends the records
+ *    early with a sticky RP_EIO, after records that are a prefix of the
+ *    others. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -481,36 +481,41 @@ static int same_rec(const rec_copy *a, const rec_copy *b, uint64_t seq_shift)
 	       (!a->bad || (!strcmp(a->err_msg, b->err_msg) && !strcmp(a->err_file, b->err_file)));
 }
 
-/* ---- the pipe writer: one chunk per read() of the reader ---- */
-typedef struct {
-	int wfd, rfd;
-	const unsigned char *s;
-	size_t n, fast; /* the first `fast` bytes go in 64 KiB chunks (padding) */
-	unsigned maxchunk;
-	uint32_t rng;
-	atomic_int stop;
-} writer;
+/* ---- read() as the library sees it (linked with -Wl,--wrap=read) ---- */
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
 
-static void *write_chunks(void *v)
+static struct {
+	int on;              /* cut reads now */
+	unsigned maxchunk;   /* each read returns at most 1..maxchunk bytes */
+	uint32_t rng;
+	size_t fast;         /* the first `fast` bytes (padding) in full reads */
+	size_t delivered;
+	int eintr;           /* every third call fails with EINTR first */
+	long eio_at;         /* the call that fails with EIO (0: none) */
+	long calls;
+} cut_reads;
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
 {
-	writer *w = v;
-	size_t at = 0;
-	while (at < w->n && !atomic_load(&w->stop)) {
-		/* Wait until the reader has taken the previous chunk. */
-		int avail = 1;
-		while (!atomic_load(&w->stop) && !ioctl(w->rfd, FIONREAD, &avail) && avail > 0) sched_yield();
-		if (atomic_load(&w->stop)) break;
-		w->rng = w->rng * 1103515245u + 12345u;
-		size_t chunk = at < w->fast ? 65536 : 1 + (w->rng >> 16) % w->maxchunk;
-		if (at < w->fast && chunk > w->fast - at) chunk = w->fast - at;
-		if (chunk > w->n - at) chunk = w->n - at;
-		ssize_t k = write(w->wfd, w->s + at, chunk);
-		if (k < 0 && errno == EINTR) continue;
-		if (k <= 0) break;
-		at += (size_t)k;
+	if (!cut_reads.on) return __real_read(fd, buf, n);
+	long call = ++cut_reads.calls;
+	if (cut_reads.eio_at && call == cut_reads.eio_at) {
+		errno = EIO;
+		return -1;
 	}
-	close(w->wfd);
-	return NULL;
+	if (cut_reads.eintr && call % 3 == 0) {
+		errno = EINTR;
+		return -1;
+	}
+	if (cut_reads.delivered >= cut_reads.fast) {
+		cut_reads.rng = cut_reads.rng * 1103515245u + 12345u;
+		size_t chunk = 1 + (cut_reads.rng >> 16) % cut_reads.maxchunk;
+		if (n > chunk) n = chunk;
+	}
+	ssize_t got = __real_read(fd, buf, n);
+	if (got > 0) cut_reads.delivered += (size_t)got;
+	return got;
 }
 
 static int memfd = -1;
@@ -519,7 +524,6 @@ static char path[64];
 static void setup(void)
 {
 	if (memfd >= 0) return;
-	signal(SIGPIPE, SIG_IGN);
 	memfd = memfd_create("fuzz_reader", 0);
 	if (memfd < 0) abort();
 	snprintf(path, sizeof path, "/proc/self/fd/%d", memfd);
@@ -774,33 +778,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run_free(&r3);
 
 	if (b4) {
-		/* The same stream through a pipe at the same path, in small chunks. */
-		int saved = dup(memfd), pfd[2];
-		if (saved < 0 || pipe(pfd)) abort();
-		if (dup2(pfd[0], memfd) < 0) abort();
-		writer w = {.wfd = pfd[1], .rfd = pfd[0], .s = file.p, .n = file.n,
-		            .fast = codec ? 0 : pad, .maxchunk = (b4 & 63) + 1u, .rng = b4};
-		atomic_init(&w.stop, 0);
-		pthread_t th;
-		if (pthread_create(&th, NULL, write_chunks, &w)) abort();
-		run rp;
-		read_all(one, 1, &ro, &rp);
-		atomic_store(&w.stop, 1);
-		pthread_join(th, NULL);
-		close(pfd[0]);
-		if (dup2(saved, memfd) < 0) abort();
-		close(saved);
-		if (r1.end == 0) {
-			same_runs(&r1, &rp, "file vs pipe");
+		/* The same file in short reads, perhaps with EINTR or an EIO. */
+		memset(&cut_reads, 0, sizeof cut_reads);
+		cut_reads.maxchunk = (b4 & 63) + 1u;
+		cut_reads.rng = b4;
+		cut_reads.fast = codec ? 0 : pad;
+		cut_reads.eintr = (b4 >> 6) & 1;
+		cut_reads.eio_at = b4 & 0x80 ? (b2 & 15) + 1 : 0;
+		cut_reads.on = 1;
+		run rs;
+		read_all(one, 1, &ro, &rs);
+		cut_reads.on = 0;
+		FCHECKF(cut_reads.calls > 0, "read() was not wrapped: link with -Wl,--wrap=read");
+		int eio = cut_reads.eio_at && cut_reads.calls >= cut_reads.eio_at;
+		if (eio) {
+			FCHECKF(rs.end == RP_EIO, "read() failed with EIO, but the reader ended with %d", rs.end);
+			FCHECK(strstr(rs.end_err.message, "Input/output error"));
+			FCHECKF(rs.n <= r1.n || r1.end, "%zu records before the EIO, %zu in all", rs.n, r1.n);
+		} else if (r1.end == 0) {
+			same_runs(&r1, &rs, "whole reads vs short reads");
 		} else {
 			/* A fatal error may be met after fewer or more records
 			 * depending on how the bytes arrive; both end in it. */
-			FCHECKF(rp.end == r1.end, "file vs pipe: end %d vs %d", r1.end, rp.end);
-			size_t m = rp.n < r1.n ? rp.n : r1.n;
-			for (size_t i = 0; i < m; i++) FCHECKF(same_rec(&r1.r[i], &rp.r[i], 0), "file vs pipe: record %zu", i);
-			check_run(&rp, &ex, path);
+			FCHECKF(rs.end == r1.end, "whole vs short reads: end %d vs %d", r1.end, rs.end);
 		}
-		run_free(&rp);
+		size_t m = rs.n < r1.n ? rs.n : r1.n;
+		for (size_t i = 0; i < m; i++) FCHECKF(same_rec(&r1.r[i], &rs.r[i], 0), "whole vs short reads: record %zu", i);
+		check_run(&rs, &ex, path);
+		run_free(&rs);
 	}
 	run_free(&r1);
 	free(plain.p);

@@ -1,0 +1,1579 @@
+/* _core.c — reprint._core: the CPython extension over libreprint.
+ *
+ * Built against the limited API of Python 3.11 (one abi3 wheel for every
+ * Python >= 3.11).  Everything here is thin: it turns Python objects into the
+ * pointers and lengths the library takes, runs the library with the GIL
+ * released, and turns results back into compact bytes objects that the
+ * Python layer (reprint/__init__.py) views as arrays.  Long calls work in
+ * batches (BATCH_DOCS documents or BATCH_BYTES bytes of text) and check for
+ * Ctrl-C between batches with the GIL held, so KeyboardInterrupt arrives
+ * within one batch.  Library errors become reprint.ReprintError (a
+ * ValueError), reprint.ReprintIOError (also an OSError) or MemoryError, with
+ * the library's message.
+ *
+ * Objects that hold a library handle (Dedup, Reuse, Reader) refuse to be
+ * used by two Python threads at once (RuntimeError): the library handles are
+ * not thread-safe and the GIL is released while they work. */
+#ifndef Py_LIMITED_API
+#define Py_LIMITED_API 0x030B0000
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "reprint.h"
+
+#define BATCH_DOCS 8192
+#define BATCH_BYTES (8u << 20)
+
+static PyObject *ReprintError;   /* ValueError */
+static PyObject *ReprintIOError; /* ReprintError and OSError */
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* Raise the Python exception for a library error.  index >= 0 names the
+ * document (0-based position in the whole call) the error belongs to. */
+static PyObject *raise_rp(const rp_error *err, int code, Py_ssize_t index)
+{
+	char buf[1200], msg[1300];
+	if (code == 0) code = err->code;
+	rp_error_format(err, buf, sizeof buf);
+	if (index >= 0) snprintf(msg, sizeof msg, "document %zd: %s", index, buf);
+	else snprintf(msg, sizeof msg, "%s", buf);
+	if (code == RP_ENOMEM) {
+		PyErr_SetString(PyExc_MemoryError, msg);
+		return NULL;
+	}
+	if (code == RP_EINTR) {
+		PyErr_SetNone(PyExc_KeyboardInterrupt);
+		return NULL;
+	}
+	PyObject *cls = code == RP_EIO ? ReprintIOError : ReprintError;
+	PyObject *exc = PyObject_CallFunction(cls, "s", msg);
+	if (!exc) return NULL;
+	PyObject *v;
+	if ((v = PyLong_FromLong(code))) PyObject_SetAttrString(exc, "code", v), Py_DECREF(v);
+	if ((v = PyUnicode_DecodeUTF8(err->message, (Py_ssize_t)strnlen(err->message, sizeof err->message), "replace")))
+		PyObject_SetAttrString(exc, "message", v), Py_DECREF(v);
+	if ((v = PyUnicode_DecodeUTF8(err->file, (Py_ssize_t)strnlen(err->file, sizeof err->file), "replace")))
+		PyObject_SetAttrString(exc, "file", v), Py_DECREF(v);
+	if ((v = PyLong_FromUnsignedLongLong(err->line))) PyObject_SetAttrString(exc, "line", v), Py_DECREF(v);
+	if ((v = PyLong_FromUnsignedLongLong(err->byte))) PyObject_SetAttrString(exc, "byte", v), Py_DECREF(v);
+	if (index >= 0) {
+		if ((v = PyLong_FromSsize_t(index))) PyObject_SetAttrString(exc, "index", v), Py_DECREF(v);
+	} else {
+		PyObject_SetAttrString(exc, "index", Py_None);
+	}
+	PyErr_Clear(); /* a failed SetAttr above must not mask the exception */
+	PyErr_SetObject(cls, exc);
+	Py_DECREF(exc);
+	return NULL;
+}
+
+static PyObject *raise_usage(const char *msg)
+{
+	rp_error e = {0};
+	e.code = RP_EUSAGE;
+	snprintf(e.message, sizeof e.message, "%s", msg);
+	return raise_rp(&e, RP_EUSAGE, -1);
+}
+
+/* ---- parameters -------------------------------------------------------- */
+
+static const char *const param_kw[] = {"ngram", "char_shingles", "num_perm", "bands", "rows", "threshold",
+                                       "verify", "keep_longest", "seed", NULL};
+
+/* Parameters from keyword arguments (any missing keeps its default), then
+ * resolved.  Returns 0 or -1 with an exception set. */
+static int params_from(PyObject *kw, rp_params *p, int resolve)
+{
+	rp_params_default(p);
+	if (kw) {
+		PyObject *v;
+		int *ints[] = {&p->ngram, &p->char_shingles, &p->num_perm, &p->bands, &p->rows};
+		for (int i = 0; i < 5; i++) {
+			if (!(v = PyDict_GetItemString(kw, param_kw[i]))) continue;
+			long x = PyLong_AsLong(v);
+			if (x == -1 && PyErr_Occurred()) return -1;
+			if (x < -1000000 || x > 1000000) return raise_usage("integer parameter out of range"), -1;
+			*ints[i] = (int)x;
+		}
+		if ((v = PyDict_GetItemString(kw, "threshold"))) {
+			p->threshold = PyFloat_AsDouble(v);
+			if (p->threshold == -1.0 && PyErr_Occurred()) return -1;
+		}
+		if ((v = PyDict_GetItemString(kw, "verify"))) {
+			long x = PyLong_AsLong(v);
+			if (x == -1 && PyErr_Occurred()) return -1;
+			p->verify = (int)x;
+		}
+		if ((v = PyDict_GetItemString(kw, "keep_longest"))) {
+			int x = PyObject_IsTrue(v);
+			if (x < 0) return -1;
+			p->keep_longest = x;
+		}
+		if ((v = PyDict_GetItemString(kw, "seed"))) {
+			unsigned long long x = PyLong_AsUnsignedLongLong(v);
+			if (x == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+			p->seed = x;
+		}
+	}
+	if (resolve) {
+		rp_error err = {0};
+		if (rp_params_resolve(p, &err)) return raise_rp(&err, 0, -1), -1;
+	} else if (p->num_perm < 1 || p->num_perm > RP_MAX_PERM) {
+		return raise_usage("num_perm must be in 1..1024"), -1;
+	} else if (p->ngram < 1 || p->ngram > 64) {
+		return raise_usage("ngram must be in 1..64"), -1;
+	}
+	return 0;
+}
+
+/* resolve_params(**params) -> dict: the parameters after rp_params_resolve,
+ * plus the verification margin. */
+static PyObject *py_resolve_params(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	if (PyTuple_Size(args) != 0) return PyErr_SetString(PyExc_TypeError, "keyword arguments only"), NULL;
+	rp_params p;
+	if (params_from(kw, &p, 1)) return NULL;
+	return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:d,s:i,s:i,s:K,s:d}", "ngram", p.ngram, "char_shingles",
+	                     p.char_shingles, "num_perm", p.num_perm, "bands", p.bands, "rows", p.rows, "threshold",
+	                     p.threshold, "verify", p.verify, "keep_longest", p.keep_longest, "seed",
+	                     (unsigned long long)p.seed, "margin", rp_verify_margin(&p));
+}
+
+static PyObject *py_lsh_choose(PyObject *self, PyObject *args)
+{
+	(void)self;
+	double t;
+	int k, b, r;
+	if (!PyArg_ParseTuple(args, "di", &t, &k)) return NULL;
+	if (k < 1 || k > RP_MAX_PERM) return raise_usage("num_perm must be in 1..1024");
+	rp_lsh_choose(t, k, &b, &r);
+	return Py_BuildValue("(ii)", b, r);
+}
+
+static PyObject *py_lsh_probability(PyObject *self, PyObject *args)
+{
+	(void)self;
+	int b, r;
+	double s;
+	if (!PyArg_ParseTuple(args, "iid", &b, &r, &s)) return NULL;
+	return PyFloat_FromDouble(rp_lsh_probability(b, r, s));
+}
+
+/* ---- texts ------------------------------------------------------------- */
+
+/* The UTF-8 bytes of a str or bytes object (borrowed from it). */
+static int text_of(PyObject *o, const char **s, size_t *n)
+{
+	Py_ssize_t len;
+	if (PyUnicode_Check(o)) {
+		const char *p = PyUnicode_AsUTF8AndSize(o, &len);
+		if (!p) return -1;
+		*s = p, *n = (size_t)len;
+		return 0;
+	}
+	if (PyBytes_Check(o)) {
+		char *p;
+		if (PyBytes_AsStringAndSize(o, &p, &len)) return -1;
+		*s = p, *n = (size_t)len;
+		return 0;
+	}
+	PyErr_Format(PyExc_TypeError, "expected str or bytes, got %S", (PyObject *)Py_TYPE(o));
+	return -1;
+}
+
+/* A batch of texts taken from a list: pointers into the objects, which it
+ * holds references to, so the GIL can be released while the library reads
+ * them even if the caller's list changes meanwhile. */
+typedef struct {
+	size_t n, cap;
+	const char **ptr;
+	size_t *len;
+	int *bad;
+	PyObject **ref;
+	size_t bytes;
+} text_batch;
+
+static void batch_clear(text_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) Py_XDECREF(b->ref[i]);
+	b->n = 0;
+	b->bytes = 0;
+}
+
+static void batch_free(text_batch *b)
+{
+	batch_clear(b);
+	PyMem_Free(b->ptr), PyMem_Free(b->len), PyMem_Free(b->bad), PyMem_Free(b->ref);
+	memset(b, 0, sizeof *b);
+}
+
+static int batch_reserve(text_batch *b, size_t n)
+{
+	if (n <= b->cap) return 0;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < n) cap *= 2;
+	void *q;
+	if (!(q = PyMem_Realloc(b->ptr, cap * sizeof *b->ptr))) goto nomem;
+	b->ptr = q;
+	if (!(q = PyMem_Realloc(b->len, cap * sizeof *b->len))) goto nomem;
+	b->len = q;
+	if (!(q = PyMem_Realloc(b->bad, cap * sizeof *b->bad))) goto nomem;
+	b->bad = q;
+	if (!(q = PyMem_Realloc(b->ref, cap * sizeof *b->ref))) goto nomem;
+	b->ref = q;
+	b->cap = cap;
+	return 0;
+nomem:
+	PyErr_NoMemory();
+	return -1;
+}
+
+/* Fill b from list items [*at, ...) until BATCH_DOCS or BATCH_BYTES; a None
+ * item (or bad[i] != 0) is a bad record, passed to the library as such. */
+static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char *bad)
+{
+	batch_clear(b);
+	Py_ssize_t n = PyList_Size(list);
+	if (n < 0) return -1;
+	while (*at < n && b->n < BATCH_DOCS && b->bytes < BATCH_BYTES) {
+		if (batch_reserve(b, b->n + 1)) return -1;
+		PyObject *o = PyList_GetItem(list, *at);
+		if (!o) return -1;
+		size_t i = b->n;
+		b->ref[i] = NULL;
+		if (o == Py_None || (bad && bad[*at])) {
+			b->ptr[i] = "";
+			b->len[i] = 0;
+			b->bad[i] = 1;
+		} else {
+			if (text_of(o, &b->ptr[i], &b->len[i])) return -1;
+			b->bad[i] = 0;
+			Py_INCREF(o);
+			b->ref[i] = o;
+			b->bytes += b->len[i];
+		}
+		b->n++;
+		(*at)++;
+	}
+	return 0;
+}
+
+/* The first text of a batch the tokenizer refuses, and its error. */
+static size_t find_bad_text(const text_batch *b, int char_tokens, uint64_t seed, rp_error *err)
+{
+	rp_tokens t = {0};
+	size_t i;
+	for (i = 0; i < b->n; i++)
+		if (!b->bad[i] && rp_tokenize(b->ptr[i], b->len[i], char_tokens, seed, &t, err)) break;
+	rp_tokens_free(&t);
+	return i;
+}
+
+static int list_check(PyObject *o, const char *what)
+{
+	if (PyList_Check(o)) return 0;
+	PyErr_Format(PyExc_TypeError, "%s must be a list", what);
+	return -1;
+}
+
+/* Bytes of a buffer (bytes, bytearray, memoryview, array, ndarray) as a
+ * contiguous read-only view. */
+static int view_of(PyObject *o, Py_buffer *v, int writable)
+{
+	return PyObject_GetBuffer(o, v, (writable ? PyBUF_WRITABLE : 0) | PyBUF_C_CONTIGUOUS);
+}
+
+static PyObject *new_bytes(size_t n, char **data)
+{
+	PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n ? n : 0));
+	if (!b) return NULL;
+	*data = PyBytes_AsString(b);
+	return b;
+}
+
+static int default_threads(int threads)
+{
+	if (threads > 0) return threads;
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	return c > 0 ? (int)c : 1;
+}
+
+/* ---- sketching many texts on threads ------------------------------------ */
+
+typedef struct {
+	const char *const *ptr;
+	const size_t *len;
+	const int *bad;
+	size_t n;
+	const rp_params *p;
+	uint32_t *sig;       /* n x K */
+	uint64_t *nshingles; /* n, or NULL */
+	uint64_t *content;   /* n, or NULL */
+	atomic_size_t next;
+	pthread_mutex_t mu;
+	size_t fail;         /* lowest failing index, n if none */
+	rp_error err;
+} sketch_job;
+
+static void *sketch_worker(void *v)
+{
+	sketch_job *j = v;
+	rp_tokens tok = {0};
+	const size_t K = (size_t)j->p->num_perm;
+	for (;;) {
+		size_t i0 = atomic_fetch_add(&j->next, 16);
+		if (i0 >= j->n) break;
+		size_t i1 = i0 + 16 < j->n ? i0 + 16 : j->n;
+		for (size_t i = i0; i < i1; i++) {
+			size_t ns = 0;
+			uint64_t content = 0;
+			rp_error e;
+			if (j->bad && j->bad[i]) {
+				for (size_t k = 0; k < K; k++) j->sig[i * K + k] = RP_SIG_EMPTY;
+			} else if (rp_sketch_text(j->ptr[i], j->len[i], j->p, &tok, j->sig + i * K, &ns, &content, &e)) {
+				pthread_mutex_lock(&j->mu);
+				if (i < j->fail) j->fail = i, j->err = e;
+				pthread_mutex_unlock(&j->mu);
+				continue;
+			}
+			if (j->nshingles) j->nshingles[i] = ns;
+			if (j->content) j->content[i] = content;
+		}
+	}
+	rp_tokens_free(&tok);
+	return NULL;
+}
+
+/* Sketch j->n texts on up to `threads` threads (the caller is one).  Called
+ * without the GIL. */
+static void sketch_run(sketch_job *j, int threads)
+{
+	atomic_init(&j->next, 0);
+	pthread_mutex_init(&j->mu, NULL);
+	j->fail = j->n;
+	size_t most = j->n / 64 + 1;
+	if ((size_t)threads > most) threads = (int)most;
+	pthread_t th[256];
+	int started = 0;
+	for (int t = 1; t < threads && t < 256; t++, started++)
+		if (pthread_create(&th[started], NULL, sketch_worker, j)) break;
+	sketch_worker(j);
+	for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&j->mu);
+}
+
+/* sketch(texts, threads=0, meta=False, **params) -> sigs or (sigs, nshingles, content)
+ * sigs: bytes of n x K uint32 (native order); nshingles, content: n uint64. */
+static PyObject *py_sketch(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	PyObject *list;
+	int threads = 0, meta = 0;
+	if (!PyArg_ParseTuple(args, "O|ip", &list, &threads, &meta)) return NULL;
+	if (list_check(list, "texts")) return NULL;
+	rp_params p;
+	if (params_from(kw, &p, 0)) return NULL;
+	threads = default_threads(threads);
+	Py_ssize_t n = PyList_Size(list);
+	const size_t K = (size_t)p.num_perm;
+	char *sd, *nd = NULL, *cd = NULL;
+	PyObject *sigs = new_bytes((size_t)n * K * 4, &sd), *nsh = NULL, *content = NULL;
+	if (!sigs) return NULL;
+	if (meta) {
+		nsh = new_bytes((size_t)n * 8, &nd);
+		content = new_bytes((size_t)n * 8, &cd);
+		if (!nsh || !content) goto fail;
+	}
+	text_batch b = {0};
+	Py_ssize_t at = 0;
+	while (at < n) {
+		Py_ssize_t base = at;
+		if (batch_fill(&b, list, &at, NULL)) goto fail_batch;
+		sketch_job j = {.ptr = b.ptr, .len = b.len, .bad = b.bad, .n = b.n, .p = &p,
+		                .sig = (uint32_t *)sd + (size_t)base * K,
+		                .nshingles = meta ? (uint64_t *)nd + base : NULL,
+		                .content = meta ? (uint64_t *)cd + base : NULL};
+		Py_BEGIN_ALLOW_THREADS
+		sketch_run(&j, threads);
+		Py_END_ALLOW_THREADS
+		if (j.fail < j.n) {
+			raise_rp(&j.err, 0, base + (Py_ssize_t)j.fail);
+			goto fail_batch;
+		}
+		if (PyErr_CheckSignals()) goto fail_batch;
+	}
+	batch_free(&b);
+	if (!meta) return sigs;
+	return Py_BuildValue("(NNN)", sigs, nsh, content);
+fail_batch:
+	batch_free(&b);
+fail:
+	Py_XDECREF(sigs);
+	Py_XDECREF(nsh);
+	Py_XDECREF(content);
+	return NULL;
+}
+
+/* sketch_arrow(data, offsets, offset_bytes, n, threads=0, **params) ->
+ * (sigs, nshingles, content): the texts of an Arrow string column, given as
+ * its value buffer and its n + 1 offsets (4 or 8 bytes each, already sliced
+ * to the array's offset), sketched without making a Python object per text. */
+static PyObject *py_sketch_arrow(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	PyObject *data_o, *off_o;
+	int width, threads = 0;
+	Py_ssize_t n;
+	if (!PyArg_ParseTuple(args, "OOin|i", &data_o, &off_o, &width, &n, &threads)) return NULL;
+	if ((width != 4 && width != 8) || n < 0) return raise_usage("offsets must be 4 or 8 bytes wide");
+	rp_params p;
+	if (params_from(kw, &p, 0)) return NULL;
+	threads = default_threads(threads);
+	Py_buffer data, off;
+	if (view_of(data_o, &data, 0)) return NULL;
+	if (view_of(off_o, &off, 0)) {
+		PyBuffer_Release(&data);
+		return NULL;
+	}
+	PyObject *sigs = NULL, *nsh = NULL, *content = NULL;
+	const char **ptr = NULL;
+	size_t *len = NULL;
+	if ((size_t)off.len < ((size_t)n + 1) * (size_t)width) {
+		raise_usage("offsets buffer too short");
+		goto out;
+	}
+	const size_t K = (size_t)p.num_perm;
+	char *sd, *nd, *cd;
+	sigs = new_bytes((size_t)n * K * 4, &sd);
+	nsh = new_bytes((size_t)n * 8, &nd);
+	content = new_bytes((size_t)n * 8, &cd);
+	ptr = PyMem_Malloc(((size_t)n + 1) * sizeof *ptr);
+	len = PyMem_Malloc(((size_t)n + 1) * sizeof *len);
+	if (!sigs || !nsh || !content || !ptr || !len) {
+		if (!PyErr_Occurred()) PyErr_NoMemory();
+		goto fail;
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		int64_t a, e;
+		if (width == 4) a = ((const int32_t *)off.buf)[i], e = ((const int32_t *)off.buf)[i + 1];
+		else a = ((const int64_t *)off.buf)[i], e = ((const int64_t *)off.buf)[i + 1];
+		if (a < 0 || e < a || e > data.len) {
+			raise_usage("Arrow offsets out of range");
+			goto fail;
+		}
+		ptr[i] = (const char *)data.buf + a;
+		len[i] = (size_t)(e - a);
+	}
+	for (Py_ssize_t base = 0; base < n;) {
+		Py_ssize_t m = n - base < BATCH_DOCS ? n - base : BATCH_DOCS;
+		sketch_job j = {.ptr = ptr + base, .len = len + base, .n = (size_t)m, .p = &p,
+		                .sig = (uint32_t *)sd + (size_t)base * K,
+		                .nshingles = (uint64_t *)nd + base, .content = (uint64_t *)cd + base};
+		Py_BEGIN_ALLOW_THREADS
+		sketch_run(&j, threads);
+		Py_END_ALLOW_THREADS
+		if (j.fail < j.n) {
+			raise_rp(&j.err, 0, base + (Py_ssize_t)j.fail);
+			goto fail;
+		}
+		if (PyErr_CheckSignals()) goto fail;
+		base += m;
+	}
+	PyMem_Free(ptr);
+	PyMem_Free(len);
+	PyBuffer_Release(&data);
+	PyBuffer_Release(&off);
+	return Py_BuildValue("(NNN)", sigs, nsh, content);
+fail:
+	Py_XDECREF(sigs);
+	Py_XDECREF(nsh);
+	Py_XDECREF(content);
+out:
+	PyMem_Free(ptr);
+	PyMem_Free(len);
+	PyBuffer_Release(&data);
+	PyBuffer_Release(&off);
+	return NULL;
+}
+
+/* shingles(text, **params) -> bytes of uint64 shingle hashes, in text order
+ * (what the sketch is computed from). */
+static PyObject *py_shingles(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	PyObject *o;
+	if (!PyArg_ParseTuple(args, "O", &o)) return NULL;
+	rp_params p;
+	if (params_from(kw, &p, 0)) return NULL;
+	const char *s;
+	size_t n;
+	if (text_of(o, &s, &n)) return NULL;
+	rp_tokens t = {0};
+	rp_error err;
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_tokenize(s, n, p.char_shingles, p.seed, &t, &err);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		rp_tokens_free(&t);
+		return raise_rp(&err, rc, -1);
+	}
+	char *d;
+	PyObject *out = new_bytes((t.n ? t.n : 1) * 8, &d);
+	if (out) {
+		size_t m = rp_shingles(t.hash, t.n, p.ngram, (uint64_t *)d);
+		if (m < (t.n ? t.n : 1)) {
+			PyObject *cut = PyBytes_FromStringAndSize(d, (Py_ssize_t)(m * 8));
+			Py_DECREF(out);
+			out = cut;
+		}
+	}
+	rp_tokens_free(&t);
+	return out;
+}
+
+/* sig_jaccard(a, b) -> float: fraction of equal values of two signatures
+ * (buffers of uint32 of the same length). */
+static PyObject *py_sig_jaccard(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *ao, *bo;
+	if (!PyArg_ParseTuple(args, "OO", &ao, &bo)) return NULL;
+	Py_buffer a, b;
+	if (view_of(ao, &a, 0)) return NULL;
+	if (view_of(bo, &b, 0)) {
+		PyBuffer_Release(&a);
+		return NULL;
+	}
+	PyObject *r = NULL;
+	if (a.len != b.len || a.len % 4) raise_usage("signatures differ in length");
+	else r = PyFloat_FromDouble(rp_sig_jaccard(a.buf, b.buf, (int)(a.len / 4)));
+	PyBuffer_Release(&a);
+	PyBuffer_Release(&b);
+	return r;
+}
+
+/* sig_jaccard_many(a, b, K) -> bytes of n doubles: row i of a against row i
+ * of b, both n x K uint32. */
+static PyObject *py_sig_jaccard_many(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *ao, *bo;
+	int K;
+	if (!PyArg_ParseTuple(args, "OOi", &ao, &bo, &K)) return NULL;
+	if (K < 1 || K > RP_MAX_PERM) return raise_usage("num_perm must be in 1..1024");
+	Py_buffer a, b;
+	if (view_of(ao, &a, 0)) return NULL;
+	if (view_of(bo, &b, 0)) {
+		PyBuffer_Release(&a);
+		return NULL;
+	}
+	PyObject *r = NULL;
+	size_t row = (size_t)K * 4;
+	if (a.len != b.len || (size_t)a.len % row) {
+		raise_usage("signature arrays differ in shape");
+	} else {
+		size_t n = (size_t)a.len / row;
+		char *d;
+		if ((r = new_bytes(n * 8, &d))) {
+			Py_BEGIN_ALLOW_THREADS
+			for (size_t i = 0; i < n; i++)
+				((double *)d)[i] = rp_sig_jaccard((const uint32_t *)a.buf + i * (size_t)K,
+				                                  (const uint32_t *)b.buf + i * (size_t)K, K);
+			Py_END_ALLOW_THREADS
+		}
+	}
+	PyBuffer_Release(&a);
+	PyBuffer_Release(&b);
+	return r;
+}
+
+/* band_keys(sigs, K, bands, rows) -> bytes of n x bands uint64: what rp_dedup
+ * buckets documents by. */
+static PyObject *py_band_keys(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *so;
+	int K, bands, rows;
+	if (!PyArg_ParseTuple(args, "Oiii", &so, &K, &bands, &rows)) return NULL;
+	if (K < 1 || K > RP_MAX_PERM || bands < 1 || rows < 1 || (long)bands * rows > K)
+		return raise_usage("bands x rows must be at most num_perm");
+	Py_buffer s;
+	if (view_of(so, &s, 0)) return NULL;
+	PyObject *r = NULL;
+	size_t row = (size_t)K * 4;
+	if ((size_t)s.len % row) {
+		raise_usage("signature buffer is not a whole number of signatures");
+	} else {
+		size_t n = (size_t)s.len / row;
+		char *d;
+		if ((r = new_bytes(n * (size_t)bands * 8, &d))) {
+			Py_BEGIN_ALLOW_THREADS
+			for (size_t i = 0; i < n; i++)
+				for (int b = 0; b < bands; b++)
+					((uint64_t *)d)[i * (size_t)bands + (size_t)b] =
+						rp_band_key((const uint32_t *)s.buf + i * (size_t)K, b, rows);
+			Py_END_ALLOW_THREADS
+		}
+	}
+	PyBuffer_Release(&s);
+	return r;
+}
+
+/* text_jaccard(a, b, **params) -> float: exact Jaccard of the shingle sets. */
+static PyObject *py_text_jaccard(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	PyObject *ao, *bo;
+	if (!PyArg_ParseTuple(args, "OO", &ao, &bo)) return NULL;
+	rp_params p;
+	if (params_from(kw, &p, 0)) return NULL;
+	const char *a, *b;
+	size_t na, nb;
+	if (text_of(ao, &a, &na) || text_of(bo, &b, &nb)) return NULL;
+	double j = 0;
+	rp_error err;
+	int rc;
+	Py_INCREF(ao), Py_INCREF(bo);
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_text_jaccard(a, na, b, nb, &p, &j, &err);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(ao), Py_DECREF(bo);
+	if (rc) return raise_rp(&err, rc, -1);
+	return PyFloat_FromDouble(j);
+}
+
+/* text_jaccard_many(a_list, b_list, **params) -> bytes of n doubles. */
+static PyObject *py_text_jaccard_many(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	PyObject *al, *bl;
+	if (!PyArg_ParseTuple(args, "OO", &al, &bl)) return NULL;
+	if (list_check(al, "a") || list_check(bl, "b")) return NULL;
+	rp_params p;
+	if (params_from(kw, &p, 0)) return NULL;
+	Py_ssize_t n = PyList_Size(al);
+	if (PyList_Size(bl) != n) return raise_usage("the two lists differ in length");
+	char *d;
+	PyObject *out = new_bytes((size_t)n * 8, &d);
+	if (!out) return NULL;
+	text_batch a = {0}, b = {0};
+	Py_ssize_t at_a = 0, at_b = 0;
+	while (at_a < n) {
+		Py_ssize_t base = at_a;
+		if (batch_fill(&a, al, &at_a, NULL)) goto fail;
+		at_b = base;
+		/* b takes exactly as many items as a did */
+		batch_clear(&b);
+		if (batch_reserve(&b, a.n)) goto fail;
+		for (size_t i = 0; i < a.n; i++, at_b++) {
+			PyObject *o = PyList_GetItem(bl, at_b);
+			if (!o || text_of(o, &b.ptr[i], &b.len[i])) goto fail;
+			Py_INCREF(o);
+			b.ref[i] = o;
+			b.bad[i] = 0;
+			b.n = i + 1;
+		}
+		for (size_t i = 0; i < a.n; i++)
+			if (a.bad[i]) {
+				PyErr_SetString(PyExc_TypeError, "expected str or bytes, got None");
+				goto fail;
+			}
+		size_t failed = a.n;
+		rp_error err;
+		Py_BEGIN_ALLOW_THREADS
+		for (size_t i = 0; i < a.n; i++)
+			if (rp_text_jaccard(a.ptr[i], a.len[i], b.ptr[i], b.len[i], &p, (double *)d + base + i, &err)) {
+				failed = i;
+				break;
+			}
+		Py_END_ALLOW_THREADS
+		if (failed < a.n) {
+			raise_rp(&err, 0, base + (Py_ssize_t)failed);
+			goto fail;
+		}
+		if (PyErr_CheckSignals()) goto fail;
+	}
+	batch_free(&a);
+	batch_free(&b);
+	return out;
+fail:
+	batch_free(&a);
+	batch_free(&b);
+	Py_DECREF(out);
+	return NULL;
+}
+
+static PyObject *py_verify_margin(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	if (PyTuple_Size(args) != 0) return PyErr_SetString(PyExc_TypeError, "keyword arguments only"), NULL;
+	rp_params p;
+	if (params_from(kw, &p, 1)) return NULL;
+	return PyFloat_FromDouble(rp_verify_margin(&p));
+}
+
+/* ---- MinHash (datasketch-style) helpers -------------------------------------
+ * A MinHash keeps the K one-permutation bins before densification (K uint32,
+ * RP_SIG_EMPTY where no shingle fell), so that updates and merges are bin-wise
+ * minima.  The bin of a shingle hash and its value follow src/sketch.c: bin =
+ * high bits of h * K, value = low 32 bits of h (RP_SIG_EMPTY moved down by
+ * one).  The digest densifies by handing rp_sketch one synthetic hash per
+ * filled bin that lands in the same bin with the same value, so it equals
+ * rp_sketch over the original shingles bit for bit (tested). */
+
+static inline void bin_update(uint32_t *bins, uint64_t K, uint64_t h)
+{
+	uint32_t bin = (uint32_t)(((unsigned __int128)h * K) >> 64);
+	uint32_t v = (uint32_t)h;
+	v -= v == RP_SIG_EMPTY;
+	if (v < bins[bin]) bins[bin] = v;
+}
+
+static int bins_view(PyObject *o, Py_buffer *v)
+{
+	if (view_of(o, v, 1)) return -1;
+	if (v->len < 4 || v->len % 4 || v->len / 4 > RP_MAX_PERM) {
+		PyBuffer_Release(v);
+		raise_usage("MinHash bins must be 1..1024 uint32 values");
+		return -1;
+	}
+	return 0;
+}
+
+/* minhash_update(bins, data, seed): data (bytes) is one shingle, hashed as a
+ * one-token shingle of rp_token_hash(data, seed). */
+static PyObject *py_minhash_update(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *bo;
+	const char *s;
+	Py_ssize_t n;
+	unsigned long long seed;
+	if (!PyArg_ParseTuple(args, "Oy#K", &bo, &s, &n, &seed)) return NULL;
+	Py_buffer b;
+	if (bins_view(bo, &b)) return NULL;
+	uint64_t tok = rp_token_hash(s, (size_t)n, seed), h;
+	rp_shingles(&tok, 1, 1, &h);
+	bin_update(b.buf, (uint64_t)(b.len / 4), h);
+	PyBuffer_Release(&b);
+	Py_RETURN_NONE;
+}
+
+/* minhash_update_batch(bins, list_of_bytes, seed) */
+static PyObject *py_minhash_update_batch(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *bo, *list;
+	unsigned long long seed;
+	if (!PyArg_ParseTuple(args, "OOK", &bo, &list, &seed)) return NULL;
+	PyObject *it = PyObject_GetIter(list);
+	if (!it) return NULL;
+	Py_buffer b;
+	if (bins_view(bo, &b)) {
+		Py_DECREF(it);
+		return NULL;
+	}
+	PyObject *o;
+	while ((o = PyIter_Next(it))) {
+		char *s;
+		Py_ssize_t n;
+		if (PyBytes_AsStringAndSize(o, &s, &n)) {
+			Py_DECREF(o);
+			break;
+		}
+		uint64_t tok = rp_token_hash(s, (size_t)n, seed), h;
+		rp_shingles(&tok, 1, 1, &h);
+		bin_update(b.buf, (uint64_t)(b.len / 4), h);
+		Py_DECREF(o);
+	}
+	Py_DECREF(it);
+	PyBuffer_Release(&b);
+	if (PyErr_Occurred()) return NULL;
+	Py_RETURN_NONE;
+}
+
+/* minhash_update_hashes(bins, hashes): hashes is a buffer of uint64 shingle
+ * hashes (as from shingles()). */
+static PyObject *py_minhash_update_hashes(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *bo, *ho;
+	if (!PyArg_ParseTuple(args, "OO", &bo, &ho)) return NULL;
+	Py_buffer b, h;
+	if (bins_view(bo, &b)) return NULL;
+	if (view_of(ho, &h, 0)) {
+		PyBuffer_Release(&b);
+		return NULL;
+	}
+	if (h.len % 8) {
+		PyBuffer_Release(&b);
+		PyBuffer_Release(&h);
+		return raise_usage("hashes must be uint64 values");
+	}
+	const uint64_t *hs = h.buf;
+	for (Py_ssize_t i = 0; i < h.len / 8; i++) bin_update(b.buf, (uint64_t)(b.len / 4), hs[i]);
+	PyBuffer_Release(&b);
+	PyBuffer_Release(&h);
+	Py_RETURN_NONE;
+}
+
+/* minhash_digest(bins, seed) -> bytes of K uint32: the densified signature. */
+static PyObject *py_minhash_digest(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *bo;
+	unsigned long long seed;
+	if (!PyArg_ParseTuple(args, "OK", &bo, &seed)) return NULL;
+	Py_buffer b;
+	if (view_of(bo, &b, 0)) return NULL;
+	if (b.len < 4 || b.len % 4 || b.len / 4 > RP_MAX_PERM) {
+		PyBuffer_Release(&b);
+		return raise_usage("MinHash bins must be 1..1024 uint32 values");
+	}
+	const uint64_t K = (uint64_t)(b.len / 4);
+	const uint32_t *bins = b.buf;
+	uint64_t synth[RP_MAX_PERM];
+	size_t m = 0;
+	for (uint64_t i = 0; i < K; i++) {
+		if (bins[i] == RP_SIG_EMPTY) continue;
+		/* the smallest multiple of 2^32 in bin i's hash range, plus the value */
+		unsigned __int128 lo = (((unsigned __int128)i << 64) + K - 1) / K;
+		uint64_t base = (uint64_t)((lo + 0xffffffffu) & ~(unsigned __int128)0xffffffffu);
+		synth[m++] = base + bins[i];
+	}
+	char *d;
+	PyObject *out = new_bytes(K * 4, &d);
+	if (out) rp_sketch(synth, m, (int)K, seed, (uint32_t *)d);
+	PyBuffer_Release(&b);
+	return out;
+}
+
+/* ---- compare ------------------------------------------------------------- */
+
+static PyObject *ranges_list(const rp_range *r, size_t n)
+{
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	if (!l) return NULL;
+	for (size_t i = 0; i < n; i++) {
+		PyObject *t = Py_BuildValue("[KK]", (unsigned long long)r[i].start, (unsigned long long)r[i].end);
+		if (!t) {
+			Py_DECREF(l);
+			return NULL;
+		}
+		PyList_SetItem(l, (Py_ssize_t)i, t);
+	}
+	return l;
+}
+
+static PyObject *passages_list(const rp_passage *p, size_t n)
+{
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	if (!l) return NULL;
+	for (size_t i = 0; i < n; i++) {
+		PyObject *t = Py_BuildValue("(KKKKI)", (unsigned long long)p[i].a_byte_start,
+		                            (unsigned long long)p[i].a_byte_end, (unsigned long long)p[i].b_byte_start,
+		                            (unsigned long long)p[i].b_byte_end, (unsigned int)p[i].tokens);
+		if (!t) {
+			Py_DECREF(l);
+			return NULL;
+		}
+		PyList_SetItem(l, (Py_ssize_t)i, t);
+	}
+	return l;
+}
+
+/* compare(a, b, min_words, **params) -> (a_words, b_words, jaccard, a_in_b,
+ * b_in_a, passages [(a0, a1, b0, b1, words)], only_a [[s, e]], only_b) */
+static PyObject *py_compare(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	PyObject *ao, *bo;
+	int min_words = 8;
+	if (!PyArg_ParseTuple(args, "OO|i", &ao, &bo, &min_words)) return NULL;
+	if (min_words < 1) return raise_usage("min_words must be at least 1");
+	rp_params p;
+	if (params_from(kw, &p, 0)) return NULL;
+	const char *a, *b;
+	size_t na, nb;
+	if (text_of(ao, &a, &na) || text_of(bo, &b, &nb)) return NULL;
+	rp_comparison c;
+	rp_error err;
+	int rc;
+	Py_INCREF(ao), Py_INCREF(bo);
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_compare(a, na, b, nb, &p, min_words, &c, &err);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(ao), Py_DECREF(bo);
+	if (rc) return raise_rp(&err, rc, -1);
+	PyObject *r = Py_BuildValue("(nnddd NNN)", (Py_ssize_t)c.a_words, (Py_ssize_t)c.b_words, c.jaccard, c.a_in_b,
+	                            c.b_in_a, passages_list(c.passages, c.npassages), ranges_list(c.only_a, c.nonly_a),
+	                            ranges_list(c.only_b, c.nonly_b));
+	rp_comparison_free(&c);
+	return r;
+}
+
+/* ---- Dedup ------------------------------------------------------------------ */
+
+typedef struct {
+	PyObject_HEAD
+	rp_params p;
+	rp_pool *pool;
+	rp_dedup *d;
+	char *tmpdir;
+	int busy, finished;
+} DedupObject;
+
+static int claim(int *busy)
+{
+	if (*busy) {
+		PyErr_SetString(PyExc_RuntimeError, "this object is in use by another thread");
+		return -1;
+	}
+	*busy = 1;
+	return 0;
+}
+
+/* Dedup(threads=0, tmpdir=None, **params) */
+static int Dedup_init(PyObject *self_o, PyObject *args, PyObject *kw)
+{
+	DedupObject *self = (DedupObject *)self_o;
+	int threads = 0;
+	const char *tmpdir = NULL;
+	if (!PyArg_ParseTuple(args, "|iz", &threads, &tmpdir)) return -1;
+	if (self->d) return PyErr_SetString(PyExc_RuntimeError, "Dedup already initialised"), -1;
+	if (params_from(kw, &self->p, 1)) return -1;
+	if (tmpdir) {
+		self->tmpdir = PyMem_Malloc(strlen(tmpdir) + 1);
+		if (!self->tmpdir) return PyErr_NoMemory(), -1;
+		strcpy(self->tmpdir, tmpdir);
+		self->p.tmpdir = self->tmpdir;
+	}
+	self->pool = rp_pool_new(threads);
+	if (!self->pool) return PyErr_SetString(PyExc_OSError, "cannot start threads"), -1;
+	rp_error err;
+	if (rp_dedup_new(&self->d, &self->p, self->pool, &err)) return raise_rp(&err, 0, -1), -1;
+	return 0;
+}
+
+static void Dedup_dealloc(PyObject *self_o)
+{
+	DedupObject *self = (DedupObject *)self_o;
+	rp_dedup_free(self->d);
+	rp_pool_free(self->pool);
+	PyMem_Free(self->tmpdir);
+	PyTypeObject *tp = Py_TYPE(self_o);
+	freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+	f(self_o);
+	Py_DECREF(tp);
+}
+
+static int dedup_ready(DedupObject *self, int want_finished)
+{
+	if (!self->d) return PyErr_SetString(PyExc_RuntimeError, "Dedup not initialised"), -1;
+	if (want_finished && !self->finished) return PyErr_SetString(PyExc_RuntimeError, "call finish() first"), -1;
+	if (!want_finished && self->finished)
+		return PyErr_SetString(PyExc_RuntimeError, "documents cannot be added after finish()"), -1;
+	return 0;
+}
+
+/* add(texts, bad=None): texts is a list of str/bytes/None (None: a bad
+ * record that takes a position but joins no cluster); bad, if given, is a
+ * bytes-like of one flag per text. */
+static PyObject *Dedup_add(PyObject *self_o, PyObject *args)
+{
+	DedupObject *self = (DedupObject *)self_o;
+	PyObject *list, *bad_o = Py_None;
+	if (!PyArg_ParseTuple(args, "O|O", &list, &bad_o)) return NULL;
+	if (dedup_ready(self, 0) || list_check(list, "texts")) return NULL;
+	Py_buffer bad = {0};
+	int have_bad = bad_o != Py_None;
+	if (have_bad) {
+		if (view_of(bad_o, &bad, 0)) return NULL;
+		if (bad.len != PyList_Size(list)) {
+			PyBuffer_Release(&bad);
+			return raise_usage("bad flags differ in length from texts");
+		}
+	}
+	if (claim(&self->busy)) {
+		if (have_bad) PyBuffer_Release(&bad);
+		return NULL;
+	}
+	size_t start = rp_dedup_count(self->d);
+	text_batch b = {0};
+	Py_ssize_t at = 0, n = PyList_Size(list);
+	PyObject *ret = NULL;
+	while (at < n) {
+		Py_ssize_t base = at;
+		if (batch_fill(&b, list, &at, have_bad ? bad.buf : NULL)) goto out;
+		rp_error err;
+		int rc;
+		Py_BEGIN_ALLOW_THREADS
+		rc = rp_dedup_add(self->d, b.n, b.ptr, b.len, b.bad, &err);
+		Py_END_ALLOW_THREADS
+		if (rc) {
+			Py_ssize_t index = -1;
+			if (rc == RP_EDATA) {
+				rp_error e2;
+				size_t i = find_bad_text(&b, self->p.char_shingles, self->p.seed, &e2);
+				if (i < b.n) index = (Py_ssize_t)start + base + (Py_ssize_t)i, err = e2;
+			}
+			raise_rp(&err, rc, index);
+			goto out;
+		}
+		if (PyErr_CheckSignals()) goto out;
+	}
+	ret = Py_None;
+	Py_INCREF(ret);
+out:
+	batch_free(&b);
+	if (have_bad) PyBuffer_Release(&bad);
+	self->busy = 0;
+	return ret;
+}
+
+static PyObject *Dedup_finish(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	DedupObject *self = (DedupObject *)self_o;
+	if (!self->d) return PyErr_SetString(PyExc_RuntimeError, "Dedup not initialised"), NULL;
+	if (self->finished) Py_RETURN_NONE;
+	if (claim(&self->busy)) return NULL;
+	rp_error err;
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_dedup_finish(self->d, &err);
+	Py_END_ALLOW_THREADS
+	self->busy = 0;
+	if (rc) return raise_rp(&err, rc, -1);
+	self->finished = 1;
+	Py_RETURN_NONE;
+}
+
+/* results() -> (cluster: n uint64, duplicate: n uint8, similarity: n float32) */
+static PyObject *Dedup_results(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	DedupObject *self = (DedupObject *)self_o;
+	if (dedup_ready(self, 1)) return NULL;
+	size_t n = rp_dedup_count(self->d);
+	char *cd, *dd, *sd;
+	PyObject *c = new_bytes(n * 8, &cd), *dup = new_bytes(n, &dd), *sim = new_bytes(n * 4, &sd);
+	if (!c || !dup || !sim) {
+		Py_XDECREF(c), Py_XDECREF(dup), Py_XDECREF(sim);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rp_dedup_result r;
+		rp_dedup_get(self->d, i, &r);
+		((uint64_t *)cd)[i] = r.cluster;
+		dd[i] = (char)r.duplicate;
+		((float *)sd)[i] = (float)r.similarity; /* the library keeps it as a float */
+	}
+	return Py_BuildValue("(NNN)", c, dup, sim);
+}
+
+/* pairs() -> (a: uint64, b: uint64, jaccard: float64), in (a, b) order */
+static PyObject *Dedup_pairs(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	DedupObject *self = (DedupObject *)self_o;
+	if (dedup_ready(self, 1)) return NULL;
+	const uint64_t *a, *b;
+	const double *j;
+	size_t n = rp_dedup_pairs(self->d, &a, &b, &j);
+	PyObject *r = Py_BuildValue("(y#y#y#)", (const char *)a, (Py_ssize_t)(n * 8), (const char *)b,
+	                            (Py_ssize_t)(n * 8), (const char *)j, (Py_ssize_t)(n * 8));
+	return r;
+}
+
+static PyObject *Dedup_count(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	DedupObject *self = (DedupObject *)self_o;
+	if (!self->d) return PyLong_FromLong(0);
+	return PyLong_FromSize_t(rp_dedup_count(self->d));
+}
+
+static PyObject *Dedup_params(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	DedupObject *self = (DedupObject *)self_o;
+	const rp_params *p = &self->p;
+	return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:d,s:i,s:i,s:K,s:d,s:i}", "ngram", p->ngram, "char_shingles",
+	                     p->char_shingles, "num_perm", p->num_perm, "bands", p->bands, "rows", p->rows,
+	                     "threshold", p->threshold, "verify", p->verify, "keep_longest", p->keep_longest, "seed",
+	                     (unsigned long long)p->seed, "margin", rp_verify_margin(p), "threads",
+	                     self->pool ? rp_pool_size(self->pool) : 0);
+}
+
+static PyMethodDef Dedup_methods[] = {
+	{"add", Dedup_add, METH_VARARGS, "add(texts, bad=None): sketch a list of texts (str, bytes or None)."},
+	{"finish", Dedup_finish, METH_NOARGS, "finish(): find candidates, verify them and cluster."},
+	{"results", Dedup_results, METH_NOARGS, "results() -> (cluster u64[n], duplicate u8[n], similarity f32[n])."},
+	{"pairs", Dedup_pairs, METH_NOARGS, "pairs() -> (a u64[m], b u64[m], jaccard f64[m]): verified pairs."},
+	{"count", Dedup_count, METH_NOARGS, "count() -> documents added."},
+	{"params", Dedup_params, METH_NOARGS, "params() -> the resolved parameters."},
+	{NULL, NULL, 0, NULL}};
+
+static PyType_Slot Dedup_slots[] = {
+	{Py_tp_doc, "Dedup(threads=0, tmpdir=None, **params): a handle on rp_dedup."},
+	{Py_tp_init, Dedup_init},
+	{Py_tp_new, PyType_GenericNew},
+	{Py_tp_dealloc, Dedup_dealloc},
+	{Py_tp_methods, Dedup_methods},
+	{0, NULL}};
+
+static PyType_Spec Dedup_spec = {"reprint._core.Dedup", sizeof(DedupObject), 0, Py_TPFLAGS_DEFAULT, Dedup_slots};
+
+/* ---- Reuse ------------------------------------------------------------------ */
+
+typedef struct {
+	PyObject_HEAD
+	rp_params p;
+	rp_reuse_opts o;
+	rp_pool *pool;
+	rp_reuse *r;
+	int busy, finished;
+} ReuseObject;
+
+/* Reuse(min_words=50, template_df=5, max_df=1000, threads=0, **params) */
+static int Reuse_init(PyObject *self_o, PyObject *args, PyObject *kw)
+{
+	ReuseObject *self = (ReuseObject *)self_o;
+	rp_reuse_opts_default(&self->o);
+	int threads = 0;
+	if (!PyArg_ParseTuple(args, "|iiii", &self->o.min_words, &self->o.template_df, &self->o.max_df, &threads))
+		return -1;
+	if (self->r) return PyErr_SetString(PyExc_RuntimeError, "Reuse already initialised"), -1;
+	if (params_from(kw, &self->p, 0)) return -1;
+	self->pool = rp_pool_new(threads);
+	if (!self->pool) return PyErr_SetString(PyExc_OSError, "cannot start threads"), -1;
+	rp_error err;
+	if (rp_reuse_new(&self->r, &self->p, &self->o, self->pool, &err)) return raise_rp(&err, 0, -1), -1;
+	return 0;
+}
+
+static void Reuse_dealloc(PyObject *self_o)
+{
+	ReuseObject *self = (ReuseObject *)self_o;
+	rp_reuse_free(self->r);
+	rp_pool_free(self->pool);
+	PyTypeObject *tp = Py_TYPE(self_o);
+	freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+	f(self_o);
+	Py_DECREF(tp);
+}
+
+static PyObject *Reuse_add(PyObject *self_o, PyObject *args)
+{
+	ReuseObject *self = (ReuseObject *)self_o;
+	PyObject *list;
+	if (!PyArg_ParseTuple(args, "O", &list)) return NULL;
+	if (!self->r) return PyErr_SetString(PyExc_RuntimeError, "Reuse not initialised"), NULL;
+	if (self->finished) return PyErr_SetString(PyExc_RuntimeError, "documents cannot be added after finish()"), NULL;
+	if (list_check(list, "texts") || claim(&self->busy)) return NULL;
+	text_batch b = {0};
+	Py_ssize_t at = 0, n = PyList_Size(list);
+	PyObject *ret = NULL;
+	while (at < n) {
+		if (batch_fill(&b, list, &at, NULL)) goto out;
+		rp_error err;
+		int rc;
+		Py_BEGIN_ALLOW_THREADS
+		rc = rp_reuse_add(self->r, b.n, b.ptr, b.len, b.bad, &err);
+		Py_END_ALLOW_THREADS
+		if (rc) {
+			raise_rp(&err, rc, -1);
+			goto out;
+		}
+		if (PyErr_CheckSignals()) goto out;
+	}
+	ret = Py_None;
+	Py_INCREF(ret);
+out:
+	batch_free(&b);
+	self->busy = 0;
+	return ret;
+}
+
+static PyObject *Reuse_finish(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	ReuseObject *self = (ReuseObject *)self_o;
+	if (!self->r) return PyErr_SetString(PyExc_RuntimeError, "Reuse not initialised"), NULL;
+	if (self->finished) Py_RETURN_NONE;
+	if (claim(&self->busy)) return NULL;
+	rp_error err;
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_reuse_finish(self->r, &err);
+	Py_END_ALLOW_THREADS
+	self->busy = 0;
+	if (rc) return raise_rp(&err, rc, -1);
+	self->finished = 1;
+	Py_RETURN_NONE;
+}
+
+/* next() -> list of (a, b, jaccard, a_in_b, b_in_a, passages) for the next
+ * chunk of candidates; [] at the end.  Each call aligns one chunk, so a loop
+ * over next() is interruptible. */
+static PyObject *Reuse_next(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	ReuseObject *self = (ReuseObject *)self_o;
+	if (!self->r || !self->finished) return PyErr_SetString(PyExc_RuntimeError, "call finish() first"), NULL;
+	if (claim(&self->busy)) return NULL;
+	const rp_reuse_pair *pr;
+	size_t n;
+	rp_error err;
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_reuse_next(self->r, &pr, &n, &err);
+	Py_END_ALLOW_THREADS
+	self->busy = 0;
+	if (rc) return raise_rp(&err, rc, -1);
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	if (!l) return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const rp_reuse_pair *x = &pr[i];
+		PyObject *t = Py_BuildValue("(KKdddN)", (unsigned long long)x->a, (unsigned long long)x->b, x->jaccard,
+		                            x->a_in_b, x->b_in_a, passages_list(x->passages, x->npassages));
+		if (!t) {
+			Py_DECREF(l);
+			return NULL;
+		}
+		PyList_SetItem(l, (Py_ssize_t)i, t);
+	}
+	return l;
+}
+
+static PyObject *Reuse_stats(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	ReuseObject *self = (ReuseObject *)self_o;
+	if (!self->r || !self->finished) return PyErr_SetString(PyExc_RuntimeError, "call finish() first"), NULL;
+	return Py_BuildValue("{s:n,s:n}", "candidates", (Py_ssize_t)rp_reuse_candidates(self->r),
+	                     "boilerplate_fingerprints", (Py_ssize_t)rp_reuse_template_fingerprints(self->r));
+}
+
+static PyObject *Reuse_boilerplate(PyObject *self_o, PyObject *args)
+{
+	ReuseObject *self = (ReuseObject *)self_o;
+	unsigned long long doc;
+	if (!PyArg_ParseTuple(args, "K", &doc)) return NULL;
+	if (!self->r || !self->finished) return PyErr_SetString(PyExc_RuntimeError, "call finish() first"), NULL;
+	if (claim(&self->busy)) return NULL;
+	rp_range *rg;
+	size_t nr;
+	rp_error err;
+	int rc = rp_reuse_template_spans(self->r, doc, &rg, &nr, &err);
+	self->busy = 0;
+	if (rc) return raise_rp(&err, rc, -1);
+	PyObject *l = ranges_list(rg, nr);
+	rp_free_ranges(rg);
+	return l;
+}
+
+static PyMethodDef Reuse_methods[] = {
+	{"add", Reuse_add, METH_VARARGS, "add(texts): index a list of texts (str, bytes or None)."},
+	{"finish", Reuse_finish, METH_NOARGS, "finish(): find boilerplate and candidate pairs."},
+	{"next", Reuse_next, METH_NOARGS, "next() -> the next pairs that share passages; [] at the end."},
+	{"stats", Reuse_stats, METH_NOARGS, "stats() -> candidates and boilerplate fingerprints."},
+	{"boilerplate", Reuse_boilerplate, METH_VARARGS, "boilerplate(doc) -> byte ranges found to be boilerplate."},
+	{NULL, NULL, 0, NULL}};
+
+static PyType_Slot Reuse_slots[] = {
+	{Py_tp_doc, "Reuse(min_words=50, template_df=5, max_df=1000, threads=0, **params): a handle on rp_reuse."},
+	{Py_tp_init, Reuse_init},
+	{Py_tp_new, PyType_GenericNew},
+	{Py_tp_dealloc, Reuse_dealloc},
+	{Py_tp_methods, Reuse_methods},
+	{0, NULL}};
+
+static PyType_Spec Reuse_spec = {"reprint._core.Reuse", sizeof(ReuseObject), 0, Py_TPFLAGS_DEFAULT, Reuse_slots};
+
+/* ---- Reader ------------------------------------------------------------------ */
+
+typedef struct {
+	PyObject_HEAD
+	rp_reader *r;
+	char **inputs;
+	size_t ninputs;
+	char *text_field, *id_field;
+	int busy, done;
+	/* one batch read without the GIL */
+	char *buf;
+	size_t buf_len, buf_cap;
+	struct rec_meta {
+		size_t id_at, id_len, text_at, text_len;
+		int id_is_number, bad;
+		size_t msg_at, msg_len, file_at, file_len;
+		uint64_t line, byte;
+	} *recs;
+	size_t nrecs, recs_cap;
+} ReaderObject;
+
+static char *dup_str(const char *s)
+{
+	char *d = PyMem_Malloc(strlen(s) + 1);
+	if (d) strcpy(d, s);
+	return d;
+}
+
+/* Reader(inputs, format=0, text_field="text", id_field="id", max_record=64 MiB)
+ * format: 0 auto, 1 jsonl, 2 lines, 3 file (rp_format). */
+static int Reader_init(PyObject *self_o, PyObject *args, PyObject *kw)
+{
+	ReaderObject *self = (ReaderObject *)self_o;
+	static char *kwlist[] = {"inputs", "format", "text_field", "id_field", "max_record", NULL};
+	PyObject *list;
+	int format = 0;
+	const char *tf = "text", *idf = "id";
+	Py_ssize_t max_record = 64 << 20;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|issn", kwlist, &list, &format, &tf, &idf, &max_record))
+		return -1;
+	if (self->r) return PyErr_SetString(PyExc_RuntimeError, "Reader already initialised"), -1;
+	if (list_check(list, "inputs")) return -1;
+	if (format < 0 || format > 3 || max_record < 1) return raise_usage("bad reader option"), -1;
+	Py_ssize_t n = PyList_Size(list);
+	self->inputs = PyMem_Calloc((size_t)(n ? n : 1), sizeof *self->inputs);
+	if (!self->inputs) return PyErr_NoMemory(), -1;
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *o = PyList_GetItem(list, i), *b = NULL;
+		if (!o || !PyUnicode_FSConverter(o, &b)) return -1;
+		self->inputs[i] = dup_str(PyBytes_AsString(b));
+		Py_DECREF(b);
+		if (!self->inputs[i]) return PyErr_NoMemory(), -1;
+		self->ninputs++;
+	}
+	self->text_field = dup_str(tf);
+	self->id_field = dup_str(idf);
+	if (!self->text_field || !self->id_field) return PyErr_NoMemory(), -1;
+	rp_reader_opts o = {(rp_format)format, self->text_field, self->id_field, (size_t)max_record};
+	rp_error err;
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_reader_new(&self->r, (const char *const *)self->inputs, self->ninputs, &o, &err);
+	Py_END_ALLOW_THREADS
+	if (rc) return raise_rp(&err, rc, -1), -1;
+	return 0;
+}
+
+static void Reader_dealloc(PyObject *self_o)
+{
+	ReaderObject *self = (ReaderObject *)self_o;
+	rp_reader_free(self->r);
+	for (size_t i = 0; i < self->ninputs; i++) PyMem_Free(self->inputs[i]);
+	PyMem_Free(self->inputs);
+	PyMem_Free(self->text_field);
+	PyMem_Free(self->id_field);
+	free(self->buf);
+	free(self->recs);
+	PyTypeObject *tp = Py_TYPE(self_o);
+	freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+	f(self_o);
+	Py_DECREF(tp);
+}
+
+/* Append bytes to the batch buffer (no GIL: plain realloc). */
+static int buf_put(ReaderObject *self, const char *s, size_t n, size_t *at)
+{
+	if (self->buf_len + n > self->buf_cap) {
+		size_t cap = self->buf_cap ? self->buf_cap : 1 << 16;
+		while (cap < self->buf_len + n) cap *= 2;
+		char *q = realloc(self->buf, cap);
+		if (!q) return -1;
+		self->buf = q;
+		self->buf_cap = cap;
+	}
+	if (n) memcpy(self->buf + self->buf_len, s, n);
+	*at = self->buf_len;
+	self->buf_len += n;
+	return 0;
+}
+
+/* read(max_records=8192, max_bytes=8 MiB) -> list of (id, id_is_number,
+ * text bytes or None, error or None); error = (message, file, line, byte).
+ * [] at the end of input; a fatal stream error raises. */
+static PyObject *Reader_read(PyObject *self_o, PyObject *args)
+{
+	ReaderObject *self = (ReaderObject *)self_o;
+	Py_ssize_t max_records = BATCH_DOCS, max_bytes = BATCH_BYTES;
+	if (!PyArg_ParseTuple(args, "|nn", &max_records, &max_bytes)) return NULL;
+	if (!self->r) return PyErr_SetString(PyExc_RuntimeError, "Reader not initialised"), NULL;
+	if (self->done) return PyList_New(0);
+	if (claim(&self->busy)) return NULL;
+	int rc = 1, nomem = 0;
+	rp_error err = {0};
+	self->nrecs = self->buf_len = 0;
+	Py_BEGIN_ALLOW_THREADS
+	while (self->nrecs < (size_t)max_records && self->buf_len < (size_t)max_bytes) {
+		rp_record rec;
+		rc = rp_reader_next(self->r, &rec, &err);
+		if (rc <= 0) break;
+		if (self->nrecs == self->recs_cap) {
+			size_t cap = self->recs_cap ? self->recs_cap * 2 : 1024;
+			void *q = realloc(self->recs, cap * sizeof *self->recs);
+			if (!q) { nomem = 1; break; }
+			self->recs = q;
+			self->recs_cap = cap;
+		}
+		struct rec_meta *m = &self->recs[self->nrecs];
+		memset(m, 0, sizeof *m);
+		m->id_is_number = rec.id_is_number;
+		m->bad = rec.bad;
+		m->id_len = rec.id_len;
+		m->text_len = rec.bad ? 0 : rec.text_len;
+		if (buf_put(self, rec.id, rec.id_len, &m->id_at) || buf_put(self, rec.text, m->text_len, &m->text_at)) {
+			nomem = 1;
+			break;
+		}
+		if (rec.bad) {
+			const char *file = err.file[0] ? err.file : rec.file;
+			m->msg_len = strlen(err.message);
+			m->file_len = strlen(file);
+			m->line = err.line ? err.line : rec.line;
+			m->byte = err.byte;
+			if (buf_put(self, err.message, m->msg_len, &m->msg_at) || buf_put(self, file, m->file_len, &m->file_at)) {
+				nomem = 1;
+				break;
+			}
+		}
+		self->nrecs++;
+	}
+	Py_END_ALLOW_THREADS
+	self->busy = 0;
+	if (nomem) return PyErr_NoMemory();
+	if (rc < 0) return raise_rp(&err, rc, -1);
+	if (rc == 0) self->done = 1;
+	PyObject *l = PyList_New((Py_ssize_t)self->nrecs);
+	if (!l) return NULL;
+	for (size_t i = 0; i < self->nrecs; i++) {
+		const struct rec_meta *m = &self->recs[i];
+		const char *b = self->buf;
+		PyObject *t;
+		if (m->bad)
+			t = Py_BuildValue("(NOO(NNKK))", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
+			                  m->id_is_number ? Py_True : Py_False, Py_None,
+			                  PyUnicode_DecodeUTF8(b + m->msg_at, (Py_ssize_t)m->msg_len, "replace"),
+			                  PyUnicode_DecodeUTF8(b + m->file_at, (Py_ssize_t)m->file_len, "surrogateescape"),
+			                  (unsigned long long)m->line, (unsigned long long)m->byte);
+		else
+			t = Py_BuildValue("(NOy#O)", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
+			                  m->id_is_number ? Py_True : Py_False, b + m->text_at, (Py_ssize_t)m->text_len,
+			                  Py_None);
+		if (!t) {
+			Py_DECREF(l);
+			return NULL;
+		}
+		PyList_SetItem(l, (Py_ssize_t)i, t);
+	}
+	if (self->buf_cap > (64u << 20)) { /* do not keep a huge buffer between batches */
+		free(self->buf);
+		self->buf = NULL;
+		self->buf_cap = 0;
+	}
+	return l;
+}
+
+static PyMethodDef Reader_methods[] = {
+	{"read", Reader_read, METH_VARARGS, "read(max_records=8192, max_bytes=8 MiB) -> the next records; [] at the end."},
+	{NULL, NULL, 0, NULL}};
+
+static PyType_Slot Reader_slots[] = {
+	{Py_tp_doc, "Reader(inputs, format=0, text_field='text', id_field='id', max_record=64 MiB): rp_reader."},
+	{Py_tp_init, Reader_init},
+	{Py_tp_new, PyType_GenericNew},
+	{Py_tp_dealloc, Reader_dealloc},
+	{Py_tp_methods, Reader_methods},
+	{0, NULL}};
+
+static PyType_Spec Reader_spec = {"reprint._core.Reader", sizeof(ReaderObject), 0, Py_TPFLAGS_DEFAULT, Reader_slots};
+
+/* ---- module ------------------------------------------------------------------ */
+
+static PyMethodDef core_methods[] = {
+	{"resolve_params", (PyCFunction)(void (*)(void))py_resolve_params, METH_VARARGS | METH_KEYWORDS,
+	 "resolve_params(**params) -> dict: parameters after rp_params_resolve, plus the verify margin."},
+	{"lsh_choose", py_lsh_choose, METH_VARARGS, "lsh_choose(threshold, num_perm) -> (bands, rows)."},
+	{"lsh_probability", py_lsh_probability, METH_VARARGS, "lsh_probability(bands, rows, s) -> float."},
+	{"sketch", (PyCFunction)(void (*)(void))py_sketch, METH_VARARGS | METH_KEYWORDS,
+	 "sketch(texts, threads=0, meta=False, **params) -> signatures (bytes, n x K uint32)."},
+	{"sketch_arrow", (PyCFunction)(void (*)(void))py_sketch_arrow, METH_VARARGS | METH_KEYWORDS,
+	 "sketch_arrow(data, offsets, offset_bytes, n, threads=0, **params) -> (sigs, nshingles, content)."},
+	{"shingles", (PyCFunction)(void (*)(void))py_shingles, METH_VARARGS | METH_KEYWORDS,
+	 "shingles(text, **params) -> bytes of uint64 shingle hashes."},
+	{"sig_jaccard", py_sig_jaccard, METH_VARARGS, "sig_jaccard(a, b) -> fraction of equal signature values."},
+	{"sig_jaccard_many", py_sig_jaccard_many, METH_VARARGS, "sig_jaccard_many(a, b, K) -> bytes of doubles."},
+	{"band_keys", py_band_keys, METH_VARARGS, "band_keys(sigs, K, bands, rows) -> bytes of n x bands uint64."},
+	{"text_jaccard", (PyCFunction)(void (*)(void))py_text_jaccard, METH_VARARGS | METH_KEYWORDS,
+	 "text_jaccard(a, b, **params) -> exact Jaccard of the shingle sets."},
+	{"text_jaccard_many", (PyCFunction)(void (*)(void))py_text_jaccard_many, METH_VARARGS | METH_KEYWORDS,
+	 "text_jaccard_many(a_list, b_list, **params) -> bytes of doubles."},
+	{"verify_margin", (PyCFunction)(void (*)(void))py_verify_margin, METH_VARARGS | METH_KEYWORDS,
+	 "verify_margin(**params) -> rp_verify_margin."},
+	{"compare", (PyCFunction)(void (*)(void))py_compare, METH_VARARGS | METH_KEYWORDS,
+	 "compare(a, b, min_words=8, **params) -> tuple (see reprint.compare)."},
+	{"minhash_update", py_minhash_update, METH_VARARGS, "minhash_update(bins, data, seed)."},
+	{"minhash_update_batch", py_minhash_update_batch, METH_VARARGS, "minhash_update_batch(bins, items, seed)."},
+	{"minhash_update_hashes", py_minhash_update_hashes, METH_VARARGS, "minhash_update_hashes(bins, hashes)."},
+	{"minhash_digest", py_minhash_digest, METH_VARARGS, "minhash_digest(bins, seed) -> densified signature."},
+	{NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "reprint._core",
+                                         "The C core of reprint (libreprint " RP_VERSION ").", -1, core_methods,
+                                         NULL, NULL, NULL, NULL};
+
+static int add_type(PyObject *m, PyType_Spec *spec, const char *name)
+{
+	PyObject *t = PyType_FromSpec(spec);
+	if (!t) return -1;
+	if (PyModule_AddObject(m, name, t)) {
+		Py_DECREF(t);
+		return -1;
+	}
+	return 0;
+}
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+	PyObject *m = PyModule_Create(&core_module);
+	if (!m) return NULL;
+	ReprintError = PyErr_NewExceptionWithDoc(
+		"reprint.ReprintError",
+		"An error from libreprint: bad input data or a bad parameter.  Attributes: code (RP_E*), message,\n"
+		"file, line, byte (where in the input, when known) and index (the document, when known).",
+		PyExc_ValueError, NULL);
+	if (!ReprintError) goto fail;
+	PyObject *bases = PyTuple_Pack(2, ReprintError, PyExc_OSError);
+	if (!bases) goto fail;
+	ReprintIOError = PyErr_NewExceptionWithDoc("reprint.ReprintIOError",
+	                                           "A read or write error in libreprint (also an OSError).", bases, NULL);
+	Py_DECREF(bases);
+	if (!ReprintIOError) goto fail;
+	Py_INCREF(ReprintError);
+	Py_INCREF(ReprintIOError);
+	if (PyModule_AddObject(m, "ReprintError", ReprintError) || PyModule_AddObject(m, "ReprintIOError", ReprintIOError))
+		goto fail;
+	if (add_type(m, &Dedup_spec, "Dedup") || add_type(m, &Reuse_spec, "Reuse") || add_type(m, &Reader_spec, "Reader"))
+		goto fail;
+	if (PyModule_AddStringConstant(m, "VERSION", RP_VERSION) || PyModule_AddIntConstant(m, "NORM_VERSION", RP_NORM_VERSION) ||
+	    PyModule_AddIntConstant(m, "MAX_PERM", RP_MAX_PERM) || PyModule_AddIntConstant(m, "VERIFY_AUTO", RP_VERIFY_AUTO) ||
+	    PyModule_AddIntConstant(m, "VERIFY_ESTIMATE", RP_VERIFY_ESTIMATE) ||
+	    PyModule_AddIntConstant(m, "VERIFY_EXACT", RP_VERIFY_EXACT) ||
+	    PyModule_AddObject(m, "SIG_EMPTY", PyLong_FromUnsignedLong(RP_SIG_EMPTY)))
+		goto fail;
+	return m;
+fail:
+	Py_DECREF(m);
+	return NULL;
+}

@@ -1,0 +1,808 @@
+"""reprint: near-duplicate documents, passage reuse and pair explanations.
+
+A Python binding of libreprint (the C library behind the ``reprint`` command).
+Every call is batch-first: give it all the texts (a list, or any iterable),
+and the C core does the work with the GIL released, on all cores, in batches
+between which Ctrl-C is honoured.
+
+    >>> import reprint
+    >>> res = reprint.dedup(["a b c d e f", "a b c d e f", "x y z"], threshold=0.8)
+    >>> [r["cluster"] for r in res]
+    [0, 0, 2]
+
+Answers equal the command line's byte for byte: ``reprint.dedup_jsonl`` reads
+files with the library's own reader and writes the lines ``reprint dedup``
+writes; ``DedupResult.write_jsonl`` writes the same lines for in-memory
+records.  ``reprint.spark`` runs the same dedup on Spark.
+
+Not here yet: ``reprint.Index`` (the persistent index is not in the library
+yet).
+"""
+from __future__ import annotations
+
+import array
+import io
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Union
+
+from . import _core
+from ._core import ReprintError, ReprintIOError
+from .minhash import MinHash, MinHashLSH
+
+__version__ = "0.1.0"
+LIBRARY_VERSION: str = _core.VERSION
+NORM_VERSION: int = _core.NORM_VERSION
+
+__all__ = [
+    "ReprintError", "ReprintIOError", "sketch", "shingles", "Signatures", "dedup", "dedup_jsonl",
+    "DedupResult", "compare", "compare_json", "reuse", "reuse_jsonl", "jaccard", "text_jaccard",
+    "band_keys", "lsh_params", "MinHash", "MinHashLSH", "read_records",
+]
+
+Text = Union[str, bytes]
+PathLike = Union[str, "os.PathLike[str]"]
+
+_BATCH = 8192  # documents handed to the C core per call (Ctrl-C is checked at least this often)
+
+try:  # numpy is optional: arrays come back as ndarrays when it is there
+    import numpy as _np
+except ImportError:  # pragma: no cover - exercised when numpy is absent
+    _np = None
+
+_VERIFY = {"auto": _core.VERIFY_AUTO, "estimate": _core.VERIFY_ESTIMATE, "exact": _core.VERIFY_EXACT}
+_FORMATS = {"auto": 0, "jsonl": 1, "lines": 2, "file": 3}
+
+
+# ---- parameters ------------------------------------------------------------
+
+def _shingle_params(shingle: str, ngram: int) -> tuple[int, int]:
+    """(char_shingles, ngram) from shingle="word" | "char" | "word:N" | "char:N"."""
+    kind, _, n = shingle.partition(":")
+    if kind not in ("word", "char"):
+        raise ReprintError(f"shingle: expected word, word:N, char or char:N, got {shingle!r}")
+    if n:
+        try:
+            ngram = int(n)
+        except ValueError:
+            raise ReprintError(f"shingle: bad length in {shingle!r}") from None
+    return (1 if kind == "char" else 0), ngram
+
+
+def _params(*, threshold: float = 0.8, num_perm: int = 128, ngram: int = 5, shingle: str = "word",
+            bands: int | None = None, rows: int | None = None, verify: str = "auto", keep: str = "first",
+            seed: int = 0) -> dict[str, Any]:
+    char, ngram = _shingle_params(shingle, ngram)
+    if verify not in _VERIFY:
+        raise ReprintError(f"verify: expected auto, estimate or exact, got {verify!r}")
+    if keep not in ("first", "longest"):
+        raise ReprintError(f"keep: expected first or longest, got {keep!r}")
+    if (bands is None) != (rows is None):
+        raise ReprintError("bands and rows go together")
+    return dict(threshold=float(threshold), num_perm=int(num_perm), ngram=int(ngram), char_shingles=char,
+                bands=int(bands or 0), rows=int(rows or 0), verify=_VERIFY[verify],
+                keep_longest=1 if keep == "longest" else 0, seed=int(seed))
+
+
+def lsh_params(threshold: float = 0.8, num_perm: int = 128) -> tuple[int, int]:
+    """(bands, rows) that ``reprint dedup`` uses for this threshold and sketch size:
+    the largest rows for which a pair at the threshold is a candidate with
+    probability >= 0.98."""
+    return _core.lsh_choose(float(threshold), int(num_perm))
+
+
+# ---- arrays ----------------------------------------------------------------
+
+class Signatures:
+    """An (n, K) array of uint32 signatures kept in one bytes object; what
+    ``sketch`` returns when numpy is not installed.  ``len()`` is n, ``shape``
+    is (n, K), ``sig[i]`` is row i (a memoryview of K uint32), ``tobytes()``
+    the raw native-order bytes, ``memoryview()`` a 2-D view (and on Python >=
+    3.12 the object itself supports the buffer protocol)."""
+
+    __slots__ = ("_data", "_n", "_k")
+
+    def __init__(self, data: bytes, n: int, k: int) -> None:
+        if len(data) != n * k * 4:
+            raise ValueError("data does not hold n x K uint32 values")
+        self._data, self._n, self._k = data, n, k
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self._n, self._k)
+
+    @property
+    def num_perm(self) -> int:
+        return self._k
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> memoryview:
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("signature index out of range")
+        row = self._k * 4
+        return memoryview(self._data)[i * row:(i + 1) * row].cast("I")
+
+    def __iter__(self) -> Iterator[memoryview]:
+        for i in range(self._n):
+            yield self[i]
+
+    def tobytes(self) -> bytes:
+        return self._data
+
+    def memoryview(self) -> memoryview:
+        return memoryview(self._data).cast("I", (self._n, self._k))
+
+    def __buffer__(self, flags: int) -> memoryview:  # Python >= 3.12
+        return self.memoryview()
+
+    def tolist(self) -> list[list[int]]:
+        return [list(r) for r in self]
+
+    def __repr__(self) -> str:
+        return f"Signatures(shape=({self._n}, {self._k}))"
+
+
+def _sig_array(data: bytes, n: int, k: int, as_numpy: bool | None) -> Any:
+    if as_numpy is None:
+        as_numpy = _np is not None
+    if as_numpy:
+        if _np is None:
+            raise ImportError("as_numpy=True needs numpy")
+        return _np.frombuffer(data, dtype=_np.uint32).reshape(n, k)
+    return Signatures(data, n, k)
+
+
+def _array(data: bytes, typecode: str) -> Any:
+    """A numpy array (read-only view) when numpy is there, else array.array."""
+    if _np is not None:
+        dt = {"Q": _np.uint64, "I": _np.uint32, "B": _np.bool_, "f": _np.float32, "d": _np.float64}[typecode]
+        return _np.frombuffer(data, dtype=dt)
+    a = array.array(typecode)
+    a.frombytes(data)
+    return a
+
+
+def _array_u32(data: bytes) -> Any:
+    return _array(data, "I")
+
+
+def _chunks(items: Iterable[Any], size: int = _BATCH) -> Iterator[list[Any]]:
+    if isinstance(items, list):
+        for i in range(0, len(items), size):
+            yield items[i:i + size]
+        return
+    chunk: list[Any] = []
+    for x in items:
+        chunk.append(x)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# ---- sketch ----------------------------------------------------------------
+
+def sketch(texts: Iterable[Text], num_perm: int = 128, ngram: int = 5, shingle: str = "word", seed: int = 0,
+           threads: int = 0, as_numpy: bool | None = None) -> Any:
+    """Sketch texts (str or UTF-8 bytes) into one-permutation MinHash signatures.
+
+    Returns an (n, num_perm) array of uint32: a numpy ndarray (read-only) when
+    numpy is importable, else a ``Signatures`` object.  Row i is what
+    ``reprint dedup`` computes for document i; ``jaccard(sig[i], sig[j])``
+    estimates the Jaccard of their shingle sets with standard error about
+    sqrt(J(1 - J) / num_perm).  A text with no token gives all 0xffffffff.
+    threads=0 uses every core."""
+    char, ngram = _shingle_params(shingle, ngram)
+    kw = dict(num_perm=int(num_perm), ngram=int(ngram), char_shingles=char, seed=int(seed))
+    if isinstance(texts, list):
+        data = _core.sketch(texts, threads, False, **kw)
+        n = len(texts)
+    else:
+        parts, n = [], 0
+        for chunk in _chunks(texts):
+            parts.append(_core.sketch(chunk, threads, False, **kw))
+            n += len(chunk)
+        data = b"".join(parts)
+    return _sig_array(data, n, int(num_perm), as_numpy)
+
+
+def shingles(text: Text, ngram: int = 5, shingle: str = "word", seed: int = 0) -> Any:
+    """The 64-bit shingle hashes of one text, in text order (uint64 array):
+    the set the sketch is made from (``MinHash.update_hashes`` takes them)."""
+    char, ngram = _shingle_params(shingle, ngram)
+    return _array(_core.shingles(text, ngram=int(ngram), char_shingles=char, seed=int(seed)), "Q")
+
+
+def _row_bytes(sig: Any) -> bytes | memoryview:
+    if isinstance(sig, (bytes, bytearray, memoryview)):
+        return sig
+    if isinstance(sig, MinHash):
+        return sig.digest_bytes()
+    if _np is not None and isinstance(sig, _np.ndarray):
+        return _np.ascontiguousarray(sig, dtype=_np.uint32).tobytes()
+    return array.array("I", sig).tobytes()
+
+
+def jaccard(a: Any, b: Any) -> float:
+    """Estimated Jaccard of two signatures (rows of ``sketch``, or MinHash
+    objects): the fraction of equal values."""
+    return _core.sig_jaccard(_row_bytes(a), _row_bytes(b))
+
+
+def text_jaccard(a: Text, b: Text, ngram: int = 5, shingle: str = "word", seed: int = 0) -> float:
+    """Exact Jaccard of the shingle sets of two texts (what --verify exact uses)."""
+    char, ngram = _shingle_params(shingle, ngram)
+    return _core.text_jaccard(a, b, ngram=int(ngram), char_shingles=char, seed=int(seed))
+
+
+def band_keys(signatures: Any, bands: int, rows: int) -> Any:
+    """LSH band keys, (n, bands) uint64: what ``reprint dedup`` buckets on."""
+    if isinstance(signatures, Signatures):
+        data, n, k = signatures.tobytes(), len(signatures), signatures.num_perm
+    elif _np is not None and isinstance(signatures, _np.ndarray):
+        s = _np.ascontiguousarray(signatures, dtype=_np.uint32)
+        if s.ndim == 1:
+            s = s.reshape(1, -1)
+        data, n, k = s.tobytes(), s.shape[0], s.shape[1]
+    else:
+        raise TypeError("signatures must come from reprint.sketch")
+    out = _core.band_keys(data, k, int(bands), int(rows))
+    if _np is not None:
+        return _np.frombuffer(out, dtype=_np.uint64).reshape(n, bands)
+    a = array.array("Q")
+    a.frombytes(out)
+    return [a[i * bands:(i + 1) * bands] for i in range(n)]
+
+
+# ---- JSON as the command line writes it -----------------------------------
+
+_ESC = {i: f"\\u{i:04x}" for i in range(0x20)}
+_ESC.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", ord('"'): '\\"', ord("\\"): "\\\\"})
+
+
+def _json_str(s: str) -> str:
+    """A JSON string exactly as the CLI writes it: only '"', '\\' and control
+    characters escaped; everything else as UTF-8."""
+    return '"' + s.translate(_ESC) + '"'
+
+
+class _NumberId(str):
+    """An id that came from a JSON number: written unquoted, as the CLI does."""
+    __slots__ = ()
+
+
+def _json_id(v: Any) -> str:
+    if isinstance(v, _NumberId):
+        return str.__str__(v)
+    if isinstance(v, str):
+        return _json_str(v)
+    if isinstance(v, bool) or v is None:
+        raise ReprintError(f"id {v!r} is not a string or number")
+    if isinstance(v, (int, float)):
+        return repr(v)
+    raise ReprintError(f"id {v!r} is not a string or number")
+
+
+def _g6(x: float) -> str:
+    return "%.6g" % x
+
+
+# ---- records ---------------------------------------------------------------
+
+def _lookup(rec: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    if path in rec:
+        return True, rec[path]
+    cur: Any = rec
+    for part in path.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return False, None
+        cur = cur[part]
+    return True, cur
+
+
+def _split_records(chunk: list[Any], start: int, text_field: str, id_field: str,
+                   errors: dict[int, str]) -> tuple[list[Any], list[Any] | None]:
+    """Texts (None for a bad record, its reason in errors) and ids (None when
+    the chunk is plain texts) of a chunk of items."""
+    if all(type(x) is str for x in chunk):
+        return chunk, None
+    texts: list[Any] = []
+    ids: list[Any] = []
+    for k, x in enumerate(chunk):
+        i = start + k
+        if isinstance(x, (str, bytes)):
+            texts.append(x)
+            ids.append(i)
+            continue
+        if not isinstance(x, Mapping):
+            raise TypeError(f"document {i}: expected str, bytes or a mapping, got {type(x).__name__}")
+        found, rid = _lookup(x, id_field)
+        if not found:
+            rid = i
+        elif isinstance(rid, bool) or not isinstance(rid, (str, int, float)):
+            errors[i] = f'id field "{id_field}" is not a string or number'
+            rid = i
+        ids.append(rid)
+        found, t = _lookup(x, text_field)
+        if not found:
+            errors.setdefault(i, f'missing text field "{text_field}"')
+            texts.append(None)
+        elif not isinstance(t, (str, bytes)):
+            errors.setdefault(i, f'text field "{text_field}" is not a string')
+            texts.append(None)
+        else:
+            texts.append(t if i not in errors else None)
+    return texts, ids
+
+
+def _add_chunk(core: Any, texts: list[Any], start: int, on_error: str, errors: dict[int, Any]) -> None:
+    """Add one chunk of texts whose first one takes position start.  With
+    on_error="skip" a text the library refuses (NUL byte, invalid UTF-8 in
+    bytes, a str that is not valid Unicode) becomes a bad record and the rest
+    goes on; with "fail" it raises ReprintError naming the document."""
+    if on_error == "fail" and errors:
+        i = min(errors)
+        raise ReprintError(f"document {i}: {errors[i]}")
+    while True:
+        added = core.count() - start  # a failed batch is dropped whole
+        try:
+            core.add(texts[added:] if added else texts)
+            return
+        except ReprintError as e:
+            if on_error != "skip" or e.index is None:
+                raise
+            i, msg = e.index, e.message
+        except UnicodeEncodeError as e:
+            i = start + added + next(k for k, t in enumerate(texts[added:]) if isinstance(t, str) and not _encodes(t))
+            msg = f"text is not valid Unicode: {e.reason}"
+            if on_error != "skip":
+                raise ReprintError(f"document {i}: {msg}") from None
+        errors[i] = msg
+        texts = list(texts)
+        texts[i - start] = None
+
+
+def _encodes(t: str) -> bool:
+    try:
+        t.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+class DedupResult(Sequence[dict[str, Any]]):
+    """What ``dedup`` found, per document in input order.
+
+    ``res[i]`` is a dict ``{"id", "cluster", "duplicate", "similarity"}``
+    (plus ``"error"`` for a skipped bad record); ``cluster`` is the index of
+    the representative for plain texts, its id for records.  The arrays
+    ``cluster_index`` (uint64: representative's position), ``duplicate``
+    (bool) and ``similarity`` (float32: estimated Jaccard to the
+    representative, exact with verify="exact") hold the same compactly
+    (numpy arrays when numpy is installed).  ``pairs`` are the verified pairs
+    that joined clusters.  ``write_jsonl`` writes the lines ``reprint dedup``
+    writes."""
+
+    def __init__(self, cluster: bytes, duplicate: bytes, similarity: bytes, ids: list[Any] | None,
+                 errors: dict[int, Any], pairs: tuple[bytes, bytes, bytes], params: dict[str, Any]) -> None:
+        self.cluster_index = _array(cluster, "Q")
+        self.duplicate = _array(duplicate, "B")
+        self.similarity = _array(similarity, "f")
+        self.ids = ids
+        self.errors = errors
+        self.params = params
+        self._pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self.cluster_index)
+
+    def _id(self, i: int) -> Any:
+        return self.ids[i] if self.ids is not None else i
+
+    def _one(self, i: int) -> dict[str, Any]:
+        if i in self.errors:
+            e = self.errors[i]
+            return {"id": self._id(i), "error": e if isinstance(e, str) else e[0]}
+        return {"id": self._id(i), "cluster": self._id(int(self.cluster_index[i])),
+                "duplicate": bool(self.duplicate[i]), "similarity": float(self.similarity[i])}
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._one(k) for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("document index out of range")
+        return self._one(i)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for i in range(len(self)):
+            yield self._one(i)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return list(self)
+
+    def kept(self) -> list[int]:
+        """Positions of the documents kept (representatives and singletons; not errored)."""
+        return [i for i in range(len(self)) if not self.duplicate[i] and i not in self.errors]
+
+    def removed(self) -> list[int]:
+        """Positions of the duplicates."""
+        return [i for i in range(len(self)) if self.duplicate[i]]
+
+    @property
+    def pairs(self) -> list[tuple[Any, Any, float]]:
+        """Verified pairs (a, b, jaccard) that joined clusters, a < b in input order; ids for records."""
+        a, b, j = (_array_list(self._pairs[0], "Q"), _array_list(self._pairs[1], "Q"),
+                   _array_list(self._pairs[2], "d"))
+        return [(self._id(x), self._id(y), z) for x, y, z in zip(a, b, j)]
+
+    def clusters(self) -> dict[Any, list[Any]]:
+        """Clusters with at least one duplicate: representative -> members (ids for records)."""
+        out: dict[int, list[int]] = {}
+        for i in range(len(self)):
+            if self.duplicate[i]:
+                out.setdefault(int(self.cluster_index[i]), []).append(i)
+        return {self._id(r): [self._id(r)] + [self._id(m) for m in ms] for r, ms in sorted(out.items())}
+
+    def jsonl_lines(self) -> Iterator[str]:
+        """The lines ``reprint dedup`` writes for this result (each ends in a newline)."""
+        ids = self.ids
+        jid = [_json_id(x) for x in ids] if ids is not None else [str(i) for i in range(len(self))]
+        cl, dup, sim, errors = self.cluster_index, self.duplicate, self.similarity, self.errors
+        for i in range(len(self)):
+            if i in errors:
+                e = errors[i]
+                msg, file, line, byte = (e, "", 0, 0) if isinstance(e, str) else e
+                yield (f'{{"id": {jid[i]}, "error": {_json_str(msg)}, "file": {_json_str(file)}, '
+                       f'"line": {line}, "byte": {byte}}}\n')
+                continue
+            yield (f'{{"id": {jid[i]}, "cluster": {jid[int(cl[i])]}, '
+                   f'"duplicate": {"true" if dup[i] else "false"}, "similarity": {_g6(float(sim[i]))}}}\n')
+
+    def write_jsonl(self, out: PathLike | IO[str] | IO[bytes]) -> None:
+        """Write ``jsonl_lines()`` to a path or an open file."""
+        _write_lines(out, self.jsonl_lines())
+
+    def __repr__(self) -> str:
+        return f"DedupResult({len(self)} documents, {len(self.removed())} duplicates)"
+
+
+def _array_list(data: bytes, typecode: str) -> list[Any]:
+    a = array.array(typecode)
+    a.frombytes(data)
+    return a.tolist()
+
+
+def _write_lines(out: Any, lines: Iterable[str]) -> None:
+    if isinstance(out, (str, os.PathLike)):
+        tmp = f"{os.fspath(out)}.tmp.{os.getpid()}"
+        try:
+            with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as f:
+                _write_to(f, lines)
+            os.replace(tmp, out)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return
+    _write_to(out, lines)
+
+
+def _write_to(f: Any, lines: Iterable[str]) -> None:
+    buf: list[str] = []
+    binary = isinstance(f, (io.BufferedIOBase, io.RawIOBase)) or "b" in getattr(f, "mode", "")
+    for line in lines:
+        buf.append(line)
+        if len(buf) >= 4096:
+            s = "".join(buf)
+            f.write(s.encode("utf-8", "surrogateescape") if binary else s)
+            buf = []
+    s = "".join(buf)
+    if s:
+        f.write(s.encode("utf-8", "surrogateescape") if binary else s)
+
+
+# ---- dedup -----------------------------------------------------------------
+
+def dedup(texts_or_records: Iterable[Any], threshold: float = 0.8, num_perm: int = 128, ngram: int = 5,
+          bands: int | None = None, rows: int | None = None, verify: str = "auto", keep: str = "first",
+          threads: int = 0, text_field: str = "text", id_field: str = "id", shingle: str = "word",
+          seed: int = 0, on_error: str = "fail", tmpdir: str | None = None) -> DedupResult:
+    """Cluster near-duplicate documents, as ``reprint dedup`` does.
+
+    texts_or_records: str/bytes texts, or mappings (e.g. parsed JSON lines)
+    with the text under ``text_field`` and the id under ``id_field`` (dotted
+    paths allowed); any iterable, consumed in batches.  A pair of documents
+    is a duplicate when its Jaccard (estimated from num_perm values, checked
+    exactly near the threshold with verify="auto") is at least threshold;
+    clusters are the connected components of verified candidate pairs, the
+    representative is the first document (keep="longest": the longest).
+    on_error="fail" raises ReprintError at the first bad document (no text
+    field, NUL byte, invalid UTF-8); "skip" reports it in the result
+    (``res.errors``) and goes on.  Returns a DedupResult."""
+    if on_error not in ("fail", "skip"):
+        raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
+    p = _params(threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, bands=bands, rows=rows,
+                verify=verify, keep=keep, seed=seed)
+    core = _core.Dedup(int(threads), tmpdir, **p)
+    ids: list[Any] | None = None
+    errors: dict[int, Any] = {}
+    n = 0
+    for chunk in _chunks(texts_or_records):
+        texts, chunk_ids = _split_records(chunk, n, text_field, id_field, errors)
+        if chunk_ids is not None and ids is None:
+            ids = list(range(n))
+        if ids is not None:
+            ids.extend(chunk_ids if chunk_ids is not None else range(n, n + len(chunk)))
+        _add_chunk(core, texts, n, on_error, errors)
+        n += len(chunk)
+    core.finish()
+    cluster, dup, sim = core.results()
+    return DedupResult(cluster, dup, sim, ids, errors, core.pairs(), core.params())
+
+
+def read_records(inputs: PathLike | Sequence[PathLike], format: str = "auto", text_field: str = "text",
+                 id_field: str = "id", max_record: int = 64 << 20) -> Iterator[dict[str, Any]]:
+    """Records of files as the CLI reads them (JSON Lines, lines, or whole
+    files; gzip and zstd by magic): dicts {"id", "text"} in input order; a bad
+    record is {"id", "error", "file", "line", "byte"}.  An id that was a JSON
+    number is a str subclass written unquoted by write_jsonl."""
+    for rid, num, text, err in _reader_batches(inputs, format, text_field, id_field, max_record):
+        if err is None:
+            yield {"id": _NumberId(rid) if num else rid, "text": text.decode("utf-8")}
+        else:
+            yield {"id": _NumberId(rid) if num else rid, "error": err[0], "file": err[1], "line": err[2],
+                   "byte": err[3]}
+
+
+def _inputs(inputs: Any) -> list[str]:
+    if isinstance(inputs, (str, bytes, os.PathLike)):
+        inputs = [inputs]
+    out = [os.fsdecode(os.fspath(p)) for p in inputs]
+    return out or ["-"]
+
+
+def _reader_batches(inputs: Any, format: str, text_field: str, id_field: str,
+                    max_record: int) -> Iterator[tuple[str, bool, bytes | None, Any]]:
+    if format not in _FORMATS:
+        raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
+    r = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
+    while True:
+        batch = r.read()
+        if not batch:
+            return
+        yield from batch
+
+
+def _format_error(err: tuple[str, str, int, int]) -> str:
+    msg, file, line, byte = err
+    where = ":".join(str(x) for x in (file, line if line else None, byte) if x not in (None, ""))
+    return f"{where}: {msg}" if where else msg
+
+
+def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str] | IO[bytes] | None = None,
+                threshold: float = 0.8, num_perm: int = 128, ngram: int = 5, bands: int | None = None,
+                rows: int | None = None, verify: str = "auto", keep: str = "first", threads: int = 0,
+                text_field: str = "text", id_field: str = "id", shingle: str = "word", seed: int = 0,
+                format: str = "auto", max_record: int = 64 << 20, on_error: str = "fail",
+                tmpdir: str | None = None) -> DedupResult:
+    """``reprint dedup INPUT... -o OUTPUT`` from Python: read files with the
+    library's reader (JSON Lines by default; gzip/zstd by magic), cluster, and
+    write one JSON line per record to output (a path, an open file, or None
+    for no output).  The lines equal the command's byte for byte.  Returns the
+    DedupResult (ids are the records' ids)."""
+    if on_error not in ("fail", "skip"):
+        raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
+    p = _params(threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, bands=bands, rows=rows,
+                verify=verify, keep=keep, seed=seed)
+    core = _core.Dedup(int(threads), tmpdir, **p)
+    if format not in _FORMATS:
+        raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
+    reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
+    ids: list[Any] = []
+    errors: dict[int, Any] = {}
+    for batch in _prefetch(reader):
+        texts = []
+        base = len(ids)
+        for k, (rid, num, text, err) in enumerate(batch):
+            ids.append(_NumberId(rid) if num else rid)
+            if err is not None:
+                if on_error == "fail":
+                    raise ReprintError(_format_error(err))
+                errors[base + k] = err
+            texts.append(text)
+        _add_chunk(core, texts, base, on_error, errors)
+    core.finish()
+    cluster, dup, sim = core.results()
+    res = DedupResult(cluster, dup, sim, ids, errors, core.pairs(), core.params())
+    if output is not None:
+        res.write_jsonl(output)
+    return res
+
+
+def _prefetch(reader: Any) -> Iterator[list[Any]]:
+    """Batches of a reader, the next one read on a thread while the caller
+    works on this one (the reader releases the GIL), as the CLI does."""
+    import queue
+    import threading
+
+    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                b = reader.read()
+                q.put(b)
+                if not b:
+                    return
+        except BaseException as e:  # handed to the consumer
+            q.put(e)
+
+    t = threading.Thread(target=run, name="reprint-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            b = q.get()
+            if isinstance(b, BaseException):
+                raise b
+            if not b:
+                return
+            yield b
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except Exception:
+                pass
+        t.join()
+
+
+# ---- compare ---------------------------------------------------------------
+
+def _text_and_id(x: Any, default_id: Any, text_field: str, id_field: str) -> tuple[Text, Any]:
+    if isinstance(x, (str, bytes)):
+        return x, default_id
+    if isinstance(x, Mapping):
+        found, t = _lookup(x, text_field)
+        if not found or not isinstance(t, (str, bytes)):
+            raise ReprintError(f'missing text field "{text_field}"')
+        found, i = _lookup(x, id_field)
+        return t, (i if found and default_id is None else default_id)
+    raise TypeError(f"expected str, bytes or a mapping, got {type(x).__name__}")
+
+
+def compare(a: Any, b: Any, ngram: int = 5, min_words: int = 8, shingle: str = "word", seed: int = 0,
+            a_id: Any = None, b_id: Any = None, text_field: str = "text", id_field: str = "id") -> dict[str, Any]:
+    """Explain one pair, as ``reprint compare --json``: a dict with
+    ``a`` and ``b`` ({"id", "bytes", "words"}), ``jaccard`` (exact, of the
+    shingle sets), ``containment`` ({"a_in_b", "b_in_a"}), ``passages``
+    ([{"a": [start, end], "b": [start, end], "words"}], shared passages of at
+    least min_words words in any order), ``only_a`` and ``only_b`` (byte
+    ranges in no passage).  Offsets are UTF-8 byte offsets into each text
+    (slice ``text.encode()[start:end]``).  a and b are str/bytes or records."""
+    ta, ia = _text_and_id(a, a_id, text_field, id_field)
+    tb, ib = _text_and_id(b, b_id, text_field, id_field)
+    char, ngram = _shingle_params(shingle, ngram)
+    aw, bw, j, ainb, bina, passages, only_a, only_b = _core.compare(
+        ta, tb, int(min_words), ngram=int(ngram), char_shingles=char, seed=int(seed))
+    nbytes = lambda t: len(t) if isinstance(t, bytes) else len(t.encode("utf-8", "surrogatepass"))  # noqa: E731
+    return {
+        "a": {"id": ia, "bytes": nbytes(ta), "words": aw},
+        "b": {"id": ib, "bytes": nbytes(tb), "words": bw},
+        "jaccard": j,
+        "containment": {"a_in_b": ainb, "b_in_a": bina},
+        "passages": [{"a": [p[0], p[1]], "b": [p[2], p[3]], "words": p[4]} for p in passages],
+        "only_a": only_a,
+        "only_b": only_b,
+    }
+
+
+def compare_json(result: Mapping[str, Any]) -> str:
+    """The line ``reprint compare --json`` prints for this ``compare`` result."""
+    def jid(v: Any) -> str:
+        return "null" if v is None else _json_id(v)
+
+    def ranges(rs: list[list[int]]) -> str:
+        return "[" + ", ".join(f"[{s}, {e}]" for s, e in rs) + "]"
+
+    a, b, c = result["a"], result["b"], result["containment"]
+    ps = ", ".join(f'{{"a": [{p["a"][0]}, {p["a"][1]}], "b": [{p["b"][0]}, {p["b"][1]}], "words": {p["words"]}}}'
+                   for p in result["passages"])
+    return (f'{{"a": {{"id": {jid(a["id"])}, "bytes": {a["bytes"]}, "words": {a["words"]}}}, '
+            f'"b": {{"id": {jid(b["id"])}, "bytes": {b["bytes"]}, "words": {b["words"]}}}, '
+            f'"jaccard": {_g6(result["jaccard"])}, "containment": {{"a_in_b": {_g6(c["a_in_b"])}, '
+            f'"b_in_a": {_g6(c["b_in_a"])}}}, "passages": [{ps}], "only_a": {ranges(result["only_a"])}, '
+            f'"only_b": {ranges(result["only_b"])}}}\n')
+
+
+# ---- reuse -----------------------------------------------------------------
+
+def _reuse_pairs(core: Any, ids: list[Any] | None) -> Iterator[dict[str, Any]]:
+    while True:
+        chunk = core.next()
+        if not chunk:
+            return
+        for a, b, j, ainb, bina, ps in chunk:
+            yield {"a": ids[a] if ids is not None else a, "b": ids[b] if ids is not None else b, "jaccard": j,
+                   "a_in_b": ainb, "b_in_a": bina,
+                   "passages": [{"a": [p[0], p[1]], "b": [p[2], p[3]], "words": p[4]} for p in ps]}
+
+
+def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df: int = 5, max_df: int = 1000,
+          threads: int = 0, text_field: str = "text", id_field: str = "id", shingle: str = "word",
+          seed: int = 0) -> list[dict[str, Any]]:
+    """Every pair of documents sharing passages of at least min_words words, as
+    ``reprint reuse``: dicts {"a", "b", "jaccard", "a_in_b", "b_in_a",
+    "passages": [{"a": [start, end], "b": [start, end], "words"}]} in (a, b)
+    input order; a and b are positions for plain texts, ids for records.
+    Boilerplate (passages in at least template_df documents that share little
+    else, or in more than max_df) is left out."""
+    char, ngram = _shingle_params(shingle, ngram)
+    core = _core.Reuse(int(min_words), int(template_df), int(max_df), int(threads), ngram=int(ngram),
+                       char_shingles=char, seed=int(seed))
+    ids: list[Any] | None = None
+    errors: dict[int, Any] = {}
+    n = 0
+    for chunk in _chunks(texts):
+        ts, chunk_ids = _split_records(chunk, n, text_field, id_field, errors)
+        if errors:
+            i = min(errors)
+            raise ReprintError(f"document {i}: {errors[i]}")
+        if chunk_ids is not None and ids is None:
+            ids = list(range(n))
+        if ids is not None:
+            ids.extend(chunk_ids if chunk_ids is not None else range(n, n + len(chunk)))
+        core.add(ts)
+        n += len(chunk)
+    core.finish()
+    return list(_reuse_pairs(core, ids))
+
+
+def _reuse_line(p: Mapping[str, Any]) -> str:
+    ps = ", ".join(f'{{"a": [{q["a"][0]}, {q["a"][1]}], "b": [{q["b"][0]}, {q["b"][1]}], "words": {q["words"]}}}'
+                   for q in p["passages"])
+    return (f'{{"a": {_json_id(p["a"])}, "b": {_json_id(p["b"])}, "jaccard": {p["jaccard"]:.4f}, '
+            f'"a_in_b": {p["a_in_b"]:.4f}, "b_in_a": {p["b_in_a"]:.4f}, "passages": [{ps}]}}\n')
+
+
+def reuse_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str] | IO[bytes] | None = None,
+                min_words: int = 50, ngram: int = 5, template_df: int = 5, max_df: int = 1000, threads: int = 0,
+                text_field: str = "text", id_field: str = "id", format: str = "auto",
+                max_record: int = 64 << 20) -> list[dict[str, Any]]:
+    """``reprint reuse INPUT... -o OUTPUT`` from Python: the same lines, byte
+    for byte (bad records stop the run, as with --on-error fail).  Returns the
+    pairs."""
+    core = _core.Reuse(int(min_words), int(template_df), int(max_df), int(threads), ngram=int(ngram))
+    if format not in _FORMATS:
+        raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
+    reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
+    ids: list[Any] = []
+    for batch in _prefetch(reader):
+        texts = []
+        for rid, num, text, err in batch:
+            if err is not None:
+                raise ReprintError(_format_error(err))
+            ids.append(_NumberId(rid) if num else rid)
+            texts.append(text)
+        core.add(texts)
+    core.finish()
+    pairs = list(_reuse_pairs(core, ids))
+    if output is not None:
+        _write_lines(output, (_reuse_line(p) for p in pairs))
+    return pairs
+
+
+def reuse_json_lines(pairs: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The lines ``reprint reuse`` writes for these pairs (from ``reuse``)."""
+    return (_reuse_line(p) for p in pairs)
+

@@ -11,6 +11,8 @@ int cmd_dedup(int argc, char **argv);
 int cmd_params(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_reuse(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 /* Messages on stderr prefixed with "reprint: ". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

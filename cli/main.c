@@ -10,6 +10,8 @@ static void usage(FILE *f)
 	      "  dedup    cluster near-duplicate documents (Jaccard of word n-grams)\n"
 	      "  reuse    find passages shared across a corpus, boilerplate left out\n"
 	      "  compare  explain one pair: scores, shared passages, what each side adds\n"
+	      "  index    a persistent index: create, add, remove, compact, info\n"
+	      "  query    find near-duplicates and reprints of documents in an index\n"
 	      "  params   print the LSH bands and rows chosen for a threshold, with the S-curve\n\n"
 	      "Options:\n"
 	      "  -h, --help     this help; 'reprint COMMAND --help' lists a command's options\n"
@@ -36,5 +38,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "params")) return cmd_params(argc - 1, argv + 1);
 	if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
 	if (!strcmp(cmd, "reuse")) return cmd_reuse(argc - 1, argv + 1);
+	if (!strcmp(cmd, "index")) return cmd_index(argc - 1, argv + 1);
+	if (!strcmp(cmd, "query")) return cmd_query(argc - 1, argv + 1);
 	return cli_usage(NULL, "unknown command '%s'", cmd);
 }

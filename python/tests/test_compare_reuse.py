@@ -1,0 +1,71 @@
+"""reprint.compare against `reprint compare --json`, reuse against `reprint reuse`."""
+import io
+import json
+import random
+
+import pytest
+
+import reprint
+from conftest import corpus, records, run_cli
+
+
+def pairs_from(name, n, seed):
+    recs = records(name)
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        a = rng.choice(recs)
+        # a near copy (some sentences dropped), or another document
+        if rng.random() < 0.6:
+            sents = a["text"].split(". ")
+            keep = [s for s in sents if rng.random() < 0.8] or sents[:1]
+            out.append((a["text"], ". ".join(keep)))
+        else:
+            out.append((a["text"], rng.choice(recs)["text"]))
+    return out
+
+
+@pytest.mark.parametrize("min_words,ngram", [(8, 5), (3, 3), (20, 5)])
+def test_compare_equals_cli_json(tmp_path, min_words, ngram):
+    for k, (a, b) in enumerate(pairs_from("bbc-news", 12, k_seed := min_words * 100 + ngram)):
+        fa, fb = tmp_path / f"a{k}.txt", tmp_path / f"b{k}.txt"
+        fa.write_text(a, encoding="utf-8")
+        fb.write_text(b, encoding="utf-8")
+        cli = run_cli("compare", "--json", "-m", str(min_words), "-n", str(ngram), str(fa), str(fb))
+        res = reprint.compare(a, b, ngram=ngram, min_words=min_words, a_id=str(fa), b_id=str(fb))
+        assert reprint.compare_json(res).encode() == cli, k_seed
+        want = json.loads(cli)
+        assert res["passages"] == want["passages"] and res["only_a"] == want["only_a"]
+        assert res["a"] == want["a"] and res["b"] == want["b"]
+        assert abs(res["jaccard"] - want["jaccard"]) < 1e-5
+
+
+def test_compare_records_and_offsets():
+    a = {"id": 7, "text": "Élan — the “quick” brown fox jumps over the lazy dog again and again"}
+    b = {"id": "b", "text": "prefix words here: the quick brown fox jumps over the lazy dog again and again"}
+    res = reprint.compare(a, b, min_words=5)
+    assert res["a"]["id"] == 7 and res["b"]["id"] == "b"
+    (p,) = res["passages"]
+    ta, tb = a["text"].encode(), b["text"].encode()
+    assert ta[p["a"][0]:p["a"][1]].decode() == "the “quick” brown fox jumps over the lazy dog again and again"
+    assert tb[p["b"][0]:p["b"][1]].decode() == "the quick brown fox jumps over the lazy dog again and again"
+    assert res["only_a"] == [[0, len("Élan".encode())]]
+
+
+def test_reuse_equals_cli(tmp_path):
+    cli = run_cli("reuse", "-q", corpus("bbc-news"))
+    out = tmp_path / "reuse.jsonl"
+    pairs = reprint.reuse_jsonl(corpus("bbc-news"), out)
+    assert out.read_bytes() == cli
+    mem = reprint.reuse(records("bbc-news"))
+    assert "".join(reprint.reuse_json_lines(mem)).encode() == cli
+    assert [(p["a"], p["b"]) for p in mem] == [(p["a"], p["b"]) for p in pairs]
+    cli20 = run_cli("reuse", "-q", "-m", "20", corpus("bbc-news-summary"))
+    assert "".join(reprint.reuse_json_lines(reprint.reuse(records("bbc-news-summary"), min_words=20))).encode() == cli20
+
+
+def test_reuse_plain_texts():
+    base = " ".join(f"w{i}" for i in range(80))
+    pairs = reprint.reuse(["intro " + base, "unrelated text " * 20, base + " outro"], min_words=50)
+    assert [(p["a"], p["b"]) for p in pairs] == [(0, 2)]
+    assert pairs[0]["passages"][0]["words"] == 80

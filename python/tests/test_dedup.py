@@ -1,0 +1,162 @@
+"""reprint.dedup and dedup_jsonl against `reprint dedup`, byte for byte."""
+import io
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import reprint
+from conftest import corpus, records, run_cli
+
+CORPORA = ["bbc-news", "reuters21578", "20news-bydate", "gutenberg"]
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_records_equal_cli(name):
+    cli = run_cli("dedup", "-q", corpus(name))
+    res = reprint.dedup(records(name))
+    assert "".join(res.jsonl_lines()).encode() == cli
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_dedup_jsonl_equals_cli(name, tmp_path):
+    cli = run_cli("dedup", "-q", corpus(name))
+    out = tmp_path / "out.jsonl"
+    reprint.dedup_jsonl(corpus(name), out)
+    assert out.read_bytes() == cli
+    buf = io.BytesIO()
+    reprint.dedup_jsonl([corpus(name)], buf)
+    assert buf.getvalue() == cli
+
+
+OPTIONS = [
+    (dict(threshold=0.5), ["-t", "0.5"]),
+    (dict(threshold=0.95, num_perm=64), ["-t", "0.95", "-k", "64"]),
+    (dict(verify="exact"), ["--verify", "exact"]),
+    (dict(verify="estimate", threshold=0.7), ["--verify", "estimate", "-t", "0.7"]),
+    (dict(keep="longest", threshold=0.6), ["--keep", "longest", "-t", "0.6"]),
+    (dict(shingle="char:7"), ["--shingle", "char:7"]),
+    (dict(ngram=3, seed=7), ["-n", "3", "--seed", "7"]),
+    (dict(bands=8, rows=4), ["--bands", "8", "--rows", "4"]),
+]
+
+
+@pytest.mark.parametrize("kw,args", OPTIONS)
+def test_options_equal_cli(kw, args):
+    recs = records("bbc-news")
+    cli = run_cli("dedup", "-q", *args, corpus("bbc-news"))
+    assert "".join(reprint.dedup(recs, **kw).jsonl_lines()).encode() == cli
+
+
+def test_pairs_equal_cli(tmp_path):
+    pairs = tmp_path / "pairs.jsonl"
+    run_cli("dedup", "-q", "--pairs", str(pairs), "-o", os.devnull, corpus("reuters21578"))
+    res = reprint.dedup(records("reuters21578"))
+    lines = "".join(f'{{"a": {reprint._json_id(a)}, "b": {reprint._json_id(b)}, "jaccard": {reprint._g6(j)}}}\n'
+                    for a, b, j in res.pairs)
+    assert lines.encode() == pairs.read_bytes()
+
+
+def test_threads_do_not_change_the_answer():
+    recs = records("reuters21578")
+    one = reprint.dedup(recs, threads=1)
+    two = reprint.dedup(recs, threads=2)
+    assert list(one.jsonl_lines()) == list(two.jsonl_lines())
+
+
+def test_plain_texts_and_generators():
+    texts = [r["text"] for r in records("bbc-news")]
+    res = reprint.dedup(texts)
+    gen = reprint.dedup(t for t in texts)
+    assert list(res) == list(gen)
+    assert res.ids is None
+    dups = res.removed()
+    assert len(dups) == 157  # as `reprint dedup` reports for bbc-news
+    for i in dups:
+        r = res[i]
+        assert r["duplicate"] and r["cluster"] < i and 0.8 <= r["similarity"] <= 1.0
+        assert res[r["cluster"]]["cluster"] == r["cluster"]
+    assert res[0] == {"id": 0, "cluster": 0, "duplicate": False, "similarity": 1.0}
+    assert len(res.kept()) + len(dups) == len(texts)
+    clusters = res.clusters()
+    assert sum(len(m) - 1 for m in clusters.values()) == len(dups)
+
+
+def test_bytes_texts_and_numpy_arrays():
+    np = pytest.importorskip("numpy")
+    texts = ["one two three four five six", b"one two three four five six", "seven eight nine"]
+    res = reprint.dedup(texts)
+    assert res.cluster_index.tolist() == [0, 0, 2]
+    assert res.duplicate.dtype == np.bool_ and res.similarity.dtype == np.float32
+
+
+def test_empty_documents_match_only_identical_bytes():
+    res = reprint.dedup(["", "", " ", "...", "...", "a b c"])
+    assert res.cluster_index.tolist() == [0, 0, 2, 3, 3, 5]
+
+
+def test_bad_documents():
+    with pytest.raises(reprint.ReprintError, match="document 2: .*NUL") as e:
+        reprint.dedup(["a b c", "d e f", "g\x00h", "i"])
+    assert isinstance(e.value, ValueError) and e.value.index == 2 and e.value.byte == 1
+    res = reprint.dedup(["a b c", "d e f", "g\x00h", "a b c"], on_error="skip")
+    assert res[2] == {"id": 2, "error": "NUL byte in text"} and res[3]["cluster"] == 0
+    with pytest.raises(reprint.ReprintError, match='missing text field "text"'):
+        reprint.dedup([{"id": "x", "text": "a"}, {"id": "y"}])
+    res = reprint.dedup([{"id": "x", "text": "a"}, {"id": "y"}], on_error="skip")
+    assert res[1] == {"id": "y", "error": 'missing text field "text"'}
+    with pytest.raises(reprint.ReprintError, match="threshold"):
+        reprint.dedup(["a"], threshold=1.5)
+    with pytest.raises(reprint.ReprintError, match="bands and rows"):
+        reprint.dedup(["a"], bands=4)
+    with pytest.raises(reprint.ReprintIOError) as e:
+        reprint.dedup_jsonl("/nonexistent/file.jsonl")
+    assert isinstance(e.value, OSError) and "nonexistent" in str(e.value)
+
+
+def test_dedup_jsonl_skip_errors_equals_cli(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"id": 1, "text": "a b c d e f g"}\n{"id": 2}\nnot json\n'
+                    b'{"id": "3", "text": "a b c d e f g"}\n{"text": "no id here at all"}\n')
+    cli = run_cli("dedup", "-q", "--on-error", "skip", str(src))
+    out = tmp_path / "out.jsonl"
+    reprint.dedup_jsonl(str(src), out, on_error="skip")
+    assert out.read_bytes() == cli
+    with pytest.raises(reprint.ReprintError, match=r"in.jsonl:2:.*missing text field"):
+        reprint.dedup_jsonl(str(src), None)
+
+
+def test_ctrl_c_interrupts_a_long_call():
+    texts = [r["text"] for r in records("20news-bydate")] * 6  # about 110,000 documents, seconds of work
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        reprint.dedup(texts)
+        time.sleep(5)  # finished before the signal: wait for it so the test still sees it
+    timer.join()
+    assert time.perf_counter() - t0 < 5
+
+
+def test_gil_is_released():
+    texts = [r["text"] for r in records("20news-bydate")] * 2
+    ticks = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    t0 = time.perf_counter()
+    reprint.sketch(texts, threads=1)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    during = [x for x in ticks if t0 <= x <= t0 + elapsed]
+    # a thread blocked on the GIL would tick a handful of times (the switch interval is 5 ms per tick)
+    assert len(during) > elapsed / 0.004 * 0.5

@@ -736,7 +736,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bytes ref = {0};
 	int ref_rc = 0;
 	int magic_gz = file.n >= 2 && file.p[0] == 0x1f && file.p[1] == 0x8b;
-	int magic_zst = file.n >= 4 && !memcmp(file.p, "\x28\xb5\x2f\xfd", 4);
+	/* A zstd stream starts with a frame or a skippable frame (pzstd writes
+	 * one before every frame): magic 28 b5 2f fd or 5? 2a 4d 18. */
+	int magic_zst = file.n >= 4 && (!memcmp(file.p, "\x28\xb5\x2f\xfd", 4) ||
+	                                ((file.p[0] & 0xf0) == 0x50 && !memcmp(file.p + 1, "\x2a\x4d\x18", 3)));
 	if (codec && !magic_gz && !magic_zst) {
 		/* Cut inside the magic number: what is left is read as plain. */
 		codec = 0, cut = 0;

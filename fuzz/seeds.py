@@ -130,6 +130,9 @@ def reader():
         + gzip.compress(b'{"text": "x"}\n', mtime=0))
     out('reader', 'raw-zstd', bytes([0, 0, 0, 0, 0]) + zstd(good))
     out('reader', 'raw-zstd-frames', bytes([0, 0, 0, 0, 2]) + zstd(dotted) + zstd(good))
+    skippable = b'\x50\x2a\x4d\x18' + (5).to_bytes(4, 'little') + b'skip!'
+    out('reader', 'raw-zstd-skippable', bytes([0, 0, 0, 0, 3]) + skippable + zstd(good) + skippable)
+    out('reader', 'raw-zstd-only-skippable', bytes([0, 0, 0, 0, 0]) + skippable)
     # padding across the buffer boundaries: lines / one long line, 1 MiB / 768 KiB
     out('reader', 'pad-lines-1m', bytes([0, 0, 0, 0xe0, 0]) + good)
     out('reader', 'pad-lines-768k-pipe', bytes([0, 0, 0x11, 0xe8 | 3, 16]) + bad)

@@ -2,7 +2,8 @@
  * stdin) into records, in input order, each with a global seq.
  *
  * Every input is sniffed for gzip (1f 8b, multi-member, ISA-L inflate) and
- * zstd (28 b5 2f fd, streaming); a truncated or corrupt stream is fatal.
+ * zstd (28 b5 2f fd, or a skippable frame first, streaming); a truncated or
+ * corrupt stream is fatal.
  * Formats: JSON Lines (a text and an id field picked by dotted path by a
  * scanner that validates the whole line without building a tree), LINES (one
  * document per line) and FILE (one document per file; the default for files
@@ -372,8 +373,9 @@ static int start_input(rp_reader *r, int fd, int close_fd, const char *name, cha
 	}
 	const unsigned char *m = (const unsigned char *)r->buf;
 	if (r->end >= 2 && m[0] == 0x1f && m[1] == 0x8b) r->codec = CODEC_GZIP;
-	else if (r->end >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
-		r->codec = CODEC_ZSTD;
+	else if (r->end >= 4 && ((m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) ||
+	                         ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d && m[3] == 0x18)))
+		r->codec = CODEC_ZSTD; /* a frame, or a skippable frame first (pzstd writes one per frame) */
 	if (r->codec == CODEC_PLAIN) return 0;
 
 	if (!r->in && !(r->in = rp_malloc(IN_SIZE))) return out_of_memory(r, err);

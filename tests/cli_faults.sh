@@ -155,6 +155,11 @@ $R dedup -q "$T/empty.jsonl" -o "$T/empty.out" --stats "$T/empty.st"; expect_eq 
 expect_eq empty_input_read "$(stats_field "$T/empty.st" read)" 0
 check empty_input_empty_output test ! -s "$T/empty.out"
 
+# zstd starting with a skippable frame (pzstd writes one before every frame):
+# once read as plain text and rejected as invalid JSON
+{ printf 'P*M\030\005\000\000\000skip!'; cat "$T/c.jsonl.zst"; } >"$T/skippable.zst"
+$R dedup -q "$T/skippable.zst" >"$T/skippable.out"; check zstd_skippable_frame_first_same cmp -s "$T/c.out" "$T/skippable.out"
+
 # ---- short reads: stdin through a pipe a few bytes at a time ----
 slow_cat 7 <"$T/c.jsonl" | $R dedup -q - >"$T/sr1.out"; check short_reads_plain cmp -s "$T/c.out" "$T/sr1.out"
 slow_cat 5 <"$T/c.jsonl.gz" | $R dedup -q >"$T/sr2.out"; check short_reads_gzip cmp -s "$T/c.out" "$T/sr2.out"

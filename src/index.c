@@ -548,7 +548,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 		seg_params_to(&m.sp, &ix->ip);
 		rp_index_params chk = ix->ip;
 		if (params_check(&chk, err) || chk.p.bands != ix->ip.p.bands || chk.p.rows != ix->ip.p.rows
-		    || m.sp.band_key_bits != BAND_KEY_BITS || m.sp.fp_key_bits != FP_KEY_BITS) {
+		    || !key_bits_valid(m.sp.band_key_bits, m.sp.fp_key_bits)) {
 			rc = seg_error(err, RP_EDATA, dir, "corrupt manifest: bad parameters");
 			manifest_free(&m);
 			goto fail;
@@ -648,7 +648,23 @@ static void scratch_free(sketch_scratch *s)
 	rp_free(s->keys);
 }
 
-static rp_status sketch(const rp_index_params *ip, sketch_scratch *s, const char *text, size_t len, rp_error *err)
+/* Insertion sort for the few fingerprints of one document. */
+static void sort_small(uint64_t *a, size_t n)
+{
+	if (n > 64) {
+		qsort(a, n, sizeof *a, cmp_u64);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = a[i];
+		size_t j = i;
+		for (; j > 0 && a[j - 1] > x; j--) a[j] = a[j - 1];
+		a[j] = x;
+	}
+}
+
+static rp_status sketch(const rp_index_params *ip, const seg_params *sp, sketch_scratch *s, const char *text,
+                        size_t len, rp_error *err)
 {
 	const rp_params *p = &ip->p;
 	int rc = rp_tokenize(text, len, p->char_shingles, p->seed, &s->tok, err);
@@ -664,14 +680,14 @@ static rp_status sketch(const rp_index_params *ip, sketch_scratch *s, const char
 		s->content = XXH3_64bits_withSeed(text, len, p->seed);
 		return 0;
 	}
-	for (int b = 0; b < p->bands; b++) s->band[b] = (uint32_t)(rp_band_key(s->sig, b, p->rows) >> 32);
+	for (int b = 0; b < p->bands; b++) s->band[b] = (uint32_t)(rp_band_key(s->sig, b, p->rows) >> (64 - sp->band_key_bits));
 	if (n >= (size_t)ip->min_words) {
 		if (rp_grow((void **)&s->fp, &s->fp_cap, ns, sizeof *s->fp)
 		    || rp_grow((void **)&s->keys, &s->keys_cap, ns, sizeof *s->keys))
 			return rp_set_error(err, RP_ENOMEM, "out of memory");
 		size_t nf = rp_winnow(s->sh, ns, (size_t)(ip->min_words - p->ngram + 1), s->fp);
-		for (size_t i = 0; i < nf; i++) s->keys[i] = s->fp[i].hash >> (64 - FP_KEY_BITS);
-		qsort(s->keys, nf, sizeof *s->keys, cmp_u64);
+		for (size_t i = 0; i < nf; i++) s->keys[i] = s->fp[i].hash >> (64 - sp->fp_key_bits);
+		sort_small(s->keys, nf);
 		size_t u = 0;
 		for (size_t i = 0; i < nf; i++)
 			if (!u || s->keys[i] != s->keys[u - 1]) s->keys[u++] = s->keys[i];
@@ -755,7 +771,6 @@ typedef struct {
 	char *text;
 	uint64_t *text_off;
 	size_t text_total, text_cap;
-	size_t bytes;
 	size_t noid;
 } run;
 
@@ -796,7 +811,7 @@ static void run_free(run *r)
 
 static void run_clear(run *r)
 {
-	r->n = r->ids_len = r->nfp_total = r->text_total = r->bytes = r->noid = 0;
+	r->n = r->ids_len = r->nfp_total = r->text_total = r->noid = 0;
 }
 
 rp_status rp_index_add_new(rp_index_add **out, rp_index *ix, rp_pool *pool, size_t memory, rp_error *err)
@@ -868,7 +883,7 @@ static void add_item(void *v, size_t i, int wid)
 	run *r = &a->r;
 	const rp_index_params *ip = &a->ix->ip;
 	rp_error e;
-	int rc = sketch(ip, &w->s, j->docs[i].text, j->docs[i].len, &e);
+	int rc = sketch(ip, &a->ix->sp, &w->s, j->docs[i].text, j->docs[i].len, &e);
 	if (!rc && w->s.tok.n > UINT32_MAX) rc = rp_set_error(&e, RP_EDATA, "too many tokens in one document");
 	if (rc) {
 		j->status[i] = rc;
@@ -893,11 +908,16 @@ static void add_item(void *v, size_t i, int wid)
 
 static rp_status run_spill(rp_index_add *a, rp_error *err);
 
-/* Temporary memory a run's write needs beyond the run itself. */
-static size_t write_temp(const rp_index_add *a)
+/* Memory the run will take when written: its arrays (which grow by
+ * doubling, so up to twice what is used) and the write's sort buffers. */
+static size_t run_memory(const rp_index_add *a)
 {
-	size_t bands = (size_t)a->nworkers * 16 * a->r.n, fps = 8 * a->r.nfp_total;
-	return bands > fps ? bands : fps;
+	const run *r = &a->r;
+	const rp_index_params *ip = &a->ix->ip;
+	size_t fixed = 37 + seg_sig_bytes(&a->ix->sp) + 4 * (size_t)ip->p.bands + (ip->store_text ? 8 : 0);
+	size_t used = r->n * fixed + r->ids_len + 8 * r->nfp_total + r->text_total;
+	size_t bands = (size_t)a->nworkers * 16 * r->n, fps = 8 * r->nfp_total, temp = bands > fps ? bands : fps;
+	return 2 * used + temp + 29 * r->n;
 }
 
 rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
@@ -986,8 +1006,6 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 				continue;
 			}
 			if (!docs[off + i].id) r->noid++;
-			r->bytes += seg_sig_bytes(&a->ix->sp) + 4 * (size_t)ip->p.bands + 48 + docs[off + i].id_len
-			            + 8 * r->nfp[j.slot[i]] + (ip->store_text ? docs[off + i].len + 8 : 0);
 		}
 		r->n += good;
 		a->next_seq += m;
@@ -1001,7 +1019,7 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 			/* the batch is dropped */
 			return rc;
 		}
-		if (!r->noid && r->n && (r->bytes + write_temp(a) >= a->memory || r->n >= MAX_RUN_DOCS))
+		if (!r->noid && r->n && (run_memory(a) >= a->memory || r->n >= MAX_RUN_DOCS))
 			if ((rc = run_spill(a, err))) return rc;
 	}
 	return 0;
@@ -1028,7 +1046,6 @@ rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_
 	r->ids_len += len;
 	r->flags[lo] = (uint8_t)((r->flags[lo] & ~RUN_NOID) | (is_number ? RUN_NUMBER : 0));
 	r->noid--;
-	r->bytes += len;
 	return 0;
 }
 
@@ -1219,8 +1236,8 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 	int s_tend = ip->store_text ? segw_plan(w, SEC_TEXT_END, 0, n * 8, n, 0, 0) : 0;
 	int s_text = ip->store_text ? segw_plan(w, SEC_TEXT, 0, text_len, 0, 0, 0) : 0;
 	int tab_ent[1024 + 3];
-	for (int t = 0; t < B; t++) tab_ent[t] = segw_plan_table(w, (uint32_t)t, n - empty, BAND_KEY_BITS);
-	tab_ent[B] = segw_plan_table(w, TAB_FP, nfp, FP_KEY_BITS);
+	for (int t = 0; t < B; t++) tab_ent[t] = segw_plan_table(w, (uint32_t)t, n - empty, sp->band_key_bits);
+	tab_ent[B] = segw_plan_table(w, TAB_FP, nfp, sp->fp_key_bits);
 	tab_ent[B + 1] = segw_plan_table(w, TAB_EMPTY, empty, EMPTY_KEY_BITS);
 	tab_ent[B + 2] = segw_plan_table(w, TAB_ID, n, ID_KEY_BITS);
 	if (s_docs < 0 || s_ids < 0 || s_sigs < 0 || s_tend < 0 || s_text < 0) goto nomem;
@@ -1763,20 +1780,22 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 			doc = w->fdocs[j];
 		}
 		while (j < w->nf && w->fdocs[j] == doc) shared++, j++;
-		if (seg_is_deleted(s, doc)) continue;
+		if ((!band && shared < 2) || seg_is_deleted(s, doc)) continue;
 		double a_in_b = nq > 0 ? shared / nq : 0.0;
 		double jac = -1.0;
 		if (band) {
 			if ((rc = seg_read(s, s->sigs, (uint64_t)doc * sb, w->csig, sb, err))) return rc;
 			jac = bbit_jaccard(w->sig, w->csig, ip->p.num_perm, ip->sig_bits);
-			if (jac < ip->p.threshold && !shared) continue;
+			if (jac < ip->p.threshold && shared < 2) continue;
 		}
 		if ((rc = seg_doc_get(s, doc, &d, err))) return rc;
 		if (d.empty) continue;
 		double b_in_a = d.nfp ? (double)shared / d.nfp : 0.0;
 		if (b_in_a > 1) b_in_a = 1;
 		int near = jac >= ip->p.threshold;
-		int contained = shared && (a_in_b >= o->containment || b_in_a >= o->containment);
+		/* one shared fingerprint is one shared shingle (or a truncated key
+		 * colliding): containment needs two */
+		int contained = shared >= 2 && (a_in_b >= o->containment || b_in_a >= o->containment);
 		if (!near && !contained) continue;
 		if (jac < 0) {
 			if ((rc = seg_read(s, s->sigs, (uint64_t)doc * sb, w->csig, sb, err))) return rc;
@@ -1821,7 +1840,7 @@ static rp_status query_one(rp_index *ix, qworker *w, const rp_index_doc *q, cons
 	memset(out, 0, sizeof *out);
 	if (q->bad) return 0;
 	const rp_index_params *ip = &ix->ip;
-	int rc = sketch(ip, &w->s, q->text, q->len, err);
+	int rc = sketch(ip, &ix->sp, &w->s, q->text, q->len, err);
 	if (rc) return rc;
 	pack_sig(w->s.sig, ip->p.num_perm, ip->sig_bits, w->sig);
 	w->nhits = 0;

@@ -776,7 +776,7 @@ rp_status seg_open(seg **out, const char *path, const seg_params *expect, uint64
 	s->nsec = nsec;
 	if (s->p.sig_bits == 0 || s->p.sig_bits > 32 || 32 % s->p.sig_bits || s->p.num_perm == 0
 	    || s->p.num_perm > RP_MAX_PERM || s->p.bands == 0 || s->p.bands > RP_MAX_PERM || s->ndocs >= UINT32_MAX
-	    || s->p.band_key_bits != BAND_KEY_BITS || s->p.fp_key_bits != FP_KEY_BITS) {
+	    || !key_bits_valid(s->p.band_key_bits, s->p.fp_key_bits)) {
 		rc = seg_error(err, RP_EDATA, path, "corrupt segment header (bad parameters)");
 		goto fail;
 	}
@@ -830,7 +830,8 @@ rp_status seg_open(seg **out, const char *path, const seg_params *expect, uint64
 	for (uint32_t t = 0; !bad && t < s->p.bands + 3; t++) {
 		const seg_section *d = dirs[t], *e = s->tab[t].ent;
 		if (!d || !e) { bad = 1; break; }
-		unsigned keybits = t < s->p.bands ? BAND_KEY_BITS : t == s->p.bands ? FP_KEY_BITS : t == s->p.bands + 1 ? EMPTY_KEY_BITS : ID_KEY_BITS;
+		unsigned keybits = t < s->p.bands ? s->p.band_key_bits : t == s->p.bands ? s->p.fp_key_bits
+		                   : t == s->p.bands + 1 ? EMPTY_KEY_BITS : ID_KEY_BITS;
 		unsigned dd, docbits;
 		seg_table_shape(e->count, keybits, s->ndocs, &dd, &docbits);
 		if (e->a != dd || (e->b >> 8) != keybits || (e->b & 0xff) != docbits || d->a != dd
@@ -1311,7 +1312,8 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 	for (uint32_t t = 0; t < sp->bands + 3; t++) {
 		uint32_t id = t < sp->bands ? t : TAB_FP + (t - sp->bands);
 		uint64_t cnt = id < sp->bands ? n - empty : id == TAB_FP ? nfp : id == TAB_EMPTY ? empty : n;
-		unsigned kb = id < sp->bands ? BAND_KEY_BITS : id == TAB_FP ? FP_KEY_BITS : id == TAB_EMPTY ? EMPTY_KEY_BITS : ID_KEY_BITS;
+		unsigned kb = id < sp->bands ? sp->band_key_bits : id == TAB_FP ? sp->fp_key_bits
+		              : id == TAB_EMPTY ? EMPTY_KEY_BITS : ID_KEY_BITS;
 		tab_ent[t] = segw_plan_table(w, id, cnt, kb);
 	}
 	if (s_docs < 0 || s_ids < 0 || s_sigs < 0 || s_tend < 0 || s_text < 0) goto nomem;

@@ -17,8 +17,13 @@
 #define MAN_FIXED 104        /* bytes before the segment list */
 #define MAN_ENTRY_BYTES 48
 
-#define BAND_KEY_BITS 32 /* top bits of rp_band_key kept in a band table */
-#define FP_KEY_BITS 40   /* top bits of a winnowed fingerprint kept */
+/* Key bits kept, as written by this version; readers use the values a
+ * segment records (band 16..32, fingerprint 32..40).  A band key of 24 bits
+ * makes about bands x documents / 2^24 false candidates per query (1.3 at a
+ * million documents), each rejected by its signature; a fingerprint needs
+ * more, as one false hit would count as shared text. */
+#define BAND_KEY_BITS 24
+#define FP_KEY_BITS 40
 #define ID_KEY_BITS 32   /* top bits of XXH3-64(id) */
 #define EMPTY_KEY_BITS 32
 
@@ -32,6 +37,10 @@ enum {
 	SEC_DIR = 6,      /* a packed table's bucket directory: (2^d + 1) x u32 */
 	SEC_ENT = 7       /* a packed table's entries: bit-packed (key remainder, doc) */
 };
+static inline int key_bits_valid(unsigned band, unsigned fp)
+{
+	return band >= 16 && band <= 32 && fp >= 32 && fp <= 40;
+}
 /* Packed tables: bands 0..bands-1, then these. */
 enum { TAB_FP = 1024, TAB_EMPTY = 1025, TAB_ID = 1026 };
 

@@ -45,10 +45,12 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 _BATCH = 8192  # documents handed to the C core per call (Ctrl-C is checked at least this often)
 
+_np: Any
 try:  # numpy is optional: arrays come back as ndarrays when it is there
     import numpy as _np
 except ImportError:  # pragma: no cover - exercised when numpy is absent
     _np = None
+_memoryview = memoryview
 
 _VERIFY = {"auto": _core.VERIFY_AUTO, "estimate": _core.VERIFY_ESTIMATE, "exact": _core.VERIFY_EXACT}
 _FORMATS = {"auto": 0, "jsonl": 1, "lines": 2, "file": 3}
@@ -118,7 +120,7 @@ class Signatures:
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i: int) -> memoryview:
+    def __getitem__(self, i: int) -> _memoryview:
         if i < 0:
             i += self._n
         if not 0 <= i < self._n:
@@ -126,17 +128,17 @@ class Signatures:
         row = self._k * 4
         return memoryview(self._data)[i * row:(i + 1) * row].cast("I")
 
-    def __iter__(self) -> Iterator[memoryview]:
+    def __iter__(self) -> Iterator[_memoryview]:
         for i in range(self._n):
             yield self[i]
 
     def tobytes(self) -> bytes:
         return self._data
 
-    def memoryview(self) -> memoryview:
-        return memoryview(self._data).cast("I", (self._n, self._k))
+    def memoryview(self) -> _memoryview:
+        return _memoryview(self._data).cast("I", (self._n, self._k))
 
-    def __buffer__(self, flags: int) -> memoryview:  # Python >= 3.12
+    def __buffer__(self, flags: int) -> _memoryview:  # Python >= 3.12
         return self.memoryview()
 
     def tolist(self) -> list[list[int]]:
@@ -218,7 +220,7 @@ def shingles(text: Text, ngram: int = 5, shingle: str = "word", seed: int = 0) -
     return _array(_core.shingles(text, ngram=int(ngram), char_shingles=char, seed=int(seed)), "Q")
 
 
-def _row_bytes(sig: Any) -> bytes | memoryview:
+def _row_bytes(sig: Any) -> bytes | bytearray | memoryview:
     if isinstance(sig, (bytes, bytearray, memoryview)):
         return sig
     if isinstance(sig, MinHash):
@@ -556,7 +558,7 @@ def read_records(inputs: PathLike | Sequence[PathLike], format: str = "auto", te
     record is {"id", "error", "file", "line", "byte"}.  An id that was a JSON
     number is a str subclass written unquoted by write_jsonl."""
     for rid, num, text, err in _reader_batches(inputs, format, text_field, id_field, max_record):
-        if err is None:
+        if err is None and text is not None:
             yield {"id": _NumberId(rid) if num else rid, "text": text.decode("utf-8")}
         else:
             yield {"id": _NumberId(rid) if num else rid, "error": err[0], "file": err[1], "line": err[2],

@@ -39,6 +39,7 @@ installed on every executor (see docs/SCALING.md).
 """
 from __future__ import annotations
 
+import fnmatch
 import glob as _glob
 import logging
 import os
@@ -386,7 +387,7 @@ def _input_order(inputs: Sequence[str]) -> Any:
         loc = _local(file_path)
         for i, s, sloc, magic in specs:
             if loc is not None and sloc is not None:
-                if loc == sloc or loc.startswith(sloc.rstrip("/") + "/") or (magic and _glob.fnmatch.fnmatch(loc, sloc)):
+                if loc == sloc or loc.startswith(sloc.rstrip("/") + "/") or (magic and fnmatch.fnmatch(loc, sloc)):
                     return i, file_path, s if loc == sloc else loc
             elif file_path == s or file_path.startswith(s.rstrip("/") + "/"):
                 return i, file_path, s if file_path == s else file_path
@@ -407,8 +408,7 @@ def read_input(spark: "SparkSession", inputs: Sequence[str], text_field: str = "
     inputs = list(inputs)
     if format is None:
         format = "parquet" if all(s.rstrip("/").endswith(".parquet") for s in inputs) else "json"
-    reader = spark.read.parquet if format == "parquet" else spark.read.json
-    raw = reader(*inputs) if format == "parquet" else reader(inputs)
+    raw = spark.read.parquet(*inputs) if format == "parquet" else spark.read.json(inputs)
     cols = [F.col(text_field).alias("text")]
     cols.append(F.col(id_field).alias("id") if _has_field(raw, id_field) else F.lit(None).cast("string").alias("id"))
     df = raw.select(*cols, F.col("_metadata.file_path").alias("_file"),

@@ -73,10 +73,11 @@ int out_open(out_file *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
-	/* Devices and pipes (/dev/null, /dev/full, a FIFO) are written in place:
-	 * only a regular file is replaced by rename. */
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	/* Devices, pipes and symbolic links (/dev/null, /dev/full, a FIFO,
+	 * /dev/stdout) are written in place: only a regular file is replaced by
+	 * rename, which would turn a link into a file. */
+	struct stat st, lst;
+	if ((stat(path, &st) == 0 && !S_ISREG(st.st_mode)) || (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))) {
 		o->f = fopen(path, "w");
 		if (!o->f) {
 			cli_error("%s: cannot open: %s", path, strerror(errno));
@@ -175,9 +176,24 @@ double now_seconds(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* VmHWM of /proc/self/status: this process's peak RSS.  getrusage's
+ * ru_maxrss is not used: Linux keeps it across exec, so a process started by
+ * a big parent would report the parent's peak. */
 double peak_rss_mb(void)
 {
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss / 1024.0;
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	double kb = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6)) {
+			kb = strtod(line + 6, NULL);
+			break;
+		}
+	if (f) fclose(f);
+	if (kb < 0) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		kb = (double)ru.ru_maxrss;
+	}
+	return kb / 1024.0;
 }

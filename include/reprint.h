@@ -262,7 +262,7 @@ typedef struct rp_reuse rp_reuse;
 
 typedef struct rp_reuse_opts {
 	int min_words;   /* shortest shared passage, in words (default 50) */
-	int template_df; /* a passage in at least this many documents may be boilerplate (default 5) */
+	int template_df; /* a passage in at least this many documents may be boilerplate (default 20) */
 	int max_df;      /* a fingerprint in more documents is boilerplate outright (default 1000) */
 } rp_reuse_opts;
 

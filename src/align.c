@@ -55,36 +55,49 @@ static int push(rp_passage **v, size_t *n, size_t *cap, rp_passage p)
 	return 0;
 }
 
-/* Trim p to the longest part of its A range not yet claimed; the B range moves
- * with it along the passage's main diagonal.  Returns 0 if too little is left. */
+/* Trim p to the longest part of its A range not yet claimed.  The B range is
+ * trimmed by as many tokens at each end as the A range (a merged passage may
+ * change diagonal in the middle, so each end keeps its own alignment).
+ * Returns 0 if too little is left or the B part is claimed. */
 static int unclaimed_part(rp_passage *p, const uint8_t *claim_a, const uint8_t *claim_b, uint32_t min_tokens)
 {
 	uint32_t best_s = 0, best_len = 0, s = p->a_start;
-	int64_t diag = (int64_t)p->b_start - p->a_start;
 	for (uint32_t i = p->a_start; i <= p->a_end; i++) {
-		int free_here = i < p->a_end && !claim_a[i];
-		if (free_here) {
-			int64_t j = (int64_t)i + diag;
-			if (j >= p->b_start && j < p->b_end && claim_b[j]) free_here = 0;
-		}
-		if (!free_here) {
+		if (i == p->a_end || claim_a[i]) {
 			if (i - s > best_len) best_len = i - s, best_s = s;
 			s = i + 1;
 		}
 	}
 	if (best_len < min_tokens) return 0;
-	uint32_t la = p->a_end - p->a_start, lb = p->b_end - p->b_start;
-	if (best_len == la) return 1;
-	/* Map the kept A part to B proportionally along the diagonal. */
-	int64_t bs = (int64_t)best_s + diag, be = bs + best_len;
-	if (bs < p->b_start) bs = p->b_start;
-	if (be > p->b_end) be = p->b_end;
-	if (be - bs < (int64_t)min_tokens || (lb && be <= bs)) return 0;
-	p->a_start = best_s;
-	p->a_end = best_s + best_len;
-	p->b_start = (uint32_t)bs;
-	p->b_end = (uint32_t)be;
+	uint32_t cut_front = best_s - p->a_start, cut_back = p->a_end - (best_s + best_len);
+	if (cut_front + cut_back >= p->b_end - p->b_start) return 0;
+	uint32_t bs = p->b_start + cut_front, be = p->b_end - cut_back;
+	/* The same on the B side, cutting A by as much at each end. */
+	uint32_t bbest_s = bs, bbest_len = 0, t = bs;
+	for (uint32_t j = bs; j <= be; j++) {
+		if (j == be || claim_b[j]) {
+			if (j - t > bbest_len) bbest_len = j - t, bbest_s = t;
+			t = j + 1;
+		}
+	}
+	uint32_t bfront = bbest_s - bs, bback = be - (bbest_s + bbest_len);
+	if (bbest_len < min_tokens || bfront + bback >= best_len || best_len - bfront - bback < min_tokens) return 0;
+	p->a_start = best_s + bfront;
+	p->a_end = best_s + best_len - bback;
+	p->b_start = bbest_s;
+	p->b_end = bbest_s + bbest_len;
 	return 1;
+}
+
+/* Move p's ends inwards until each end's tokens agree on both sides, so a
+ * passage never starts or ends on a word that only one side has. */
+static int trim_to_agreement(rp_passage *p, const uint64_t *a, const uint64_t *b, uint32_t min_tokens)
+{
+	while (p->a_start < p->a_end && p->b_start < p->b_end && a[p->a_start] != b[p->b_start])
+		p->a_start++, p->b_start++;
+	while (p->a_end > p->a_start && p->b_end > p->b_start && a[p->a_end - 1] != b[p->b_end - 1])
+		p->a_end--, p->b_end--;
+	return p->a_end - p->a_start >= min_tokens && p->b_end - p->b_start >= min_tokens;
 }
 
 rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *o,
@@ -152,9 +165,12 @@ rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, c
 		/* Look back over a few recent segments for one this continues. */
 		for (size_t q = m; q-- > 0 && m - q <= 8;) {
 			rp_passage *r = &seg[q];
-			if (seg[s].a_start >= r->a_start && seg[s].a_start <= r->a_end + gap
-			    && seg[s].b_start >= r->b_start && seg[s].b_start <= r->b_end + gap
-			    && seg[s].b_end > r->b_end && seg[s].a_end > r->a_end) {
+			/* s continues r after a small insertion or deletion: it starts
+			 * where r ends (at most one token of overlap) or within max_gap
+			 * after, in both A and B.  A segment overlapping r more is another
+			 * alignment of the same text: selection chooses between them. */
+			if (seg[s].a_start + 1 >= r->a_end && seg[s].a_start <= r->a_end + gap
+			    && seg[s].b_start + 1 >= r->b_end && seg[s].b_start <= r->b_end + gap) {
 				r->a_end = seg[s].a_end;
 				r->b_end = seg[s].b_end;
 				merged = 1;
@@ -176,7 +192,7 @@ rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, c
 	for (size_t s = 0; s < nseg; s++) {
 		rp_passage p = seg[s];
 		if (p.a_end - p.a_start < min_tokens && p.b_end - p.b_start < min_tokens) continue;
-		if (!unclaimed_part(&p, claim_a, claim_b, min_tokens)) continue;
+		if (!unclaimed_part(&p, claim_a, claim_b, min_tokens) || !trim_to_agreement(&p, a, b, min_tokens)) continue;
 		/* 5. extend while tokens agree and are free */
 		while (p.a_start > 0 && p.b_start > 0 && a[p.a_start - 1] == b[p.b_start - 1] && !claim_a[p.a_start - 1]
 		       && !claim_b[p.b_start - 1])

@@ -30,7 +30,12 @@
 
 typedef struct { uint64_t hash; uint32_t doc, pos; } posting;
 /* A boilerplate fingerprint in doc at pos, and where another document has it. */
-typedef struct { uint32_t doc, pos, ref_doc, ref_pos; } template_hit;
+#define TEMPLATE_REFS 3
+typedef struct {
+	uint32_t doc, pos;
+	uint32_t ref_doc[TEMPLATE_REFS], ref_pos[TEMPLATE_REFS]; /* other documents with it */
+	uint32_t nref;
+} template_hit;
 
 typedef struct {
 	uint64_t *hash;
@@ -92,7 +97,7 @@ static void free_chunk(rp_reuse *r)
 void rp_reuse_opts_default(rp_reuse_opts *o)
 {
 	o->min_words = 50;
-	o->template_df = 5;
+	o->template_df = 20;
 	o->max_df = 1000;
 }
 
@@ -338,13 +343,16 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		if (is_tpl[g]) {
 			r->template_groups++;
 			if (rp_grow((void **)&r->tpl, &tpl_cap, r->ntpl + (hi - lo), sizeof *r->tpl)) goto out;
-			/* Reference: the group's first posting, or for the first
-			 * document's own postings the first of another document. */
-			size_t other = lo;
-			while (other < hi && r->post[other].doc == r->post[lo].doc) other++;
+			/* References: the first postings of up to TEMPLATE_REFS other
+			 * documents of the group.  The mask is where the document agrees
+			 * with every reference, so a reference that happens to be the
+			 * document's true copy cannot stretch it over the shared text. */
 			for (size_t i = lo; i < hi; i++) {
-				const posting *ref = r->post[i].doc == r->post[lo].doc ? &r->post[other < hi ? other : lo] : &r->post[lo];
-				r->tpl[r->ntpl++] = (template_hit){r->post[i].doc, r->post[i].pos, ref->doc, ref->pos};
+				template_hit h = {r->post[i].doc, r->post[i].pos, {0}, {0}, 0};
+				for (size_t q = lo; q < hi && h.nref < TEMPLATE_REFS; q++)
+					if (r->post[q].doc != h.doc && (q == lo || r->post[q].doc != r->post[q - 1].doc))
+						h.ref_doc[h.nref] = r->post[q].doc, h.ref_pos[h.nref++] = r->post[q].pos;
+				r->tpl[r->ntpl++] = h;
 			}
 		}
 	}
@@ -447,14 +455,18 @@ static int load_doc(rp_reuse *r, worker *w, uint32_t doc, doc_tokens *t)
 	for (size_t i = lo; i < r->ntpl && r->tpl[i].doc == doc; i++) {
 		const template_hit *h = &r->tpl[i];
 		if (h->pos < n && t->masked[h->pos]) continue; /* inside a run already masked */
-		size_t x = h->pos, ex = h->pos + k;
-		if (h->ref_doc != doc) {
-			int rc = load_ref(r, w, h->ref_doc);
+		size_t x = 0, ex = n;
+		for (uint32_t q = 0; q < h->nref; q++) {
+			int rc = load_ref(r, w, h->ref_doc[q]);
 			if (rc) return rc;
-			size_t y = h->ref_pos, ey = h->ref_pos + k;
-			while (x > 0 && y > 0 && t->hash[x - 1] == w->ref[y - 1]) x--, y--;
-			while (ex < n && ey < w->ref_n && t->hash[ex] == w->ref[ey]) ex++, ey++;
+			size_t lx = h->pos, lex = h->pos + k, y = h->ref_pos[q], ey = h->ref_pos[q] + k;
+			while (lx > 0 && y > 0 && t->hash[lx - 1] == w->ref[y - 1]) lx--, y--;
+			while (lex < n && ey < w->ref_n && t->hash[lex] == w->ref[ey]) lex++, ey++;
+			if (lx > x) x = lx;
+			if (lex < ex) ex = lex;
 		}
+		if (!h->nref || x > h->pos) x = h->pos;
+		if (!h->nref || ex < h->pos + k) ex = h->pos + k;
 		for (size_t m = x; m < ex && m < n; m++) t->masked[m] = 1;
 	}
 	return 0;

@@ -63,6 +63,38 @@ expect_eq reuse_group_boilerplate_pages "$(grep -c '"boilerplate": \[\[1, 3[0-9]
 $R reuse -q "$T/sites.jsonl" --clusters "$T/sc2" >/dev/null
 check reuse_source_first_without_dates grep -q '^{"source": "s0/story"' "$T/sc2"
 
+# ---- regressions ----
+# A template's mask must not stretch over a true copy that also holds the
+# template phrase (input order must not matter either).
+S='The company said quarterly profits rose sharply in the three months to December because of strong sales of its new phones in Asia and Europe'
+{
+	printf '{"id": "A", "text": "Alpha story begins here with some words. %s. Then alpha goes on about other things entirely."}\n' "$S"
+	printf '{"id": "B", "text": "Beta report opens differently today. %s. Beta closes with a note on weather."}\n' "$S"
+	for f in 'Cats sleep a lot and dream of fish' 'Rain fell on the quiet northern town' \
+	         'Engineers built a bridge over the river' 'The orchestra played a new symphony tonight'; do
+		printf '{"id": "U%s", "text": "%s while inflation eased in the three months to December said officials. %s again."}\n' "${#f}" "$f" "$f"
+	done
+} >"$T/tpl.jsonl"
+(tail -n 4 "$T/tpl.jsonl"; head -n 2 "$T/tpl.jsonl") >"$T/tpl2.jsonl"
+$R reuse -q --min-words 8 --template-df 4 "$T/tpl.jsonl" >"$T/tpl.out"
+$R reuse -q --min-words 8 --template-df 4 "$T/tpl2.jsonl" >"$T/tpl2.out"
+check template_mask_not_over_copy grep -q '^{"a": "A", "b": "B", .*"passages": \[{"a": \[41, 181\], "b": \[37, 177\], "words": 25}\]}$' "$T/tpl.out"
+check template_mask_order_free grep -q '"a": \[41, 181\], "b": \[37, 177\], "words": 25' "$T/tpl2.out"
+# Byte-identical BBC articles are reported (politics/218 and politics/253 were masked whole).
+$R reuse -q "$DATA/bbc-news.jsonl.gz" -o "$T/bbcr"
+check identical_articles_reported grep -q '^{"a": "politics/218", "b": "politics/253", "jaccard": 1.0000' "$T/bbcr"
+check identical_articles_reported_2 grep -q '^{"a": "tech/090", "b": "tech/312", "jaccard": 1.0000' "$T/bbcr"
+# Alignment never pairs different text after a spurious repeat of a 5-gram.
+printf '%s' 'In 2003 crop production totalled 11 million tonnes said the joint report from the Food and Agriculture Organisation. Unrelated words fill this middle part of the article so the two sentences are far apart in it and nothing else is shared here at all. The Food and Agriculture Organisation recommends that the food assistance is bought locally.' >"$T/fa.txt"
+printf '%s' 'In 2003 crop production totalled 11 million tonnes said the joint report from the Food and Agriculture Organisation. Something else in between here. The Food and Agriculture Organisation recommends that the food assistance is bought locally.' >"$T/fb.txt"
+$R compare --json --min-words 8 "$T/fa.txt" "$T/fb.txt" >"$T/fab"
+check compare_no_cross_alignment grep -q '"passages": \[{"a": \[0, 115\], "b": \[0, 115\], "words": 18}, {"a": \[251, 342\], "b": \[149, 240\], "words": 13}\]' "$T/fab"
+# Output to a symbolic link writes through it and keeps the link.
+: >"$T/real.json"; ln -s "$T/real.json" "$T/link.json"
+$R dedup -q "$T/one.jsonl" --stats "$T/link.json" >/dev/null
+check output_symlink_kept test -L "$T/link.json"
+check output_symlink_written grep -q '"read": 1' "$T/real.json"
+
 # ---- dedup --containment: the partial Pride and Prejudice (Jaccard 0.08) ----
 $R dedup -q --containment 0.8 "$DATA/gutenberg.jsonl.gz" >"$T/g"
 check containment_partial_removed grep -q '{"id": "pg42671/partial", "cluster": "pg1342", "duplicate": true, "similarity": 0.0[0-9]*, "containment": 0.9' "$T/g"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "input.h"
+#include "index.h"
 
 static void help(void)
 {
@@ -41,7 +42,10 @@ static void help(void)
 	     "                         shingles outside boilerplate) is contained in a longer\n"
 	     "                         kept document: excerpts, truncated copies, copies in\n"
 	     "                         another site's template (default: off)\n"
-	     "      --min-words N      with --containment: shortest shared passage (default 50)\n\n"
+	     "      --min-words N      with --containment: shortest shared passage (default 50)\n"
+	     "      --index DIR        also remove documents that near-duplicate one in the index\n"
+	     "                         DIR (\"cluster\" is its id, with \"in_index\": true)\n"
+	     "      --add              with --index: then add the kept documents to DIR\n\n"
 	     "Input:\n"
 	     "  -f, --format FMT       auto (default: JSON Lines for files, one document per\n"
 	     "                         file under directories), jsonl, lines, or file\n"
@@ -70,6 +74,8 @@ typedef struct {
 	const char *output, *pairs, *kept, *removed, *stats;
 	double containment; /* 0: off */
 	int min_words;      /* passages for --containment */
+	const char *index;  /* --index DIR */
+	int index_add;      /* --add */
 } dedup_opts;
 
 static int parse_shingle(const char *s, rp_params *p)
@@ -98,6 +104,7 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 		{"stats", required_argument, 0, 'X'},     {"threads", required_argument, 0, 'j'},
 		{"quiet", no_argument, 0, 'q'},           {"verbose", no_argument, 0, 'v'},
 		{"containment", required_argument, 0, 'C'}, {"min-words", required_argument, 0, 'm'},
+		{"index", required_argument, 0, 1001},   {"add", no_argument, 0, 1002},
 		{"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
 	rp_params_default(&o->p);
 	o->min_words = 50;
@@ -161,12 +168,15 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 		case 'j': if (parse_int("dedup ", "--threads", optarg, 1, 256, &o->threads)) return -1; break;
 		case 'q': o->quiet = 1; break;
 		case 'v': o->verbose = 1; break;
+		case 1001: o->index = optarg; break;
+		case 1002: o->index_add = 1; break;
 		case 'h': help(); exit(EXIT_OK);
 		default: return cli_usage("dedup ", "bad option"), -1;
 		}
 	}
 	rp_error err;
 	if (rp_params_resolve(&o->p, &err)) return cli_usage("dedup ", "%s", err.message), -1;
+	if (o->index_add && !o->index) return cli_usage("dedup ", "--add needs --index DIR"), -1;
 	*first_input = optind;
 	return 0;
 }
@@ -183,6 +193,7 @@ typedef struct {
 typedef struct {
 	rp_dedup *d;
 	rp_reuse *r;
+	dedup_index *ix; /* --index */
 } both;
 
 static int add_both(void *ctx, batch *b, rp_error *err)
@@ -190,6 +201,7 @@ static int add_both(void *ctx, batch *b, rp_error *err)
 	both *x = ctx;
 	int rc = rp_dedup_add(x->d, b->n, b->ptr, b->len, b->bad, err);
 	if (!rc && x->r) rc = rp_reuse_add(x->r, b->n, b->ptr, b->len, b->bad, err);
+	if (!rc && x->ix) rc = dedup_index_batch(x->ix, b->n, b->ptr, b->len, b->bad, err);
 	return rc;
 }
 
@@ -325,7 +337,11 @@ int cmd_dedup(int argc, char **argv)
 	rp_reader *reader = NULL;
 	record_meta meta = {0};
 	out_file out = {0}, pairs = {0}, kept = {0}, removed = {0}, stats = {0};
+	dedup_index *dx = NULL;
+	uint8_t *drop = NULL;
 	if (!pool) { cli_error("cannot start threads"); goto done; }
+	if (o.index && (status = dedup_index_open(&dx, &o.p, o.index, o.index_add, pool))) goto done;
+	status = EXIT_DATA;
 	if (rp_dedup_new(&d, &o.p, pool, &err)) { cli_rp_error(&err); goto done; }
 	if (o.containment > 0) {
 		rp_reuse_opts rop;
@@ -353,7 +369,7 @@ int cmd_dedup(int argc, char **argv)
 	if (o.removed && out_open(&removed, o.removed)) goto done;
 	if (o.stats && out_open(&stats, o.stats)) goto done;
 
-	both ctx = {d, ru};
+	both ctx = {d, ru, dx};
 	if (read_batches(reader, o.skip_errors, &meta, o.quiet, add_both, &ctx)) goto done;
 	double t_read = now_seconds();
 	if (rp_dedup_finish(d, &err)) { cli_rp_error(&err); goto done; }
@@ -371,6 +387,13 @@ int cmd_dedup(int argc, char **argv)
 		if (rp_reuse_finish(ru, &err)) { cli_rp_error(&err); goto done; }
 		if (apply_containment(d, ru, o.containment, res, meta.n)) goto done;
 	}
+	/* --index: a near-duplicate of an indexed document is removed too */
+	const char *xid;
+	size_t xlen;
+	int xnum;
+	double xsim;
+	for (uint64_t s = 0; dx && s < meta.n; s++)
+		if (dedup_index_match(dx, s, &xid, &xlen, &xnum, &xsim)) res[s].duplicate = 1, res[s].similarity = (float)xsim;
 
 	/* Results, in input order. */
 	size_t nb = 0, kept_n = 0, removed_n = 0, clusters = 0;
@@ -390,6 +413,13 @@ int cmd_dedup(int argc, char **argv)
 		}
 		const result *r = &res[s];
 		fputs(", \"cluster\": ", f);
+		if (dx && dedup_index_match(dx, s, &xid, &xlen, &xnum, &xsim)) {
+			if (xnum) fwrite(xid, 1, xlen, f);
+			else json_string(f, xid, xlen);
+			fprintf(f, ", \"duplicate\": true, \"similarity\": %.6g, \"in_index\": true}\n", xsim);
+			removed_n++;
+			continue;
+		}
 		write_id(f, &meta, r->cluster);
 		fprintf(f, ", \"duplicate\": %s, \"similarity\": %.6g", r->duplicate ? "true" : "false", r->similarity);
 		if (r->matched != r->cluster) {
@@ -436,6 +466,11 @@ int cmd_dedup(int argc, char **argv)
 		        verify_names[o.p.verify], RP_NORM_VERSION, RP_VERSION);
 	if (out_commit(&out) || out_commit(&pairs) || out_commit(&kept) || out_commit(&removed) || out_commit(&stats))
 		goto done;
+	if (o.index_add) { /* --add: the kept documents go into the index */
+		if (!(drop = malloc(meta.n ? meta.n : 1))) { cli_error("out of memory"); goto done; }
+		for (uint64_t s = 0; s < meta.n; s++) drop[s] = res[s].duplicate;
+		if (dedup_index_commit(dx, &meta, drop, o.quiet)) goto done;
+	}
 	if (!o.quiet)
 		cli_error("read %zu, kept %zu, removed %zu, errored %zu, clusters %zu; %.2f s, %.1f MB/s, peak %.0f MB",
 		          meta.n, kept_n, removed_n, meta.nbad, clusters, secs, secs > 0 ? meta.bytes / 1e6 / secs : 0.0,
@@ -447,6 +482,8 @@ done:
 	}
 	meta_free(&meta);
 	free(res);
+	free(drop);
+	dedup_index_free(dx);
 	rp_reader_free(reader);
 	rp_reuse_free(ru);
 	rp_dedup_free(d);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "input.h"
+#include "index.h"
 
 /* ---- batches with ids ---- */
 
@@ -831,4 +832,148 @@ done:
 	rp_index_close(q.ix);
 	rp_pool_free(q.pool);
 	return status;
+}
+
+/* ---- dedup --index DIR [--add] ---- */
+
+struct dedup_index {
+	rp_index *ix;
+	rp_index_add *add;
+	rp_pool *pool;
+	const char *dir;
+	rp_index_query_opts qo;
+	uint64_t seq;
+	uint64_t *mseq; /* records that matched, ascending */
+	double *msim;
+	size_t *moff, *mlen;
+	uint8_t *mnum;
+	size_t nm, mcap;
+	char *ids;
+	size_t ids_len, ids_cap;
+	rp_index_doc *docs;
+	rp_index_result *res;
+	size_t docs_cap;
+};
+
+int dedup_index_open(dedup_index **out, const rp_params *p, const char *dir, int add, rp_pool *pool)
+{
+	dedup_index *x = calloc(1, sizeof *x);
+	if (!x) { cli_error("out of memory"); return EXIT_DATA; }
+	*out = x;
+	x->pool = pool;
+	x->dir = dir;
+	rp_index_query_opts_default(&x->qo);
+	x->qo.containment = 2.0; /* near-duplicates only */
+	int status = open_index(&x->ix, dir, add ? RP_INDEX_WRITE : RP_INDEX_READ);
+	if (status) return status;
+	rp_error err = {0};
+	if (rp_index_check_params(x->ix, p, &err)) return cli_usage("dedup ", "%s", err.message);
+	if (add) {
+		crash_setup(x->ix);
+		if (rp_index_add_new(&x->add, x->ix, pool, 0, &err)) { cli_rp_error(&err); return EXIT_DATA; }
+	}
+	return 0;
+}
+
+rp_status dedup_index_batch(dedup_index *x, size_t n, const char *const *texts, const size_t *lens, const int *bad,
+                            rp_error *err)
+{
+	if (n > x->docs_cap) {
+		free(x->docs);
+		free(x->res);
+		x->docs = malloc(n * sizeof *x->docs);
+		x->res = malloc(n * sizeof *x->res);
+		if (!x->docs || !x->res) {
+			x->docs_cap = 0;
+			memset(err, 0, sizeof *err);
+			snprintf(err->message, sizeof err->message, "out of memory");
+			return err->code = RP_ENOMEM;
+		}
+		x->docs_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) x->docs[i] = (rp_index_doc){texts[i], lens[i], NULL, 0, 0, bad ? bad[i] : 0};
+	int rc = rp_index_query(x->ix, x->pool, n, x->docs, &x->qo, x->res, err);
+	if (rc) return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (!x->res[i].n) continue;
+		/* the most similar (matches are by score, which counts containment too) */
+		const rp_index_match *m = &x->res[i].matches[0];
+		for (size_t k = 1; k < x->res[i].n; k++)
+			if (x->res[i].matches[k].jaccard > m->jaccard) m = &x->res[i].matches[k];
+		size_t cap = x->mcap;
+		if (x->nm == x->mcap) {
+			x->mseq = xgrow(x->mseq, &cap, x->nm + 1, sizeof *x->mseq);
+			cap = x->mcap;
+			x->msim = xgrow(x->msim, &cap, x->nm + 1, sizeof *x->msim);
+			cap = x->mcap;
+			x->moff = xgrow(x->moff, &cap, x->nm + 1, sizeof *x->moff);
+			cap = x->mcap;
+			x->mlen = xgrow(x->mlen, &cap, x->nm + 1, sizeof *x->mlen);
+			cap = x->mcap;
+			x->mnum = xgrow(x->mnum, &cap, x->nm + 1, 1);
+			x->mcap = cap;
+		}
+		x->ids = xgrow(x->ids, &x->ids_cap, x->ids_len + m->id_len + 1, 1);
+		memcpy(x->ids + x->ids_len, m->id, m->id_len);
+		x->mseq[x->nm] = x->seq + i;
+		x->msim[x->nm] = m->jaccard;
+		x->moff[x->nm] = x->ids_len;
+		x->mlen[x->nm] = m->id_len;
+		x->mnum[x->nm] = (uint8_t)m->id_is_number;
+		x->ids_len += m->id_len;
+		x->nm++;
+	}
+	rp_index_results_free(x->res, n);
+	if (x->add && (rc = rp_index_add_docs(x->add, n, x->docs, err))) return rc;
+	x->seq += n;
+	return 0;
+}
+
+int dedup_index_match(const dedup_index *x, uint64_t seq, const char **id, size_t *len, int *is_number, double *jaccard)
+{
+	size_t lo = 0, hi = x->nm;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (x->mseq[mid] < seq) lo = mid + 1;
+		else hi = mid;
+	}
+	if (lo == x->nm || x->mseq[lo] != seq) return 0;
+	*id = x->ids + x->moff[lo];
+	*len = x->mlen[lo];
+	*is_number = x->mnum[lo];
+	*jaccard = x->msim[lo];
+	return 1;
+}
+
+int dedup_index_commit(dedup_index *x, const record_meta *meta, const uint8_t *drop, int quiet)
+{
+	if (!x->add) return 0;
+	rp_error err = {0};
+	for (uint64_t s = 0; s < meta->n; s++) {
+		uint64_t a = s ? meta->id_end[s - 1] : 0;
+		if (rp_index_add_name(x->add, s, meta->ids + a, meta->id_end[s] - a, meta->id_number[s], &err)) {
+			cli_rp_error(&err);
+			return -1;
+		}
+	}
+	rp_index_add_stats st;
+	if (rp_index_add_commit(x->add, drop, &st, &err)) {
+		cli_rp_error(&err);
+		return -1;
+	}
+	if (!quiet)
+		cli_error("index %s: added %llu kept documents, skipped %llu (id already in the index)", x->dir,
+		          (unsigned long long)st.added, (unsigned long long)st.skipped);
+	return 0;
+}
+
+void dedup_index_free(dedup_index *x)
+{
+	if (!x) return;
+	rp_index_add_free(x->add);
+	crash_report();
+	rp_index_close(x->ix);
+	free(x->mseq); free(x->msim); free(x->moff); free(x->mlen); free(x->mnum); free(x->ids);
+	free(x->docs); free(x->res);
+	free(x);
 }

@@ -798,7 +798,7 @@ struct rp_index_add {
 	spilled *runs;
 	size_t nruns, runs_cap;
 	uint64_t skipped, errored;
-	int done;
+	int done, failed; /* after a failure only rp_index_add_free is allowed */
 };
 
 static void run_free(run *r)
@@ -922,7 +922,8 @@ static size_t run_memory(const rp_index_add *a)
 
 rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
 {
-	if (a->done) return rp_set_error(err, RP_EUSAGE, "rp_index_add_docs after the commit");
+	if (a->done || a->failed)
+		return rp_set_error(err, RP_EUSAGE, "rp_index_add_docs after the commit or a failure");
 	run *r = &a->r;
 	const rp_index_params *ip = &a->ix->ip;
 	int rc = 0;
@@ -1016,11 +1017,14 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 		rp_free(j.errs);
 		rp_free(j.err_item);
 		if (rc) {
-			/* the batch is dropped */
+			a->failed = 1;
 			return rc;
 		}
 		if (!r->noid && r->n && (run_memory(a) >= a->memory || r->n >= MAX_RUN_DOCS))
-			if ((rc = run_spill(a, err))) return rc;
+			if ((rc = run_spill(a, err))) {
+				a->failed = 1;
+				return rc;
+			}
 	}
 	return 0;
 }
@@ -1403,7 +1407,7 @@ rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add
 {
 	rp_index *ix = a->ix;
 	memset(st, 0, sizeof *st);
-	if (a->done) return rp_set_error(err, RP_EUSAGE, "rp_index_add_commit called twice");
+	if (a->done || a->failed) return rp_set_error(err, RP_EUSAGE, "rp_index_add_commit after a commit or a failure");
 	a->done = 1;
 	if (a->r.noid) return rp_set_error(err, RP_EUSAGE, "%zu documents were added without an id", a->r.noid);
 	int rc = 0;
@@ -1530,12 +1534,12 @@ rp_status rp_index_remove(rp_index *ix, size_t n, const char *const *ids, const 
 	size_t cap = 0;
 	manifest m = {0};
 	uint8_t **del = rp_malloc_array(ix->nsegs ? ix->nsegs : 1, sizeof *del);
+	if (del) memset(del, 0, ix->nsegs * sizeof *del);
 	uint64_t *ndel = rp_malloc_array(ix->nsegs ? ix->nsegs : 1, sizeof *ndel);
 	if (!del || !ndel) {
 		rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 		goto out;
 	}
-	memset(del, 0, ix->nsegs * sizeof *del);
 	for (size_t s = 0; s < ix->nsegs; s++) {
 		seg *sg = ix->segs[s];
 		size_t nb = (size_t)(sg->ndocs / 8 + 1);

@@ -1117,6 +1117,7 @@ static inline void bit_set(uint8_t *b, uint64_t i) { b[i >> 3] |= (uint8_t)(1u <
 static rp_status drop_duplicate_ids(merge_input *in, size_t k, uint8_t **drop, uint64_t *dups, rp_error *err)
 {
 	tabr **r = rp_malloc_array(k, sizeof *r);
+	if (r) memset(r, 0, k * sizeof *r);
 	head *h = rp_malloc_array(k, sizeof *h);
 	head *group = NULL;
 	size_t ngroup = 0, gcap = 0;
@@ -1127,7 +1128,6 @@ static rp_status drop_duplicate_ids(merge_input *in, size_t k, uint8_t **drop, u
 		rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 		goto out;
 	}
-	memset(r, 0, k * sizeof *r);
 	for (size_t i = 0; i < k; i++) {
 		if ((rc = tabr_open(in[i].s, seg_tab(in[i].s, TAB_ID), &r[i], err))) goto out;
 		uint64_t key;
@@ -1377,9 +1377,9 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 
 	/* 3. tables: k-way merge by (key, new doc) */
 	r = rp_malloc_array(k, sizeof *r);
+	if (r) memset(r, 0, k * sizeof *r);
 	h = rp_malloc_array(k, sizeof *h);
 	if (!r || !h) goto nomem;
-	memset(r, 0, k * sizeof *r);
 	for (uint32_t t = 0; t < sp->bands + 3; t++) {
 		uint32_t id = t < sp->bands ? t : TAB_FP + (t - sp->bands);
 		size_t nh = 0;

@@ -92,6 +92,23 @@ bpt=$(info_field "$X/one" bytes_per_document_without_text)
 check bytes_per_document_reported test -n "$bpt"
 echo "# bbc-news index: $bpt bytes per document"
 
+# ---- dedup --index DIR [--add] ----
+$R index create "$X/dd" && $R index add -q "$X/dd" "$T/p1"
+$R dedup -q --index "$X/dd" --threshold 0.9 "$T/bbc.jsonl" >/dev/null 2>"$T/e"; expect_eq dedup_index_other_threshold_exit $? 2
+check dedup_index_other_threshold_message grep -q "index $X/dd was created with --threshold 0.8, not 0.9" "$T/e"
+$R dedup -q --ngram 3 --index "$X/dd" "$T/bbc.jsonl" >/dev/null 2>&1; expect_eq dedup_index_other_ngram_exit $? 2
+$R dedup -q --add "$T/bbc.jsonl" >/dev/null 2>&1; expect_eq dedup_add_without_index_exit $? 2
+$R dedup -q "$T/bbc.jsonl" --stats "$T/st0" >/dev/null
+$R dedup --index "$X/dd" --add "$T/bbc.jsonl" -o "$T/dd" --stats "$T/st1" 2>"$T/e"; expect_eq dedup_index_add_exit $? 0
+expect_eq dedup_index_indexed_removed "$(head -n 700 "$T/dd" | grep -c '"duplicate": true, "similarity": 1, "in_index": true}$')" 700
+kept=$(grep -o '"kept": [0-9]*' "$T/st1" | sed 's/.*: //')
+check dedup_index_kept_fewer test "$kept" -lt "$(grep -o '"kept": [0-9]*' "$T/st0" | sed 's/.*: //')"
+check dedup_index_conserved test "$(grep -o '"removed": [0-9]*' "$T/st1" | sed 's/.*: //')" -eq $((2225 - kept))
+check dedup_index_add_message grep -q "index $X/dd: added $kept kept documents" "$T/e"
+expect_eq dedup_index_add_documents "$(info_field "$X/dd" documents)" $((700 + kept))
+$R dedup -q --index "$X/dd" "$T/bbc.jsonl" >"$T/dd2"
+expect_eq dedup_index_again_nothing_kept "$(grep -c '"duplicate": false' "$T/dd2")" 0
+
 # ---- one writer; readers during a write ----
 mkfifo "$T/fifo"
 printf '{"id": "during", "text": "%s"}\n' "$(head -c 3000 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/during.jsonl"

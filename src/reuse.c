@@ -58,6 +58,8 @@ typedef struct {
 	int64_t ref_doc;
 	uint64_t *sa, *sb;
 	size_t sa_cap, sb_cap;
+	int64_t a_doc;     /* the document held in a (masked), -1 if none */
+	size_t sa_n;       /* its clean shingle set in sa, SIZE_MAX if not computed */
 	char pad[64];
 } worker;
 
@@ -123,7 +125,7 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	r->w = rp_malloc_array((size_t)r->nworkers, sizeof *r->w);
 	if (!r->w) { rp_free(r); return rp_set_error(err, RP_ENOMEM, "out of memory"); }
 	memset(r->w, 0, (size_t)r->nworkers * sizeof *r->w);
-	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = -1;
+	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = r->w[i].a_doc = -1;
 	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
 		rp_reuse_free(r);
@@ -497,10 +499,17 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 	memset(out, 0, sizeof *out);
 	out->a = a;
 	out->b = b;
-	if ((rc = load_doc(r, w, a, &w->a)) || (rc = load_doc(r, w, b, &w->b))) return rc;
-	/* Masked tokens get values that match nothing. */
-	for (size_t i = 0; i < w->a.n; i++)
-		if (w->a.masked[i]) w->a.hash[i] = rp_mix64(0x5eedULL ^ ((uint64_t)a << 32) ^ i);
+	/* Pairs come in (a, b) order: a is often the one held from the last pair. */
+	if (w->a_doc != (int64_t)a) {
+		w->a_doc = -1;
+		if ((rc = load_doc(r, w, a, &w->a))) return rc;
+		/* Masked tokens get values that match nothing. */
+		for (size_t i = 0; i < w->a.n; i++)
+			if (w->a.masked[i]) w->a.hash[i] = rp_mix64(0x5eedULL ^ ((uint64_t)a << 32) ^ i);
+		w->a_doc = a;
+		w->sa_n = SIZE_MAX;
+	}
+	if ((rc = load_doc(r, w, b, &w->b))) return rc;
 	for (size_t i = 0; i < w->b.n; i++)
 		if (w->b.masked[i]) w->b.hash[i] = rp_mix64(0xb0b0ULL ^ ((uint64_t)b << 32) ^ i ^ (1ULL << 63));
 	rp_align_opts ao = {r->p.ngram, 8, r->o.min_words};
@@ -514,10 +523,13 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 		p->b_byte_start = w->b.start[p->b_start];
 		p->b_byte_end = w->b.end[p->b_end - 1];
 	}
-	if (rp_grow((void **)&w->sa, &w->sa_cap, w->a.n + 1, 8) || rp_grow((void **)&w->sb, &w->sb_cap, w->b.n + 1, 8))
-		return RP_ENOMEM;
-	size_t na = clean_shingles(r, &w->a, w->sa), nb = clean_shingles(r, &w->b, w->sb), inter = 0;
-	if (na == SIZE_MAX || nb == SIZE_MAX) return RP_ENOMEM;
+	if (w->sa_n == SIZE_MAX) {
+		if (rp_grow((void **)&w->sa, &w->sa_cap, w->a.n + 1, 8)) return RP_ENOMEM;
+		if ((w->sa_n = clean_shingles(r, &w->a, w->sa)) == SIZE_MAX) return RP_ENOMEM;
+	}
+	if (rp_grow((void **)&w->sb, &w->sb_cap, w->b.n + 1, 8)) return RP_ENOMEM;
+	size_t na = w->sa_n, nb = clean_shingles(r, &w->b, w->sb), inter = 0;
+	if (nb == SIZE_MAX) return RP_ENOMEM;
 	for (size_t i = 0, j = 0; i < na && j < nb;) {
 		if (w->sa[i] < w->sb[j]) i++;
 		else if (w->sa[i] > w->sb[j]) j++;
@@ -580,6 +592,7 @@ rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, siz
 	*nout = 0;
 	if (doc >= r->n || !r->finished) return RP_OK;
 	worker *w = &r->w[0];
+	w->a_doc = -1; /* w->a is reused here, unmasked */
 	int rc = load_doc(r, w, (uint32_t)doc, &w->a);
 	if (rc) return rp_set_error(err, rc, rc == RP_ENOMEM ? "out of memory" : "cannot read the temporary token file");
 	size_t cap = 0;

@@ -4,7 +4,8 @@
     python benchmarks/overhead.py [--runs 3] [CORPUS.jsonl[.gz] ...]
 
 For each corpus (default: bbc-news, reuters21578, 20news-bydate from
-../shared/data), the median of --runs runs of
+../shared/data), the best of --runs runs (the least disturbed by other work
+on the machine; the work itself is deterministic) of
   cli       build/reprint dedup -q CORPUS -o OUT
   jsonl     reprint.dedup_jsonl(CORPUS, OUT)            same input, same output bytes
   memory    reprint.dedup(texts) on the texts already in memory (parsing the
@@ -17,7 +18,6 @@ import argparse
 import gzip
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,13 +30,13 @@ CLI = os.path.join(ROOT, "build", "reprint")
 DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
 
 
-def median_time(fn, runs):
+def best_time(fn, runs):
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return min(times)
 
 
 def load_texts(path):
@@ -60,8 +60,8 @@ def main():
           f"{'sketch s':>9}")
     for path in corpora:
         mb = os.path.getsize(path) / 1e6
-        t_cli = median_time(lambda: subprocess.run([CLI, "dedup", "-q", path, "-o", out_cli], check=True), args.runs)
-        t_jsonl = median_time(lambda: reprint.dedup_jsonl(path, out_py), args.runs)
+        t_cli = best_time(lambda: subprocess.run([CLI, "dedup", "-q", path, "-o", out_cli], check=True), args.runs)
+        t_jsonl = best_time(lambda: reprint.dedup_jsonl(path, out_py), args.runs)
         same = open(out_cli, "rb").read() == open(out_py, "rb").read()
         row = {"corpus": os.path.basename(path), "bytes": os.path.getsize(path), "cli_s": round(t_cli, 4),
                "jsonl_s": round(t_jsonl, 4), "jsonl_overhead": round(t_jsonl / t_cli - 1, 4),
@@ -72,9 +72,9 @@ def main():
             recs = load_texts(path)
             n = len(recs)
             texts = [r["text"] for r in recs]
-            t_mem = median_time(lambda: reprint.dedup(recs).write_jsonl(out_py), args.runs)
+            t_mem = best_time(lambda: reprint.dedup(recs).write_jsonl(out_py), args.runs)
             same_mem = open(out_cli, "rb").read() == open(out_py, "rb").read()
-            t_sk = median_time(lambda: reprint.sketch(texts), args.runs)
+            t_sk = best_time(lambda: reprint.sketch(texts), args.runs)
             row.update(memory_s=round(t_mem, 4), memory_overhead=round(t_mem / t_cli - 1, 4),
                        identical_output_memory=same_mem, sketch_s=round(t_sk, 4))
             del recs, texts

@@ -392,6 +392,9 @@ class DedupResult(Sequence[dict[str, Any]]):
 
     def __init__(self, cluster: bytes, duplicate: bytes, similarity: bytes, ids: list[Any] | None,
                  errors: dict[int, Any], pairs: tuple[bytes, bytes, bytes], params: dict[str, Any]) -> None:
+        self._raw = (cluster, duplicate, similarity)
+        self._id_strs: list[str] | None = None
+        self._id_nums: bytes | None = None
         self.cluster_index = _array(cluster, "Q")
         self.duplicate = _array(duplicate, "B")
         self.similarity = _array(similarity, "f")
@@ -452,24 +455,58 @@ class DedupResult(Sequence[dict[str, Any]]):
                 out.setdefault(int(self.cluster_index[i]), []).append(i)
         return {self._id(r): [self._id(r)] + [self._id(m) for m in ms] for r, ms in sorted(out.items())}
 
+    def _id_columns(self) -> tuple[Any, Any]:
+        """ids as str plus a flag per id written unquoted (JSON numbers)."""
+        if self.ids is None:
+            return None, None
+        if self._id_strs is None:
+            strs: list[str] = []
+            nums = bytearray(len(self.ids))
+            for i, v in enumerate(self.ids):
+                if isinstance(v, _NumberId):
+                    strs.append(str.__str__(v))
+                    nums[i] = 1
+                elif isinstance(v, str):
+                    strs.append(v)
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    strs.append(repr(v))
+                    nums[i] = 1
+                else:
+                    raise ReprintError(f"id {v!r} is not a string or number")
+            self._id_strs, self._id_nums = strs, bytes(nums)
+        return self._id_strs, self._id_nums
+
+    def jsonl_bytes(self) -> bytes:
+        """The output of ``reprint dedup`` for this result (UTF-8), formatted by the C core."""
+        strs, nums = self._id_columns()
+        err_lines = None
+        if self.errors:
+            jid = (lambda i: _json_id(self.ids[i])) if self.ids is not None else str  # type: ignore[index]
+            err_lines = {}
+            for i, e in self.errors.items():
+                msg, file, line, byte = (e, "", 0, 0) if isinstance(e, str) else e
+                err_lines[i] = (f'{{"id": {jid(i)}, "error": {_json_str(msg)}, "file": {_json_str(file)}, '
+                                f'"line": {line}, "byte": {byte}}}\n')
+        return _core.dedup_lines(strs, nums, self._raw[0], self._raw[1], self._raw[2], err_lines)
+
     def jsonl_lines(self) -> Iterator[str]:
         """The lines ``reprint dedup`` writes for this result (each ends in a newline)."""
-        ids = self.ids
-        jid = [_json_id(x) for x in ids] if ids is not None else [str(i) for i in range(len(self))]
-        cl, dup, sim, errors = self.cluster_index, self.duplicate, self.similarity, self.errors
-        for i in range(len(self)):
-            if i in errors:
-                e = errors[i]
-                msg, file, line, byte = (e, "", 0, 0) if isinstance(e, str) else e
-                yield (f'{{"id": {jid[i]}, "error": {_json_str(msg)}, "file": {_json_str(file)}, '
-                       f'"line": {line}, "byte": {byte}}}\n')
-                continue
-            yield (f'{{"id": {jid[i]}, "cluster": {jid[int(cl[i])]}, '
-                   f'"duplicate": {"true" if dup[i] else "false"}, "similarity": {_g6(float(sim[i]))}}}\n')
+        text = self.jsonl_bytes().decode("utf-8", "surrogateescape")
+        start = 0
+        while start < len(text):
+            end = text.index("\n", start) + 1
+            yield text[start:end]
+            start = end
 
     def write_jsonl(self, out: PathLike | IO[str] | IO[bytes]) -> None:
-        """Write ``jsonl_lines()`` to a path or an open file."""
-        _write_lines(out, self.jsonl_lines())
+        """Write the lines ``reprint dedup`` writes to a path or an open file."""
+        data = self.jsonl_bytes()
+        if isinstance(out, (str, os.PathLike)):
+            _write_atomic(out, data)
+        elif isinstance(out, (io.BufferedIOBase, io.RawIOBase)) or "b" in getattr(out, "mode", ""):
+            out.write(data)  # type: ignore[arg-type]
+        else:
+            out.write(data.decode("utf-8", "surrogateescape"))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"DedupResult({len(self)} documents, {len(self.removed())} duplicates)"
@@ -479,6 +516,21 @@ def _array_list(data: bytes, typecode: str) -> list[Any]:
     a = array.array(typecode)
     a.frombytes(data)
     return a.tolist()
+
+
+def _write_atomic(path: Any, data: bytes) -> None:
+    """Write data to path under a temporary name, renamed into place on success."""
+    tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _write_lines(out: Any, lines: Iterable[str]) -> None:
@@ -610,21 +662,24 @@ def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
     reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
     ids: list[Any] = []
+    nums = bytearray()
     errors: dict[int, Any] = {}
     for batch in _prefetch(reader):
-        texts = []
         base = len(ids)
-        for k, (rid, num, text, err) in enumerate(batch):
-            ids.append(_NumberId(rid) if num else rid)
-            if err is not None:
+        ids.extend([r[0] for r in batch])
+        nums.extend([r[1] for r in batch])
+        texts = [r[2] for r in batch]
+        for k, r in enumerate(batch):
+            if r[3] is not None:
                 if on_error == "fail":
-                    raise ReprintError(_format_error(err))
-                errors[base + k] = err
-            texts.append(text)
+                    raise ReprintError(_format_error(r[3]))
+                errors[base + k] = r[3]
         _add_chunk(core, texts, base, on_error, errors)
     core.finish()
     cluster, dup, sim = core.results()
     res = DedupResult(cluster, dup, sim, ids, errors, core.pairs(), core.params())
+    res._id_strs, res._id_nums = ids, bytes(nums)
+    res.ids = [_NumberId(x) if f else x for x, f in zip(ids, nums)] if any(nums) else ids
     if output is not None:
         res.write_jsonl(output)
     return res
@@ -740,7 +795,8 @@ def _reuse_pairs(core: Any, ids: list[Any] | None) -> Iterator[dict[str, Any]]:
                    "passages": [{"a": [p[0], p[1]], "b": [p[2], p[3]], "words": p[4]} for p in ps]}
 
 
-def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df: int = 5, max_df: int = 1000,
+def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df: int | None = None,
+          max_df: int | None = None,
           threads: int = 0, text_field: str = "text", id_field: str = "id", shingle: str = "word",
           seed: int = 0) -> list[dict[str, Any]]:
     """Every pair of documents sharing passages of at least min_words words, as
@@ -748,9 +804,10 @@ def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df
     "passages": [{"a": [start, end], "b": [start, end], "words"}]} in (a, b)
     input order; a and b are positions for plain texts, ids for records.
     Boilerplate (passages in at least template_df documents that share little
-    else, or in more than max_df) is left out."""
+    else, or in more than max_df; None: the library's defaults, as the
+    command's) is left out."""
     char, ngram = _shingle_params(shingle, ngram)
-    core = _core.Reuse(int(min_words), int(template_df), int(max_df), int(threads), ngram=int(ngram),
+    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), ngram=int(ngram),
                        char_shingles=char, seed=int(seed))
     ids: list[Any] | None = None
     errors: dict[int, Any] = {}
@@ -778,13 +835,14 @@ def _reuse_line(p: Mapping[str, Any]) -> str:
 
 
 def reuse_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str] | IO[bytes] | None = None,
-                min_words: int = 50, ngram: int = 5, template_df: int = 5, max_df: int = 1000, threads: int = 0,
+                min_words: int = 50, ngram: int = 5, template_df: int | None = None, max_df: int | None = None,
+                threads: int = 0,
                 text_field: str = "text", id_field: str = "id", format: str = "auto",
                 max_record: int = 64 << 20) -> list[dict[str, Any]]:
     """``reprint reuse INPUT... -o OUTPUT`` from Python: the same lines, byte
     for byte (bad records stop the run, as with --on-error fail).  Returns the
     pairs."""
-    core = _core.Reuse(int(min_words), int(template_df), int(max_df), int(threads), ngram=int(ngram))
+    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), ngram=int(ngram))
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
     reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))

@@ -1145,14 +1145,18 @@ typedef struct {
 	int busy, finished;
 } ReuseObject;
 
-/* Reuse(min_words=50, template_df=5, max_df=1000, threads=0, **params) */
+/* Reuse(min_words=0, template_df=0, max_df=0, threads=0, **params); 0: the library default */
 static int Reuse_init(PyObject *self_o, PyObject *args, PyObject *kw)
 {
 	ReuseObject *self = (ReuseObject *)self_o;
 	rp_reuse_opts_default(&self->o);
-	int threads = 0;
-	if (!PyArg_ParseTuple(args, "|iiii", &self->o.min_words, &self->o.template_df, &self->o.max_df, &threads))
-		return -1;
+	int threads = 0, min_words = 0, template_df = 0, max_df = 0; /* 0: the library's default */
+	if (!PyArg_ParseTuple(args, "|iiii", &min_words, &template_df, &max_df, &threads)) return -1;
+	if (min_words < 0 || template_df < 0 || max_df < 0) return raise_usage("reuse options must be positive"), -1;
+	if (min_words) self->o.min_words = min_words;
+	if (template_df) self->o.template_df = template_df;
+	if (max_df) self->o.max_df = max_df;
+	if (self->o.max_df < self->o.template_df) return raise_usage("max_df must be at least template_df"), -1;
 	if (self->r) return PyErr_SetString(PyExc_RuntimeError, "Reuse already initialised"), -1;
 	if (params_from(kw, &self->p, 0)) return -1;
 	self->pool = rp_pool_new(threads);
@@ -1292,7 +1296,7 @@ static PyMethodDef Reuse_methods[] = {
 	{NULL, NULL, 0, NULL}};
 
 static PyType_Slot Reuse_slots[] = {
-	{Py_tp_doc, "Reuse(min_words=50, template_df=5, max_df=1000, threads=0, **params): a handle on rp_reuse."},
+	{Py_tp_doc, "Reuse(min_words=0, template_df=0, max_df=0, threads=0, **params): rp_reuse (0: library default)."},
 	{Py_tp_init, Reuse_init},
 	{Py_tp_new, PyType_GenericNew},
 	{Py_tp_dealloc, Reuse_dealloc},
@@ -1499,6 +1503,141 @@ static PyType_Slot Reader_slots[] = {
 
 static PyType_Spec Reader_spec = {"reprint._core.Reader", sizeof(ReaderObject), 0, Py_TPFLAGS_DEFAULT, Reader_slots};
 
+/* ---- output as the command line writes it -------------------------------- */
+
+typedef struct {
+	char *p;
+	size_t n, cap;
+} strbuf;
+
+static int sb_put(strbuf *b, const char *s, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1 << 16;
+		while (cap < b->n + n) cap *= 2;
+		char *q = PyMem_Realloc(b->p, cap);
+		if (!q) return -1;
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	return 0;
+}
+
+/* A JSON string as cli/common.c's json_string writes it. */
+static int sb_json_string(strbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (sb_put(b, "\"", 1)) return -1;
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') continue;
+		if (sb_put(b, s + run, i - run)) return -1;
+		run = i + 1;
+		char esc[6] = {'\\', 0};
+		size_t len = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			len = 6;
+		}
+		if (sb_put(b, esc, len)) return -1;
+	}
+	return sb_put(b, s + run, n - run) || sb_put(b, "\"", 1);
+}
+
+/* The JSON of id i: ids[i] (str) quoted, or unquoted when numbers[i]; the
+ * number i when ids is None. */
+static int sb_id(strbuf *b, PyObject *ids, const char *numbers, Py_ssize_t i)
+{
+	if (ids == Py_None) {
+		char num[32];
+		int k = snprintf(num, sizeof num, "%zd", i);
+		return sb_put(b, num, (size_t)k);
+	}
+	PyObject *o = PyList_GetItem(ids, i);
+	if (!o) return -1;
+	Py_ssize_t n;
+	const char *s = PyUnicode_AsUTF8AndSize(o, &n);
+	if (!s) return -1;
+	if (numbers && numbers[i]) return sb_put(b, s, (size_t)n);
+	return sb_json_string(b, s, (size_t)n);
+}
+
+/* dedup_lines(ids, numbers, cluster, duplicate, similarity, errors) -> bytes:
+ * the lines `reprint dedup` writes.  ids: list of str or None (positions);
+ * numbers: bytes of flags (id written unquoted) or None; cluster (uint64),
+ * duplicate (uint8), similarity (float32) as from Dedup.results(); errors:
+ * dict {position: line (str, with its newline)} for bad records, or None. */
+static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *ids, *numbers_o, *co, *dupo, *simo, *errors;
+	if (!PyArg_ParseTuple(args, "OOOOOO", &ids, &numbers_o, &co, &dupo, &simo, &errors)) return NULL;
+	if (ids != Py_None && list_check(ids, "ids")) return NULL;
+	Py_buffer c = {0}, dup = {0}, sim = {0}, num = {0};
+	strbuf b = {0};
+	PyObject *out = NULL;
+	if (view_of(co, &c, 0) || view_of(dupo, &dup, 0) || view_of(simo, &sim, 0)) goto done;
+	if (numbers_o != Py_None && view_of(numbers_o, &num, 0)) goto done;
+	Py_ssize_t n = c.len / 8;
+	if (dup.len != n || sim.len != n * 4 || (ids != Py_None && PyList_Size(ids) != n) ||
+	    (numbers_o != Py_None && num.len != n)) {
+		raise_usage("dedup_lines: arrays differ in length");
+		goto done;
+	}
+	const uint64_t *cl = c.buf;
+	const char *dp = dup.buf, *numbers = numbers_o != Py_None ? num.buf : NULL;
+	const float *sp = sim.buf;
+	int have_errors = errors != Py_None && PyDict_Size(errors) > 0;
+	for (Py_ssize_t i = 0; i < n; i++) {
+		if (have_errors) {
+			PyObject *k = PyLong_FromSsize_t(i);
+			if (!k) goto done;
+			PyObject *line = PyDict_GetItemWithError(errors, k);
+			Py_DECREF(k);
+			if (line) {
+				Py_ssize_t ln;
+				const char *ls = PyUnicode_AsUTF8AndSize(line, &ln);
+				if (!ls || sb_put(&b, ls, (size_t)ln)) goto nomem_or_err;
+				continue;
+			}
+			if (PyErr_Occurred()) goto done;
+		}
+		if ((Py_ssize_t)cl[i] >= n || cl[i] > (uint64_t)PY_SSIZE_T_MAX) {
+			raise_usage("dedup_lines: cluster out of range");
+			goto done;
+		}
+		char tail[96];
+		if (sb_put(&b, "{\"id\": ", 7) || sb_id(&b, ids, numbers, i) || sb_put(&b, ", \"cluster\": ", 13) ||
+		    sb_id(&b, ids, numbers, (Py_ssize_t)cl[i]))
+			goto nomem_or_err;
+		int k = snprintf(tail, sizeof tail, ", \"duplicate\": %s, \"similarity\": %.6g}\n",
+		                 dp[i] ? "true" : "false", (double)sp[i]);
+		if (sb_put(&b, tail, (size_t)k)) goto nomem_or_err;
+	}
+	out = PyBytes_FromStringAndSize(b.p ? b.p : "", (Py_ssize_t)b.n);
+	goto done;
+nomem_or_err:
+	if (!PyErr_Occurred()) PyErr_NoMemory();
+done:
+	PyMem_Free(b.p);
+	if (c.obj) PyBuffer_Release(&c);
+	if (dup.obj) PyBuffer_Release(&dup);
+	if (sim.obj) PyBuffer_Release(&sim);
+	if (num.obj) PyBuffer_Release(&num);
+	return out;
+}
+
 /* ---- module ------------------------------------------------------------------ */
 
 static PyMethodDef core_methods[] = {
@@ -1527,6 +1666,8 @@ static PyMethodDef core_methods[] = {
 	{"minhash_update_batch", py_minhash_update_batch, METH_VARARGS, "minhash_update_batch(bins, items, seed)."},
 	{"minhash_update_hashes", py_minhash_update_hashes, METH_VARARGS, "minhash_update_hashes(bins, hashes)."},
 	{"minhash_digest", py_minhash_digest, METH_VARARGS, "minhash_digest(bins, seed) -> densified signature."},
+	{"dedup_lines", py_dedup_lines, METH_VARARGS,
+	 "dedup_lines(ids, numbers, cluster, duplicate, similarity, errors) -> the lines reprint dedup writes."},
 	{NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "reprint._core",

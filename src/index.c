@@ -73,12 +73,6 @@ static char *seg_path(const char *dir, uint64_t number)
 	return path_join(dir, name);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -1669,7 +1663,7 @@ out:
 typedef struct {
 	uint32_t seg, doc;
 	double jaccard, a_in_b, b_in_a;
-	uint64_t length;
+	seg_doc d;       /* its record: id range, length */
 	int band;        /* a band candidate */
 	uint32_t shared; /* fingerprints shared */
 } found;
@@ -1679,8 +1673,8 @@ typedef struct qworker {
 	uint8_t sig[RP_MAX_PERM * 4];
 	uint8_t *csig;
 	seg_buf buf;
-	uint32_t *bdocs, *fdocs;
-	size_t nb, nf, bcap, fcap;
+	uint32_t *bdocs, *fdocs, *tmp;
+	size_t nb, nf, bcap, fcap, tcap;
 	found *hits;
 	size_t nhits, hits_cap;
 	char pad[64];
@@ -1695,6 +1689,7 @@ static void qworkers_free(rp_index *ix)
 		rp_free(w->buf.p);
 		rp_free(w->bdocs);
 		rp_free(w->fdocs);
+		rp_free(w->tmp);
 		rp_free(w->hits);
 	}
 	rp_free(ix->qw);
@@ -1727,9 +1722,43 @@ static int add_hit(qworker *w, const found *f)
 	return 0;
 }
 
+/* Sort document numbers: insertion for a few, else LSD radix, 11 bits a
+ * pass (a popular fingerprint lists hundreds). */
+static int sort_docs(qworker *w, uint32_t *a, size_t n)
+{
+	if (n <= 32) {
+		for (size_t i = 1; i < n; i++) {
+			uint32_t x = a[i];
+			size_t j = i;
+			for (; j > 0 && a[j - 1] > x; j--) a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return 0;
+	}
+	if (rp_grow((void **)&w->tmp, &w->tcap, n, sizeof *w->tmp)) return RP_ENOMEM;
+	uint32_t count[1 << 11];
+	uint32_t *src = a, *dst = w->tmp;
+	for (int shift = 0; shift < 32; shift += 11) {
+		memset(count, 0, sizeof count);
+		for (size_t i = 0; i < n; i++) count[(src[i] >> shift) & 0x7ff]++;
+		if (count[(src[0] >> shift) & 0x7ff] == n) continue; /* one digit: nothing to do */
+		uint32_t sum = 0;
+		for (size_t k = 0; k < (1 << 11); k++) {
+			uint32_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0x7ff]++] = src[i];
+		uint32_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a) memcpy(a, src, n * sizeof *a);
+	return 0;
+}
+
 static size_t sort_unique(uint32_t *a, size_t n)
 {
-	if (n > 1) qsort(a, n, sizeof *a, cmp_u32);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!u || a[i] != a[u - 1]) a[u++] = a[i];
@@ -1753,7 +1782,7 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 			if (seg_is_deleted(s, w->bdocs[i])) continue;
 			if ((rc = seg_doc_get(s, w->bdocs[i], &d, err))) return rc;
 			if (!d.empty || d.text_len != q->len) continue;
-			found f = {si, w->bdocs[i], 1.0, 1.0, 1.0, d.text_len, 1, 0};
+			found f = {si, w->bdocs[i], 1.0, 1.0, 1.0, d, 1, 0};
 			if (add_hit(w, &f)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 		}
 		return 0;
@@ -1761,6 +1790,7 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 	w->nb = w->nf = 0;
 	for (int b = 0; b < ip->p.bands; b++)
 		if ((rc = seg_table_find(s, &s->tab[b], w->s.band[b], &w->buf, &w->bdocs, &w->nb, &w->bcap, err))) return rc;
+	if (sort_docs(w, w->bdocs, w->nb)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	w->nb = sort_unique(w->bdocs, w->nb);
 	const seg_table *ft = seg_tab(s, TAB_FP);
 	for (size_t k = 0; k < w->s.nkeys; k++) {
@@ -1769,7 +1799,7 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 		                               &count, err)))
 			return rc;
 	}
-	if (w->nf > 1) qsort(w->fdocs, w->nf, sizeof *w->fdocs, cmp_u32);
+	if (sort_docs(w, w->fdocs, w->nf)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	/* walk both sorted lists */
 	size_t i = 0, j = 0;
 	const double nq = (double)w->s.nkeys;
@@ -1805,7 +1835,7 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 			if ((rc = seg_read(s, s->sigs, (uint64_t)doc * sb, w->csig, sb, err))) return rc;
 			jac = bbit_jaccard(w->sig, w->csig, ip->p.num_perm, ip->sig_bits);
 		}
-		found f = {si, doc, jac, a_in_b, b_in_a, d.text_len, band, shared};
+		found f = {si, doc, jac, a_in_b, b_in_a, d, band, shared};
 		if (add_hit(w, &f)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
 	return 0;
@@ -1853,22 +1883,17 @@ static rp_status query_one(rp_index *ix, qworker *w, const rp_index_doc *q, cons
 	if (!w->nhits) return 0;
 	/* ids of the hits, then rank */
 	ranked *rk = rp_malloc_array(w->nhits, sizeof *rk);
-	seg_doc *dd = rp_malloc_array(w->nhits, sizeof *dd);
 	char *ids = NULL;
 	size_t total = 0;
-	if (!rk || !dd) goto nomem;
-	for (size_t i = 0; i < w->nhits; i++) {
-		seg *s = ix->segs[w->hits[i].seg];
-		if ((rc = seg_doc_get(s, w->hits[i].doc, &dd[i], err))) goto fail;
-		total += (size_t)(dd[i].id_end - dd[i].id_start) + 1;
-	}
+	if (!rk) goto nomem;
+	for (size_t i = 0; i < w->nhits; i++) total += (size_t)(w->hits[i].d.id_end - w->hits[i].d.id_start) + 1;
 	ids = rp_malloc(total ? total : 1);
 	if (!ids) goto nomem;
 	size_t at = 0;
 	for (size_t i = 0; i < w->nhits; i++) {
 		seg *s = ix->segs[w->hits[i].seg];
-		size_t len = (size_t)(dd[i].id_end - dd[i].id_start);
-		if ((rc = seg_read(s, s->ids, dd[i].id_start, ids + at, len, err))) goto fail;
+		size_t len = (size_t)(w->hits[i].d.id_end - w->hits[i].d.id_start);
+		if ((rc = seg_read(s, s->ids, w->hits[i].d.id_start, ids + at, len, err))) goto fail;
 		ids[at + len] = 0;
 		rk[i] = (ranked){w->hits[i], ids + at, len};
 		at += len + 1;
@@ -1886,15 +1911,8 @@ static rp_status query_one(rp_index *ix, qworker *w, const rp_index_doc *q, cons
 	memset(m, 0, n * sizeof *m);
 	for (size_t i = 0; i < n; i++) {
 		memcpy(idp, rk[i].id, rk[i].len + 1);
-		seg *s = ix->segs[rk[i].f.seg];
-		seg_doc sd;
-		if ((rc = seg_doc_get(s, rk[i].f.doc, &sd, err))) {
-			out->matches = m;
-			out->n = i;
-			goto fail;
-		}
-		m[i] = (rp_index_match){idp, rk[i].len, sd.id_is_number, rk[i].f.jaccard, rk[i].f.a_in_b, rk[i].f.b_in_a,
-		                        rk[i].f.length, NULL, 0};
+		m[i] = (rp_index_match){idp, rk[i].len, rk[i].f.d.id_is_number, rk[i].f.jaccard, rk[i].f.a_in_b,
+		                        rk[i].f.b_in_a, rk[i].f.d.text_len, NULL, 0};
 		idp += rk[i].len + 1;
 	}
 	out->matches = m;
@@ -1926,14 +1944,12 @@ static rp_status query_one(rp_index *ix, qworker *w, const rp_index_doc *q, cons
 		}
 	}
 	rp_free(rk);
-	rp_free(dd);
 	rp_free(ids);
 	return 0;
 nomem:
 	rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 fail:
 	rp_free(rk);
-	rp_free(dd);
 	rp_free(ids);
 	rp_index_results_free(out, 1);
 	return rc;

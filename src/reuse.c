@@ -9,9 +9,12 @@
  * rp_reuse_finish sorts the postings by fingerprint.  A fingerprint found in
  * many documents (at least template_df) is a template candidate: if the
  * documents sharing it share little else (median, over pairs of them, of
- * shared fingerprints / fingerprints of the smaller document below 0.5), it
- * is boilerplate (a site's header, footer, share buttons); if they share
- * most of their text it is one story syndicated widely, and stays reuse.  A
+ * shared fingerprints / fingerprints of the smaller document below 0.5) and
+ * none of them is mostly made of it (no pair above 0.9), it is boilerplate (a
+ * site's header, footer, share buttons, a signature); if they share most of
+ * their text it is one story syndicated widely, and if one document is
+ * mostly that text it is a source quoted or excerpted by the others: both
+ * stay reuse.  A
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
  * cover are masked out of alignment and containment.  Every other pair of
@@ -340,7 +343,10 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 				ratio[nr++] = small ? (double)shared / small : 1.0;
 			}
 			if (nr) qsort(ratio, nr, sizeof *ratio, cmp_double);
-			is_tpl[g] = ratio[nr / 2] < 0.5;
+			/* Boilerplate: most pairs share little else, and no document is
+			 * mostly this passage (a quoted post, the original of excerpts:
+			 * then the others reuse it). */
+			is_tpl[g] = nr && ratio[nr / 2] < 0.5 && ratio[nr - 1] < 0.9;
 		}
 		if (is_tpl[g]) {
 			r->template_groups++;

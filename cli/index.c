@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -181,12 +182,13 @@ static int read_id_batches(rp_reader *reader, int skip_errors, int quiet, int (*
 /* REPRINT_CRASH_AT=N (tests): stop the process with status 137 at the
  * writer's Nth durable step (write, fsync, rename, unlink), as kill -9
  * would.  REPRINT_CRASH_AT=0 prints the number of steps on exit. */
-static long crash_at = -1, crash_steps;
+static long crash_at = -1;
+static _Atomic long crash_steps;
 static void crash_hook(void *ctx, const char *step)
 {
 	(void)ctx;
 	(void)step;
-	if (++crash_steps == crash_at) _exit(137);
+	if (atomic_fetch_add(&crash_steps, 1) + 1 == crash_at) _exit(137);
 }
 static void crash_setup(rp_index *ix)
 {
@@ -197,7 +199,7 @@ static void crash_setup(rp_index *ix)
 }
 static void crash_report(void)
 {
-	if (crash_at == 0) fprintf(stderr, "reprint: %ld writer steps\n", crash_steps);
+	if (crash_at == 0) fprintf(stderr, "reprint: %ld writer steps\n", (long)atomic_load(&crash_steps));
 }
 
 /* Open DIR; the error is printed.  Returns the exit status on failure. */
@@ -528,16 +530,19 @@ done:
 
 static int cmd_compact(int argc, char **argv)
 {
-	static const struct option opts[] = {{"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int quiet = 0, c;
+	static const struct option opts[] = {{"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'},
+	                                     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int quiet = 0, threads = 0, c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'j': if (parse_int("index compact ", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
 		case 'q': quiet = 1; break;
 		case 'h':
 			puts("Usage: reprint index compact DIR\n"
 			     "Merge every live segment of the index in DIR into one, leaving removed\n"
 			     "documents out, and publish it atomically.\n\n"
+			     "  -j, --threads N        threads (default: all cores)\n"
 			     "  -q, --quiet            no summary\n"
 			     "  -h, --help             this help");
 			return EXIT_OK;
@@ -554,7 +559,11 @@ static int cmd_compact(int argc, char **argv)
 	rp_index_info_get(ix, &before);
 	rp_error err = {0};
 	status = EXIT_OK;
-	if (rp_index_compact(ix, &err)) {
+	rp_pool *pool = rp_pool_new(threads);
+	if (!pool) {
+		cli_error("cannot start threads");
+		status = EXIT_DATA;
+	} else if (rp_index_compact(ix, pool, &err)) {
 		cli_rp_error(&err);
 		status = EXIT_DATA;
 	} else if (!quiet) {
@@ -565,6 +574,7 @@ static int cmd_compact(int argc, char **argv)
 	}
 	crash_report();
 	rp_index_close(ix);
+	rp_pool_free(pool);
 	return status;
 }
 

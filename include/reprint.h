@@ -390,8 +390,9 @@ void rp_index_add_free(rp_index_add *a);
  * those found. */
 rp_status rp_index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
                           rp_error *err);
-/* Merge every live segment into one, leaving removed documents out. */
-rp_status rp_index_compact(rp_index *ix, rp_error *err);
+/* Merge every live segment into one, leaving removed documents out; the
+ * tables are merged on the pool (NULL: this thread). */
+rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err);
 
 typedef struct rp_index_query_opts {
 	double containment; /* report a match when a_in_b or b_in_a reaches this (default 0.5) */

@@ -910,7 +910,9 @@ static size_t run_memory(const rp_index_add *a)
 	const rp_index_params *ip = &a->ix->ip;
 	size_t fixed = 37 + seg_sig_bytes(&a->ix->sp) + 4 * (size_t)ip->p.bands + (ip->store_text ? 8 : 0);
 	size_t used = r->n * fixed + r->ids_len + 8 * r->nfp_total + r->text_total;
-	size_t bands = (size_t)a->nworkers * 16 * r->n, fps = 8 * r->nfp_total, temp = bands > fps ? bands : fps;
+	/* every table is written at once: a sort buffer pair per worker, the
+	 * fingerprints' and the small tables' */
+	size_t temp = (size_t)a->nworkers * 16 * r->n + 8 * r->nfp_total + 16 * r->n;
 	return 2 * used + temp + 29 * r->n;
 }
 
@@ -1161,29 +1163,70 @@ static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep
 	return rc;
 }
 
+/* The tables of a run being written, one pool item each: the B band tables
+ * (built in per-worker buffers, radix-sorted, written), the fingerprints,
+ * and the token-less and id tables together. */
 typedef struct {
 	run *r;
-	int band0;
-	uint64_t **key, **tmp, **sorted;
+	segw *w;
+	const int *tab_ent;
 	const uint32_t *newdoc;
 	const uint8_t *keep;
-	size_t n_nonempty;
+	const uint64_t *hash;
 	int bands;
-} band_job;
+	uint64_t **key, **tmp; /* per worker, room for every kept document */
+	uint64_t *fptmp;
+	uint64_t *e, *etmp;
+	size_t nfp;
+	int *status;
+	rp_error *errs;
+} tables_job;
 
-static void band_item(void *v, size_t i, int wid)
+static rp_status write_sorted(segw *w, int ent, const uint64_t *a, size_t n, unsigned docbits, rp_error *err)
 {
-	(void)wid;
-	band_job *j = v;
+	tabw *tw;
+	int rc = tabw_open(w, ent, &tw, err);
+	if (rc) return rc;
+	const uint64_t mask = (1ULL << docbits) - 1;
+	for (size_t x = 0; x < n && !rc; x++) rc = tabw_add(tw, a[x] >> docbits, (uint32_t)(a[x] & mask), err);
+	if (rc) {
+		tabw_abort(tw);
+		return rc;
+	}
+	return tabw_close(tw, err);
+}
+
+static rp_status run_table(tables_job *j, size_t i, int wid, rp_error *err)
+{
 	run *r = j->r;
-	int band = j->band0 + (int)i;
-	uint64_t *k = j->key[i];
 	size_t m = 0;
-	for (size_t d = 0; d < r->n; d++)
-		if (j->keep[d] && !(r->flags[d] & RUN_EMPTY))
-			k[m++] = (uint64_t)r->bands[d * (size_t)j->bands + (size_t)band] << 32 | j->newdoc[d];
-	/* generated in doc order; a stable sort on the key keeps it within keys */
-	j->sorted[i] = radix_sort(k, j->tmp[i], m, 32, 64);
+	if (i < (size_t)j->bands) {
+		uint64_t *k = j->key[wid];
+		for (size_t d = 0; d < r->n; d++)
+			if (j->keep[d] && !(r->flags[d] & RUN_EMPTY))
+				k[m++] = (uint64_t)r->bands[d * (size_t)j->bands + i] << 32 | j->newdoc[d];
+		/* generated in doc order; a stable sort on the key keeps that within keys */
+		return write_sorted(j->w, j->tab_ent[i], radix_sort(k, j->tmp[wid], m, 32, 64), m, 32, err);
+	}
+	if (i == (size_t)j->bands) /* renumbered before: key << 24 | doc */
+		return write_sorted(j->w, j->tab_ent[i], radix_sort(r->fp, j->fptmp, j->nfp, 0, 64), j->nfp, 24, err);
+	for (int t = 0; t < 2; t++) {
+		m = 0;
+		for (size_t d = 0; d < r->n; d++) {
+			if (!j->keep[d]) continue;
+			if (t == 0 && (r->flags[d] & RUN_EMPTY)) j->e[m++] = (r->content[d] >> 32) << 32 | j->newdoc[d];
+			if (t == 1) j->e[m++] = (j->hash[d] >> 32) << 32 | j->newdoc[d];
+		}
+		int rc = write_sorted(j->w, j->tab_ent[i + (size_t)t], radix_sort(j->e, j->etmp, m, 32, 64), m, 32, err);
+		if (rc) return rc;
+	}
+	return 0;
+}
+
+static void table_item(void *v, size_t i, int wid)
+{
+	tables_job *j = v;
+	j->status[i] = run_table(j, i, wid, &j->errs[i]);
 }
 
 /* Write the run's kept documents as segment `number`. */
@@ -1202,10 +1245,9 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 	uint32_t *newdoc = rp_malloc_array(r->n ? r->n : 1, sizeof *newdoc);
 	segw *w = NULL;
 	secw *st = NULL;
-	tabw *tw = NULL;
-	int nw = a->nworkers < B ? a->nworkers : B;
-	uint64_t *key[1024] = {0}, *tmp[1024] = {0}, *sorted[1024] = {0};
-	uint64_t *e = NULL, *etmp = NULL;
+	uint64_t *key[256] = {0}, *tmp[256] = {0};
+	uint64_t *e = NULL, *etmp = NULL, *etmp2 = NULL;
+	rp_error *terrs = NULL;
 	if (!keep || !hash || !newdoc) goto nomem;
 	if ((rc = select_docs(a, drop, keep, hash, err))) goto out;
 	uint64_t n = 0, ids_len = 0, text_len = 0, nfp = 0, empty = 0;
@@ -1290,27 +1332,6 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 		if (rc) goto out;
 	}
 
-	/* band tables, sorted `nw` at a time on the pool */
-	for (int k = 0; k < nw; k++) {
-		key[k] = rp_malloc_array((size_t)(n - empty) + 1, sizeof **key);
-		tmp[k] = rp_malloc_array((size_t)(n - empty) + 1, sizeof **tmp);
-		if (!key[k] || !tmp[k]) goto nomem;
-	}
-	for (int b0 = 0; b0 < B; b0 += nw) {
-		int nb = B - b0 < nw ? B - b0 : nw;
-		band_job j = {r, b0, key, tmp, sorted, newdoc, keep, (size_t)(n - empty), B};
-		rp_pool_run(a->pool, (size_t)nb, band_item, &j);
-		for (int k = 0; k < nb; k++) {
-			if ((rc = tabw_open(w, tab_ent[b0 + k], &tw, err))) goto out;
-			for (uint64_t x = 0; x < n - empty; x++)
-				if ((rc = tabw_add(tw, sorted[k][x] >> 32, (uint32_t)sorted[k][x], err))) goto out;
-			rc = tabw_close(tw, err);
-			tw = NULL;
-			if (rc) goto out;
-		}
-	}
-	for (int k = 0; k < nw; k++) rp_free(key[k]), rp_free(tmp[k]), key[k] = tmp[k] = NULL;
-
 	/* fingerprints: renumber in place, drop the left-out documents' */
 	size_t m = 0;
 	for (size_t x = 0; x < r->nfp_total; x++) {
@@ -1319,37 +1340,27 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 		r->fp[m++] = (r->fp[x] & ~0xffffffULL) | newdoc[d];
 	}
 	r->nfp_total = m; /* the run is consumed by this write */
-	etmp = rp_malloc_array(m ? m : 1, sizeof *etmp);
-	if (!etmp) goto nomem;
-	uint64_t *fs = radix_sort(r->fp, etmp, m, 0, 64);
-	if ((rc = tabw_open(w, tab_ent[B], &tw, err))) goto out;
-	for (size_t x = 0; x < m; x++)
-		if ((rc = tabw_add(tw, fs[x] >> 24, (uint32_t)(fs[x] & 0xffffff), err))) goto out;
-	rc = tabw_close(tw, err);
-	tw = NULL;
-	if (rc) goto out;
-	rp_free(etmp);
-	etmp = NULL;
-
-	/* empty documents by content, and ids */
-	e = rp_malloc_array((size_t)n, sizeof *e);
-	etmp = rp_malloc_array((size_t)n, sizeof *etmp);
-	if (!e || !etmp) goto nomem;
-	for (int t = 0; t < 2; t++) {
-		size_t c = 0;
-		for (size_t i = 0; i < r->n; i++) {
-			if (!keep[i]) continue;
-			if (t == 0 && (r->flags[i] & RUN_EMPTY)) e[c++] = (r->content[i] >> 32) << 32 | newdoc[i];
-			if (t == 1) e[c++] = (hash[i] >> 32) << 32 | newdoc[i];
-		}
-		uint64_t *es = radix_sort(e, etmp, c, 32, 64);
-		if ((rc = tabw_open(w, tab_ent[B + 1 + t], &tw, err))) goto out;
-		for (size_t x = 0; x < c; x++)
-			if ((rc = tabw_add(tw, es[x] >> 32, (uint32_t)es[x], err))) goto out;
-		rc = tabw_close(tw, err);
-		tw = NULL;
-		if (rc) goto out;
+	/* every table on the pool */
+	tables_job tj = {r, w, tab_ent, newdoc, keep, hash, B, key, tmp, NULL, NULL, NULL, m, NULL, NULL};
+	for (int k = 0; k < a->nworkers; k++) {
+		key[k] = rp_malloc_array((size_t)n + 1, sizeof **key);
+		tmp[k] = rp_malloc_array((size_t)n + 1, sizeof **tmp);
+		if (!key[k] || !tmp[k]) goto nomem;
 	}
+	tj.fptmp = etmp = rp_malloc_array(m ? m : 1, sizeof *etmp);
+	tj.e = e = rp_malloc_array((size_t)n, sizeof *e);
+	tj.etmp = etmp2 = rp_malloc_array((size_t)n, sizeof *etmp2);
+	tj.status = rp_malloc_array((size_t)B + 2, sizeof *tj.status);
+	tj.errs = terrs = rp_malloc_array((size_t)B + 2, sizeof *tj.errs);
+	if (!etmp || !e || !etmp2 || !tj.status || !terrs) {
+		rp_free(tj.status);
+		goto nomem;
+	}
+	rp_pool_run(a->pool, (size_t)B + 2, table_item, &tj);
+	for (int t = 0; t < B + 2 && !rc; t++)
+		if (tj.status[t]) rc = tj.status[t], *err = tj.errs[t];
+	rp_free(tj.status);
+	if (rc) goto out;
 	if ((rc = segw_finish(w, size, checksum, err))) goto out;
 	*ndocs = n;
 	goto out;
@@ -1357,11 +1368,12 @@ nomem:
 	rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 out:
 	secw_abort(st);
-	tabw_abort(tw);
 	segw_free(w);
-	for (int k = 0; k < nw; k++) rp_free(key[k]), rp_free(tmp[k]);
+	for (int k = 0; k < a->nworkers; k++) rp_free(key[k]), rp_free(tmp[k]);
 	rp_free(e);
 	rp_free(etmp);
+	rp_free(etmp2);
+	rp_free(terrs);
 	rp_free(keep);
 	rp_free(hash);
 	rp_free(newdoc);
@@ -1449,7 +1461,7 @@ rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add
 			in[i].drop = dm;
 		}
 		uint64_t dups = 0;
-		rc = seg_merge(in, a->nruns, &ix->sp, path, number, &ix->hook, &n, &dups, &size, &checksum, err);
+		rc = seg_merge(in, a->nruns, &ix->sp, path, number, &ix->hook, a->pool, &n, &dups, &size, &checksum, err);
 		a->skipped += dups;
 	}
 	if (rc) goto out;
@@ -1602,7 +1614,7 @@ out:
 	return rc;
 }
 
-rp_status rp_index_compact(rp_index *ix, rp_error *err)
+rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err)
 {
 	if (ix->mode != RP_INDEX_WRITE) return rp_set_error(err, RP_EUSAGE, "the index is not open for writing");
 	if (ix->nsegs == 0 || (ix->nsegs == 1 && ix->segs[0]->ndeleted == 0)) return 0;
@@ -1617,7 +1629,7 @@ rp_status rp_index_compact(rp_index *ix, rp_error *err)
 		goto out;
 	}
 	for (size_t i = 0; i < ix->nsegs; i++) in[i] = (merge_input){ix->segs[i], ix->segs[i]->deleted};
-	if ((rc = seg_merge(in, ix->nsegs, &ix->sp, path, number, &ix->hook, &n, &dups, &size, &checksum, err))) goto out;
+	if ((rc = seg_merge(in, ix->nsegs, &ix->sp, path, number, &ix->hook, pool, &n, &dups, &size, &checksum, err))) goto out;
 	if (n && (rc = seg_open(&s, path, &ix->sp, size, checksum, err))) goto out;
 	if (seg_fsync_dir(&ix->hook, ix->dir)) {
 		rc = seg_error(err, RP_EIO, ix->dir, "fsync failed: %s", strerror(errno));

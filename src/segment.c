@@ -1239,9 +1239,69 @@ static rp_status copy_bytes(window *w, uint64_t off, uint64_t len, secw *out, rp
 	return 0;
 }
 
+typedef struct {
+	merge_input *in;
+	size_t k;
+	uint32_t **map;
+	const seg_params *sp;
+	segw *w;
+	const int *tab_ent;
+	int *status;
+	rp_error *errs;
+} table_job;
+
+/* Merge table t of every input into the output: entries by (key, new doc). */
+static rp_status merge_table(table_job *j, uint32_t t, rp_error *err)
+{
+	const size_t k = j->k;
+	uint32_t id = t < j->sp->bands ? t : TAB_FP + (t - j->sp->bands);
+	tabr **r = rp_malloc_array(k, sizeof *r);
+	if (r) memset(r, 0, k * sizeof *r);
+	head *h = rp_malloc_array(k, sizeof *h);
+	tabw *tw = NULL;
+	int rc = 0;
+	size_t nh = 0;
+	if (!r || !h) {
+		rc = rp_set_error(err, RP_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < k; i++) {
+		if ((rc = tabr_open(j->in[i].s, seg_tab(j->in[i].s, id), &r[i], err))) goto out;
+		int x = next_live(r[i], j->map[i], &h[nh], (uint32_t)i, err);
+		if (x < 0) { rc = x; goto out; }
+		if (x) nh++;
+	}
+	for (size_t i = nh; i-- > 0;) heap_down(h, nh, i);
+	if ((rc = tabw_open(j->w, j->tab_ent[t], &tw, err))) goto out;
+	while (nh) {
+		if ((rc = tabw_add(tw, h[0].key, h[0].doc, err))) goto out;
+		uint32_t src = h[0].in;
+		int x = next_live(r[src], j->map[src], &h[0], src, err);
+		if (x < 0) { rc = x; goto out; }
+		if (!x) h[0] = h[--nh];
+		heap_down(h, nh, 0);
+	}
+	rc = tabw_close(tw, err);
+	tw = NULL;
+out:
+	tabw_abort(tw);
+	if (r)
+		for (size_t i = 0; i < k; i++) tabr_free(r[i]);
+	rp_free(r);
+	rp_free(h);
+	return rc;
+}
+
+static void table_item(void *v, size_t t, int wid)
+{
+	(void)wid;
+	table_job *j = v;
+	j->status[t] = merge_table(j, (uint32_t)t, &j->errs[t]);
+}
+
 rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char *path, uint64_t number,
-                    const seg_hook *hook, uint64_t *docs_out, uint64_t *dups, uint64_t *size, uint64_t *checksum,
-                    rp_error *err)
+                    const seg_hook *hook, rp_pool *pool, uint64_t *docs_out, uint64_t *dups, uint64_t *size,
+                    uint64_t *checksum, rp_error *err)
 {
 	*docs_out = 0;
 	*dups = 0;
@@ -1251,9 +1311,6 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 	segw *w = NULL;
 	secw *st[5] = {0};
 	window win[5];
-	tabr **r = NULL;
-	head *h = NULL;
-	tabw *tw = NULL;
 	memset(win, 0, sizeof win);
 	if (!drop || !map) {
 		rp_free(drop);
@@ -1375,34 +1432,23 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 	}
 	if (rc) goto out;
 
-	/* 3. tables: k-way merge by (key, new doc) */
-	r = rp_malloc_array(k, sizeof *r);
-	if (r) memset(r, 0, k * sizeof *r);
-	h = rp_malloc_array(k, sizeof *h);
-	if (!r || !h) goto nomem;
-	for (uint32_t t = 0; t < sp->bands + 3; t++) {
-		uint32_t id = t < sp->bands ? t : TAB_FP + (t - sp->bands);
-		size_t nh = 0;
-		for (size_t i = 0; i < k; i++) {
-			if ((rc = tabr_open(in[i].s, seg_tab(in[i].s, id), &r[i], err))) goto out;
-			int x = next_live(r[i], map[i], &h[nh], (uint32_t)i, err);
-			if (x < 0) { rc = x; goto out; }
-			if (x) nh++;
+	/* 3. tables: a k-way merge each, on the pool */
+	{
+		uint32_t nt = sp->bands + 3;
+		table_job tj = {in, k, map, sp, w, tab_ent, NULL, NULL};
+		tj.status = rp_malloc_array(nt, sizeof *tj.status);
+		tj.errs = rp_malloc_array(nt, sizeof *tj.errs);
+		if (!tj.status || !tj.errs) {
+			rp_free(tj.status);
+			rp_free(tj.errs);
+			goto nomem;
 		}
-		for (size_t i = nh; i-- > 0;) heap_down(h, nh, i);
-		if ((rc = tabw_open(w, tab_ent[t], &tw, err))) goto out;
-		while (nh) {
-			if ((rc = tabw_add(tw, h[0].key, h[0].doc, err))) goto out;
-			uint32_t src = h[0].in;
-			int x = next_live(r[src], map[src], &h[0], src, err);
-			if (x < 0) { rc = x; goto out; }
-			if (!x) h[0] = h[--nh];
-			heap_down(h, nh, 0);
-		}
-		rc = tabw_close(tw, err);
-		tw = NULL;
+		rp_pool_run(pool, nt, table_item, &tj);
+		for (uint32_t t = 0; t < nt && !rc; t++)
+			if (tj.status[t]) rc = tj.status[t], *err = tj.errs[t];
+		rp_free(tj.status);
+		rp_free(tj.errs);
 		if (rc) goto out;
-		for (size_t i = 0; i < k; i++) tabr_free(r[i]), r[i] = NULL;
 	}
 	if ((rc = segw_finish(w, size, checksum, err))) goto out;
 	*docs_out = n;
@@ -1414,11 +1460,6 @@ out:
 		secw_abort(st[j]);
 		win_free(&win[j]);
 	}
-	tabw_abort(tw);
-	if (r)
-		for (size_t i = 0; i < k; i++) tabr_free(r[i]);
-	rp_free(r);
-	rp_free(h);
 	segw_free(w);
 	for (size_t i = 0; i < k; i++) {
 		rp_free(drop[i]);

@@ -81,7 +81,8 @@ static inline uint64_t get_bits(const uint8_t *b, uint64_t pos, unsigned width)
 }
 
 /* A writer's durable steps (every write, fsync, rename, unlink) are announced
- * to this hook first, so a test can stop the process at any of them. */
+ * to this hook first, so a test can stop the process at any of them.  Table
+ * writes run on the pool: the hook must be thread-safe. */
 typedef struct {
 	void (*fn)(void *ctx, const char *step);
 	void *ctx;
@@ -201,10 +202,11 @@ typedef struct {
 } merge_input;
 /* Merge segments into one new segment `number` written at path: documents
  * in input order, minus dropped ones and minus ids already seen in an earlier
- * input (counted in *dups).  *docs == 0: nothing was written. */
+ * input (counted in *dups); the tables are merged on the pool (NULL: this
+ * thread).  *docs == 0: nothing was written. */
 rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char *path, uint64_t number,
-                    const seg_hook *hook, uint64_t *docs, uint64_t *dups, uint64_t *size, uint64_t *checksum,
-                    rp_error *err);
+                    const seg_hook *hook, rp_pool *pool, uint64_t *docs, uint64_t *dups, uint64_t *size,
+                    uint64_t *checksum, rp_error *err);
 
 /* Id hashing. */
 uint64_t seg_id_hash(const char *id, size_t len);

@@ -463,7 +463,7 @@ static void test_remove_compact_duplicates(void)
 	static char ans[NDOC][8][16];
 	static size_t nans[NDOC];
 	for (int i = 0; i < NDOC; i += 7) nans[i] = query_ids(ix, pool, i, ans[i], 8);
-	CHECK(rp_index_compact(ix, &e) == 0);
+	CHECK(rp_index_compact(ix, pool, &e) == 0);
 	rp_index_info_get(ix, &in);
 	CHECK(in.docs == NDOC - 1 && in.deleted == 0 && in.segments == 1);
 	for (int i = 0; i < NDOC; i += 7) {
@@ -677,7 +677,7 @@ static int session(const char *dir, rp_pool *pool)
 	size_t rl[] = {4};
 	uint64_t removed;
 	if ((rc = rp_index_remove(ix, 1, rm, rl, &removed, &e))) goto out;
-	if ((rc = rp_index_compact(ix, &e))) goto out;
+	if ((rc = rp_index_compact(ix, pool, &e))) goto out;
 out:
 	if (rc && rc != 99 && e.code != rc) rc = 98; /* the error must be filled */
 	rp_index_add_free(a);

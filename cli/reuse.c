@@ -24,7 +24,7 @@ static void help(void)
 	     "{\"id\", \"error\", \"file\", \"line\", \"byte\"}.\n\n"
 	     "  -m, --min-words N      shortest passage, in words (default 50)\n"
 	     "  -n, --ngram N          seed length in words (default 5)\n"
-	     "      --template-df N    a passage in at least N documents may be boilerplate (default 20)\n"
+	     "      --template-df N    a passage in at least N documents may be boilerplate (default 40)\n"
 	     "      --max-df N         a passage in more than N documents is boilerplate (default 1000)\n"
 	     "  -f, --format FMT       auto (default), jsonl, lines, or file\n"
 	     "      --text-field F     JSON field with the text (default text)\n"

@@ -262,7 +262,7 @@ typedef struct rp_reuse rp_reuse;
 
 typedef struct rp_reuse_opts {
 	int min_words;   /* shortest shared passage, in words (default 50) */
-	int template_df; /* a passage in at least this many documents may be boilerplate (default 20) */
+	int template_df; /* a passage in at least this many documents may be boilerplate (default 40) */
 	int max_df;      /* a fingerprint in more documents is boilerplate outright (default 1000) */
 } rp_reuse_opts;
 
@@ -420,7 +420,9 @@ typedef struct rp_index_result {
 /* Query n documents, on the pool; out[i] answers docs[i].  A near-duplicate
  * is a document whose estimated Jaccard reaches the index threshold; a
  * reprint one that contains the query, or is contained in it, by at least
- * opts.containment.  Free with rp_index_results_free. */
+ * opts.containment (with two shared fingerprints at least).  One call at a
+ * time per handle (its scratch is reused); open several handles to query
+ * from several threads.  Free with rp_index_results_free. */
 rp_status rp_index_query(rp_index *ix, rp_pool *pool, size_t n, const rp_index_doc *docs,
                          const rp_index_query_opts *o, rp_index_result *out, rp_error *err);
 void rp_index_results_free(rp_index_result *r, size_t n);

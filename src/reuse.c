@@ -102,7 +102,7 @@ static void free_chunk(rp_reuse *r)
 void rp_reuse_opts_default(rp_reuse_opts *o)
 {
 	o->min_words = 50;
-	o->template_df = 20;
+	o->template_df = 40;
 	o->max_df = 1000;
 }
 

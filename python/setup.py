@@ -10,6 +10,7 @@ sdist of python/ alone."""
 import glob
 import os
 import sys
+import sysconfig
 
 from setuptools import Extension, setup
 
@@ -25,6 +26,10 @@ lib_sources = sorted(glob.glob(os.path.join(ROOT, "src", "*.c")))
 if not lib_sources or not os.path.exists(os.path.join(ROOT, "include", "reprint.h")):
     sys.exit("reprint: the library sources (../src, ../include) are not next to python/; "
              "build from a checkout of the whole project: pip install ./python")
+
+if not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")):
+    sys.exit("reprint: Python.h is missing: install the Python headers (Debian: apt-get install python3-dev; "
+             "python3-pip recommends it)")
 
 core = Extension(
     "reprint._core",

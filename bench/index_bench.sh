@@ -31,7 +31,7 @@ O=${INDEX_BENCH_DIR:-bench/out/index}
 J=${INDEX_BENCH_THREADS:-2}
 DS=${INDEX_BENCH_DS_DOCS:-100000}
 CORPUS=bench/out/scaled-2000MB.jsonl
-QSRC=bench/out/scaled-40MB-seed7.jsonl
+QSRC=bench/out/scaled-120MB-seed7.jsonl
 PY=bench/venv/bin/python
 [ -x /usr/bin/time ] || { echo "index_bench: /usr/bin/time missing (Debian package 'time')" >&2; exit 1; }
 mkdir -p "$O"
@@ -39,7 +39,7 @@ make -s build/reprint build/libreprint.a
 cc -O2 -Iinclude bench/index_query.c build/libreprint.a -lutf8proc -lxxhash -lisal -lzstd -lz -lpthread -lm \
 	-o "$O/index_query"
 [ -f "$CORPUS" ] || nice -n 10 python3 bench/make_corpus.py scaled --mb 2000 --seed 1 -o "$CORPUS"
-[ -f "$QSRC" ] || nice -n 10 python3 bench/make_corpus.py scaled --mb 40 --seed 7 -o "$QSRC"
+[ -f "$QSRC" ] || nice -n 10 python3 bench/make_corpus.py scaled --mb 120 --seed 7 -o "$QSRC"
 python3 - "$QSRC" "$O/queries4k.jsonl" <<'EOF'
 import json, sys
 n = 0

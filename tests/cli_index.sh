@@ -130,6 +130,19 @@ check reader_after_write_new_state grep -q '^{"id": "during", "matches": \[{"id"
 expect_eq after_write_documents "$(info_field "$X/one" documents)" 2226
 flock -n "$X/one/LOCK" true; expect_eq lock_released $? 0
 
+# readers opening while a writer adds and compacts over and over (a reader
+# whose segment was compacted away reads the manifest again)
+$FAST index create "$X/rw" && head -n 200 "$T/bbc.jsonl" | $FAST index add -q "$X/rw" -
+( for i in 1 2 3 4 5 6 7 8; do sed -n "$((200 + i * 10)),$((209 + i * 10))p" "$T/bbc.jsonl" | $FAST index add -q "$X/rw" -; $FAST index compact -q "$X/rw"; done; touch "$T/rw.done" ) &
+bad=0; reads=0
+while [ ! -e "$T/rw.done" ] || [ "$reads" -lt 3 ]; do
+	$R index info --json "$X/rw" >"$T/o" 2>"$T/e" || { bad=$((bad + 1)); head -n 1 "$T/e"; }
+	reads=$((reads + 1))
+done
+wait
+expect_eq readers_during_compactions "$bad" 0
+expect_eq readers_final_documents "$(info_field "$X/rw" documents)" 280
+
 # ---- kill at every durable step of an add ----
 head -n 150 "$T/bbc.jsonl" >"$T/base.jsonl"; sed -n '151,400p' "$T/bbc.jsonl" >"$T/more.jsonl"
 # the state is told apart by a sample of both parts (queries under ASan are slower)

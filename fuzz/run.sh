@@ -12,7 +12,7 @@
 #
 #   FUZZ_SECONDS=600 FUZZ_TARGETS="reader dedup" sh fuzz/run.sh
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_TARGETS=${FUZZ_TARGETS:-"reader tokenize sketch dedup"}
 CLANG=${CLANG:-clang}

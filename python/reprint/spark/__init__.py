@@ -266,7 +266,9 @@ def dedup(df: "DataFrame", text_col: str = "text", id_col: str | None = "id", th
     ``similarity`` (float: estimated Jaccard to the representative).  The
     input position is position_col when given (unique longs; the
     representative is the smallest), else df's row order.  partitions: how
-    many partitions the per-document work uses (default: df's)."""
+    many partitions the per-document work uses (default: df's).  The job
+    persists its intermediate tables (MEMORY_AND_DISK) so the returned
+    DataFrame is cheap to use; spark.catalog.clearCache() frees them."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.storagelevel import StorageLevel

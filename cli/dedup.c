@@ -35,7 +35,7 @@ static void help(void)
 	     "                         sketch decides unless it is within 3 standard errors\n"
 	     "                         of the threshold, then the exact Jaccard decides;\n"
 	     "                         estimate: the estimate alone; exact: always exact.\n"
-	     "                         auto and exact spill shingles to $TMPDIR (8 bytes each)\n"
+	     "                         auto and exact spill shingle hashes to $TMPDIR (4 bytes each)\n"
 	     "      --keep WHICH       first (default) or longest: the representative kept\n"
 	     "      --seed N           hash seed (default 0)\n"
 	     "      --containment T    also remove a kept document when at least T of it (its\n"

@@ -10,8 +10,9 @@
  * connected components of the graph of verified candidate pairs.  The Jaccard is estimated from the whole
  * signature; in RP_VERIFY_AUTO mode an estimate within 3 standard errors of
  * the threshold is replaced by the exact Jaccard of the two shingle sets,
- * which rp_dedup_add spills to an unlinked temporary file (8 bytes per
- * shingle on disk, 12 bytes per document in memory).  Documents with no token match each other only when their
+ * which rp_dedup_add spills to an unlinked temporary file (32 bits of each
+ * shingle hash, 4 bytes per shingle on disk, 12 bytes per document in
+ * memory).  Documents with no token match each other only when their
  * bytes are identical.  The representative is the lowest seq of a cluster (or
  * the longest text, ties to the lowest seq).  Everything after sketching runs
  * in a fixed order, so the result does not depend on the number of threads. */
@@ -31,6 +32,8 @@ typedef struct {
 	rp_tokens tok;
 	uint64_t *shingles;
 	size_t shingles_cap;
+	uint32_t *spill32;
+	size_t spill32_cap;
 	char pad[64]; /* workers write here constantly: keep them off each other's cache lines */
 } worker;
 
@@ -185,9 +188,14 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 	}
 	if (d->spill_fd >= 0 && ns) {
 		if (ns > UINT32_MAX) return rp_set_error(err, RP_EDATA, "more than 2^32 shingles in one document");
-		uint64_t bytes = ns * sizeof *w->shingles;
+		/* 32 bits of each shingle hash: half the disk traffic; two distinct
+		 * shingles of a pair collide with probability 2^-32. */
+		if (rp_grow((void **)&w->spill32, &w->spill32_cap, ns, sizeof *w->spill32))
+			return rp_set_error(err, RP_ENOMEM, "out of memory");
+		for (size_t i = 0; i < ns; i++) w->spill32[i] = (uint32_t)w->shingles[i];
+		uint64_t bytes = ns * sizeof *w->spill32;
 		uint64_t at = atomic_fetch_add(&d->spill_end, bytes);
-		if (rp_pwrite_all(d->spill_fd, w->shingles, bytes, at))
+		if (rp_pwrite_all(d->spill_fd, w->spill32, bytes, at))
 			return rp_set_error(err, RP_EIO, "cannot write the temporary shingle file: %s", strerror(errno));
 		d->spill_at[seq] = at;
 		d->spill_n[seq] = (uint32_t)ns;
@@ -298,7 +306,16 @@ static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_
 	if (*cached == doc) return 0;
 	size_t m = d->spill_n[doc];
 	if (rp_grow((void **)set, cap, m ? m : 1, sizeof **set)) return RP_ENOMEM;
-	if (rp_pread_all(d->spill_fd, *set, m * sizeof **set, d->spill_at[doc])) return RP_EIO;
+	/* The 32-bit values are read into the upper half of the buffer and
+	 * widened front to back: value i (bytes 4m + 4i) is read before the
+	 * 8-byte write at 8i can reach it, since 8i + 8 <= 4m + 4i + 4 for i < m. */
+	char *raw = (char *)*set + 4 * m;
+	if (rp_pread_all(d->spill_fd, raw, m * 4, d->spill_at[doc])) return RP_EIO;
+	for (size_t i = 0; i < m; i++) {
+		uint32_t v;
+		memcpy(&v, raw + 4 * i, 4);
+		(*set)[i] = v;
+	}
 	size_t u = rp_sort_unique_u64(*set, m);
 	if (u == SIZE_MAX) return RP_ENOMEM;
 	*n = u;
@@ -628,6 +645,7 @@ void rp_dedup_free(rp_dedup *d)
 	for (int w = 0; w < d->nworkers; w++) {
 		rp_tokens_free(&d->workers[w].tok);
 		rp_free(d->workers[w].shingles);
+		rp_free(d->workers[w].spill32);
 	}
 	rp_free(d->workers);
 	if (d->spill_fd >= 0) close(d->spill_fd);

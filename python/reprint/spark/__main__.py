@@ -18,8 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m reprint.spark", description=__doc__.split("\n\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("dedup", help="cluster near-duplicate documents")
-    d.add_argument("paths", nargs="+", metavar="INPUT... OUTPUT", help="input files (JSON Lines or Parquet), then the output")
+    d = sub.add_parser("dedup", help="cluster near-duplicate documents",
+                       usage="python -m reprint.spark dedup [OPTION]... INPUT... OUTPUT")
+    d.add_argument("paths", nargs="+", metavar="PATH", help="the input files (JSON Lines or Parquet), then OUTPUT")
     d.add_argument("--master", help="Spark master URL (default: spark-submit's, else local[*])")
     d.add_argument("--partitions", type=int, help="partitions for the per-document work and the shuffles")
     d.add_argument("-t", "--threshold", type=float, default=0.8, help="Jaccard threshold (default 0.8)")

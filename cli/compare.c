@@ -245,7 +245,7 @@ int cmd_compare(int argc, char **argv)
 		{"ngram", required_argument, 0, 'n'},   {"json", no_argument, 0, 'J'},
 		{"html", required_argument, 0, 'H'},    {"color", required_argument, 0, 'C'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-	rp_reader_opts ro = {RP_FORMAT_FILE, "text", "id", 64u << 20};
+	rp_reader_opts ro = {RP_FORMAT_FILE, "text", "id", (size_t)1 << 30}; /* two named files: up to 1 GiB each */
 	rp_params p;
 	rp_params_default(&p);
 	const char *a_id = NULL, *b_id = NULL, *html = NULL;

@@ -136,7 +136,8 @@ uint64_t rp_band_key(const uint32_t *sig, int band, int rows);
  * bytes, and length).  scratch is reused across calls (start it zeroed). */
 rp_status rp_sketch_text(const char *text, size_t len, const rp_params *p, rp_tokens *scratch, uint32_t *sig,
                          size_t *nshingles, uint64_t *content, rp_error *err);
-/* Exact Jaccard of the shingle sets of two texts under p. */
+/* Exact Jaccard of the shingle sets of two texts under p, over the low 32
+ * bits of each shingle hash: the value rp_dedup's exact checks compute. */
 rp_status rp_text_jaccard(const char *a, size_t alen, const char *b, size_t blen, const rp_params *p, double *j,
                           rp_error *err);
 /* RP_VERIFY_AUTO trusts an estimate e when |e - threshold| > this margin

@@ -90,15 +90,35 @@ rp_status rp_sketch_text(const char *text, size_t len, const rp_params *p, rp_to
 	return 0;
 }
 
+/* Sorted distinct low 32 bits of a text's shingle hashes, widened: the set
+ * rp_dedup's exact checks compare (it spills 32 bits per shingle). */
+static int text_set32(const char *text, size_t len, const rp_params *p, rp_tokens *t, uint64_t **set, size_t *n,
+                      rp_error *err)
+{
+	int rc = rp_tokenize(text, len, p->char_shingles, p->seed, t, err);
+	if (rc) return rc;
+	*set = rp_malloc_array(t->n ? t->n : 1, sizeof **set);
+	if (!*set) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	size_t m = rp_shingles(t->hash, t->n, p->ngram, *set);
+	for (size_t i = 0; i < m; i++) (*set)[i] = (uint32_t)(*set)[i];
+	*n = rp_sort_unique_u64(*set, m);
+	if (*n == SIZE_MAX) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	return 0;
+}
+
 rp_status rp_text_jaccard(const char *a, size_t alen, const char *b, size_t blen, const rp_params *p, double *j,
                           rp_error *err)
 {
-	rp_comparison c;
-	int rc = rp_compare(a, alen, b, blen, p, 1 << 30, &c, err);
-	if (rc) return rc;
-	*j = c.jaccard;
-	rp_comparison_free(&c);
-	return 0;
+	rp_tokens t = {0};
+	uint64_t *sa = NULL, *sb = NULL;
+	size_t na = 0, nb = 0;
+	int rc = text_set32(a, alen, p, &t, &sa, &na, err);
+	if (!rc) rc = text_set32(b, blen, p, &t, &sb, &nb, err);
+	if (!rc) *j = rp_set_jaccard(sa, na, sb, nb);
+	rp_tokens_free(&t);
+	rp_free(sa);
+	rp_free(sb);
+	return rc;
 }
 
 rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_error *err)

@@ -627,7 +627,7 @@ nomem:
 	rc = RP_ENOMEM;
 fail:
 	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
-	else rp_set_error(err, rc, "cannot read the temporary shingle file: %s", strerror(errno));
+	else rp_set_error(err, rc, "cannot read the temporary shingle file: %s", errno ? strerror(errno) : "it was truncated");
 out:
 	for (int r = 0; r < 256; r++) rp_free(keys[r]), rp_free(tmp[r]), rp_free(count[r]);
 	rp_free(groups.next); rp_free(groups.head); rp_free(groups.tail); rp_free(groups.root); rp_free(groups.dead);

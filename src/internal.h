@@ -75,7 +75,8 @@ size_t rp_utf8_check(const char *s, size_t len);
 /* Temporary files (spill.c): an unlinked file in dir (NULL: $TMPDIR or /tmp)
  * named after what (for messages); the descriptor, or -1 with err filled. */
 int rp_spill_open(const char *dir, const char *what, rp_error *err);
-/* Whole-buffer pwrite and pread at an offset; 0 or -1 with errno set. */
+/* Whole-buffer pwrite and pread at an offset; 0, or -1 with errno set (errno
+ * 0 when pread met the end of the file first). */
 int rp_pwrite_all(int fd, const void *buf, size_t len, uint64_t at);
 int rp_pread_all(int fd, void *buf, size_t len, uint64_t at);
 

@@ -572,7 +572,8 @@ rp_status rp_reuse_next(rp_reuse *r, const rp_reuse_pair **pairs, size_t *n, rp_
 				int rc = r->chunk_rc[i];
 				free_chunk(r);
 				if (rc == RP_ENOMEM) return rp_set_error(err, rc, "out of memory");
-				return rp_set_error(err, rc, "cannot read the temporary token file: %s", strerror(errno));
+				return rp_set_error(err, rc, "cannot read the temporary token file: %s",
+				                    errno ? strerror(errno) : "it was truncated");
 			}
 			if (r->chunk[i].npassages) {
 				rp_reuse_pair t = r->chunk[i];

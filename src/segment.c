@@ -152,32 +152,12 @@ int seg_params_compare(const seg_params *a, const seg_params *b, const char *wha
 int seg_pwrite(const seg_hook *h, int fd, const void *buf, size_t len, uint64_t off)
 {
 	seg_step(h, "write");
-	const char *p = buf;
-	while (len) {
-		ssize_t w = pwrite(fd, p, len, (off_t)off);
-		if (w < 0 && errno == EINTR) continue;
-		if (w <= 0) {
-			if (w == 0) errno = EIO;
-			return -1;
-		}
-		p += w, len -= (size_t)w, off += (uint64_t)w;
-	}
-	return 0;
+	return rp_pwrite_all(fd, buf, len, off);
 }
 
 int seg_pread(int fd, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
-	while (len) {
-		ssize_t r = pread(fd, p, len, (off_t)off);
-		if (r < 0 && errno == EINTR) continue;
-		if (r <= 0) {
-			if (r == 0) errno = 0; /* short: the file ends early */
-			return -1;
-		}
-		p += r, len -= (size_t)r, off += (uint64_t)r;
-	}
-	return 0;
+	return rp_pread_all(fd, buf, len, off);
 }
 
 int seg_fsync(const seg_hook *h, int fd)

@@ -49,7 +49,7 @@ int rp_pread_all(int fd, void *buf, size_t len, uint64_t at)
 		ssize_t r = pread(fd, p, len, (off_t)at);
 		if (r < 0 && errno == EINTR) continue;
 		if (r <= 0) {
-			if (r == 0) errno = EIO; /* the file is shorter than what was written */
+			if (r == 0) errno = 0; /* the file ends early: callers say "truncated" */
 			return -1;
 		}
 		p += r, len -= (size_t)r, at += (uint64_t)r;

@@ -33,6 +33,9 @@ typedef struct {
 } out_file;
 int out_open(out_file *o, const char *path);
 int out_commit(out_file *o); /* flush, fsync, rename; 0 or -1 (message printed) */
+/* Commit several outputs together: all are written and closed before any is
+ * renamed into place, so one failing output leaves none of them. */
+int out_commit_all(out_file **o, size_t n);
 void out_abort(out_file *o); /* remove the temporary file */
 
 /* Write s as a JSON string (with quotes). */

@@ -84,6 +84,7 @@ int out_open(out_file *o, const char *path)
 			return -1;
 		}
 		o->direct = 1;
+		o->path = strdup(path); /* for messages */
 		return 0;
 	}
 	size_t n = strlen(path);
@@ -105,41 +106,57 @@ int out_open(out_file *o, const char *path)
 	return 0;
 }
 
-int out_commit(out_file *o)
+/* Phase one of a commit: flush, fsync and close; the temporary file stays. */
+static int out_close(out_file *o)
 {
 	if (!o->f) return 0;
 	int bad = fflush(o->f) != 0 || ferror(o->f);
 	int e = errno;
-	if (o->f == stdout || o->direct) {
-		if (o->direct && fclose(o->f) && !bad) bad = 1, e = errno;
-		if (bad) cli_error("write error on %s: %s", o->direct ? "output" : "standard output", strerror(e));
-		o->f = NULL;
-		o->direct = 0;
-		return bad ? -1 : 0;
-	}
-	if (!bad && fsync(fileno(o->f)) && errno != EINVAL) bad = 1, e = errno;
-	if (fclose(o->f) && !bad) bad = 1, e = errno;
+	const char *name = o->f == stdout ? "standard output" : o->path;
+	if (o->f != stdout && !o->direct && !bad && fsync(fileno(o->f)) && errno != EINVAL) bad = 1, e = errno;
+	if (o->f != stdout && fclose(o->f) && !bad) bad = 1, e = errno;
 	o->f = NULL;
-	if (!bad && rename(o->tmp, o->path)) bad = 1, e = errno;
-	if (bad) {
-		cli_error("%s: write failed: %s", o->path, strerror(e));
-		unlink(o->tmp);
-	}
+	if (bad) cli_error("%s: write failed: %s", name, strerror(e));
+	return bad ? -1 : 0;
+}
+
+static void out_release(out_file *o)
+{
 	free(o->path); free(o->tmp);
 	o->path = o->tmp = NULL;
+	o->direct = 0;
+}
+
+int out_commit(out_file *o)
+{
+	return out_commit_all(&o, 1);
+}
+
+int out_commit_all(out_file **o, size_t n)
+{
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) bad |= out_close(o[i]) != 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!bad && o[i]->tmp && rename(o[i]->tmp, o[i]->path)) {
+			cli_error("%s: cannot rename into place: %s", o[i]->path, strerror(errno));
+			bad = 1;
+		}
+	}
+	/* On failure nothing is left behind: temporary files are removed (any
+	 * output renamed before a failed rename stays: rename is the last step). */
+	for (size_t i = 0; i < n; i++) {
+		if (bad && o[i]->tmp) unlink(o[i]->tmp);
+		out_release(o[i]);
+	}
 	return bad ? -1 : 0;
 }
 
 void out_abort(out_file *o)
 {
-	if (o->f && o->f != stdout) {
-		fclose(o->f);
-		if (!o->direct) unlink(o->tmp);
-	}
-	o->direct = 0;
+	if (o->f && o->f != stdout) fclose(o->f);
+	if (o->tmp) unlink(o->tmp);
 	o->f = NULL;
-	free(o->path); free(o->tmp);
-	o->path = o->tmp = NULL;
+	out_release(o);
 }
 
 void json_string(FILE *f, const char *s, size_t n)

@@ -464,7 +464,7 @@ int cmd_dedup(int argc, char **argv)
 		        secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb(), rp_pool_size(pool), o.p.threshold,
 		        o.p.ngram, o.p.char_shingles ? "char" : "word", o.p.num_perm, o.p.bands, o.p.rows,
 		        verify_names[o.p.verify], RP_NORM_VERSION, RP_VERSION);
-	if (out_commit(&out) || out_commit(&pairs) || out_commit(&kept) || out_commit(&removed) || out_commit(&stats))
+	if (out_commit_all((out_file *[]){&out, &pairs, &kept, &removed, &stats}, 5))
 		goto done;
 	if (o.index_add) { /* --add: the kept documents go into the index */
 		if (!(drop = malloc(meta.n ? meta.n : 1))) { cli_error("out of memory"); goto done; }

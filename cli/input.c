@@ -57,10 +57,8 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 	m->id_number[m->n] = (uint8_t)rec->id_is_number;
 	m->bytes += rec->raw_len + (rec->line ? 1 : 0);
 	if (m->spool) {
-		if (rec->raw_len && fwrite(rec->raw, 1, rec->raw_len, m->spool) != rec->raw_len) {
-			cli_error("spool file: write failed: %s", strerror(errno));
-			exit(EXIT_DATA);
-		}
+		if (!m->spool_error && rec->raw_len && fwrite(rec->raw, 1, rec->raw_len, m->spool) != rec->raw_len)
+			m->spool_error = errno ? errno : EIO; /* reported by read_batches, which cleans up */
 		m->spool_len += rec->raw_len;
 		m->raw_end[m->n] = m->spool_len;
 	}
@@ -197,6 +195,10 @@ int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quie
 	pthread_cond_destroy(&fd.cv);
 	if (failed) { cli_rp_error(&err); return -1; }
 	if (fd.fatal) { cli_rp_error(&fd.err); return -1; }
+	if (meta->spool_error) {
+		cli_error("spool file: write failed: %s", strerror(meta->spool_error));
+		return -1;
+	}
 	return 0;
 }
 

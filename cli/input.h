@@ -33,6 +33,7 @@ typedef struct {
 	uint64_t *raw_end;  /* spool offsets, when --kept/--removed */
 	FILE *spool;
 	uint64_t spool_len;
+	int spool_error;    /* errno of the first failed spool write, 0 if none */
 	bad_record *bad;
 	size_t nbad, bad_cap;
 	uint64_t bytes;     /* input bytes read */

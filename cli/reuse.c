@@ -321,7 +321,7 @@ int cmd_reuse(int argc, char **argv)
 		        meta.n, meta.nbad, npairs, rp_reuse_candidates(r), groups, linked, rp_reuse_template_fingerprints(r),
 		        (unsigned long long)meta.bytes, secs, secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb(),
 		        ro.min_words, p.ngram, RP_NORM_VERSION);
-	if (out_commit(&out) || out_commit(&cl) || out_commit(&bp) || out_commit(&st)) goto done;
+	if (out_commit_all((out_file *[]){&out, &cl, &bp, &st}, 4)) goto done;
 	if (!quiet)
 		cli_error("read %zu, errored %zu; %zu pairs share passages of %d+ words (%zu candidates), %zu groups; "
 		          "%.2f s, %.1f MB/s, peak %.0f MB",

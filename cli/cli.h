@@ -24,6 +24,10 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
 int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
+/* The inputs named on the command line from argv[first], or "-" (standard
+ * input) when there are none; *n gets their count. */
+const char *const *input_args(int argc, char **argv, int first, size_t *n);
+
 /* An output file written under a temporary name and renamed into place on
  * success, so a failed run leaves no partial file.  path "-" is stdout. */
 typedef struct {

@@ -66,6 +66,17 @@ int parse_double(const char *cmd, const char *opt, const char *s, double lo, dou
 	return 0;
 }
 
+const char *const *input_args(int argc, char **argv, int first, size_t *n)
+{
+	static const char *const stdin_only[] = {"-"};
+	if (first < argc) {
+		*n = (size_t)(argc - first);
+		return (const char *const *)argv + first;
+	}
+	*n = 1;
+	return stdin_only;
+}
+
 int out_open(out_file *o, const char *path)
 {
 	memset(o, 0, sizeof *o);

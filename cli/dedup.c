@@ -324,9 +324,8 @@ int cmd_dedup(int argc, char **argv)
 	dedup_opts o = {0};
 	int first;
 	if (parse_args(argc, argv, &o, &first)) return EXIT_USAGE;
-	const char *stdin_only[] = {"-"};
-	const char *const *inputs = first < argc ? (const char *const *)argv + first : stdin_only;
-	size_t ninputs = first < argc ? (size_t)(argc - first) : 1;
+	size_t ninputs;
+	const char *const *inputs = input_args(argc, argv, first, &ninputs);
 	double t0 = now_seconds();
 	int status = EXIT_DATA;
 	rp_error err = {0};

@@ -405,9 +405,8 @@ static int cmd_add(int argc, char **argv)
 	}
 	if (optind >= argc) return cli_usage(cmd, "expected the index directory");
 	const char *dir = argv[optind++];
-	const char *stdin_only[] = {"-"};
-	const char *const *inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
-	size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
+	size_t ninputs;
+	const char *const *inputs = input_args(argc, argv, optind, &ninputs);
 	double t0 = now_seconds();
 	int status = EXIT_DATA;
 	rp_index *ix = NULL;
@@ -808,9 +807,8 @@ int cmd_query(int argc, char **argv)
 	}
 	if (optind >= argc) return cli_usage(cmd, "expected the index directory");
 	const char *dir = argv[optind++];
-	const char *stdin_only[] = {"-"};
-	const char *const *inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
-	size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
+	size_t ninputs;
+	const char *const *inputs = input_args(argc, argv, optind, &ninputs);
 	double t0 = now_seconds();
 	int status = EXIT_DATA;
 	rp_reader *reader = NULL;

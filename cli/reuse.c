@@ -194,9 +194,8 @@ int cmd_reuse(int argc, char **argv)
 		}
 	}
 	if (ro.max_df < ro.template_df) return cli_usage("reuse ", "--max-df must be at least --template-df");
-	const char *stdin_only[] = {"-"};
-	const char *const *inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
-	size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
+	size_t ninputs;
+	const char *const *inputs = input_args(argc, argv, optind, &ninputs);
 	double t0 = now_seconds();
 	int status = EXIT_DATA;
 	rp_error err = {0};

@@ -32,8 +32,10 @@ typedef struct {
 	rp_tokens tok;
 	uint64_t *shingles;
 	size_t shingles_cap;
-	uint32_t *spill32;
-	size_t spill32_cap;
+	uint32_t *spill32;     /* shingles waiting to be spilled, spill_used of them */
+	size_t spill32_cap, spill_used;
+	uint32_t *pend;        /* the documents they belong to */
+	size_t pend_n, pend_cap;
 	char pad[64]; /* workers write here constantly: keep them off each other's cache lines */
 } worker;
 
@@ -187,6 +189,21 @@ typedef struct {
 	size_t *err_item;
 } add_job;
 
+enum { SPILL_FLUSH = 1 << 20 };
+
+/* Write a worker's buffered shingles and make its documents' offsets absolute. */
+static int flush_spill(rp_dedup *d, worker *w, rp_error *err)
+{
+	uint64_t bytes = w->spill_used * sizeof *w->spill32;
+	if (!bytes) return 0;
+	uint64_t at = atomic_fetch_add(&d->spill_end, bytes);
+	if (rp_pwrite_all(d->spill_fd, w->spill32, bytes, at))
+		return rp_set_error(err, RP_EIO, "cannot write the temporary shingle file: %s", strerror(errno));
+	for (size_t i = 0; i < w->pend_n; i++) d->spill_at[w->pend[i]] += at;
+	w->spill_used = w->pend_n = 0;
+	return 0;
+}
+
 static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	const rp_params *p = &d->p;
@@ -209,16 +226,19 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 	if (d->spill_fd >= 0 && ns) {
 		if (ns > UINT32_MAX) return rp_set_error(err, RP_EDATA, "more than 2^32 shingles in one document");
 		/* 32 bits of each shingle hash: half the disk traffic; two distinct
-		 * shingles of a pair collide with probability 2^-32. */
-		if (rp_grow((void **)&w->spill32, &w->spill32_cap, ns, sizeof *w->spill32))
+		 * shingles of a pair collide with probability 2^-32.  They are
+		 * buffered per worker and written SPILL_FLUSH bytes at a time: one
+		 * pwrite per document cost more system time than the sketching. */
+		if (rp_grow((void **)&w->spill32, &w->spill32_cap, w->spill_used + ns, sizeof *w->spill32) ||
+		    rp_grow((void **)&w->pend, &w->pend_cap, w->pend_n + 1, sizeof *w->pend))
 			return rp_set_error(err, RP_ENOMEM, "out of memory");
-		for (size_t i = 0; i < ns; i++) w->spill32[i] = (uint32_t)w->shingles[i];
-		uint64_t bytes = ns * sizeof *w->spill32;
-		uint64_t at = atomic_fetch_add(&d->spill_end, bytes);
-		if (rp_pwrite_all(d->spill_fd, w->spill32, bytes, at))
-			return rp_set_error(err, RP_EIO, "cannot write the temporary shingle file: %s", strerror(errno));
-		d->spill_at[seq] = at;
+		uint32_t *o = w->spill32 + w->spill_used;
+		for (size_t i = 0; i < ns; i++) o[i] = (uint32_t)w->shingles[i];
+		d->spill_at[seq] = w->spill_used * sizeof *w->spill32; /* relative until flushed */
 		d->spill_n[seq] = (uint32_t)ns;
+		w->spill_used += ns;
+		w->pend[w->pend_n++] = (uint32_t)seq;
+		if (w->spill_used * sizeof *w->spill32 >= SPILL_FLUSH) return flush_spill(d, w, err);
 	}
 	return 0;
 }
@@ -272,8 +292,13 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 		rc = j.status[first];
 		goto out; /* the batch is dropped: d->n stays */
 	}
+	/* The batch's last shingles reach the file before rp_dedup_add returns. */
+	for (int w = 0; w < d->nworkers && !rc; w++) rc = flush_spill(d, &d->workers[w], err);
+	if (rc) goto out;
 	d->n += n;
 out:
+	if (rc) /* whatever the dropped batch buffered goes with it */
+		for (int w = 0; w < d->nworkers; w++) d->workers[w].spill_used = d->workers[w].pend_n = 0;
 	rp_free(j.status);
 	rp_free(j.errs);
 	rp_free(j.err_item);
@@ -666,6 +691,7 @@ void rp_dedup_free(rp_dedup *d)
 		rp_tokens_free(&d->workers[w].tok);
 		rp_free(d->workers[w].shingles);
 		rp_free(d->workers[w].spill32);
+		rp_free(d->workers[w].pend);
 	}
 	rp_free(d->workers);
 	if (d->spill_fd >= 0) close(d->spill_fd);

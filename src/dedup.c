@@ -41,6 +41,15 @@ typedef struct {
 
 typedef struct { uint64_t key; uint64_t seq; } keyed;
 
+/* One thread's exact checks: two shingle sets read back, sorted and unique,
+ * the first kept while the same exemplar is compared with many others. */
+typedef struct {
+	uint64_t *a, *b;
+	size_t a_cap, b_cap, a_n, b_n;
+	int64_t a_doc, b_doc;
+	char pad[64];
+} verifier;
+
 struct rp_dedup {
 	rp_params p;
 	rp_pool *pool;
@@ -57,11 +66,8 @@ struct rp_dedup {
 	_Atomic uint64_t spill_end;
 	uint64_t *spill_at;
 	uint32_t *spill_n;
-	uint64_t *set_a, *set_b; /* two sets read back, sorted and unique */
-	size_t set_a_cap, set_b_cap, set_a_n, set_b_n;
-	int64_t set_a_doc, set_b_doc;
+	verifier *ver;           /* one per worker */
 	double margin;           /* AUTO: 3 standard errors at the threshold */
-	uint64_t exact_checks;
 	/* results */
 	uint32_t *parent;
 	uint32_t *rep;
@@ -141,8 +147,15 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
 	memset(d->workers, 0, (size_t)d->nworkers * sizeof *d->workers);
+	d->ver = rp_malloc_array((size_t)d->nworkers, sizeof *d->ver);
+	if (!d->ver) {
+		rp_free(d->workers);
+		rp_free(d);
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
+	}
+	memset(d->ver, 0, (size_t)d->nworkers * sizeof *d->ver);
+	for (int w = 0; w < d->nworkers; w++) d->ver[w].a_doc = d->ver[w].b_doc = -1;
 	d->spill_fd = -1;
-	d->set_a_doc = d->set_b_doc = -1;
 	d->margin = rp_verify_margin(&q);
 	if (q.verify != RP_VERIFY_ESTIMATE && (d->spill_fd = rp_spill_open(q.tmpdir, "shingles", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
@@ -368,14 +381,13 @@ static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_
 	return 0;
 }
 
-static int exact_jaccard(rp_dedup *d, size_t a, size_t b, double *j)
+static int exact_jaccard(rp_dedup *d, verifier *v, size_t a, size_t b, double *j)
 {
 	int rc;
 	/* a is usually the bucket's exemplar, compared with many b: keep it. */
-	if ((rc = load_set(d, (int64_t)a, &d->set_a, &d->set_a_cap, &d->set_a_n, &d->set_a_doc))) return rc;
-	if ((rc = load_set(d, (int64_t)b, &d->set_b, &d->set_b_cap, &d->set_b_n, &d->set_b_doc))) return rc;
-	d->exact_checks++;
-	*j = rp_set_jaccard(d->set_a, d->set_a_n, d->set_b, d->set_b_n);
+	if ((rc = load_set(d, (int64_t)a, &v->a, &v->a_cap, &v->a_n, &v->a_doc))) return rc;
+	if ((rc = load_set(d, (int64_t)b, &v->b, &v->b_cap, &v->b_n, &v->b_doc))) return rc;
+	*j = rp_set_jaccard(v->a, v->a_n, v->b, v->b_n);
 	return 0;
 }
 
@@ -386,7 +398,7 @@ static double estimate(const rp_dedup *d, size_t a, size_t b)
 }
 
 /* The Jaccard used to decide a pair, by the verification mode. */
-static int verify_pair(rp_dedup *d, size_t a, size_t b, double *j)
+static int verify_pair(rp_dedup *d, verifier *v, size_t a, size_t b, double *j)
 {
 	double e = estimate(d, a, b);
 	if (d->p.verify == RP_VERIFY_ESTIMATE
@@ -394,28 +406,44 @@ static int verify_pair(rp_dedup *d, size_t a, size_t b, double *j)
 		*j = e;
 		return 0;
 	}
-	return exact_jaccard(d, a, b, j);
+	return exact_jaccard(d, v, a, b, j);
 }
 
-/* LSD radix sort of (key, seq) by key, 16 bits per pass; stable, so equal
- * keys stay in seq order. */
-static void radix_sort(keyed *a, keyed *tmp, size_t n, uint32_t *count)
+static int cmp_keyed(const void *a, const void *b)
 {
-	for (int shift = 0; shift < 64; shift += 16) {
-		memset(count, 0, 65536 * sizeof *count);
-		for (size_t i = 0; i < n; i++) count[(a[i].key >> shift) & 0xffff]++;
-		uint32_t sum = 0;
-		for (size_t k = 0; k < 65536; k++) {
-			uint32_t c = count[k];
-			count[k] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & 0xffff]++] = a[i];
-		keyed *t = a;
-		a = tmp;
-		tmp = t;
+	const keyed *x = a, *y = b;
+	if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Sort (key, seq) pairs, given in seq order, by key then seq.  count[h] holds
+ * how many keys have top 16 bits h.  One stable scatter by the top 16 bits
+ * into out, then each bucket (n / 65536 keys on average: band keys are hashes)
+ * by a stable insertion sort on the key, or qsort when a bucket is large.
+ * Two passes over the data where an LSD radix sort takes eight. */
+static void sort_keyed(const keyed *in, keyed *out, size_t n, uint32_t *count)
+{
+	uint32_t sum = 0;
+	for (size_t h = 0; h < 65536; h++) {
+		uint32_t c = count[h];
+		count[h] = sum;
+		sum += c;
 	}
-	/* Four passes: the sorted data is back in the caller's first array. */
+	for (size_t i = 0; i < n; i++) out[count[in[i].key >> 48]++] = in[i];
+	/* count[h] is now the end of bucket h */
+	for (size_t h = 0, lo = 0; h < 65536; lo = count[h++]) {
+		size_t hi = count[h];
+		if (hi - lo > 32) {
+			qsort(out + lo, hi - lo, sizeof *out, cmp_keyed);
+			continue;
+		}
+		for (size_t x = lo + 1; x < hi; x++) {
+			keyed t = out[x];
+			size_t y = x;
+			for (; y > lo && out[y - 1].key > t.key; y--) out[y] = out[y - 1];
+			out[y] = t;
+		}
+	}
 }
 
 typedef struct {
@@ -436,13 +464,19 @@ static void band_keys(void *v, size_t i, int wid)
 	keyed *k = j->keys[i];
 	size_t m = 0;
 	const size_t K = (size_t)d->p.num_perm;
+	uint32_t *count = j->count[i];
+	memset(count, 0, 65536 * sizeof *count);
 	for (size_t s = 0; s < d->n; s++) {
 		if (d->flags[s]) continue;
-		k[m].key = rp_band_key(d->sig + s * K, band, d->p.rows);
+		uint64_t key = rp_band_key(d->sig + s * K, band, d->p.rows);
+		k[m].key = key;
 		k[m].seq = s;
+		count[key >> 48]++;
 		m++;
 	}
-	radix_sort(k, j->tmp[i], m, j->count[i]);
+	sort_keyed(k, j->tmp[i], m, count);
+	j->keys[i] = j->tmp[i]; /* the sorted copy */
+	j->tmp[i] = k;
 	j->nkeys[i] = m;
 }
 
@@ -475,6 +509,67 @@ static int groups_reserve(bucket_groups *g, size_t n)
 	return 0;
 }
 
+/* The root of x without compressing the path: safe while threads share parent. */
+static uint32_t find_ro(const uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x) x = parent[x];
+	return x;
+}
+
+/* The first bucket start at or after position p of a sorted band. */
+static size_t bucket_start(const keyed *k, size_t m, size_t p)
+{
+	if (p == 0 || p >= m) return p < m ? p : m;
+	while (p < m && k[p].key == k[p - 1].key) p++;
+	return p;
+}
+
+/* Verification in parallel, before the serial walk of a round's bands: every
+ * member of a bucket is checked against the bucket's first member unless the
+ * two are already in one component.  pre[x] gets the Jaccard of that pair
+ * (-1: not checked).  A verification is a pure function of the pair, so the
+ * walk that reuses these values gives the same clusters and pairs as one that
+ * computed them itself; most checks the walk needs are of this shape (a
+ * bucket of copies of one document).  Work is cut at bucket boundaries into
+ * PRE_CHUNKS pieces per band. */
+enum { PRE_CHUNKS = 16 };
+
+typedef struct {
+	rp_dedup *d;
+	keyed **keys;
+	size_t *nkeys;
+	double **pre;
+	int *rc, *eno; /* per worker: the first failure and its errno */
+} pre_job;
+
+static void pre_verify(void *v, size_t i, int wid)
+{
+	pre_job *j = v;
+	rp_dedup *d = j->d;
+	if (j->rc[wid]) return;
+	const keyed *k = j->keys[i / PRE_CHUNKS];
+	size_t m = j->nkeys[i / PRE_CHUNKS], c = i % PRE_CHUNKS;
+	double *pre = j->pre[i / PRE_CHUNKS];
+	size_t lo = bucket_start(k, m, m * c / PRE_CHUNKS), end = bucket_start(k, m, m * (c + 1) / PRE_CHUNKS);
+	while (lo < end) {
+		size_t hi = lo + 1;
+		while (hi < m && k[hi].key == k[lo].key) hi++;
+		if (hi - lo >= 2) {
+			uint32_t e = (uint32_t)k[lo].seq, root = find_ro(d->parent, e);
+			for (size_t x = lo + 1; x < hi; x++) {
+				pre[x] = -1;
+				if (find_ro(d->parent, (uint32_t)k[x].seq) == root) continue;
+				int rc = verify_pair(d, &d->ver[wid], e, k[x].seq, &pre[x]);
+				if (rc) {
+					j->rc[wid] = rc, j->eno[wid] = errno;
+					return;
+				}
+			}
+		}
+		lo = hi;
+	}
+}
+
 /* Walk the buckets of one sorted band.  Within a bucket, in seq order, each
  * member is verified against the members of every other component present
  * in the bucket, stopping at the first that passes.  The clusters are then
@@ -482,7 +577,7 @@ static int groups_reserve(bucket_groups *g, size_t n)
  * pairs, whatever the order of the work: the same answer the Spark job
  * computes with joins.  A bucket of copies of one document costs one find per
  * member; only a bucket of many unrelated documents costs quadratic time. */
-static int join_buckets(rp_dedup *d, const keyed *k, size_t m, bucket_groups *g)
+static int join_buckets(rp_dedup *d, const keyed *k, size_t m, const double *pre, bucket_groups *g)
 {
 	const double t = d->p.threshold;
 	for (size_t lo = 0; lo < m;) {
@@ -502,8 +597,12 @@ static int join_buckets(rp_dedup *d, const keyed *k, size_t m, bucket_groups *g)
 					for (int32_t y = g->head[q]; y >= 0; y = g->next[y]) {
 						uint32_t e = (uint32_t)k[lo + (size_t)y].seq;
 						double j;
-						int rc = verify_pair(d, e, s, &j);
-						if (rc) return rc;
+						if (y == 0 && pre[x] >= 0) {
+							j = pre[x]; /* checked in parallel beforehand */
+						} else {
+							int rc = verify_pair(d, &d->ver[0], e, s, &j);
+							if (rc) return rc;
+						}
 						if (j >= t) {
 							unite(d->parent, e, s);
 							if (add_pair(d, e, s, j)) return RP_ENOMEM;
@@ -536,13 +635,6 @@ static int join_buckets(rp_dedup *d, const keyed *k, size_t m, bucket_groups *g)
 		lo = hi;
 	}
 	return 0;
-}
-
-static int cmp_keyed(const void *a, const void *b)
-{
-	const keyed *x = a, *y = b;
-	if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
-	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static int cmp_pair_index(const void *a, const void *b, void *v)
@@ -581,12 +673,14 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 	int round = d->nworkers < d->p.bands ? d->nworkers : d->p.bands;
 	keyed *keys[256] = {0}, *tmp[256] = {0};
 	uint32_t *count[256] = {0};
+	double *pre[256] = {0};
+	int *pre_rc = rp_malloc_array((size_t)d->nworkers * 2, sizeof *pre_rc);
 	size_t nkeys[256];
 	bucket_groups groups = {0};
 	d->parent = rp_malloc_array(n ? n : 1, sizeof *d->parent);
 	d->rep = rp_malloc_array(n ? n : 1, sizeof *d->rep);
 	d->similarity = rp_malloc_array(n ? n : 1, sizeof *d->similarity);
-	if (!d->parent || !d->rep || !d->similarity) goto nomem;
+	if (!d->parent || !d->rep || !d->similarity || !pre_rc) goto nomem;
 	for (size_t i = 0; i < n; i++) d->parent[i] = (uint32_t)i;
 
 	/* Token-less documents: identical bytes only. */
@@ -614,14 +708,24 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		keys[r] = rp_malloc_array(n ? n : 1, sizeof **keys);
 		tmp[r] = rp_malloc_array(n ? n : 1, sizeof **tmp);
 		count[r] = rp_malloc_array(65536, sizeof **count);
-		if (!keys[r] || !tmp[r] || !count[r]) goto nomem;
+		pre[r] = rp_malloc_array(n ? n : 1, sizeof **pre);
+		if (!keys[r] || !tmp[r] || !count[r] || !pre[r]) goto nomem;
 	}
 	for (int b0 = 0; b0 < d->p.bands; b0 += round) {
 		int nb = d->p.bands - b0 < round ? d->p.bands - b0 : round;
 		band_job j = {d, b0, keys, tmp, count, nkeys};
 		rp_pool_run(d->pool, (size_t)nb, band_keys, &j);
+		pre_job pj = {d, keys, nkeys, pre, pre_rc, pre_rc + d->nworkers};
+		memset(pre_rc, 0, (size_t)d->nworkers * 2 * sizeof *pre_rc);
+		rp_pool_run(d->pool, (size_t)nb * PRE_CHUNKS, pre_verify, &pj);
+		for (int w = 0; w < d->nworkers; w++)
+			if (pre_rc[w]) {
+				rc = pre_rc[w];
+				errno = pre_rc[d->nworkers + w];
+				goto fail;
+			}
 		for (int r = 0; r < nb; r++)
-			if ((rc = join_buckets(d, keys[r], nkeys[r], &groups))) goto fail;
+			if ((rc = join_buckets(d, keys[r], nkeys[r], pre[r], &groups))) goto fail;
 	}
 
 	/* Representatives and similarities. */
@@ -638,7 +742,7 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		double j = 1.0;
 		if (rep != i && d->flags[i] != DOC_EMPTY) {
 			if (d->p.verify == RP_VERIFY_EXACT) {
-				if ((rc = exact_jaccard(d, rep, i, &j))) goto fail;
+				if ((rc = exact_jaccard(d, &d->ver[0], rep, i, &j))) goto fail;
 			} else {
 				j = estimate(d, i, rep);
 			}
@@ -654,7 +758,8 @@ fail:
 	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
 	else rp_set_error(err, rc, "cannot read the temporary shingle file: %s", errno ? strerror(errno) : "it was truncated");
 out:
-	for (int r = 0; r < 256; r++) rp_free(keys[r]), rp_free(tmp[r]), rp_free(count[r]);
+	for (int r = 0; r < 256; r++) rp_free(keys[r]), rp_free(tmp[r]), rp_free(count[r]), rp_free(pre[r]);
+	rp_free(pre_rc);
 	rp_free(groups.next); rp_free(groups.head); rp_free(groups.tail); rp_free(groups.root); rp_free(groups.dead);
 	return rc;
 }
@@ -695,7 +800,9 @@ void rp_dedup_free(rp_dedup *d)
 	}
 	rp_free(d->workers);
 	if (d->spill_fd >= 0) close(d->spill_fd);
-	rp_free(d->spill_at); rp_free(d->spill_n); rp_free(d->set_a); rp_free(d->set_b);
+	for (int w = 0; d->ver && w < d->nworkers; w++) rp_free(d->ver[w].a), rp_free(d->ver[w].b);
+	rp_free(d->ver);
+	rp_free(d->spill_at); rp_free(d->spill_n);
 	rp_free(d->sig); rp_free(d->flags); rp_free(d->len); rp_free(d->content);
 	rp_free(d->parent); rp_free(d->rep); rp_free(d->similarity);
 	rp_free(d->pair_a); rp_free(d->pair_b); rp_free(d->pair_j);

@@ -30,8 +30,6 @@ enum { DOC_BAD = 1, DOC_EMPTY = 2 };
 
 typedef struct {
 	rp_tokens tok;
-	uint64_t *shingles;
-	size_t shingles_cap;
 	uint32_t *spill32;     /* shingles waiting to be spilled, spill_used of them */
 	size_t spill32_cap, spill_used;
 	uint32_t *pend;        /* the documents they belong to */
@@ -227,15 +225,8 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 	if (d->spill_n) d->spill_n[seq] = 0, d->spill_at[seq] = 0;
 	int rc = rp_tokenize(text, len, p->char_shingles, p->seed, &w->tok, err);
 	if (rc) return rc;
-	size_t need = w->tok.n ? w->tok.n : 1;
-	if (rp_grow((void **)&w->shingles, &w->shingles_cap, need, sizeof *w->shingles))
-		return rp_set_error(err, RP_ENOMEM, "out of memory");
-	size_t ns = rp_shingles(w->tok.hash, w->tok.n, p->ngram, w->shingles);
-	rp_sketch(w->shingles, ns, p->num_perm, p->seed, sig);
-	if (ns == 0) {
-		d->flags[seq] = DOC_EMPTY;
-		d->content[seq] = XXH3_64bits_withSeed(text, len, p->seed);
-	}
+	size_t ns = rp_shingle_count(w->tok.n, p->ngram);
+	uint32_t *low32 = NULL;
 	if (d->spill_fd >= 0 && ns) {
 		if (ns > UINT32_MAX) return rp_set_error(err, RP_EDATA, "more than 2^32 shingles in one document");
 		/* 32 bits of each shingle hash: half the disk traffic; two distinct
@@ -245,8 +236,14 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 		if (rp_grow((void **)&w->spill32, &w->spill32_cap, w->spill_used + ns, sizeof *w->spill32) ||
 		    rp_grow((void **)&w->pend, &w->pend_cap, w->pend_n + 1, sizeof *w->pend))
 			return rp_set_error(err, RP_ENOMEM, "out of memory");
-		uint32_t *o = w->spill32 + w->spill_used;
-		for (size_t i = 0; i < ns; i++) o[i] = (uint32_t)w->shingles[i];
+		low32 = w->spill32 + w->spill_used;
+	}
+	rp_sketch_tokens(w->tok.hash, w->tok.n, p->ngram, p->num_perm, p->seed, sig, low32);
+	if (ns == 0) {
+		d->flags[seq] = DOC_EMPTY;
+		d->content[seq] = XXH3_64bits_withSeed(text, len, p->seed);
+	}
+	if (low32) {
 		d->spill_at[seq] = w->spill_used * sizeof *w->spill32; /* relative until flushed */
 		d->spill_n[seq] = (uint32_t)ns;
 		w->spill_used += ns;
@@ -794,7 +791,6 @@ void rp_dedup_free(rp_dedup *d)
 	if (!d) return;
 	for (int w = 0; w < d->nworkers; w++) {
 		rp_tokens_free(&d->workers[w].tok);
-		rp_free(d->workers[w].shingles);
 		rp_free(d->workers[w].spill32);
 		rp_free(d->workers[w].pend);
 	}

@@ -45,6 +45,36 @@ static inline uint64_t rp_rotl64(uint64_t x, unsigned r)
 	return r ? (x << r) | (x >> (64 - r)) : x;
 }
 
+/* Rolling shingle hash (shingle.c documents it): rp_roll_init gives the
+ * first shingle of a non-empty token stream, rp_roll_next the j-th (j >= 1,
+ * j < rp_shingle_count) from the one before. */
+typedef struct { uint64_t h, tag; unsigned rw; size_t w; } rp_roll;
+static inline size_t rp_shingle_count(size_t ntok, int n)
+{
+	return ntok == 0 || n <= 0 ? 0 : ntok < (size_t)n ? 1 : ntok - (size_t)n + 1;
+}
+static inline uint64_t rp_roll_init(rp_roll *r, const uint64_t *tok, size_t ntok, int n)
+{
+	r->w = ntok < (size_t)n ? ntok : (size_t)n;
+	/* Tag with the window length so a short stream never equals a full shingle. */
+	r->tag = 0x9e3779b97f4a7c15ULL * (uint64_t)r->w;
+	r->rw = (unsigned)(r->w & 63);
+	r->h = 0;
+	for (size_t i = 0; i < r->w; i++) r->h ^= rp_rotl64(tok[i], (unsigned)(r->w - 1 - i));
+	return rp_mix64(r->h ^ r->tag);
+}
+static inline uint64_t rp_roll_next(rp_roll *r, const uint64_t *tok, size_t j)
+{
+	r->h = rp_rotl64(r->h, 1) ^ rp_rotl64(tok[j - 1], r->rw) ^ tok[j + r->w - 1];
+	return rp_mix64(r->h ^ r->tag);
+}
+
+/* rp_shingles then rp_sketch in one pass, without the array of shingle
+ * hashes; the low 32 bits of shingle i go to low32[i] unless low32 is NULL
+ * (dedup spills them).  Returns the number of shingles (sketch.c). */
+size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, uint32_t *sig,
+                        uint32_t *low32);
+
 /* Length of the well-formed multi-byte UTF-8 sequence at p (p[0] >= 0x80),
  * or 0: no overlongs, no surrogates, nothing above U+10FFFF.  Inline: the
  * JSON string scanner calls it for every non-ASCII character. */

@@ -12,26 +12,25 @@
 #include <string.h>
 #include "internal.h"
 
-void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig)
+/* Shingle h competes for the minimum of bin (h*K >> 64). */
+static inline void sketch_add(uint32_t *sig, uint64_t h, uint64_t k)
 {
-	if (K <= 0 || K > RP_MAX_PERM) return;
-	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
-	if (n == 0) return;
+	uint32_t bin = (uint32_t)(((unsigned __int128)h * k) >> 64);
+	uint32_t v = (uint32_t)h;
+	v -= v == RP_SIG_EMPTY; /* keep the empty marker unambiguous */
+	uint32_t cur = sig[bin];
+	sig[bin] = v < cur ? v : cur;
+}
+
+/* Optimal densification.  An empty bin i probes bins mix(seed, i, attempt)
+ * mod K until one is non-empty. */
+static void densify(uint32_t *sig, int K, uint64_t seed)
+{
 	const uint64_t k = (uint64_t)K;
-	for (size_t s = 0; s < n; s++) {
-		uint64_t h = shingles[s];
-		uint32_t bin = (uint32_t)(((unsigned __int128)h * k) >> 64);
-		uint32_t v = (uint32_t)h;
-		v -= v == RP_SIG_EMPTY; /* keep the empty marker unambiguous */
-		uint32_t cur = sig[bin];
-		sig[bin] = v < cur ? v : cur;
-	}
-	/* Optimal densification.  An empty bin i probes bins
-	 * mix(seed, i, attempt) mod K until one is non-empty. */
 	int filled = 0, last = 0;
 	for (int i = 0; i < K; i++)
 		if (sig[i] != RP_SIG_EMPTY) filled++, last = i;
-	if (filled == K) return;
+	if (filled == K || filled == 0) return;
 	if (filled == 1) { /* every probe sequence ends at the one full bin */
 		for (int i = 0; i < K; i++) sig[i] = sig[last];
 		return;
@@ -51,6 +50,40 @@ void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_
 			}
 		}
 	}
+}
+
+void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig)
+{
+	if (K <= 0 || K > RP_MAX_PERM) return;
+	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
+	for (size_t s = 0; s < n; s++) sketch_add(sig, shingles[s], (uint64_t)K);
+	densify(sig, K, seed);
+}
+
+size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, uint32_t *sig,
+                        uint32_t *low32)
+{
+	size_t count = rp_shingle_count(ntok, n);
+	if (K <= 0 || K > RP_MAX_PERM) return count;
+	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
+	if (count == 0) return 0;
+	const uint64_t k = (uint64_t)K;
+	rp_roll r;
+	uint64_t h = rp_roll_init(&r, tok, ntok, n);
+	if (low32) {
+		low32[0] = (uint32_t)h;
+		sketch_add(sig, h, k);
+		for (size_t j = 1; j < count; j++) {
+			h = rp_roll_next(&r, tok, j);
+			low32[j] = (uint32_t)h;
+			sketch_add(sig, h, k);
+		}
+	} else {
+		sketch_add(sig, h, k);
+		for (size_t j = 1; j < count; j++) sketch_add(sig, rp_roll_next(&r, tok, j), k);
+	}
+	densify(sig, K, seed);
+	return count;
 }
 
 double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K)

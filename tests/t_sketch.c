@@ -2,6 +2,7 @@
  * computation: the Jaccard estimate on thousands of random set pairs, and the
  * S-curve that `reprint params` prints against simulation on real sketches. */
 #include <math.h>
+#include <string.h>
 #include "test.h"
 #include "reprint.h"
 #include "internal.h"
@@ -157,8 +158,38 @@ static void test_lsh_curve_by_simulation(void)
 	}
 }
 
+/* The one-pass path dedup takes equals rp_shingles then rp_sketch, with the
+ * low 32 bits of every shingle, for every stream length around n and every K
+ * shape (densification on short streams, a full sketch on long ones). */
+static void test_fused_equals_two_steps(void)
+{
+	static uint64_t tok[700], sh[700];
+	static uint32_t low[700];
+	uint32_t a[1024], b[1024];
+	const int Ks[] = {1, 7, 64, 128, 1024};
+	int bad = 0, cases = 0;
+	for (size_t i = 0; i < 700; i++) tok[i] = next();
+	for (int ki = 0; ki < 5; ki++)
+		for (int n = 1; n <= 9; n += 4)
+			for (size_t ntok = 0; ntok <= 700; ntok += ntok < 20 ? 1 : 97) {
+				int K = Ks[ki];
+				uint64_t seed = next();
+				size_t m = rp_shingles(tok, ntok, n, sh);
+				rp_sketch(sh, m, K, seed, a);
+				memset(low, 0, sizeof low);
+				size_t m2 = rp_sketch_tokens(tok, ntok, n, K, seed, b, low);
+				size_t m3 = rp_sketch_tokens(tok, ntok, n, K, seed, b + 0, NULL);
+				cases++;
+				if (m != m2 || m != m3 || memcmp(a, b, (size_t)K * sizeof *a)) { bad++; continue; }
+				for (size_t j = 0; j < m; j++) bad += low[j] != (uint32_t)sh[j];
+			}
+	CHECKF(bad == 0, "%d of %d cases differ", bad, cases);
+	CHECK(cases > 300);
+}
+
 int main(void)
 {
+	RUN(test_fused_equals_two_steps);
 	RUN(test_shingles_rolling_equals_direct);
 	RUN(test_estimate_unbiased_with_stated_error);
 	RUN(test_sketch_properties);

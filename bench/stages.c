@@ -44,6 +44,8 @@ int main(int argc, char **argv)
 	uint32_t sig[128];
 	uint32_t *low = malloc(4 << 20), sig2[128];
 	double t_tok = 0, t_sh = 0, t_sk = 0, t_fu = 0;
+	static rp_probes probes;
+	rp_probes_init(&probes, 128, 0);
 	for (size_t i = 0; i < n; i++) {
 		double a = now();
 		rp_tokenize(text[i], len[i], 0, 0, &tok, &e);
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
 		double c = now();
 		rp_sketch(sh, m, 128, 0, sig);
 		double d = now();
-		rp_sketch_tokens(tok.hash, tok.n, 5, 128, 0, sig2, low);
+		rp_sketch_tokens(tok.hash, tok.n, 5, 128, 0, sig2, low, &probes);
 		double f = now();
 		if (memcmp(sig, sig2, sizeof sig)) return 3;
 		t_tok += b - a, t_sh += c - b, t_sk += d - c, t_fu += f - d;

@@ -65,6 +65,7 @@ struct rp_dedup {
 	uint64_t *spill_at;
 	uint32_t *spill_n;
 	verifier *ver;           /* one per worker */
+	rp_probes *probes;       /* densification probes for p.num_perm and p.seed */
 	double margin;           /* AUTO: 3 standard errors at the threshold */
 	/* results */
 	uint32_t *parent;
@@ -138,22 +139,20 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 	memset(d, 0, sizeof *d);
 	d->p = q;
 	d->pool = pool;
+	d->spill_fd = -1;
 	d->nworkers = rp_pool_size(pool);
 	d->workers = rp_malloc_array((size_t)d->nworkers, sizeof *d->workers);
-	if (!d->workers) {
-		rp_free(d);
+	d->ver = rp_malloc_array((size_t)d->nworkers, sizeof *d->ver);
+	d->probes = rp_malloc(sizeof *d->probes);
+	if (!d->workers || !d->ver || !d->probes) {
+		d->nworkers = 0; /* nothing in them to free */
+		rp_dedup_free(d);
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
 	memset(d->workers, 0, (size_t)d->nworkers * sizeof *d->workers);
-	d->ver = rp_malloc_array((size_t)d->nworkers, sizeof *d->ver);
-	if (!d->ver) {
-		rp_free(d->workers);
-		rp_free(d);
-		return rp_set_error(err, RP_ENOMEM, "out of memory");
-	}
 	memset(d->ver, 0, (size_t)d->nworkers * sizeof *d->ver);
 	for (int w = 0; w < d->nworkers; w++) d->ver[w].a_doc = d->ver[w].b_doc = -1;
-	d->spill_fd = -1;
+	rp_probes_init(d->probes, q.num_perm, q.seed);
 	d->margin = rp_verify_margin(&q);
 	if (q.verify != RP_VERIFY_ESTIMATE && (d->spill_fd = rp_spill_open(q.tmpdir, "shingles", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
@@ -238,7 +237,7 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 			return rp_set_error(err, RP_ENOMEM, "out of memory");
 		low32 = w->spill32 + w->spill_used;
 	}
-	rp_sketch_tokens(w->tok.hash, w->tok.n, p->ngram, p->num_perm, p->seed, sig, low32);
+	rp_sketch_tokens(w->tok.hash, w->tok.n, p->ngram, p->num_perm, p->seed, sig, low32, d->probes);
 	if (ns == 0) {
 		d->flags[seq] = DOC_EMPTY;
 		d->content[seq] = XXH3_64bits_withSeed(text, len, p->seed);
@@ -798,6 +797,7 @@ void rp_dedup_free(rp_dedup *d)
 	if (d->spill_fd >= 0) close(d->spill_fd);
 	for (int w = 0; d->ver && w < d->nworkers; w++) rp_free(d->ver[w].a), rp_free(d->ver[w].b);
 	rp_free(d->ver);
+	rp_free(d->probes);
 	rp_free(d->spill_at); rp_free(d->spill_n);
 	rp_free(d->sig); rp_free(d->flags); rp_free(d->len); rp_free(d->content);
 	rp_free(d->parent); rp_free(d->rep); rp_free(d->similarity);

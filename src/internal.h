@@ -69,11 +69,22 @@ static inline uint64_t rp_roll_next(rp_roll *r, const uint64_t *tok, size_t j)
 	return rp_mix64(r->h ^ r->tag);
 }
 
+/* The first RP_PROBES bins of every bin's densification probe sequence for
+ * one K and seed, computed once by whoever sketches many documents. */
+enum { RP_PROBES = 8 };
+typedef struct {
+	int K;
+	uint64_t seed;
+	uint16_t bin[RP_MAX_PERM][RP_PROBES];
+} rp_probes;
+void rp_probes_init(rp_probes *t, int K, uint64_t seed);
+
 /* rp_shingles then rp_sketch in one pass, without the array of shingle
  * hashes; the low 32 bits of shingle i go to low32[i] unless low32 is NULL
- * (dedup spills them).  Returns the number of shingles (sketch.c). */
+ * (dedup spills them).  probes (NULL, or made for this K and seed) only saves
+ * time.  Returns the number of shingles (sketch.c). */
 size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, uint32_t *sig,
-                        uint32_t *low32);
+                        uint32_t *low32, const rp_probes *probes);
 
 /* Length of the well-formed multi-byte UTF-8 sequence at p (p[0] >= 0x80),
  * or 0: no overlongs, no surrogates, nothing above U+10FFFF.  Inline: the

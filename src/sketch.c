@@ -22,9 +22,34 @@ static inline void sketch_add(uint32_t *sig, uint64_t h, uint64_t k)
 	sig[bin] = v < cur ? v : cur;
 }
 
+/* Bin i's attempt-th densification probe (attempt >= 1). */
+static inline uint32_t probe_bin(uint64_t base, uint64_t attempt, uint64_t k)
+{
+	uint64_t r = rp_mix64(base + attempt * 0x9e3779b97f4a7c15ULL);
+	return (uint32_t)(((unsigned __int128)r * k) >> 64);
+}
+
+static inline uint64_t probe_base(uint64_t seed, int i)
+{
+	return rp_mix64(seed ^ (0xd6e8feb86659fd93ULL * (uint64_t)(i + 1)));
+}
+
+void rp_probes_init(rp_probes *t, int K, uint64_t seed)
+{
+	t->K = K;
+	t->seed = seed;
+	for (int i = 0; i < K && i < RP_MAX_PERM; i++) {
+		uint64_t base = probe_base(seed, i);
+		for (int a = 0; a < RP_PROBES; a++) t->bin[i][a] = (uint16_t)probe_bin(base, (uint64_t)a + 1, (uint64_t)K);
+	}
+}
+
 /* Optimal densification.  An empty bin i probes bins mix(seed, i, attempt)
- * mod K until one is non-empty. */
-static void densify(uint32_t *sig, int K, uint64_t seed)
+ * mod K until one is non-empty; the first RP_PROBES come from the table when
+ * one is given for this K and seed (a document of a few dozen shingles leaves
+ * most of 128 bins empty, and hashing every probe cost more than the
+ * sketch). */
+static void densify(uint32_t *sig, int K, uint64_t seed, const rp_probes *t)
 {
 	const uint64_t k = (uint64_t)K;
 	int filled = 0, last = 0;
@@ -40,10 +65,25 @@ static void densify(uint32_t *sig, int K, uint64_t seed)
 	memcpy(full, sig, (size_t)K * sizeof *sig);
 	for (int i = 0; i < K; i++) {
 		if (full[i] != RP_SIG_EMPTY) continue;
-		uint64_t base = rp_mix64(seed ^ (0xd6e8feb86659fd93ULL * (uint64_t)(i + 1)));
-		for (uint64_t attempt = 1;; attempt++) {
-			uint64_t r = rp_mix64(base + attempt * 0x9e3779b97f4a7c15ULL);
-			uint32_t j = (uint32_t)(((unsigned __int128)r * k) >> 64);
+		uint64_t attempt = 1;
+		if (t) {
+			/* Branch-free: the first filled bin of the table's probes, found
+			 * from the last probe back (a taken branch per probe mispredicts
+			 * about as often as bins are empty). */
+			uint32_t v = RP_SIG_EMPTY;
+			for (int a = RP_PROBES - 1; a >= 0; a--) {
+				uint32_t x = full[t->bin[i][a]];
+				v = x != RP_SIG_EMPTY ? x : v;
+			}
+			if (v != RP_SIG_EMPTY) {
+				sig[i] = v;
+				continue;
+			}
+			attempt = RP_PROBES + 1;
+		}
+		uint64_t base = probe_base(seed, i);
+		for (;; attempt++) {
+			uint32_t j = probe_bin(base, attempt, k);
 			if (full[j] != RP_SIG_EMPTY) {
 				sig[i] = full[j];
 				break;
@@ -57,11 +97,11 @@ void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_
 	if (K <= 0 || K > RP_MAX_PERM) return;
 	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
 	for (size_t s = 0; s < n; s++) sketch_add(sig, shingles[s], (uint64_t)K);
-	densify(sig, K, seed);
+	densify(sig, K, seed, NULL);
 }
 
 size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, uint32_t *sig,
-                        uint32_t *low32)
+                        uint32_t *low32, const rp_probes *probes)
 {
 	size_t count = rp_shingle_count(ntok, n);
 	if (K <= 0 || K > RP_MAX_PERM) return count;
@@ -82,7 +122,7 @@ size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t
 		sketch_add(sig, h, k);
 		for (size_t j = 1; j < count; j++) sketch_add(sig, rp_roll_next(&r, tok, j), k);
 	}
-	densify(sig, K, seed);
+	densify(sig, K, seed, probes && probes->K == K && probes->seed == seed ? probes : NULL);
 	return count;
 }
 

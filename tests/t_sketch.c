@@ -177,8 +177,10 @@ static void test_fused_equals_two_steps(void)
 				size_t m = rp_shingles(tok, ntok, n, sh);
 				rp_sketch(sh, m, K, seed, a);
 				memset(low, 0, sizeof low);
-				size_t m2 = rp_sketch_tokens(tok, ntok, n, K, seed, b, low);
-				size_t m3 = rp_sketch_tokens(tok, ntok, n, K, seed, b + 0, NULL);
+				static rp_probes pr;
+				rp_probes_init(&pr, K, seed);
+				size_t m2 = rp_sketch_tokens(tok, ntok, n, K, seed, b, low, &pr);
+				size_t m3 = rp_sketch_tokens(tok, ntok, n, K, seed, b + 0, NULL, NULL);
 				cases++;
 				if (m != m2 || m != m3 || memcmp(a, b, (size_t)K * sizeof *a)) { bad++; continue; }
 				for (size_t j = 0; j < m; j++) bad += low[j] != (uint32_t)sh[j];

@@ -264,11 +264,24 @@ rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t se
 		if (i + 16 <= len && !tk->char_tokens) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
 			unsigned word = word_mask16(v);
-			/* Whole window of plain ASCII (no byte >= 0x80, NUL or '-'):
-			 * emit every word that ends inside it from one load. */
-			unsigned bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-				_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())), _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))));
+			/* Whole window of plain ASCII (no byte >= 0x80, NUL, or '-' that
+			 * might end a line: one before a space, tab, CR, LF or the
+			 * window's end): emit every word that ends inside it from one
+			 * load.  Any other '-' is an ordinary separator. */
+			unsigned hyph = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+			unsigned blank = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))),
+				_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
+			unsigned bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())))
+			             | (hyph & ((blank >> 1) | 0x8000u));
 			if (!bad) {
+				/* At most 8 words end in 16 bytes: room for them first, then
+				 * the arrays and the count live in registers (a store to
+				 * out->hash could otherwise alias out->n). */
+				if (out->cap - out->n < 8 && grow_tokens(out)) { rc = RP_ENOMEM; goto done; }
+				uint64_t *H = out->hash;
+				uint32_t *S = out->start, *E = out->end;
+				size_t n = out->n;
 				__m128i w = lower16(v);
 				uint64_t lo = (uint64_t)_mm_cvtsi128_si64(w), hi = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(w, w));
 				unsigned starts = word & ~(word << 1) & 0xffffu, consumed = 16;
@@ -278,10 +291,13 @@ rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t se
 					if (st + L >= 16) { consumed = st; break; } /* runs past the window */
 					uint64_t tl = st == 0 ? lo : st < 8 ? (lo >> (8 * st)) | (hi << (64 - 8 * st)) : hi >> (8 * (st - 8));
 					uint64_t th = st < 8 ? hi >> (8 * st) : 0;
-					if ((rc = push_hash(out, short_hash(tl & keep_lo[L], th & keep_hi[L], L, seed), i + st, i + st + L)))
-						goto done;
+					H[n] = short_hash(tl & keep_lo[L], th & keep_hi[L], L, seed);
+					S[n] = (uint32_t)(i + st);
+					E[n] = (uint32_t)(i + st + L);
+					n++;
 					starts &= starts - 1;
 				}
+				out->n = n;
 				if (consumed) { i += consumed; continue; }
 			}
 			if (!(word & 1)) {

@@ -85,6 +85,9 @@ def _texts_ids(chunk: list[Any], start: int, ids: Any, text_field: str, id_field
         rid: Any = None
         if isinstance(x, (str, bytes)):
             t: Any = x
+        elif x is None:  # a bad record, as for dedup
+            errors[i] = "no text (None)"
+            t = None
         elif isinstance(x, Mapping):
             found, rid = _lookup(x, id_field)
             if not found:

@@ -15,8 +15,8 @@ files with the library's own reader and writes the lines ``reprint dedup``
 writes; ``DedupResult.write_jsonl`` writes the same lines for in-memory
 records.  ``reprint.spark`` runs the same dedup on Spark.
 
-Not here yet: ``reprint.Index`` (the persistent index is not in the library
-yet).
+``reprint.Index`` is the persistent index (``reprint index ...`` and
+``reprint query``): add documents in batches, query new ones against it.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ NORM_VERSION: int = _core.NORM_VERSION
 __all__ = [
     "ReprintError", "ReprintIOError", "sketch", "shingles", "Signatures", "dedup", "dedup_jsonl",
     "DedupResult", "compare", "compare_json", "reuse", "reuse_jsonl", "jaccard", "text_jaccard",
-    "band_keys", "lsh_params", "MinHash", "MinHashLSH", "read_records",
+    "band_keys", "lsh_params", "MinHash", "MinHashLSH", "read_records", "Index", "query_json_line", "ELOCKED",
 ]
 
 Text = Union[str, bytes]
@@ -866,3 +866,5 @@ def reuse_json_lines(pairs: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """The lines ``reprint reuse`` writes for these pairs (from ``reuse``)."""
     return (_reuse_line(p) for p in pairs)
 
+
+from .index import ELOCKED, Index, query_json_line  # noqa: E402  (it uses the helpers above)

@@ -1503,6 +1503,542 @@ static PyType_Slot Reader_slots[] = {
 
 static PyType_Spec Reader_spec = {"reprint._core.Reader", sizeof(ReaderObject), 0, Py_TPFLAGS_DEFAULT, Reader_slots};
 
+/* ---- Index ------------------------------------------------------------------ */
+
+typedef struct {
+	PyObject_HEAD
+	rp_index *ix;
+	rp_pool *pool;
+	rp_index_add *add; /* between add_begin and add_commit */
+	int write, busy;
+} IndexObject;
+
+/* index_create(path, min_words=50, sig_bits=8, store_text=False, **params):
+ * rp_index_create; params as for Dedup (ngram, char_shingles, num_perm,
+ * bands, rows, threshold, seed). */
+static PyObject *py_index_create(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	PyObject *path_o, *path_b = NULL;
+	int min_words = 0, sig_bits = 0, store_text = 0;
+	if (!PyArg_ParseTuple(args, "O|iip", &path_o, &min_words, &sig_bits, &store_text)) return NULL;
+	rp_index_params ip;
+	rp_index_params_default(&ip);
+	if (params_from(kw, &ip.p, 0)) return NULL;
+	if (min_words) ip.min_words = min_words;
+	if (sig_bits) ip.sig_bits = sig_bits;
+	ip.store_text = store_text;
+	if (!PyUnicode_FSConverter(path_o, &path_b)) return NULL;
+	rp_error err = {0};
+	int rc;
+	const char *path = PyBytes_AsString(path_b);
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_index_create(path, &ip, &err);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(path_b);
+	if (rc) return raise_rp(&err, rc, -1);
+	Py_RETURN_NONE;
+}
+
+/* Index(path, write=False, threads=0): rp_index_open (every segment is
+ * verified); write takes the writer's lock (ReprintError with code
+ * RP_ELOCKED when another writer holds it). */
+static int Index_init(PyObject *self_o, PyObject *args, PyObject *kw)
+{
+	IndexObject *self = (IndexObject *)self_o;
+	static char *kwlist[] = {"path", "write", "threads", NULL};
+	PyObject *path_o, *path_b = NULL;
+	int write = 0, threads = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi", kwlist, &path_o, &write, &threads)) return -1;
+	if (self->ix) return PyErr_SetString(PyExc_RuntimeError, "Index already open"), -1;
+	if (!PyUnicode_FSConverter(path_o, &path_b)) return -1;
+	rp_error err = {0};
+	int rc;
+	const char *path = PyBytes_AsString(path_b);
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_index_open(&self->ix, path, write ? RP_INDEX_WRITE : RP_INDEX_READ, &err);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(path_b);
+	if (rc) {
+		self->ix = NULL;
+		return raise_rp(&err, rc, -1), -1;
+	}
+	self->write = write;
+	self->pool = rp_pool_new(threads);
+	if (!self->pool) {
+		rp_index_close(self->ix);
+		self->ix = NULL;
+		return PyErr_SetString(PyExc_OSError, "cannot start threads"), -1;
+	}
+	return 0;
+}
+
+static void index_add_drop(IndexObject *self);
+
+static void index_close(IndexObject *self)
+{
+	index_add_drop(self);
+	rp_index_close(self->ix);
+	rp_pool_free(self->pool);
+	self->ix = NULL;
+	self->pool = NULL;
+}
+
+static void Index_dealloc(PyObject *self_o)
+{
+	index_close((IndexObject *)self_o);
+	PyTypeObject *tp = Py_TYPE(self_o);
+	freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+	f(self_o);
+	Py_DECREF(tp);
+}
+
+/* Claim the handle for one call: open, (writable), not in use. */
+static int index_claim(IndexObject *self, int need_write)
+{
+	if (!self->ix) return PyErr_SetString(PyExc_ValueError, "the index is closed"), -1;
+	if (need_write && !self->write)
+		return raise_usage("the index is open for reading: open it with mode=\"w\" to change it"), -1;
+	return claim(&self->busy);
+}
+
+static PyObject *Index_close(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	IndexObject *self = (IndexObject *)self_o;
+	if (self->busy) return PyErr_SetString(PyExc_RuntimeError, "this object is in use by another thread"), NULL;
+	index_close(self);
+	Py_RETURN_NONE;
+}
+
+static PyObject *Index_closed(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	return PyBool_FromLong(((IndexObject *)self_o)->ix == NULL);
+}
+
+/* The UTF-8 of a str id (borrowed from it). */
+static int id_of(PyObject *o, const char **s, size_t *n)
+{
+	if (!PyUnicode_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "ids must be str, got %S", (PyObject *)Py_TYPE(o));
+		return -1;
+	}
+	Py_ssize_t len;
+	const char *p = PyUnicode_AsUTF8AndSize(o, &len);
+	if (!p) return -1;
+	*s = p, *n = (size_t)len;
+	return 0;
+}
+
+static int docs_reserve(rp_index_doc **docs, size_t *cap, size_t n)
+{
+	if (n <= *cap) return 0;
+	rp_index_doc *q = PyMem_Realloc(*docs, n * sizeof *q);
+	if (!q) return PyErr_NoMemory(), -1;
+	*docs = q;
+	*cap = n;
+	return 0;
+}
+
+/* Adding runs over several calls, so that Python can feed batches from any
+ * iterable: add_begin(memory=0), then add_batch(texts, ids, numbers=None,
+ * bad=None, start=0) any number of times, then add_commit() -> stats, which
+ * publishes one new segment; add_abort() (or a failed batch, or close())
+ * drops everything since add_begin and leaves the index as it was.
+ * ids: list of str, one per text; numbers: bytes-like flags (the id was a
+ * JSON number); bad: flags of errored records (not added, counted); start:
+ * the position of texts[0] in the whole add, for error messages. */
+static PyObject *Index_add_begin(PyObject *self_o, PyObject *args)
+{
+	IndexObject *self = (IndexObject *)self_o;
+	Py_ssize_t memory = 0;
+	if (!PyArg_ParseTuple(args, "|n", &memory)) return NULL;
+	if (memory < 0) return raise_usage("memory must be positive");
+	if (index_claim(self, 1)) return NULL;
+	if (self->add) {
+		self->busy = 0;
+		return PyErr_SetString(PyExc_RuntimeError, "an add is already under way"), NULL;
+	}
+	rp_error err = {0};
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_index_add_new(&self->add, self->ix, self->pool, (size_t)memory, &err);
+	Py_END_ALLOW_THREADS
+	self->busy = 0;
+	if (rc) {
+		self->add = NULL;
+		return raise_rp(&err, rc, -1);
+	}
+	Py_RETURN_NONE;
+}
+
+static void index_add_drop(IndexObject *self)
+{
+	rp_index_add *a = self->add;
+	self->add = NULL;
+	if (!a) return;
+	Py_BEGIN_ALLOW_THREADS
+	rp_index_add_free(a);
+	Py_END_ALLOW_THREADS
+}
+
+static PyObject *Index_add_abort(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	IndexObject *self = (IndexObject *)self_o;
+	if (claim(&self->busy)) return NULL;
+	index_add_drop(self);
+	self->busy = 0;
+	Py_RETURN_NONE;
+}
+
+static PyObject *Index_add_batch(PyObject *self_o, PyObject *args)
+{
+	IndexObject *self = (IndexObject *)self_o;
+	PyObject *list, *ids_o, *num_o = Py_None, *bad_o = Py_None;
+	Py_ssize_t start = 0;
+	if (!PyArg_ParseTuple(args, "OO|OOn", &list, &ids_o, &num_o, &bad_o, &start)) return NULL;
+	if (list_check(list, "texts") || list_check(ids_o, "ids")) return NULL;
+	Py_ssize_t n = PyList_Size(list);
+	if (PyList_Size(ids_o) != n) return raise_usage("ids differ in length from texts");
+	Py_buffer num = {0}, bad = {0};
+	if (num_o != Py_None && view_of(num_o, &num, 0)) return NULL;
+	if (bad_o != Py_None && view_of(bad_o, &bad, 0)) {
+		if (num.obj) PyBuffer_Release(&num);
+		return NULL;
+	}
+	if ((num.obj && num.len != n) || (bad.obj && bad.len != n)) {
+		if (num.obj) PyBuffer_Release(&num);
+		if (bad.obj) PyBuffer_Release(&bad);
+		return raise_usage("flags differ in length from texts");
+	}
+	/* a private copy: the ids stay alive (their UTF-8 with them) while the
+	 * GIL is released, whatever the caller does to the list */
+	PyObject *ids = PyList_AsTuple(ids_o);
+	if (!ids || index_claim(self, 1)) {
+		Py_XDECREF(ids);
+		if (num.obj) PyBuffer_Release(&num);
+		if (bad.obj) PyBuffer_Release(&bad);
+		return NULL;
+	}
+	rp_index_doc *docs = NULL;
+	size_t docs_cap = 0;
+	text_batch b = {0};
+	PyObject *ret = NULL;
+	if (!self->add) {
+		PyErr_SetString(PyExc_RuntimeError, "add_batch without add_begin");
+		goto out;
+	}
+	Py_ssize_t at = 0;
+	while (at < n) {
+		Py_ssize_t base = at;
+		if (batch_fill(&b, list, &at, bad.obj ? bad.buf : NULL) || docs_reserve(&docs, &docs_cap, b.n)) goto out;
+		for (size_t i = 0; i < b.n; i++) {
+			rp_index_doc *d = &docs[i];
+			Py_ssize_t k = base + (Py_ssize_t)i;
+			if (id_of(PyTuple_GetItem(ids, k), &d->id, &d->id_len)) goto out;
+			d->text = b.ptr[i];
+			d->len = b.len[i];
+			d->id_is_number = num.obj ? ((const char *)num.buf)[k] != 0 : 0;
+			d->bad = b.bad[i];
+		}
+		rp_error err = {0};
+		int rc;
+		Py_BEGIN_ALLOW_THREADS
+		rc = rp_index_add_docs(self->add, b.n, docs, &err);
+		Py_END_ALLOW_THREADS
+		if (rc) {
+			Py_ssize_t index = -1;
+			if (rc == RP_EDATA) {
+				const rp_index_params *ip = rp_index_get_params(self->ix);
+				rp_error e2;
+				size_t i = find_bad_text(&b, ip->p.char_shingles, ip->p.seed, &e2);
+				if (i < b.n) index = start + base + (Py_ssize_t)i, err = e2;
+			}
+			raise_rp(&err, rc, index);
+			goto out;
+		}
+		if (PyErr_CheckSignals()) goto out;
+	}
+	ret = Py_None;
+	Py_INCREF(ret);
+out:
+	if (!ret) index_add_drop(self); /* the library's handle is unusable after a failure */
+	batch_free(&b);
+	PyMem_Free(docs);
+	Py_DECREF(ids);
+	if (num.obj) PyBuffer_Release(&num);
+	if (bad.obj) PyBuffer_Release(&bad);
+	self->busy = 0;
+	return ret;
+}
+
+static PyObject *Index_add_commit(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	IndexObject *self = (IndexObject *)self_o;
+	if (index_claim(self, 1)) return NULL;
+	PyObject *ret = NULL;
+	if (!self->add) {
+		PyErr_SetString(PyExc_RuntimeError, "add_commit without add_begin");
+		goto out;
+	}
+	rp_index_add_stats st = {0};
+	rp_error err = {0};
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_index_add_commit(self->add, NULL, &st, &err);
+	Py_END_ALLOW_THREADS
+	if (rc) raise_rp(&err, rc, -1);
+	else
+		ret = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K}", "added", (unsigned long long)st.added, "skipped",
+		                    (unsigned long long)st.skipped, "errored", (unsigned long long)st.errored, "runs",
+		                    (unsigned long long)st.runs, "bytes", (unsigned long long)st.bytes, "segment",
+		                    (unsigned long long)st.number);
+	index_add_drop(self);
+out:
+	self->busy = 0;
+	return ret;
+}
+
+/* The Python form of one match: (id, id_is_number, jaccard, a_in_b, b_in_a,
+ * passages or None). */
+static PyObject *match_tuple(const rp_index_match *m, int passages)
+{
+	PyObject *ps;
+	if (passages) {
+		ps = passages_list(m->passages, m->npassages);
+		if (!ps) return NULL;
+	} else {
+		ps = Py_None;
+		Py_INCREF(ps);
+	}
+	return Py_BuildValue("(NOdddN)", PyUnicode_DecodeUTF8(m->id, (Py_ssize_t)m->id_len, "surrogateescape"),
+	                     m->id_is_number ? Py_True : Py_False, m->jaccard, m->a_in_b, m->b_in_a, ps);
+}
+
+/* query(texts, bad=None, passages=False, containment=0, max_matches=0,
+ * max_df=0, start=0) -> list (one per text) of lists of match tuples (see
+ * match_tuple), best first; a bad record (None or flagged) has none.
+ * containment > 1 turns containment off; 0: library defaults; start: the
+ * position of texts[0] for error messages. */
+static PyObject *Index_query(PyObject *self_o, PyObject *args)
+{
+	IndexObject *self = (IndexObject *)self_o;
+	PyObject *list, *bad_o = Py_None;
+	int passages = 0, max_df = 0;
+	double containment = 0;
+	Py_ssize_t max_matches = 0, start = 0;
+	if (!PyArg_ParseTuple(args, "O|Opdnin", &list, &bad_o, &passages, &containment, &max_matches, &max_df, &start))
+		return NULL;
+	if (list_check(list, "texts")) return NULL;
+	if (containment < 0 || max_matches < 0 || max_df < 0) return raise_usage("query options must be positive");
+	Py_ssize_t n = PyList_Size(list);
+	Py_buffer bad = {0};
+	if (bad_o != Py_None) {
+		if (view_of(bad_o, &bad, 0)) return NULL;
+		if (bad.len != n) {
+			PyBuffer_Release(&bad);
+			return raise_usage("bad flags differ in length from texts");
+		}
+	}
+	if (index_claim(self, 0)) {
+		if (bad.obj) PyBuffer_Release(&bad);
+		return NULL;
+	}
+	rp_index_query_opts qo;
+	rp_index_query_opts_default(&qo);
+	if (containment > 0) qo.containment = containment;
+	qo.passages = passages;
+	if (max_df) qo.max_df = max_df;
+	qo.max_matches = (size_t)max_matches;
+	if (passages && !rp_index_get_params(self->ix)->store_text) {
+		raise_usage("passages: the index does not store text (create it with store_text=True)");
+		self->busy = 0;
+		if (bad.obj) PyBuffer_Release(&bad);
+		return NULL;
+	}
+	rp_index_doc *docs = NULL;
+	rp_index_result *res = NULL;
+	size_t docs_cap = 0;
+	text_batch b = {0};
+	PyObject *out = PyList_New(n), *ret = NULL;
+	if (!out) goto done;
+	Py_ssize_t at = 0;
+	while (at < n) {
+		Py_ssize_t base = at;
+		if (batch_fill(&b, list, &at, bad.obj ? bad.buf : NULL)) goto done;
+		if (b.n > docs_cap) {
+			PyMem_Free(res);
+			res = PyMem_Malloc(b.n * sizeof *res);
+			if (!res || docs_reserve(&docs, &docs_cap, b.n)) {
+				if (!PyErr_Occurred()) PyErr_NoMemory();
+				docs_cap = 0;
+				goto done;
+			}
+		}
+		for (size_t i = 0; i < b.n; i++) docs[i] = (rp_index_doc){b.ptr[i], b.len[i], NULL, 0, 0, b.bad[i]};
+		rp_error err = {0};
+		int rc;
+		Py_BEGIN_ALLOW_THREADS
+		rc = rp_index_query(self->ix, self->pool, b.n, docs, &qo, res, &err);
+		Py_END_ALLOW_THREADS
+		if (rc) {
+			Py_ssize_t index = -1;
+			if (rc == RP_EDATA) {
+				const rp_index_params *ip = rp_index_get_params(self->ix);
+				rp_error e2;
+				size_t i = find_bad_text(&b, ip->p.char_shingles, ip->p.seed, &e2);
+				if (i < b.n) index = start + base + (Py_ssize_t)i, err = e2;
+			}
+			raise_rp(&err, rc, index);
+			goto done;
+		}
+		int failed = 0;
+		for (size_t i = 0; i < b.n && !failed; i++) {
+			PyObject *l = PyList_New((Py_ssize_t)res[i].n);
+			if (!l) {
+				failed = 1;
+				break;
+			}
+			for (size_t k = 0; k < res[i].n; k++) {
+				PyObject *t = match_tuple(&res[i].matches[k], passages);
+				if (!t) {
+					failed = 1;
+					break;
+				}
+				PyList_SetItem(l, (Py_ssize_t)k, t);
+			}
+			PyList_SetItem(out, base + (Py_ssize_t)i, l);
+		}
+		rp_index_results_free(res, b.n);
+		if (failed || PyErr_CheckSignals()) goto done;
+	}
+	ret = out;
+	out = NULL;
+done:
+	Py_XDECREF(out);
+	batch_free(&b);
+	PyMem_Free(docs);
+	PyMem_Free(res);
+	if (bad.obj) PyBuffer_Release(&bad);
+	self->busy = 0;
+	return ret;
+}
+
+/* remove(ids) -> number of ids found (tombstoned in a new manifest). */
+static PyObject *Index_remove(PyObject *self_o, PyObject *args)
+{
+	IndexObject *self = (IndexObject *)self_o;
+	PyObject *ids_o;
+	if (!PyArg_ParseTuple(args, "O", &ids_o)) return NULL;
+	if (list_check(ids_o, "ids")) return NULL;
+	PyObject *ids = PyList_AsTuple(ids_o);
+	if (!ids) return NULL;
+	Py_ssize_t n = PyTuple_Size(ids);
+	const char **ptr = PyMem_Malloc(((size_t)n + 1) * sizeof *ptr);
+	size_t *len = PyMem_Malloc(((size_t)n + 1) * sizeof *len);
+	PyObject *ret = NULL;
+	if (!ptr || !len) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (id_of(PyTuple_GetItem(ids, i), &ptr[i], &len[i])) goto out;
+	if (index_claim(self, 1)) goto out;
+	rp_error err = {0};
+	uint64_t removed = 0;
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_index_remove(self->ix, (size_t)n, ptr, len, &removed, &err);
+	Py_END_ALLOW_THREADS
+	self->busy = 0;
+	if (rc) raise_rp(&err, rc, -1);
+	else ret = PyLong_FromUnsignedLongLong(removed);
+out:
+	PyMem_Free(ptr);
+	PyMem_Free(len);
+	Py_DECREF(ids);
+	return ret;
+}
+
+static PyObject *Index_compact(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	IndexObject *self = (IndexObject *)self_o;
+	if (index_claim(self, 1)) return NULL;
+	rp_error err = {0};
+	int rc;
+	Py_BEGIN_ALLOW_THREADS
+	rc = rp_index_compact(self->ix, self->pool, &err);
+	Py_END_ALLOW_THREADS
+	self->busy = 0;
+	if (rc) return raise_rp(&err, rc, -1);
+	Py_RETURN_NONE;
+}
+
+/* info() -> dict: the parameters (rp_index_get_params), the counts
+ * (rp_index_info_get: segments, docs, deleted, bytes, generation,
+ * part_bytes) and segment_list [(number, docs, deleted, bytes)]. */
+static PyObject *Index_info(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	IndexObject *self = (IndexObject *)self_o;
+	if (!self->ix) return PyErr_SetString(PyExc_ValueError, "the index is closed"), NULL;
+	const rp_index_params *ip = rp_index_get_params(self->ix);
+	rp_index_info in;
+	rp_index_info_get(self->ix, &in);
+	PyObject *segs = PyList_New((Py_ssize_t)in.segments);
+	if (!segs) return NULL;
+	for (size_t i = 0; i < in.segments; i++) {
+		rp_index_segment_info si;
+		rp_index_segment_get(self->ix, i, &si);
+		PyObject *t = Py_BuildValue("(KKKK)", (unsigned long long)si.number, (unsigned long long)si.docs,
+		                            (unsigned long long)si.deleted, (unsigned long long)si.bytes);
+		if (!t) {
+			Py_DECREF(segs);
+			return NULL;
+		}
+		PyList_SetItem(segs, (Py_ssize_t)i, t);
+	}
+	return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:d,s:K,s:i,s:i,s:O,s:n,s:K,s:K,s:K,s:K,s:(KKKKK),s:N}", "ngram",
+	                     ip->p.ngram, "char_shingles", ip->p.char_shingles, "num_perm", ip->p.num_perm, "bands",
+	                     ip->p.bands, "rows", ip->p.rows, "threshold", ip->p.threshold, "seed",
+	                     (unsigned long long)ip->p.seed, "min_words", ip->min_words, "sig_bits", ip->sig_bits,
+	                     "store_text", ip->store_text ? Py_True : Py_False, "segments", (Py_ssize_t)in.segments,
+	                     "docs", (unsigned long long)in.docs, "deleted", (unsigned long long)in.deleted, "bytes",
+	                     (unsigned long long)in.bytes, "generation", (unsigned long long)in.generation, "part_bytes",
+	                     (unsigned long long)in.part_bytes[0], (unsigned long long)in.part_bytes[1],
+	                     (unsigned long long)in.part_bytes[2], (unsigned long long)in.part_bytes[3],
+	                     (unsigned long long)in.part_bytes[4], "segment_list", segs);
+}
+
+static PyMethodDef Index_methods[] = {
+	{"add_begin", Index_add_begin, METH_VARARGS, "add_begin(memory=0): start adding (one new segment)."},
+	{"add_batch", Index_add_batch, METH_VARARGS,
+	 "add_batch(texts, ids, numbers=None, bad=None, start=0): sketch and add documents."},
+	{"add_commit", Index_add_commit, METH_NOARGS, "add_commit() -> stats: write and publish the segment."},
+	{"add_abort", Index_add_abort, METH_NOARGS, "add_abort(): drop everything added since add_begin."},
+	{"query", Index_query, METH_VARARGS,
+	 "query(texts, bad=None, passages=False, containment=0, max_matches=0, max_df=0) -> matches per text."},
+	{"remove", Index_remove, METH_VARARGS, "remove(ids) -> how many were in the index."},
+	{"compact", Index_compact, METH_NOARGS, "compact(): merge the live segments, dropping removed documents."},
+	{"info", Index_info, METH_NOARGS, "info() -> parameters, counts and segments."},
+	{"close", Index_close, METH_NOARGS, "close(): release the handle (and the writer's lock)."},
+	{"closed", Index_closed, METH_NOARGS, "closed() -> whether close() was called."},
+	{NULL, NULL, 0, NULL}};
+
+static PyType_Slot Index_slots[] = {
+	{Py_tp_doc, "Index(path, write=False, threads=0): a handle on rp_index."},
+	{Py_tp_init, Index_init},
+	{Py_tp_new, PyType_GenericNew},
+	{Py_tp_dealloc, Index_dealloc},
+	{Py_tp_methods, Index_methods},
+	{0, NULL}};
+
+static PyType_Spec Index_spec = {"reprint._core.Index", sizeof(IndexObject), 0, Py_TPFLAGS_DEFAULT, Index_slots};
+
 /* ---- output as the command line writes it -------------------------------- */
 
 typedef struct {
@@ -1666,6 +2202,8 @@ static PyMethodDef core_methods[] = {
 	{"minhash_update_batch", py_minhash_update_batch, METH_VARARGS, "minhash_update_batch(bins, items, seed)."},
 	{"minhash_update_hashes", py_minhash_update_hashes, METH_VARARGS, "minhash_update_hashes(bins, hashes)."},
 	{"minhash_digest", py_minhash_digest, METH_VARARGS, "minhash_digest(bins, seed) -> densified signature."},
+	{"index_create", (PyCFunction)(void (*)(void))py_index_create, METH_VARARGS | METH_KEYWORDS,
+	 "index_create(path, min_words=0, sig_bits=0, store_text=False, **params): rp_index_create (0: defaults)."},
 	{"dedup_lines", py_dedup_lines, METH_VARARGS,
 	 "dedup_lines(ids, numbers, cluster, duplicate, similarity, errors) -> the lines reprint dedup writes."},
 	{NULL, NULL, 0, NULL}};
@@ -1705,12 +2243,14 @@ PyMODINIT_FUNC PyInit__core(void)
 	Py_INCREF(ReprintIOError);
 	if (PyModule_AddObject(m, "ReprintError", ReprintError) || PyModule_AddObject(m, "ReprintIOError", ReprintIOError))
 		goto fail;
-	if (add_type(m, &Dedup_spec, "Dedup") || add_type(m, &Reuse_spec, "Reuse") || add_type(m, &Reader_spec, "Reader"))
+	if (add_type(m, &Dedup_spec, "Dedup") || add_type(m, &Reuse_spec, "Reuse") || add_type(m, &Reader_spec, "Reader") ||
+	    add_type(m, &Index_spec, "Index"))
 		goto fail;
 	if (PyModule_AddStringConstant(m, "VERSION", RP_VERSION) || PyModule_AddIntConstant(m, "NORM_VERSION", RP_NORM_VERSION) ||
 	    PyModule_AddIntConstant(m, "MAX_PERM", RP_MAX_PERM) || PyModule_AddIntConstant(m, "VERIFY_AUTO", RP_VERIFY_AUTO) ||
 	    PyModule_AddIntConstant(m, "VERIFY_ESTIMATE", RP_VERIFY_ESTIMATE) ||
 	    PyModule_AddIntConstant(m, "VERIFY_EXACT", RP_VERIFY_EXACT) ||
+	    PyModule_AddIntConstant(m, "ELOCKED", RP_ELOCKED) ||
 	    PyModule_AddObject(m, "SIG_EMPTY", PyLong_FromUnsignedLong(RP_SIG_EMPTY)))
 		goto fail;
 	return m;

@@ -1,0 +1,273 @@
+"""reprint.Index against the command line (`reprint index ...`, `reprint query`)
+on real documents (BBC news), and its failure modes: two writers, corrupt
+files, bad documents, Ctrl-C."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import reprint
+from conftest import CLI, records, run_cli
+
+
+def write_jsonl(path, recs):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in recs:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return str(path)
+
+
+def cli_err(*args):
+    r = subprocess.run([CLI, *args], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def bbc():
+    return records("bbc-news")
+
+
+def queries(bbc):
+    """Queries with answers of every kind: exact copies, halves (containment),
+    the BBC summaries (sentences taken from the articles), unrelated text, and
+    an id that is a JSON number."""
+    summ = records("bbc-news-summary")
+    q = [{"id": f"copy/{r['id']}", "text": r["text"]} for r in bbc[::50]]
+    q += [{"id": f"half/{r['id']}", "text": r["text"][: len(r["text"]) // 2]} for r in bbc[3::17]]
+    q += [{"id": f"summary/{r['id']}", "text": r["text"]} for r in summ[::9]]
+    q += [{"id": 7, "text": "nothing like any news story at all, just a few words"}]
+    return q
+
+
+def test_add_in_batches_then_query_equals_cli(tmp_path, bbc):
+    parts = [bbc[:800], bbc[600:1500], bbc[1500:]]  # the second overlaps the first by 200 ids
+    a, b = str(tmp_path / "cli.idx"), str(tmp_path / "py.idx")
+    run_cli("index", "create", a)
+    skipped_cli = []
+    for k, part in enumerate(parts):
+        err = cli_err("index", "add", a, write_jsonl(tmp_path / f"part{k}.jsonl", part))
+        skipped_cli.append(int(err.split("skipped ")[1].split()[0]))
+    assert skipped_cli == [0, 200, 0]
+
+    with reprint.Index.create(b) as idx:
+        stats = [idx.add(part) for part in parts]
+    assert [s["skipped"] for s in stats] == skipped_cli
+    assert [s["added"] for s in stats] == [800, 700, len(bbc) - 1500]
+    assert all(s["errored"] == 0 and s["read"] == len(p) for s, p in zip(stats, parts))
+    assert [s["segment"] for s in stats] == [1, 2, 3]
+
+    q = queries(bbc)
+    qpath = write_jsonl(tmp_path / "q.jsonl", q)
+    cli = run_cli("query", a, qpath)
+    cli_lines = cli.decode().splitlines(keepends=True)
+    assert len(cli_lines) == len(q)
+    nmatch = sum(len(json.loads(line)["matches"]) for line in cli_lines)
+    assert nmatch > 150 and any('"a_in_b": 1' in line for line in cli_lines)
+
+    with reprint.Index(b) as idx:
+        res = idx.query(q)
+        lines = [reprint.query_json_line(r["id"], ms) for r, ms in zip(q, res)]
+        assert "".join(lines).encode() == cli  # byte for byte
+        assert [json.loads(x) for x in lines] == [json.loads(x) for x in cli_lines]
+        for ms in res:
+            assert all(list(m) == ["id", "jaccard", "a_in_b", "b_in_a"] for m in ms)
+        out = tmp_path / "py.jsonl"
+        st = idx.query_jsonl(qpath, out)
+        assert out.read_bytes() == cli
+        assert st["queries"] == len(q) and st["matches"] == nmatch
+        # query options as the command's
+        for opts, kw in ((["--containment", "off"], dict(containment=None)),
+                         (["--containment", "0.9", "--max-matches", "2"], dict(containment=0.9, max_matches=2)),
+                         (["--max-df", "3"], dict(max_df=3))):
+            res = idx.query(q, **kw)
+            assert "".join(reprint.query_json_line(r["id"], ms) for r, ms in zip(q, res)).encode() == \
+                run_cli("query", *opts, a, qpath)
+    # the index written by Python is the command's: same answers from the CLI
+    assert run_cli("query", b, qpath) == cli
+    # plain texts with ids, in any iterable
+    c = str(tmp_path / "texts.idx")
+    with reprint.Index.create(c) as idx:
+        st = idx.add((r["text"] for r in bbc), ids=(r["id"] for r in bbc))
+        assert st["added"] == len(bbc)
+        assert idx.query([r["text"] for r in q]) == reprint.Index(b).query(q)
+
+
+def test_passages_equal_cli(tmp_path, bbc):
+    a, b = str(tmp_path / "cli.idx"), str(tmp_path / "py.idx")
+    docs = bbc[:400]
+    run_cli("index", "create", "--store-text", "--min-words", "20", a)
+    run_cli("index", "add", a, write_jsonl(tmp_path / "d.jsonl", docs))
+    with reprint.Index.create(b, store_text=True, min_words=20) as idx:
+        idx.add(docs[:150])
+        idx.add(docs[150:])
+    q = queries(docs)
+    qpath = write_jsonl(tmp_path / "q.jsonl", q)
+    cli = run_cli("query", "--passages", a, qpath)
+    with reprint.Index(b) as idx:
+        res = idx.query(q, passages=True)
+        assert "".join(reprint.query_json_line(r["id"], ms) for r, ms in zip(q, res)).encode() == cli
+        assert any(m["passages"] for ms in res for m in ms)
+        half = next(ms for r, ms in zip(q, res) if str(r["id"]).startswith("half/") and ms)
+        p = half[0]["passages"][0]
+        assert list(p) == ["a", "b", "words"] and p["words"] >= 20
+    with reprint.Index(a) as idx, pytest.raises(reprint.ReprintError):
+        reprint.Index.create(str(tmp_path / "nt.idx")).query(["x"], passages=True)
+
+
+def test_remove_compact_info_equal_cli(tmp_path, bbc):
+    path = str(tmp_path / "py.idx")
+    docs = bbc[:600]
+    q = queries(docs)
+    with reprint.Index.create(path, threshold=0.7, num_perm=64) as idx:
+        idx.add(docs[:300])
+        idx.add(docs[300:])
+        before = idx.query(q)
+        gone = [r["id"] for r in docs[::10]]
+        assert idx.remove(gone + ["no/such/id"]) == len(gone)
+        after = idx.query(q)
+        i = idx.info()
+    assert i["documents"] == 600 - len(gone) and i["removed"] == len(gone) and i["segments"] == 2
+    for ms0, ms1 in zip(before, after):
+        assert [m for m in ms0 if m["id"] not in gone] == ms1
+    assert all(m["id"] not in gone for ms in after for m in ms)
+
+    def same_info(py, cli):
+        cli = json.loads(cli)
+        assert list(py) == list(cli)
+        for k, v in py.items():
+            if k == "parts":
+                assert {p: round(x, 1) for p, x in v.items()} == cli[k]
+            elif isinstance(v, float):
+                assert round(v, 1) == cli[k] or float("%g" % v) == cli[k], k
+            else:
+                assert v == cli[k], k
+
+    same_info(i, run_cli("index", "info", "--json", path))
+    with reprint.Index(path, "w") as idx:
+        c = idx.compact()
+        assert c == {"segments_before": 2, "bytes_before": i["bytes"], "segments": 1, "bytes": c["bytes"],
+                     "documents": 600 - len(gone), "removed_dropped": len(gone)}
+        assert idx.query(q) == after
+        i2 = idx.info()
+    assert i2["segments"] == 1 and i2["removed"] == 0 and i2["bytes"] < i["bytes"]
+    same_info(i2, run_cli("index", "info", "--json", path))
+    assert reprint.Index(path).params["threshold"] == 0.7
+
+
+def test_two_writers_refused(tmp_path):
+    path = str(tmp_path / "ix")
+    w = reprint.Index.create(path)
+    with pytest.raises(reprint.ReprintError, match="locked by another writer") as e:
+        reprint.Index(path, "w")
+    assert e.value.code == reprint.ELOCKED
+    # the command line is refused too, and readers are not
+    r = subprocess.run([CLI, "index", "add", path], input=b'{"id": "x", "text": "a b c"}\n', capture_output=True)
+    assert r.returncode != 0 and b"locked" in r.stderr
+    with reprint.Index(path) as reader:
+        assert reader.query(["a b c"]) == [[]]
+    w.add([{"id": "x", "text": "a b c d e f g"}])
+    w.close()
+    with reprint.Index(path, "w") as w2:
+        assert w2.add([{"id": "x", "text": "a b c"}])["skipped"] == 1
+    with pytest.raises(ValueError, match="closed"):
+        w2.query(["a"])
+    with reprint.Index(path) as ro, pytest.raises(reprint.ReprintError, match="reading"):
+        ro.add([{"id": "y", "text": "b"}])
+
+
+def test_corrupt_index_raises(tmp_path, bbc):
+    path = tmp_path / "ix"
+    with reprint.Index.create(path) as idx:
+        idx.add(bbc[:200])
+    segs = [p for p in os.listdir(path) if p not in ("MANIFEST", "LOCK")]
+    assert segs
+    seg = path / sorted(segs)[0]
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    seg.write_bytes(bytes(data))
+    with pytest.raises(reprint.ReprintError, match=os.path.basename(seg)):
+        reprint.Index(path)
+    seg.write_bytes(bytes(data[: len(data) // 3]))  # truncated
+    with pytest.raises(reprint.ReprintError):
+        reprint.Index(path)
+    man = [p for p in os.listdir(path) if "MANIFEST" in p.upper()]
+    for m in man:
+        (path / m).write_bytes(b"garbage")
+    with pytest.raises(reprint.ReprintError):
+        reprint.Index(path)
+    with pytest.raises(reprint.ReprintError, match="not a reprint index"):
+        reprint.Index(tmp_path)
+    with pytest.raises(reprint.ReprintError):
+        reprint.Index(tmp_path / "missing")
+    with pytest.raises(reprint.ReprintError):
+        reprint.Index.create(path)  # not empty
+
+
+def test_bad_documents(tmp_path):
+    path = str(tmp_path / "ix")
+    with reprint.Index.create(path) as idx:
+        idx.add([{"id": "a", "text": "one two three four five six"}])
+        with pytest.raises(reprint.ReprintError, match="document 2: .*NUL") as e:
+            idx.add(["x y z", "p q r", "g\x00h"], ids=["x", "p", "g"])
+        assert e.value.index == 2
+        assert idx.info()["documents"] == 1  # the failed add left the index as it was
+        with pytest.raises(reprint.ReprintError, match='document 1: missing text field "text"'):
+            idx.add([{"id": "b", "text": "b"}, {"id": "c"}])
+        with pytest.raises(reprint.ReprintError, match="no id"):
+            idx.add(["no id here"])
+        st = idx.add([{"id": "b", "text": "b c"}, {"id": "c"}, {"id": "d", "text": "g\x00h"}], on_error="skip")
+        assert (st["added"], st["errored"], sorted(st["errors"])) == (1, 2, [1, 2])
+        assert idx.query(["one two three four five six", None, {"id": "q"}], on_error="skip") == \
+            [[{"id": "a", "jaccard": 1.0, "a_in_b": 0.0, "b_in_a": 0.0}], None, None]
+        with pytest.raises(reprint.ReprintError, match="document 1: .*NUL"):
+            idx.query(["a", "b\x00"])
+        with pytest.raises(reprint.ReprintError, match="containment"):
+            idx.query(["a"], containment=1.5)
+        with pytest.raises(reprint.ReprintError, match="ids"):
+            idx.add(["a", "b"], ids=["a"])
+    with pytest.raises(reprint.ReprintError, match="threshold"):
+        reprint.Index.create(str(tmp_path / "t"), threshold=2)
+    with pytest.raises(reprint.ReprintError, match="sig"):
+        reprint.Index.create(str(tmp_path / "s"), sig_bits=3)
+
+
+def test_add_jsonl_equals_cli_add(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"id": 1, "text": "a b c d e f g h"}\n{"id": 2}\n{"text": "no id here at all"}\n'
+                    b'{"id": 1, "text": "again"}\n')
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    run_cli("index", "create", a)
+    err = cli_err("index", "add", "--on-error", "skip", a, str(src))
+    with reprint.Index.create(b) as idx:
+        st = idx.add_jsonl(str(src), on_error="skip")
+        with pytest.raises(reprint.ReprintError, match=r"in.jsonl:2:.*missing text field"):
+            idx.add_jsonl(str(src))
+    assert f"read 4, added {st['added']}, skipped {st['skipped']}" in err and st["errored"] == 1
+    q = tmp_path / "q.jsonl"
+    q.write_bytes(b'{"id": 9, "text": "a b c d e f g h"}\n{"id": 10}\n{"text": "no id here at all"}\n')
+    cli = run_cli("query", "--on-error", "skip", a, str(q))
+    out = tmp_path / "out.jsonl"
+    reprint.Index(b).query_jsonl(str(q), out, on_error="skip")
+    assert out.read_bytes() == cli and b'"error"' in cli and b'"id": 1,' in cli
+
+
+def test_ctrl_c_interrupts_add(tmp_path):
+    texts = [r["text"] for r in records("20news-bydate")] * 6  # about 110,000 documents, seconds of work
+    path = str(tmp_path / "ix")
+    idx = reprint.Index.create(path)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        idx.add(texts, ids=[str(i) for i in range(len(texts))])
+        time.sleep(5)  # finished before the signal: wait for it so the test still sees it
+    timer.join()
+    assert time.perf_counter() - t0 < 5
+    assert idx.info()["documents"] == 0  # nothing published
+    assert idx.add(texts[:10], ids=[str(i) for i in range(10)])["added"] == 10  # still usable
+    idx.close()

@@ -128,6 +128,14 @@ def reader():
         + gzip.compress(bad[300:], mtime=0))
     out('reader', 'raw-gzip-empty-member', bytes([0, 0, 0, 0, 0]) + gzip.compress(b'', mtime=0)
         + gzip.compress(b'{"text": "x"}\n', mtime=0))
+    # a reserved FLG bit (RFC 1952: must be refused) in the first member, and
+    # in the second read 1..2 bytes at a time (its header across reads)
+    flagged = bytearray(gzip.compress(good[100:], mtime=0))
+    flagged[3] |= 0x20
+    out('reader', 'raw-gzip-reserved-first', bytes([0, 0, 0, 0, 0]) + bytes(flagged))
+    flagged[3] = 0x80
+    out('reader', 'raw-gzip-reserved-second', bytes([0, 0, 0, 0, 1]) + gzip.compress(good[:100], mtime=0)
+        + bytes(flagged))
     out('reader', 'raw-zstd', bytes([0, 0, 0, 0, 0]) + zstd(good))
     out('reader', 'raw-zstd-frames', bytes([0, 0, 0, 0, 2]) + zstd(dotted) + zstd(good))
     skippable = b'\x50\x2a\x4d\x18' + (5).to_bytes(4, 'little') + b'skip!'

@@ -39,10 +39,11 @@ done
 rm -f build/fuzz/libreprint.a && ar rcs build/fuzz/libreprint.a $objs || exit 1
 
 # The longest input each target takes: enough for a few dozen documents or
-# JSON lines; the reader pads inputs to a megabyte itself when asked to.
+# JSON lines; the reader pads inputs to a megabyte itself when asked to; the
+# index target's inputs replace whole segment files of 4 to 14 KB.
 max_len() {
 	case $1 in
-	reader) echo 4096 ;; tokenize) echo 4096 ;; sketch) echo 4096 ;; dedup) echo 4096 ;; *) echo 4096 ;;
+	reader) echo 4096 ;; tokenize) echo 4096 ;; sketch) echo 4096 ;; dedup) echo 4096 ;; index) echo 16384 ;; *) echo 4096 ;;
 	esac
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """fuzz/seeds.py — write the hand-made seed inputs of every fuzz target into
 fuzz/corpus/<target>/seed-*: fixtures for each rule of the reader,
-tokenizer, sketch and dedup, plus small cuts of ../shared/data (a few
-records, texts cut to at most about 1.5 KB).  Deterministic; rerun after
+tokenizer, sketch and dedup, and each kind of change to each file of an
+index, plus small cuts of ../shared/data (a few records, texts cut to at
+most about 1.5 KB).  Deterministic; rerun after
 changing it and commit the result.  Inputs found by fuzzing live next to the
 seeds under their SHA-1 names (fuzz/run.sh merges them), and inputs that once
 exposed a bug under regress-*.
@@ -128,6 +129,14 @@ def reader():
         + gzip.compress(bad[300:], mtime=0))
     out('reader', 'raw-gzip-empty-member', bytes([0, 0, 0, 0, 0]) + gzip.compress(b'', mtime=0)
         + gzip.compress(b'{"text": "x"}\n', mtime=0))
+    # a reserved FLG bit (RFC 1952: must be refused) in the first member, and
+    # in the second read 1..2 bytes at a time (its header across reads)
+    flagged = bytearray(gzip.compress(good[100:], mtime=0))
+    flagged[3] |= 0x20
+    out('reader', 'raw-gzip-reserved-first', bytes([0, 0, 0, 0, 0]) + bytes(flagged))
+    flagged[3] = 0x80
+    out('reader', 'raw-gzip-reserved-second', bytes([0, 0, 0, 0, 1]) + gzip.compress(good[:100], mtime=0)
+        + bytes(flagged))
     out('reader', 'raw-zstd', bytes([0, 0, 0, 0, 0]) + zstd(good))
     out('reader', 'raw-zstd-frames', bytes([0, 0, 0, 0, 2]) + zstd(dotted) + zstd(good))
     skippable = b'\x50\x2a\x4d\x18' + (5).to_bytes(4, 'little') + b'skip!'
@@ -260,8 +269,49 @@ def dedup():
         + '\n'.join(r['text'].replace('\n', ' ') for r in recs).encode())
 
 
+# ---- index: 2 parameter bytes (base | change << 1 | file << 4, flags), then
+# the change's bytes (fuzz/fuzz_index.c) ----
+def index():
+    def u16(v):
+        return bytes([v & 255, v >> 8])
+
+    def flips(*pairs):
+        return b''.join(u16(p) + bytes([x]) for p, x in pairs)
+
+    for base in (0, 1):
+        def put(name, change, target, flags, body):
+            out('index', 'b%d-%s' % (base, name), bytes([base | change << 1 | target << 4, flags]) + body)
+        put('unchanged', 0, 0, 0, b'')
+        put('unchanged-write', 0, 1, 1, flips((5, 0)))
+        for target, what in ((0, 'manifest'), (1, 'seg1'), (2, 'seg2')):
+            put('flip-%s' % what, 0, target, 0, flips((20, 1), (90, 0x80)))
+            put('flip-end-%s' % what, 0, target, 0, flips((0xffff, 0x40)))
+            put('truncate-%s' % what, 1, target, 0, u16(100))
+            put('truncate-grow-%s' % what, 1, target, 0, u16(0xffff) + b'tail')
+            put('splice-%s' % what, 2, target, 0, u16(120) + b'\x00' * 9)
+            put('replace-%s' % what, 3, target, 0, b'RPRTMAN1RPRTSEG1')
+            for pos in (24, 80, 96, 104, 130, 200, 400, 700, 1500, 3000):
+                put('flip-rechecksum-%s-%d' % (what, pos), 4, target, 0, flips((pos, 1)))
+            put('flip-rechecksum-unbound-%s' % what, 4, target, 4, flips((300, 1)))
+            put('splice-rechecksum-%s' % what, 5, target, 0, u16(600) + bytes(range(64)))
+        # fuzzer-made manifests: no segment, one segment named twice
+        put('own-manifest-empty', 6, 0, 0, (1).to_bytes(8, 'little') + (9).to_bytes(8, 'little') + bytes(8))
+        put('own-manifest-params', 6, 0, 2, bytes(64) + (1).to_bytes(8, 'little') + (9).to_bytes(8, 'little')
+            + bytes(8))
+        # fuzzer-made segments: no section; the three sections every segment needs
+        put('own-segment-empty', 6, 1, 0, b'\x00')
+        put('own-segment-three', 6, 1, 0, b'\x03' + b''.join(
+            bytes([k - 1, 0, 0, 16, 0, 0, 0, 0, 0, 0]) for k in (1, 2, 3)) + bytes(48))
+        for target, name in ((0, 'manifest-tmp'), (1, 'unnamed-segment'), (2, 'segment-suffix'), (3, 'short-name'),
+                             (4, 'other')):
+            put('extra-%s' % name, 7, target, 1 if target == 1 else 0, b'RPRTSEG1 garbage')
+        put('removed-manifest', 7, 0, 0, b'')
+        put('removed-segment', 7, 1, 0, b'')
+
+
 if __name__ == '__main__':
     reader()
     tokenize()
     sketch()
     dedup()
+    index()

@@ -1947,8 +1947,13 @@ static rp_status query_one(rp_index *ix, qworker *w, const rp_index_doc *q, cons
 			if ((rc = seg_read(s, s->text, b[0], w->buf.p, (size_t)m[i].length, err))) goto fail;
 			rp_comparison c;
 			if ((rc = rp_compare(q->text, q->len, (const char *)w->buf.p, (size_t)m[i].length, &ip->p, ip->min_words,
-			                     &c, err)))
+			                     &c, err))) {
+				/* the query was tokenised already: the stored text is bad */
+				if (rc == RP_EDATA)
+					seg_error(err, RP_EDATA, s->path, "corrupt stored text of document %llu: %s",
+					          (unsigned long long)doc, err->message);
 				goto fail;
+			}
 			m[i].passages = c.passages;
 			m[i].npassages = c.npassages;
 			c.passages = NULL;

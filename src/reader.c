@@ -243,6 +243,18 @@ static const char *isal_error_text(int ret)
 	}
 }
 
+/* RFC 1952: "A compliant decompressor must give an error indication if any
+ * reserved bit is non-zero" (FLG bits 5-7: a field this decoder would not
+ * know to skip).  zlib and gzip refuse them; ISA-L ignores them, so every
+ * member's header h (at least 4 bytes, gzip magic first) is checked here. */
+static int gzip_reserved_flags(rp_reader *r, const unsigned char *h, size_t n, uint64_t byte, rp_error *err)
+{
+	if (n >= 4 && h[0] == 0x1f && h[1] == 0x8b && (h[3] & 0xe0))
+		return fatal(r, err, RP_EDATA, r->name, byte,
+		             "corrupt gzip stream: reserved header flags set");
+	return 0;
+}
+
 static int fill_gzip(rp_reader *r, rp_error *err)
 {
 	struct inflate_state *gz = r->gz;
@@ -257,6 +269,19 @@ static int fill_gzip(rp_reader *r, rp_error *err)
 					return 0;
 				}
 			}
+			/* The next member's first 4 bytes, for its FLG byte. */
+			while (r->in_len - r->in_pos < 4 && !r->in_eof) {
+				size_t left = r->in_len - r->in_pos;
+				memmove(r->in, r->in + r->in_pos, left);
+				r->in_pos = 0;
+				r->in_len = left;
+				ssize_t got = read_retry(r->fd, r->in + left, IN_SIZE - left);
+				if (got < 0) return read_error(r, err);
+				if (!got) r->in_eof = 1;
+				r->in_len += (size_t)got;
+			}
+			int rc = gzip_reserved_flags(r, r->in + r->in_pos, r->in_len - r->in_pos, r->buf_off + r->end, err);
+			if (rc) return rc;
 			isal_inflate_reset(gz);
 			gz->crc_flag = ISAL_GZIP;
 			r->gz_member_done = 0;
@@ -380,6 +405,8 @@ static int start_input(rp_reader *r, int fd, int close_fd, const char *name, cha
 
 	if (!r->in && !(r->in = rp_malloc(IN_SIZE))) return out_of_memory(r, err);
 	if (r->codec == CODEC_GZIP) {
+		int rc = gzip_reserved_flags(r, m, r->end, 0, err);
+		if (rc) return rc;
 		if (!r->gz && !(r->gz = rp_malloc(sizeof *r->gz))) return out_of_memory(r, err);
 		isal_inflate_init(r->gz);
 		r->gz->crc_flag = ISAL_GZIP;

@@ -1,13 +1,11 @@
 /* index.c — `reprint index create|add|remove|compact|info` and `reprint
  * query`: the persistent index (src/index.c, docs/FORMAT.md).
  *
- * Records are read on a reader thread in batches, like cli/input.c, but each
- * batch carries its records' ids and errors: read_batches keeps every id of
- * the run in memory (record_meta) and its batches have none, while an add or
- * a query must stay within bounded memory however long the input is. */
+ * Records are read by read_batches (cli/input.c) without a record_meta: each
+ * batch carries its records' ids and errors, so that an add or a query stays
+ * within bounded memory however long the input is. */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,165 +14,27 @@
 #include "input.h"
 #include "index.h"
 
-/* ---- batches with ids ---- */
-
-typedef struct {
-	size_t n, cap;
-	char *text, *ids, *errs; /* errs: "message\0file\0" of bad records */
-	size_t text_len, text_cap, ids_len, ids_cap, errs_len, errs_cap;
-	size_t *toff, *tlen, *ioff, *ilen, *eoff;
-	uint64_t *eline, *ebyte;
-	uint8_t *num, *bad;
-	rp_index_doc *docs;
-} ibatch;
-
-typedef struct {
-	rp_reader *reader;
-	int skip_errors;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	ibatch slot[2];
-	int full[2], done, stop, fatal;
-	rp_error err;
-	uint64_t records, bytes;
-} ifeed;
-
-static void ib_add(ibatch *b, const rp_record *rec, const rp_error *err)
+/* The rp_index_docs of a batch read with ids (read_batches without a
+ * record_meta); NULL when out of memory. */
+static rp_index_doc *batch_docs(const batch *b, rp_index_doc **docs, size_t *cap)
 {
-	size_t cap = b->cap;
-	if (b->n == b->cap) {
-#define G(f) cap = b->cap; b->f = xgrow(b->f, &cap, b->n + 1, sizeof *b->f);
-		G(toff) G(tlen) G(ioff) G(ilen) G(eoff) G(eline) G(ebyte) G(num) G(bad) G(docs)
-#undef G
-		b->cap = cap;
+	if (b->n > *cap) {
+		rp_index_doc *d = realloc(*docs, b->n * sizeof *d);
+		if (!d) return NULL;
+		*docs = d;
+		*cap = b->n;
 	}
-	size_t len = rec->bad ? 0 : rec->text_len;
-	b->text = xgrow(b->text, &b->text_cap, b->text_len + len + 1, 1);
-	if (len) memcpy(b->text + b->text_len, rec->text, len);
-	b->toff[b->n] = b->text_len;
-	b->tlen[b->n] = len;
-	b->text_len += len;
-	b->ids = xgrow(b->ids, &b->ids_cap, b->ids_len + rec->id_len + 1, 1);
-	memcpy(b->ids + b->ids_len, rec->id, rec->id_len);
-	b->ioff[b->n] = b->ids_len;
-	b->ilen[b->n] = rec->id_len;
-	b->ids_len += rec->id_len;
-	b->num[b->n] = (uint8_t)rec->id_is_number;
-	b->bad[b->n] = (uint8_t)!!rec->bad;
-	b->eoff[b->n] = b->errs_len;
-	if (rec->bad) {
-		const char *file = err->file[0] ? err->file : rec->file;
-		size_t ml = strlen(err->message), fl = strlen(file);
-		b->errs = xgrow(b->errs, &b->errs_cap, b->errs_len + ml + fl + 2, 1);
-		memcpy(b->errs + b->errs_len, err->message, ml + 1);
-		memcpy(b->errs + b->errs_len + ml + 1, file, fl + 1);
-		b->errs_len += ml + fl + 2;
-		b->eline[b->n] = err->line ? err->line : rec->line;
-		b->ebyte[b->n] = err->byte;
-	}
-	b->n++;
+	for (size_t i = 0; i < b->n; i++)
+		(*docs)[i] = (rp_index_doc){b->ptr[i], b->len[i], b->ids + b->ioff[i], b->ilen[i], b->num[i], b->bad[i] != 0};
+	return *docs;
 }
 
-static void ib_free(ibatch *b)
+static int out_of_memory(rp_error *err)
 {
-	free(b->text); free(b->ids); free(b->errs); free(b->toff); free(b->tlen); free(b->ioff); free(b->ilen);
-	free(b->eoff); free(b->eline); free(b->ebyte); free(b->num); free(b->bad); free(b->docs);
-}
-
-static void *ifeed_main(void *v)
-{
-	ifeed *fd = v;
-	int k = 0;
-	for (;;) {
-		pthread_mutex_lock(&fd->mu);
-		while (fd->full[k] && !fd->stop) pthread_cond_wait(&fd->cv, &fd->mu);
-		int stop = fd->stop;
-		pthread_mutex_unlock(&fd->mu);
-		if (stop) break;
-		ibatch *b = &fd->slot[k];
-		b->n = b->text_len = b->ids_len = b->errs_len = 0;
-		int rc = 1;
-		rp_record rec;
-		rp_error err;
-		uint64_t bytes = 0;
-		while (b->n < BATCH_RECORDS && b->text_len < BATCH_BYTES) {
-			rc = rp_reader_next(fd->reader, &rec, &err);
-			if (rc <= 0) break;
-			if (rec.bad && !fd->skip_errors) {
-				rc = -1;
-				break;
-			}
-			ib_add(b, &rec, &err);
-			bytes += rec.raw_len + (rec.line ? 1 : 0);
-		}
-		pthread_mutex_lock(&fd->mu);
-		fd->records += b->n;
-		fd->bytes += bytes;
-		if (b->n) fd->full[k] = 1;
-		if (rc < 0) fd->fatal = 1, fd->err = err;
-		if (rc <= 0) fd->done = 1;
-		pthread_cond_broadcast(&fd->cv);
-		pthread_mutex_unlock(&fd->mu);
-		if (rc <= 0) break;
-		k ^= 1;
-	}
-	return NULL;
-}
-
-/* Read every record in batches, calling consume on this thread; returns 0,
- * or -1 after printing the error. */
-static int read_id_batches(rp_reader *reader, int skip_errors, int quiet, int (*consume)(void *ctx, ibatch *b),
-                           void *ctx, uint64_t *records)
-{
-	ifeed fd;
-	memset(&fd, 0, sizeof fd);
-	fd.reader = reader;
-	fd.skip_errors = skip_errors;
-	pthread_mutex_init(&fd.mu, NULL);
-	pthread_cond_init(&fd.cv, NULL);
-	pthread_t th;
-	if (pthread_create(&th, NULL, ifeed_main, &fd)) {
-		cli_error("cannot start the reader thread");
-		return -1;
-	}
-	double t0 = now_seconds(), last = t0;
-	int progress = !quiet && isatty(2), k = 0, failed = 0;
-	for (;;) {
-		pthread_mutex_lock(&fd.mu);
-		while (!fd.full[k] && !fd.done) pthread_cond_wait(&fd.cv, &fd.mu);
-		int have = fd.full[k];
-		uint64_t nrec = fd.records, nbytes = fd.bytes;
-		pthread_mutex_unlock(&fd.mu);
-		if (!have) break;
-		ibatch *b = &fd.slot[k];
-		for (size_t i = 0; i < b->n; i++)
-			b->docs[i] = (rp_index_doc){b->text + b->toff[i], b->tlen[i], b->ids + b->ioff[i], b->ilen[i], b->num[i], b->bad[i]};
-		if (consume(ctx, b)) failed = 1;
-		pthread_mutex_lock(&fd.mu);
-		fd.full[k] = 0;
-		if (failed) fd.stop = 1;
-		pthread_cond_broadcast(&fd.cv);
-		pthread_mutex_unlock(&fd.mu);
-		if (failed) break;
-		k ^= 1;
-		if (progress && now_seconds() - last > 0.5) {
-			last = now_seconds();
-			fprintf(stderr, "\rreprint: %llu documents, %.0f MB, %.0f MB/s   ", (unsigned long long)nrec, nbytes / 1e6,
-			        nbytes / 1e6 / (last - t0));
-		}
-	}
-	pthread_join(th, NULL);
-	if (progress) fputs("\r\033[K", stderr);
-	if (records) *records = fd.records;
-	for (int i = 0; i < 2; i++) ib_free(&fd.slot[i]);
-	pthread_mutex_destroy(&fd.mu);
-	pthread_cond_destroy(&fd.cv);
-	if (failed) return -1;
-	if (fd.fatal) {
-		cli_rp_error(&fd.err);
-		return -1;
-	}
-	return 0;
+	memset(err, 0, sizeof *err);
+	snprintf(err->message, sizeof err->message, "out of memory");
+	err->code = RP_ENOMEM;
+	return -1;
 }
 
 /* ---- shared option handling ---- */
@@ -362,16 +222,18 @@ static void add_help(void)
 typedef struct {
 	rp_index_add *a;
 	rp_error err;
+	rp_index_doc *docs;
+	size_t docs_cap;
+	uint64_t records;
 } add_ctx;
 
-static int add_consume(void *v, ibatch *b)
+static int add_consume(void *v, batch *b, rp_error *err)
 {
 	add_ctx *x = v;
-	if (rp_index_add_docs(x->a, b->n, b->docs, &x->err)) {
-		cli_rp_error(&x->err);
-		return -1;
-	}
-	return 0;
+	const rp_index_doc *docs = batch_docs(b, &x->docs, &x->docs_cap);
+	if (!docs) return out_of_memory(err);
+	x->records += b->n;
+	return rp_index_add_docs(x->a, b->n, docs, err) ? -1 : 0;
 }
 
 static int cmd_add(int argc, char **argv)
@@ -412,7 +274,7 @@ static int cmd_add(int argc, char **argv)
 	rp_index *ix = NULL;
 	rp_pool *pool = NULL;
 	rp_reader *reader = NULL;
-	add_ctx x = {NULL, {0}};
+	add_ctx x = {NULL, {0}, NULL, 0, 0};
 	if ((status = open_index(&ix, dir, RP_INDEX_WRITE))) goto done;
 	status = EXIT_DATA;
 	crash_setup(ix);
@@ -420,8 +282,8 @@ static int cmd_add(int argc, char **argv)
 	if (!pool) { cli_error("cannot start threads"); goto done; }
 	if (rp_index_add_new(&x.a, ix, pool, memory, &x.err)) { cli_rp_error(&x.err); goto done; }
 	if (rp_reader_new(&reader, inputs, ninputs, &io.ro, &x.err)) { cli_rp_error(&x.err); goto done; }
-	uint64_t records = 0;
-	if (read_id_batches(reader, io.skip_errors, io.quiet, add_consume, &x, &records)) goto done;
+	if (read_batches(reader, io.skip_errors, NULL, io.quiet, add_consume, &x)) goto done;
+	uint64_t records = x.records;
 	rp_index_add_stats st;
 	if (rp_index_add_commit(x.a, NULL, &st, &x.err)) { cli_rp_error(&x.err); goto done; }
 	double secs = now_seconds() - t0;
@@ -437,6 +299,7 @@ static int cmd_add(int argc, char **argv)
 	}
 	status = EXIT_OK;
 done:
+	free(x.docs);
 	rp_index_add_free(x.a);
 	rp_reader_free(reader);
 	crash_report();
@@ -709,26 +572,27 @@ typedef struct {
 	FILE *out;
 	rp_index_result *res;
 	size_t res_cap;
+	rp_index_doc *docs;
+	size_t docs_cap;
 	uint64_t queries, matched, matches;
 } query_ctx;
 
-static int query_consume(void *v, ibatch *b)
+static int query_consume(void *v, batch *b, rp_error *err)
 {
 	query_ctx *q = v;
-	rp_error err = {0};
 	if (b->n > q->res_cap) {
 		free(q->res);
+		q->res_cap = 0;
 		q->res = malloc(b->n * sizeof *q->res);
-		if (!q->res) { cli_error("out of memory"); return -1; }
+		if (!q->res) return out_of_memory(err);
 		q->res_cap = b->n;
 	}
-	if (rp_index_query(q->ix, q->pool, b->n, b->docs, &q->qo, q->res, &err)) {
-		cli_rp_error(&err);
-		return -1;
-	}
+	const rp_index_doc *docs = batch_docs(b, &q->docs, &q->docs_cap);
+	if (!docs) return out_of_memory(err);
+	if (rp_index_query(q->ix, q->pool, b->n, docs, &q->qo, q->res, err)) return -1;
 	FILE *f = q->out;
 	for (size_t i = 0; i < b->n; i++) {
-		const rp_index_doc *d = &b->docs[i];
+		const rp_index_doc *d = &docs[i];
 		fputs("{\"id\": ", f);
 		if (d->id_is_number) fwrite(d->id, 1, d->id_len, f);
 		else json_string(f, d->id, d->id_len);
@@ -825,7 +689,7 @@ int cmd_query(int argc, char **argv)
 	if (rp_reader_new(&reader, inputs, ninputs, &io.ro, &err)) { cli_rp_error(&err); goto done; }
 	if (out_open(&out, output)) goto done;
 	q.out = out.f;
-	if (read_id_batches(reader, io.skip_errors, io.quiet, query_consume, &q, NULL)) goto done;
+	if (read_batches(reader, io.skip_errors, NULL, io.quiet, query_consume, &q)) goto done;
 	if (out_commit(&out)) goto done;
 	double secs = now_seconds() - t0;
 	if (!io.quiet)
@@ -836,6 +700,7 @@ int cmd_query(int argc, char **argv)
 done:
 	if (status != EXIT_OK) out_abort(&out);
 	free(q.res);
+	free(q.docs);
 	rp_reader_free(reader);
 	rp_index_close(q.ix);
 	rp_pool_free(q.pool);

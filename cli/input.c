@@ -1,7 +1,8 @@
 /* input.c — a reader thread fills batches of records while the calling
  * thread consumes the previous one (two slots); what the output needs of each
  * record (its id, the reason it was bad, where its original bytes went in the
- * spool) is kept in compact arrays. */
+ * spool) is kept in compact arrays for the whole run (dedup, reuse), or
+ * carried by each batch (index add, query: bounded memory). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -78,17 +79,14 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 	m->n++;
 }
 
-static void batch_add(batch *b, const rp_record *rec)
+static void batch_add(batch *b, const rp_record *rec, const rp_error *err, int with_ids)
 {
 	size_t cap = b->cap;
 	if (b->n == b->cap) {
-		b->off = xgrow(b->off, &cap, b->n + 1, sizeof *b->off);
-		cap = b->cap;
-		b->len = xgrow(b->len, &cap, b->n + 1, sizeof *b->len);
-		cap = b->cap;
-		b->bad = xgrow(b->bad, &cap, b->n + 1, sizeof *b->bad);
-		cap = b->cap;
-		b->ptr = xgrow(b->ptr, &cap, b->n + 1, sizeof *b->ptr);
+#define G(f) cap = b->cap; b->f = xgrow(b->f, &cap, b->n + 1, sizeof *b->f);
+		G(off) G(len) G(bad) G(ptr)
+		if (with_ids) { G(ioff) G(ilen) G(eoff) G(eline) G(ebyte) G(num) }
+#undef G
 		b->cap = cap;
 	}
 	size_t len = rec->bad ? 0 : rec->text_len;
@@ -98,7 +96,33 @@ static void batch_add(batch *b, const rp_record *rec)
 	b->len[b->n] = len;
 	b->bad[b->n] = rec->bad;
 	b->text_len += len;
+	if (with_ids) {
+		b->ids = xgrow(b->ids, &b->ids_cap, b->ids_len + rec->id_len + 1, 1);
+		memcpy(b->ids + b->ids_len, rec->id, rec->id_len);
+		b->ioff[b->n] = b->ids_len;
+		b->ilen[b->n] = rec->id_len;
+		b->ids_len += rec->id_len;
+		b->num[b->n] = (uint8_t)rec->id_is_number;
+		b->eoff[b->n] = b->errs_len;
+		if (rec->bad) {
+			const char *file = err->file[0] ? err->file : rec->file;
+			size_t ml = strlen(err->message), fl = strlen(file);
+			b->errs = xgrow(b->errs, &b->errs_cap, b->errs_len + ml + fl + 2, 1);
+			memcpy(b->errs + b->errs_len, err->message, ml + 1);
+			memcpy(b->errs + b->errs_len + ml + 1, file, fl + 1);
+			b->errs_len += ml + fl + 2;
+			b->eline[b->n] = err->line ? err->line : rec->line;
+			b->ebyte[b->n] = err->byte;
+		}
+	}
 	b->n++;
+}
+
+static void batch_free(batch *b)
+{
+	free(b->text); free(b->off); free(b->len); free(b->bad); free(b->ptr);
+	free(b->ids); free(b->errs); free(b->ioff); free(b->ilen); free(b->eoff); free(b->eline); free(b->ebyte);
+	free(b->num);
 }
 
 static void *feed(void *v)
@@ -112,10 +136,11 @@ static void *feed(void *v)
 		pthread_mutex_unlock(&fd->mu);
 		if (stop) break;
 		batch *b = &fd->slot[k];
-		b->n = b->text_len = 0;
+		b->n = b->text_len = b->ids_len = b->errs_len = 0;
 		int rc = 1;
 		rp_record rec;
 		rp_error err;
+		uint64_t bytes = 0;
 		while (b->n < BATCH_RECORDS && b->text_len < BATCH_BYTES) {
 			rc = rp_reader_next(fd->reader, &rec, &err);
 			if (rc <= 0) break;
@@ -123,10 +148,13 @@ static void *feed(void *v)
 				rc = -1;
 				break;
 			}
-			meta_add(fd->meta, &rec, &err);
-			batch_add(b, &rec);
+			if (fd->meta) meta_add(fd->meta, &rec, &err);
+			batch_add(b, &rec, &err, !fd->meta);
+			bytes += rec.raw_len + (rec.line ? 1 : 0);
 		}
 		pthread_mutex_lock(&fd->mu);
+		fd->records += b->n;
+		fd->bytes += bytes;
 		if (b->n) fd->full[k] = 1;
 		if (rc < 0) fd->fatal = 1, fd->err = err;
 		if (rc <= 0) fd->done = 1;
@@ -167,6 +195,7 @@ int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quie
 		pthread_mutex_lock(&fd.mu);
 		while (!fd.full[k] && !fd.done) pthread_cond_wait(&fd.cv, &fd.mu);
 		int have = fd.full[k];
+		uint64_t nrec = fd.records, nbytes = fd.bytes;
 		pthread_mutex_unlock(&fd.mu);
 		if (!have) break;
 		batch *b = &fd.slot[k];
@@ -181,21 +210,18 @@ int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quie
 		k ^= 1;
 		if (progress && now_seconds() - last > 0.5) {
 			last = now_seconds();
-			fprintf(stderr, "\rreprint: %zu documents, %.0f MB, %.0f MB/s   ", meta->n, meta->bytes / 1e6,
-			        meta->bytes / 1e6 / (last - t0));
+			fprintf(stderr, "\rreprint: %llu documents, %.0f MB, %.0f MB/s   ", (unsigned long long)nrec, nbytes / 1e6,
+			        nbytes / 1e6 / (last - t0));
 		}
 	}
 	pthread_join(th, NULL);
 	if (progress) fputs("\r\033[K", stderr);
-	for (int i = 0; i < 2; i++) {
-		free(fd.slot[i].text); free(fd.slot[i].off); free(fd.slot[i].len);
-		free(fd.slot[i].bad); free(fd.slot[i].ptr);
-	}
+	for (int i = 0; i < 2; i++) batch_free(&fd.slot[i]);
 	pthread_mutex_destroy(&fd.mu);
 	pthread_cond_destroy(&fd.cv);
 	if (failed) { cli_rp_error(&err); return -1; }
 	if (fd.fatal) { cli_rp_error(&fd.err); return -1; }
-	if (meta->spool_error) {
+	if (meta && meta->spool_error) {
 		cli_error("spool file: write failed: %s", strerror(meta->spool_error));
 		return -1;
 	}

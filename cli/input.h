@@ -2,6 +2,7 @@
  * output needs of every record, for the commands that read corpora. */
 #ifndef RP_INPUT_H
 #define RP_INPUT_H
+#include <pthread.h>
 #include <stdio.h>
 #include "reprint.h"
 
@@ -15,6 +16,14 @@ typedef struct {
 	size_t *off, *len;
 	int *bad;
 	const char **ptr;
+	/* Filled only when read_batches has no record_meta (an index add or a
+	 * query, which must not keep every id of the run): each record's id,
+	 * and for a bad one its error, "message\0file\0" at errs + eoff[i]. */
+	char *ids, *errs;
+	size_t ids_len, ids_cap, errs_len, errs_cap;
+	size_t *ioff, *ilen, *eoff;
+	uint64_t *eline, *ebyte;
+	uint8_t *num;
 } batch;
 
 typedef struct {
@@ -52,16 +61,19 @@ typedef struct feeder {
 	int full[2];
 	int done, stop, fatal;
 	rp_error err;
-	record_meta *meta;
+	record_meta *meta;   /* NULL: the batches carry the ids instead */
+	uint64_t records, bytes; /* read so far, for the progress line */
 } feeder;
 
 /* realloc that grows geometrically and exits with a message on failure. */
 void *xgrow(void *p, size_t *cap, size_t need, size_t el);
 /* Read every record of reader on a reader thread, in batches, calling
  * consume(ctx, batch, err) on the calling thread for each; a progress line
- * goes to stderr when it is a terminal and quiet is 0.  Returns 0, or -1
- * after printing the error (a bad record with skip_errors 0, a fatal stream
- * error, or consume's error). */
+ * goes to stderr when it is a terminal and quiet is 0.  meta: what the
+ * output needs of every record, kept for the whole run; NULL to have each
+ * batch carry its records' ids and errors instead (bounded memory).
+ * Returns 0, or -1 after printing the error (a bad record with skip_errors
+ * 0, a fatal stream error, or consume's error). */
 int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
 /* Record seq's kept extra field k (length 0 when absent). */

@@ -79,17 +79,18 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* LSD radix sort of a[0..n) on bits [lo, hi), 11 bits per pass, skipping
- * passes in which every value has the same digit; stable.  Returns the
- * array holding the result (a or tmp). */
+/* LSD radix sort of a[0..n) on bits [lo, hi), in as few passes of at most
+ * 12 bits as cover them, skipping passes in which every value has the same
+ * digit; stable.  Returns the array holding the result (a or tmp). */
 static uint64_t *radix_sort(uint64_t *a, uint64_t *tmp, size_t n, unsigned lo, unsigned hi)
 {
-	static const unsigned DIGIT = 11;
-	size_t count[1 << 11];
+	if (hi <= lo) return a;
+	const unsigned passes = (hi - lo + 11) / 12, DIGIT = (hi - lo + passes - 1) / passes;
+	size_t count[1 << 12];
 	for (unsigned shift = lo; shift < hi; shift += DIGIT) {
 		unsigned width = hi - shift < DIGIT ? hi - shift : DIGIT;
 		uint64_t mask = (1ULL << width) - 1;
-		memset(count, 0, sizeof count);
+		memset(count, 0, (mask + 1) * sizeof *count);
 		for (size_t i = 0; i < n; i++) count[(a[i] >> shift) & mask]++;
 		if (n == 0 || count[(a[0] >> shift) & mask] == n) continue;
 		size_t sum = 0;
@@ -987,22 +988,28 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 			rc = j.status[first];
 			goto batch_out;
 		}
+		/* the workers' fingerprints into the run in document order (each
+		 * worker's are in document order, a document's together), so that
+		 * the write sorts them by key alone */
 		size_t nfp = 0;
 		for (int w = 0; w < a->nworkers; w++) nfp += a->w[w].nfpl;
 		if (rp_grow((void **)&r->fp, &r->fp_cap, r->nfp_total + nfp, sizeof *r->fp)) {
 			rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 			goto batch_out;
 		}
-		for (int w = 0; w < a->nworkers; w++) {
-			if (a->w[w].nfpl) memcpy(r->fp + r->nfp_total, a->w[w].fpl, a->w[w].nfpl * sizeof *r->fp);
-			r->nfp_total += a->w[w].nfpl;
+		size_t *at = j.slot; /* reused: where each new document's fingerprints go */
+		for (size_t s = 0, sum = r->nfp_total; s < good; s++) {
+			at[s] = sum;
+			sum += r->nfp[r->n + s];
 		}
+		for (int w = 0; w < a->nworkers; w++) {
+			const uint64_t *f = a->w[w].fpl;
+			for (size_t x = 0; x < a->w[w].nfpl; x++) r->fp[at[(f[x] & 0xffffff) - r->n]++] = f[x];
+		}
+		r->nfp_total += nfp;
 		for (size_t i = 0; i < m; i++) {
-			if (j.slot[i] == SIZE_MAX) {
-				a->errored++;
-				continue;
-			}
-			if (!docs[off + i].id) r->noid++;
+			if (docs[off + i].bad) a->errored++;
+			else if (!docs[off + i].id) r->noid++;
 		}
 		r->n += good;
 		a->next_seq += m;
@@ -1092,35 +1099,32 @@ static void dup_item(void *v, size_t i, int wid)
 	}
 }
 
-typedef struct { uint64_t h; size_t i; } hashed;
-
-static int cmp_hashed(const void *x, const void *y)
-{
-	const hashed *a = x, *b = y;
-	if (a->h != b->h) return a->h < b->h ? -1 : 1;
-	return (a->i > b->i) - (a->i < b->i);
-}
-
+/* Repeats within the run: sorted by (top 40 bits of the id hash, document;
+ * a run holds < 2^24 documents), the ids of a group are compared. */
 static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep, uint64_t *hash, rp_error *err)
 {
 	run *r = &a->r;
 	int rc = 0;
-	hashed *hs = rp_malloc_array(r->n ? r->n : 1, sizeof *hs);
-	if (!hs) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	uint64_t *hs = rp_malloc_array(r->n ? r->n : 1, sizeof *hs), *tmp = rp_malloc_array(r->n ? r->n : 1, sizeof *tmp);
+	if (!hs || !tmp) {
+		rp_free(hs);
+		rp_free(tmp);
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < r->n; i++) {
 		keep[i] = !(drop && drop[r->seq[i]]);
 		hash[i] = seg_id_hash(r->ids + r->id_off[i], r->id_len[i]);
-		hs[i] = (hashed){hash[i], i};
+		hs[i] = (hash[i] >> 24) << 24 | i;
 	}
-	qsort(hs, r->n, sizeof *hs, cmp_hashed);
+	uint64_t *o = radix_sort(hs, tmp, r->n, 24, 64);
 	for (size_t x = 0; x < r->n;) {
 		size_t y = x + 1;
-		while (y < r->n && hs[y].h == hs[x].h) y++;
+		while (y < r->n && o[y] >> 24 == o[x] >> 24) y++;
 		for (size_t p = x + 1; p < y; p++) {
-			size_t i = hs[p].i;
+			size_t i = o[p] & 0xffffff;
 			if (!keep[i]) continue;
 			for (size_t q = x; q < p; q++) {
-				size_t e = hs[q].i;
+				size_t e = o[q] & 0xffffff;
 				if (keep[e] && r->id_len[e] == r->id_len[i]
 				    && !memcmp(r->ids + r->id_off[e], r->ids + r->id_off[i], r->id_len[i])) {
 					keep[i] = 0;
@@ -1132,6 +1136,7 @@ static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep
 		x = y;
 	}
 	rp_free(hs);
+	rp_free(tmp);
 	if (a->ix->nsegs && r->n) {
 		int nw = a->nworkers;
 		dup_job j = {a, hash, keep, NULL, NULL, NULL, NULL, NULL, NULL};
@@ -1163,9 +1168,9 @@ static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep
 	return rc;
 }
 
-/* The tables of a run being written, one pool item each: the B band tables
- * (built in per-worker buffers, radix-sorted, written), the fingerprints,
- * and the token-less and id tables together. */
+/* A run being written, one pool item each: the documents' sections, the B
+ * band tables (built in per-worker buffers, radix-sorted, written), the
+ * fingerprints, and the token-less and id tables together. */
 typedef struct {
 	run *r;
 	segw *w;
@@ -1173,7 +1178,10 @@ typedef struct {
 	const uint32_t *newdoc;
 	const uint8_t *keep;
 	const uint64_t *hash;
-	int bands;
+	int bands, store_text;
+	unsigned band_bits;
+	size_t sig_bytes;
+	int sec[5]; /* planned sections: documents, ids, signatures, text ends, texts */
 	uint64_t **key, **tmp; /* per worker, room for every kept document */
 	uint64_t *fptmp;
 	uint64_t *e, *etmp;
@@ -1206,10 +1214,10 @@ static rp_status run_table(tables_job *j, size_t i, int wid, rp_error *err)
 			if (j->keep[d] && !(r->flags[d] & RUN_EMPTY))
 				k[m++] = (uint64_t)r->bands[d * (size_t)j->bands + i] << 32 | j->newdoc[d];
 		/* generated in doc order; a stable sort on the key keeps that within keys */
-		return write_sorted(j->w, j->tab_ent[i], radix_sort(k, j->tmp[wid], m, 32, 64), m, 32, err);
+		return write_sorted(j->w, j->tab_ent[i], radix_sort(k, j->tmp[wid], m, 32, 32 + j->band_bits), m, 32, err);
 	}
-	if (i == (size_t)j->bands) /* renumbered before: key << 24 | doc */
-		return write_sorted(j->w, j->tab_ent[i], radix_sort(r->fp, j->fptmp, j->nfp, 0, 64), j->nfp, 24, err);
+	if (i == (size_t)j->bands) /* renumbered before: key << 24 | doc, in doc order */
+		return write_sorted(j->w, j->tab_ent[i], radix_sort(r->fp, j->fptmp, j->nfp, 24, 64), j->nfp, 24, err);
 	for (int t = 0; t < 2; t++) {
 		m = 0;
 		for (size_t d = 0; d < r->n; d++) {
@@ -1223,10 +1231,73 @@ static rp_status run_table(tables_job *j, size_t i, int wid, rp_error *err)
 	return 0;
 }
 
+/* The documents, ids, signatures and texts of the kept documents: one pool
+ * item, beside the tables. */
+static rp_status run_docs(tables_job *j, rp_error *err)
+{
+	run *r = j->r;
+	const uint8_t *keep = j->keep;
+	const size_t sb = j->sig_bytes;
+	secw *st = NULL;
+	int rc;
+	if ((rc = secw_open(j->w, j->sec[0], &st, err))) goto out;
+	uint64_t end = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!keep[i]) continue;
+		uint8_t rec[16];
+		end += r->id_len[i];
+		uint64_t flags = (r->flags[i] & RUN_EMPTY ? DOC_EMPTY_FLAG : 0) | (r->flags[i] & RUN_NUMBER ? DOC_NUMBER_FLAG : 0);
+		put_u64(rec, end | flags);
+		put_u32(rec + 8, r->text_len[i]);
+		put_u32(rec + 12, r->nfp[i]);
+		if ((rc = secw_put(st, rec, 16, err))) goto out;
+	}
+	rc = secw_close(st, err);
+	st = NULL;
+	if (rc || (rc = secw_open(j->w, j->sec[1], &st, err))) goto out;
+	for (size_t i = 0; i < r->n; i++)
+		if (keep[i] && r->id_len[i] && (rc = secw_put(st, r->ids + r->id_off[i], r->id_len[i], err))) goto out;
+	rc = secw_close(st, err);
+	st = NULL;
+	if (rc || (rc = secw_open(j->w, j->sec[2], &st, err))) goto out;
+	for (size_t i = 0; i < r->n; i++)
+		if (keep[i] && (rc = secw_put(st, r->sigs + i * sb, sb, err))) goto out;
+	rc = secw_close(st, err);
+	st = NULL;
+	if (rc || !j->store_text) goto out;
+	if ((rc = secw_open(j->w, j->sec[3], &st, err))) goto out;
+	uint64_t te = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!keep[i]) continue;
+		uint8_t b8[8];
+		te += r->text_len[i];
+		put_u64(b8, te);
+		if ((rc = secw_put(st, b8, 8, err))) goto out;
+	}
+	rc = secw_close(st, err);
+	st = NULL;
+	if (rc || (rc = secw_open(j->w, j->sec[4], &st, err))) goto out;
+	for (size_t i = 0; i < r->n; i++)
+		if (keep[i] && r->text_len[i] && (rc = secw_put(st, r->text + r->text_off[i], r->text_len[i], err))) goto out;
+	rc = secw_close(st, err);
+	st = NULL;
+out:
+	secw_abort(st);
+	return rc;
+}
+
+/* Items: the fingerprint table, the largest, then the documents, then the
+ * band tables and the empty and id tables (see seg_merge). */
 static void table_item(void *v, size_t i, int wid)
 {
 	tables_job *j = v;
-	j->status[i] = run_table(j, i, wid, &j->errs[i]);
+	size_t B = (size_t)j->bands;
+	if (i == 1) {
+		j->status[B + 2] = run_docs(j, &j->errs[B + 2]);
+		return;
+	}
+	size_t t = i == 0 ? B : i <= B + 1 ? i - 2 : i - 1;
+	j->status[t] = run_table(j, t, wid, &j->errs[t]);
 }
 
 /* Write the run's kept documents as segment `number`. */
@@ -1244,7 +1315,6 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 	uint64_t *hash = rp_malloc_array(r->n ? r->n : 1, sizeof *hash);
 	uint32_t *newdoc = rp_malloc_array(r->n ? r->n : 1, sizeof *newdoc);
 	segw *w = NULL;
-	secw *st = NULL;
 	uint64_t *key[256] = {0}, *tmp[256] = {0};
 	uint64_t *e = NULL, *etmp = NULL, *etmp2 = NULL;
 	rp_error *terrs = NULL;
@@ -1285,53 +1355,6 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 		if (tab_ent[t] < 0) goto nomem;
 	if ((rc = segw_open(w, path, err))) goto out;
 
-	/* documents */
-	if ((rc = secw_open(w, s_docs, &st, err))) goto out;
-	uint64_t end = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		if (!keep[i]) continue;
-		uint8_t rec[16];
-		end += r->id_len[i];
-		uint64_t flags = (r->flags[i] & RUN_EMPTY ? DOC_EMPTY_FLAG : 0) | (r->flags[i] & RUN_NUMBER ? DOC_NUMBER_FLAG : 0);
-		put_u64(rec, end | flags);
-		put_u32(rec + 8, r->text_len[i]);
-		put_u32(rec + 12, r->nfp[i]);
-		if ((rc = secw_put(st, rec, 16, err))) goto out;
-	}
-	rc = secw_close(st, err);
-	st = NULL;
-	if (rc || (rc = secw_open(w, s_ids, &st, err))) goto out;
-	for (size_t i = 0; i < r->n; i++)
-		if (keep[i] && r->id_len[i] && (rc = secw_put(st, r->ids + r->id_off[i], r->id_len[i], err))) goto out;
-	rc = secw_close(st, err);
-	st = NULL;
-	if (rc || (rc = secw_open(w, s_sigs, &st, err))) goto out;
-	for (size_t i = 0; i < r->n; i++)
-		if (keep[i] && (rc = secw_put(st, r->sigs + i * sb, sb, err))) goto out;
-	rc = secw_close(st, err);
-	st = NULL;
-	if (rc) goto out;
-	if (ip->store_text) {
-		if ((rc = secw_open(w, s_tend, &st, err))) goto out;
-		uint64_t te = 0;
-		for (size_t i = 0; i < r->n; i++) {
-			if (!keep[i]) continue;
-			uint8_t b8[8];
-			te += r->text_len[i];
-			put_u64(b8, te);
-			if ((rc = secw_put(st, b8, 8, err))) goto out;
-		}
-		rc = secw_close(st, err);
-		st = NULL;
-		if (rc || (rc = secw_open(w, s_text, &st, err))) goto out;
-		for (size_t i = 0; i < r->n; i++)
-			if (keep[i] && r->text_len[i] && (rc = secw_put(st, r->text + r->text_off[i], r->text_len[i], err)))
-				goto out;
-		rc = secw_close(st, err);
-		st = NULL;
-		if (rc) goto out;
-	}
-
 	/* fingerprints: renumber in place, drop the left-out documents' */
 	size_t m = 0;
 	for (size_t x = 0; x < r->nfp_total; x++) {
@@ -1340,8 +1363,9 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 		r->fp[m++] = (r->fp[x] & ~0xffffffULL) | newdoc[d];
 	}
 	r->nfp_total = m; /* the run is consumed by this write */
-	/* every table on the pool */
-	tables_job tj = {r, w, tab_ent, newdoc, keep, hash, B, key, tmp, NULL, NULL, NULL, m, NULL, NULL};
+	/* the documents and every table on the pool */
+	tables_job tj = {r, w, tab_ent, newdoc, keep, hash, B, ip->store_text, sp->band_key_bits, sb,
+	                 {s_docs, s_ids, s_sigs, s_tend, s_text}, key, tmp, NULL, NULL, NULL, m, NULL, NULL};
 	for (int k = 0; k < a->nworkers; k++) {
 		key[k] = rp_malloc_array((size_t)n + 1, sizeof **key);
 		tmp[k] = rp_malloc_array((size_t)n + 1, sizeof **tmp);
@@ -1350,13 +1374,14 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 	tj.fptmp = etmp = rp_malloc_array(m ? m : 1, sizeof *etmp);
 	tj.e = e = rp_malloc_array((size_t)n, sizeof *e);
 	tj.etmp = etmp2 = rp_malloc_array((size_t)n, sizeof *etmp2);
-	tj.status = rp_malloc_array((size_t)B + 2, sizeof *tj.status);
-	tj.errs = terrs = rp_malloc_array((size_t)B + 2, sizeof *tj.errs);
+	tj.status = rp_malloc_array((size_t)B + 3, sizeof *tj.status);
+	tj.errs = terrs = rp_malloc_array((size_t)B + 3, sizeof *tj.errs);
 	if (!etmp || !e || !etmp2 || !tj.status || !terrs) {
 		rp_free(tj.status);
 		goto nomem;
 	}
-	rp_pool_run(a->pool, (size_t)B + 2, table_item, &tj);
+	rp_pool_run(a->pool, (size_t)B + 3, table_item, &tj);
+	if (tj.status[B + 2]) rc = tj.status[B + 2], *err = tj.errs[B + 2];
 	for (int t = 0; t < B + 2 && !rc; t++)
 		if (tj.status[t]) rc = tj.status[t], *err = tj.errs[t];
 	rp_free(tj.status);
@@ -1367,7 +1392,6 @@ static rp_status run_write(rp_index_add *a, const uint8_t *drop, uint64_t number
 nomem:
 	rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 out:
-	secw_abort(st);
 	segw_free(w);
 	for (int k = 0; k < a->nworkers; k++) rp_free(key[k]), rp_free(tmp[k]);
 	rp_free(e);

@@ -20,9 +20,10 @@
  * process holds only its buffers while the page cache still serves reads.
  *
  * seg_merge merges segments into one: documents in input order without the
- * dropped ones, then every table by a k-way merge of the inputs' sorted
- * entries with the documents renumbered.  Memory: 4 bytes per input
- * document for the renumbering, the output's table directory and buffers. */
+ * dropped ones and every table by a k-way merge of the inputs' sorted
+ * entries with the documents renumbered, each a job on the pool.  Memory:
+ * 4 bytes per input document for the renumbering, the output's table
+ * directories and buffers. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -372,9 +373,9 @@ struct tabw {
 	uint64_t n, i, last_key;
 	uint32_t last_doc;
 	unsigned d, keybits, rbits, docbits;
-	uint64_t acc;
+	uint64_t acc; /* bits not yet staged, accbits < 8 between entries */
 	unsigned accbits;
-	uint8_t stage[4096];
+	uint8_t stage[(1 << 16) + 8]; /* 8 bytes of slack for whole-word stores */
 	size_t nstage;
 };
 
@@ -382,7 +383,8 @@ rp_status tabw_open(segw *w, int ent, tabw **out, rp_error *err)
 {
 	tabw *t = rp_malloc(sizeof *t);
 	if (!t) return rp_set_error(err, RP_ENOMEM, "out of memory");
-	memset(t, 0, sizeof *t);
+	memset(t, 0, offsetof(tabw, stage));
+	t->nstage = 0;
 	const seg_section *e = &w->sec[ent];
 	t->w = w;
 	t->ent = ent;
@@ -407,19 +409,22 @@ rp_status tabw_open(segw *w, int ent, tabw **out, rp_error *err)
 	return 0;
 }
 
+/* Append nbits (<= 57) of v to the bit stream: whole bytes go to the stage
+ * by one 8-byte little-endian store. */
 static inline rp_status tabw_bits(tabw *t, uint64_t v, unsigned nbits, rp_error *err)
 {
-	t->acc |= v << t->accbits; /* accbits < 8 and nbits <= 40: no overflow */
+	t->acc |= v << t->accbits;
 	t->accbits += nbits;
-	while (t->accbits >= 8) {
-		t->stage[t->nstage++] = (uint8_t)t->acc;
-		t->acc >>= 8;
-		t->accbits -= 8;
-		if (t->nstage == sizeof t->stage) {
-			int rc = secw_put(t->s, t->stage, t->nstage, err);
-			if (rc) return rc;
-			t->nstage = 0;
-		}
+	unsigned nb = t->accbits >> 3;
+	uint8_t *p = t->stage + t->nstage;
+	put_u64(p, t->acc);
+	t->nstage += nb;
+	t->acc = nb == 8 ? 0 : t->acc >> (8 * nb);
+	t->accbits &= 7;
+	if (t->nstage >= sizeof t->stage - 16) {
+		int rc = secw_put(t->s, t->stage, t->nstage, err);
+		if (rc) return rc;
+		t->nstage = 0;
 	}
 	return 0;
 }
@@ -434,7 +439,9 @@ rp_status tabw_add(tabw *t, uint64_t key, uint32_t doc, rp_error *err)
 	t->last_doc = doc;
 	t->dir[(key >> t->rbits) + 1]++;
 	t->i++;
-	int rc = tabw_bits(t, t->rbits ? key & ((1ULL << t->rbits) - 1) : 0, t->rbits, err);
+	uint64_t rem = t->rbits ? key & ((1ULL << t->rbits) - 1) : 0;
+	if (t->rbits + t->docbits <= 57) return tabw_bits(t, rem | (uint64_t)doc << t->rbits, t->rbits + t->docbits, err);
+	int rc = tabw_bits(t, rem, t->rbits, err);
 	if (!rc) rc = tabw_bits(t, doc, t->docbits, err);
 	return rc;
 }
@@ -1051,6 +1058,7 @@ void tabr_free(tabr *r)
 
 /* ---- merging ---- */
 
+
 typedef struct {
 	uint64_t key;
 	uint32_t doc; /* new number */
@@ -1076,14 +1084,19 @@ static void heap_down(head *h, size_t n, size_t i)
 	}
 }
 
-/* The next live entry of input i, renumbered; 0 at the end. */
-static int next_live(tabr *r, const uint32_t *map, head *out, uint32_t in, rp_error *err)
+/* The next live entry of input i, renumbered (by map, or as base + doc
+ * when map is NULL: an input with nothing dropped); 0 at the end. */
+static int next_live(tabr *r, const uint32_t *map, uint32_t base, head *out, uint32_t in, rp_error *err)
 {
 	for (;;) {
 		uint64_t key;
 		uint32_t doc;
 		int rc = tabr_next(r, &key, &doc, err);
 		if (rc <= 0) return rc;
+		if (!map) {
+			*out = (head){key, base + doc, in};
+			return 1;
+		}
 		if (map[doc] == UINT32_MAX) continue;
 		*out = (head){key, map[doc], in};
 		return 1;
@@ -1223,10 +1236,13 @@ typedef struct {
 	merge_input *in;
 	size_t k;
 	uint32_t **map;
+	const uint32_t *base; /* first new number of an input with nothing dropped */
+	const uint8_t *plain;
 	const seg_params *sp;
 	segw *w;
 	const int *tab_ent;
-	int *status;
+	int sec[5]; /* planned sections: documents, ids, signatures, text ends, texts */
+	int *status; /* per table, then the documents */
 	rp_error *errs;
 } table_job;
 
@@ -1247,7 +1263,7 @@ static rp_status merge_table(table_job *j, uint32_t t, rp_error *err)
 	}
 	for (size_t i = 0; i < k; i++) {
 		if ((rc = tabr_open(j->in[i].s, seg_tab(j->in[i].s, id), &r[i], err))) goto out;
-		int x = next_live(r[i], j->map[i], &h[nh], (uint32_t)i, err);
+		int x = next_live(r[i], j->plain[i] ? NULL : j->map[i], j->base[i], &h[nh], (uint32_t)i, err);
 		if (x < 0) { rc = x; goto out; }
 		if (x) nh++;
 	}
@@ -1256,7 +1272,7 @@ static rp_status merge_table(table_job *j, uint32_t t, rp_error *err)
 	while (nh) {
 		if ((rc = tabw_add(tw, h[0].key, h[0].doc, err))) goto out;
 		uint32_t src = h[0].in;
-		int x = next_live(r[src], j->map[src], &h[0], src, err);
+		int x = next_live(r[src], j->plain[src] ? NULL : j->map[src], j->base[src], &h[0], src, err);
 		if (x < 0) { rc = x; goto out; }
 		if (!x) h[0] = h[--nh];
 		heap_down(h, nh, 0);
@@ -1272,10 +1288,86 @@ out:
 	return rc;
 }
 
-static void table_item(void *v, size_t t, int wid)
+/* Documents, ids, signatures and texts of the surviving documents, in
+ * input order: one pool item, beside the tables. */
+static rp_status merge_docs(table_job *j, rp_error *err)
+{
+	const seg_params *sp = j->sp;
+	const size_t sig_bytes = seg_sig_bytes(sp);
+	const int nsec = sp->store_text ? 5 : 3;
+	secw *st[5] = {0};
+	window win[5];
+	memset(win, 0, sizeof win);
+	int rc = 0;
+	for (int x = 0; x < nsec && !rc; x++) rc = secw_open(j->w, j->sec[x], &st[x], err);
+	if (rc) goto out;
+	uint64_t id_end = 0, text_end = 0;
+	for (size_t i = 0; i < j->k; i++) {
+		seg *s = j->in[i].s;
+		const uint32_t *map = j->map[i];
+		const seg_section *secs[5] = {s->docs, s->ids, s->sigs, s->text_end, s->text};
+		for (int x = 0; x < nsec; x++)
+			if ((rc = win_init(&win[x], s, secs[x], x == 0 || x == 3 ? 1 << 16 : RBUF, err))) goto out;
+		uint64_t prev_end = 0, prev_text = 0;
+		for (uint64_t d = 0; d < s->ndocs; d++) {
+			if ((rc = win_at(&win[0], d * 16, 16, err))) goto out;
+			uint8_t rec[16];
+			memcpy(rec, win[0].buf + (d * 16 - win[0].start), 16);
+			uint64_t e = get_u64(rec), end = e & DOC_END_MASK, tlen = get_u32(rec + 8), tend = 0;
+			if (sp->store_text) {
+				if ((rc = win_at(&win[3], d * 8, 8, err))) goto out;
+				tend = get_u64(win[3].buf + (d * 8 - win[3].start));
+				if (tend < prev_text || tend - prev_text != tlen) {
+					rc = seg_error(err, RP_EDATA, s->path, "corrupt text offsets");
+					goto out;
+				}
+			}
+			if (map[d] != UINT32_MAX) {
+				id_end += end - prev_end;
+				put_u64(rec, id_end | (e & ~DOC_END_MASK));
+				if ((rc = secw_put(st[0], rec, 16, err))) goto out;
+				if ((rc = copy_bytes(&win[1], prev_end, end - prev_end, st[1], err))) goto out;
+				if ((rc = copy_bytes(&win[2], d * sig_bytes, sig_bytes, st[2], err))) goto out;
+				if (sp->store_text) {
+					uint8_t b8[8];
+					text_end += tlen;
+					put_u64(b8, text_end);
+					if ((rc = secw_put(st[3], b8, 8, err))) goto out;
+					if ((rc = copy_bytes(&win[4], prev_text, tlen, st[4], err))) goto out;
+				}
+			}
+			prev_end = end;
+			prev_text = tend;
+		}
+		for (int x = 0; x < 5; x++) win_free(&win[x]);
+	}
+	for (int x = 0; x < 5; x++) {
+		if (!st[x]) continue;
+		int y = secw_close(st[x], err);
+		st[x] = NULL;
+		if (y && !rc) rc = y;
+	}
+out:
+	for (int x = 0; x < 5; x++) {
+		secw_abort(st[x]);
+		win_free(&win[x]);
+	}
+	return rc;
+}
+
+/* Items: the fingerprint table, the largest (several entries per
+ * document), then the documents, then the band, empty and id tables, so
+ * that the big ones start first and the small ones fill the threads. */
+static void table_item(void *v, size_t i, int wid)
 {
 	(void)wid;
 	table_job *j = v;
+	size_t B = j->sp->bands, nt = B + 3;
+	if (i == 1) {
+		j->status[nt] = merge_docs(j, &j->errs[nt]);
+		return;
+	}
+	size_t t = i == 0 ? B : i <= B + 1 ? i - 2 : i - 1;
 	j->status[t] = merge_table(j, (uint32_t)t, &j->errs[t]);
 }
 
@@ -1288,13 +1380,14 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 	int rc = 0;
 	uint8_t **drop = rp_malloc_array(k ? k : 1, sizeof *drop);
 	uint32_t **map = rp_malloc_array(k ? k : 1, sizeof *map);
+	uint32_t *base = rp_malloc_array(k ? k : 1, sizeof *base);
+	uint8_t *plain = rp_malloc(k ? k : 1);
 	segw *w = NULL;
-	secw *st[5] = {0};
-	window win[5];
-	memset(win, 0, sizeof win);
-	if (!drop || !map) {
+	if (!drop || !map || !base || !plain) {
 		rp_free(drop);
 		rp_free(map);
+		rp_free(base);
+		rp_free(plain);
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
 	memset(drop, 0, k * sizeof *drop);
@@ -1316,12 +1409,15 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 		window dw;
 		if ((rc = win_init(&dw, s, s->docs, RBUF, err))) goto out;
 		uint64_t prev_end = 0;
+		base[i] = (uint32_t)n;
+		plain[i] = 1;
 		for (uint64_t d = 0; d < s->ndocs; d++) {
 			if ((rc = win_at(&dw, d * 16, 16, err))) { win_free(&dw); goto out; }
 			const uint8_t *p = dw.buf + (d * 16 - dw.start);
 			uint64_t e = get_u64(p), end = e & DOC_END_MASK;
 			if (bit_get(drop[i], d)) {
 				map[i][d] = UINT32_MAX;
+				plain[i] = 0;
 			} else {
 				map[i][d] = (uint32_t)n++;
 				ids_len += end - prev_end;
@@ -1358,72 +1454,19 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 		if (tab_ent[t] < 0) goto nomem;
 	if ((rc = segw_open(w, path, err))) goto out;
 
-	/* 2. documents, ids, signatures, texts */
-	if ((rc = secw_open(w, s_docs, &st[0], err)) || (rc = secw_open(w, s_ids, &st[1], err))
-	    || (rc = secw_open(w, s_sigs, &st[2], err)))
-		goto out;
-	if (sp->store_text && ((rc = secw_open(w, s_tend, &st[3], err)) || (rc = secw_open(w, s_text, &st[4], err))))
-		goto out;
-	uint64_t id_end = 0, text_end = 0;
-	for (size_t i = 0; i < k; i++) {
-		seg *s = in[i].s;
-		const seg_section *secs[5] = {s->docs, s->ids, s->sigs, s->text_end, s->text};
-		for (int j = 0; j < (sp->store_text ? 5 : 3); j++)
-			if ((rc = win_init(&win[j], s, secs[j], j == 0 || j == 3 ? 1 << 16 : RBUF, err))) goto out;
-		uint64_t prev_end = 0, prev_text = 0;
-		for (uint64_t d = 0; d < s->ndocs; d++) {
-			if ((rc = win_at(&win[0], d * 16, 16, err))) goto out;
-			uint8_t rec[16];
-			memcpy(rec, win[0].buf + (d * 16 - win[0].start), 16);
-			uint64_t e = get_u64(rec), end = e & DOC_END_MASK, tlen = get_u32(rec + 8), tend = 0;
-			if (sp->store_text) {
-				if ((rc = win_at(&win[3], d * 8, 8, err))) goto out;
-				tend = get_u64(win[3].buf + (d * 8 - win[3].start));
-				if (tend < prev_text || tend - prev_text != tlen) {
-					rc = seg_error(err, RP_EDATA, s->path, "corrupt text offsets");
-					goto out;
-				}
-			}
-			if (map[i][d] != UINT32_MAX) {
-				id_end += end - prev_end;
-				put_u64(rec, id_end | (e & ~DOC_END_MASK));
-				if ((rc = secw_put(st[0], rec, 16, err))) goto out;
-				if ((rc = copy_bytes(&win[1], prev_end, end - prev_end, st[1], err))) goto out;
-				if ((rc = copy_bytes(&win[2], d * sig_bytes, sig_bytes, st[2], err))) goto out;
-				if (sp->store_text) {
-					uint8_t b8[8];
-					text_end += tlen;
-					put_u64(b8, text_end);
-					if ((rc = secw_put(st[3], b8, 8, err))) goto out;
-					if ((rc = copy_bytes(&win[4], prev_text, tlen, st[4], err))) goto out;
-				}
-			}
-			prev_end = end;
-			prev_text = tend;
-		}
-		for (int j = 0; j < 5; j++) win_free(&win[j]);
-	}
-	for (int j = 0; j < 5; j++) {
-		if (st[j]) {
-			int x = secw_close(st[j], err);
-			st[j] = NULL;
-			if (x && !rc) rc = x;
-		}
-	}
-	if (rc) goto out;
-
-	/* 3. tables: a k-way merge each, on the pool */
+	/* 2. the documents and the tables (a k-way merge each) on the pool */
 	{
 		uint32_t nt = sp->bands + 3;
-		table_job tj = {in, k, map, sp, w, tab_ent, NULL, NULL};
-		tj.status = rp_malloc_array(nt, sizeof *tj.status);
-		tj.errs = rp_malloc_array(nt, sizeof *tj.errs);
+		table_job tj = {in, k, map, base, plain, sp, w, tab_ent, {s_docs, s_ids, s_sigs, s_tend, s_text}, NULL, NULL};
+		tj.status = rp_malloc_array(nt + 1, sizeof *tj.status);
+		tj.errs = rp_malloc_array(nt + 1, sizeof *tj.errs);
 		if (!tj.status || !tj.errs) {
 			rp_free(tj.status);
 			rp_free(tj.errs);
 			goto nomem;
 		}
-		rp_pool_run(pool, nt, table_item, &tj);
+		rp_pool_run(pool, nt + 1, table_item, &tj);
+		if (tj.status[nt]) rc = tj.status[nt], *err = tj.errs[nt];
 		for (uint32_t t = 0; t < nt && !rc; t++)
 			if (tj.status[t]) rc = tj.status[t], *err = tj.errs[t];
 		rp_free(tj.status);
@@ -1436,10 +1479,6 @@ rp_status seg_merge(merge_input *in, size_t k, const seg_params *sp, const char 
 nomem:
 	rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 out:
-	for (int j = 0; j < 5; j++) {
-		secw_abort(st[j]);
-		win_free(&win[j]);
-	}
 	segw_free(w);
 	for (size_t i = 0; i < k; i++) {
 		rp_free(drop[i]);
@@ -1447,6 +1486,8 @@ out:
 	}
 	rp_free(drop);
 	rp_free(map);
+	rp_free(base);
+	rp_free(plain);
 	if (rc && *docs_out == 0) unlink(path);
 	return rc;
 }

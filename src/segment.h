@@ -6,6 +6,7 @@
 #define RP_SEGMENT_H
 
 #include <stdint.h>
+#include <string.h>
 #include "internal.h"
 
 #define SEG_VERSION 1
@@ -65,7 +66,24 @@ void seg_params_get(const uint8_t *b, seg_params *sp);
 int seg_params_compare(const seg_params *a, const seg_params *b, const char *what, rp_error *err);
 static inline size_t seg_sig_bytes(const seg_params *sp) { return ((size_t)sp->num_perm * sp->sig_bits + 7) / 8; }
 
-/* Little-endian encoding. */
+/* Little-endian encoding (one unaligned load or store on little-endian
+ * hosts: the table coders run these per entry). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static inline void put_u32(uint8_t *b, uint32_t v) { memcpy(b, &v, 4); }
+static inline void put_u64(uint8_t *b, uint64_t v) { memcpy(b, &v, 8); }
+static inline uint32_t get_u32(const uint8_t *b)
+{
+	uint32_t v;
+	memcpy(&v, b, 4);
+	return v;
+}
+static inline uint64_t get_u64(const uint8_t *b)
+{
+	uint64_t v;
+	memcpy(&v, b, 8);
+	return v;
+}
+#else
 static inline void put_u32(uint8_t *b, uint32_t v) { for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i)); }
 static inline void put_u64(uint8_t *b, uint64_t v) { for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i)); }
 static inline uint32_t get_u32(const uint8_t *b)
@@ -73,6 +91,7 @@ static inline uint32_t get_u32(const uint8_t *b)
 	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 static inline uint64_t get_u64(const uint8_t *b) { return (uint64_t)get_u32(b) | (uint64_t)get_u32(b + 4) << 32; }
+#endif
 /* width (<= 57) bits at bit position pos of a little-endian bit stream; the
  * buffer must hold 8 readable bytes from pos / 8. */
 static inline uint64_t get_bits(const uint8_t *b, uint64_t pos, unsigned width)

@@ -22,13 +22,149 @@
 
 #define MAX_OCC 16
 
-typedef struct { int64_t diag; uint32_t i; } seed;
-
-static int cmp_seed(const void *x, const void *y)
+/* A seed packed into one key that sorts by diagonal, then by position in A:
+ * (j - i + sa - 1) << 32 | i. */
+static inline uint64_t seed_key(size_t i, size_t j, size_t sa)
 {
-	const seed *a = x, *b = y;
-	if (a->diag != b->diag) return a->diag < b->diag ? -1 : 1;
-	return (a->i > b->i) - (a->i < b->i);
+	return (uint64_t)(j + sa - 1 - i) << 32 | (uint64_t)i;
+}
+
+struct rp_aligner {
+	size_t k;
+	uint32_t gap, min_tokens;
+	/* side A */
+	const uint64_t *a;
+	size_t na, sa;
+	uint64_t *ha;            /* A's shingles */
+	size_t ha_cap;
+	size_t tmask;            /* table size - 1 */
+	uint64_t *t_hash;        /* table: a shingle hash ... */
+	uint32_t *t_head;        /* 1 + its first position in A, 0 empty */
+	uint32_t *t_cnt;         /* its occurrences in the current B (0 between calls) */
+	size_t t_cap;
+	uint32_t *next;          /* 1 + next position in A of the same hash */
+	size_t next_cap;
+	uint64_t *filt;          /* one bit per value of a hash's top fbits bits: set if A may have it */
+	size_t filt_cap;
+	unsigned fbits;
+	/* scratch for one B */
+	uint64_t *hb;
+	size_t hb_cap;
+	uint32_t *maybe;         /* B positions that pass the filter */
+	size_t maybe_cap;
+	uint64_t *match;         /* j << 32 | slot of every B shingle found in A */
+	size_t match_cap;
+	uint64_t *seeds, *tmp;
+	size_t seeds_cap, tmp_cap;
+	rp_passage *seg;
+	size_t seg_cap;
+	uint8_t *claim_a, *claim_b;
+	size_t claim_a_cap, claim_b_cap;
+};
+
+rp_aligner *rp_aligner_new(const rp_align_opts *o)
+{
+	rp_aligner *al = rp_malloc(sizeof *al);
+	if (!al) return NULL;
+	memset(al, 0, sizeof *al);
+	al->k = o->seed_tokens ? (size_t)o->seed_tokens : 5;
+	al->gap = o->max_gap ? (uint32_t)o->max_gap : 8;
+	al->min_tokens = o->min_tokens ? (uint32_t)o->min_tokens : 8;
+	return al;
+}
+
+void rp_aligner_free(rp_aligner *al)
+{
+	if (!al) return;
+	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
+	rp_free(al->filt); rp_free(al->maybe);
+	rp_free(al->hb); rp_free(al->match); rp_free(al->seeds); rp_free(al->tmp); rp_free(al->seg);
+	rp_free(al->claim_a); rp_free(al->claim_b);
+	rp_free(al);
+}
+
+int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
+{
+	al->a = a;
+	al->na = na;
+	al->sa = 0;
+	if (na > UINT32_MAX - 1) return RP_EDATA;
+	if (na < al->k) return 0;
+	size_t sa = na - al->k + 1, tcap = 1;
+	while (tcap < sa * 2) tcap <<= 1;
+	if (rp_grow((void **)&al->ha, &al->ha_cap, sa, sizeof *al->ha)
+	    || rp_grow((void **)&al->next, &al->next_cap, sa, sizeof *al->next))
+		return RP_ENOMEM;
+	if (tcap > al->t_cap) {
+		rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt);
+		al->t_hash = rp_malloc_array(tcap, sizeof *al->t_hash);
+		al->t_head = rp_malloc_array(tcap, sizeof *al->t_head);
+		al->t_cnt = rp_malloc_array(tcap, sizeof *al->t_cnt);
+		al->t_cap = al->t_hash && al->t_head && al->t_cnt ? tcap : 0;
+		if (!al->t_cap) return RP_ENOMEM;
+		memset(al->t_cnt, 0, tcap * sizeof *al->t_cnt);
+	}
+	al->tmask = tcap - 1;
+	memset(al->t_head, 0, tcap * sizeof *al->t_head);
+	/* The filter: about 32 bits per shingle of A, so that nearly every
+	 * shingle of B that A lacks is turned away without a probe. */
+	unsigned fbits = 12;
+	while (fbits < 40 && ((size_t)1 << fbits) < sa * 32) fbits++;
+	size_t fwords = ((size_t)1 << fbits) / 64;
+	if (rp_grow((void **)&al->filt, &al->filt_cap, fwords, sizeof *al->filt)) return RP_ENOMEM;
+	memset(al->filt, 0, fwords * sizeof *al->filt);
+	al->fbits = fbits;
+	rp_shingles(a, na, (int)al->k, al->ha);
+	for (size_t i = 0; i < sa; i++) {
+		uint64_t f = al->ha[i] >> (64 - fbits);
+		al->filt[f >> 6] |= 1ULL << (f & 63);
+	}
+	/* Inserted backwards so chains run in ascending order. */
+	for (size_t i = sa; i-- > 0;) {
+		uint64_t h = al->ha[i];
+		size_t slot = h & al->tmask;
+		while (al->t_head[slot] && al->t_hash[slot] != h) slot = (slot + 1) & al->tmask;
+		al->t_hash[slot] = h;
+		al->next[i] = al->t_head[slot];
+		al->t_head[slot] = (uint32_t)i + 1;
+	}
+	al->sa = sa;
+	return 0;
+}
+
+/* Sort n keys ascending: LSD radix, 8 bits a pass, skipping passes where
+ * every key has the same byte; insertion sort for short arrays. */
+static void sort_keys(uint64_t *a, uint64_t *tmp, size_t n)
+{
+	if (n < 48) {
+		for (size_t i = 1; i < n; i++) {
+			uint64_t x = a[i];
+			size_t j = i;
+			while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
+			a[j] = x;
+		}
+		return;
+	}
+	uint64_t *src = a, *dst = tmp;
+	size_t count[256];
+	uint64_t diff = 0;
+	for (size_t i = 1; i < n; i++) diff |= a[i] ^ a[0];
+	for (int shift = 0; shift < 64; shift += 8) {
+		if (!((diff >> shift) & 0xff)) continue; /* all equal here */
+		memset(count, 0, sizeof count);
+		for (size_t i = 0; i < n; i++) count[(src[i] >> shift) & 0xff]++;
+		size_t sum = 0;
+		for (int c = 0; c < 256; c++) {
+			size_t x = count[c];
+			count[c] = sum;
+			sum += x;
+		}
+		for (size_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a) memcpy(a, src, n * sizeof *a);
 }
 
 static int cmp_len_desc(const void *x, const void *y)
@@ -45,6 +181,22 @@ static int cmp_a_start(const void *x, const void *y)
 	const rp_passage *a = x, *b = y;
 	if (a->a_start != b->a_start) return a->a_start < b->a_start ? -1 : 1;
 	return (a->b_start > b->b_start) - (a->b_start < b->b_start);
+}
+
+/* Sort passages by cmp (a total order on them): insertion sort when few,
+ * which most alignments have, else qsort. */
+static inline void sort_passages(rp_passage *p, size_t n, int (*cmp)(const void *, const void *))
+{
+	if (n > 16) {
+		qsort(p, n, sizeof *p, cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		rp_passage x = p[i];
+		size_t j = i;
+		while (j > 0 && cmp(&p[j - 1], &x) > 0) p[j] = p[j - 1], j--;
+		p[j] = x;
+	}
 }
 
 /* Append to a growable passage array. */
@@ -100,65 +252,80 @@ static int trim_to_agreement(rp_passage *p, const uint64_t *a, const uint64_t *b
 	return p->a_end - p->a_start >= min_tokens && p->b_end - p->b_start >= min_tokens;
 }
 
-rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *o,
-                   rp_passage **out, size_t *nout, rp_error *err)
+int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared)
 {
 	*out = NULL;
 	*nout = 0;
-	const size_t k = o->seed_tokens ? (size_t)o->seed_tokens : 5;
-	const uint32_t gap = o->max_gap ? (uint32_t)o->max_gap : 8;
-	const uint32_t min_tokens = o->min_tokens ? (uint32_t)o->min_tokens : 8;
-	if (na > UINT32_MAX - 1 || nb > UINT32_MAX - 1) return rp_set_error(err, RP_EDATA, "document too long to align");
-	if (na < k || nb < k) return RP_OK;
-	size_t sa = na - k + 1, sb = nb - k + 1;
-	int rc = RP_ENOMEM;
-	uint64_t *ha = rp_malloc_array(sa, sizeof *ha), *hb = rp_malloc_array(sb, sizeof *hb);
-	size_t tcap = 1;
-	while (tcap < sb * 2) tcap <<= 1;
-	uint32_t *table = rp_malloc_array(tcap, sizeof *table); /* 1 + first position, 0 empty */
-	uint32_t *next = rp_malloc_array(sb, sizeof *next);     /* 1 + next position of the same hash */
-	uint8_t *occ = rp_malloc_array(tcap, 1);
-	seed *seeds = NULL;
-	size_t nseeds = 0, seeds_cap = 0;
-	rp_passage *seg = NULL, *sel = NULL;
-	size_t nseg = 0, seg_cap = 0, nsel = 0, sel_cap = 0;
-	uint8_t *claim_a = NULL, *claim_b = NULL;
-	if (!ha || !hb || !table || !next || !occ) goto out;
-	rp_shingles(a, na, (int)k, ha);
-	rp_shingles(b, nb, (int)k, hb);
-	memset(table, 0, tcap * sizeof *table);
-	memset(occ, 0, tcap);
-	/* B's shingles, inserted backwards so chains run in ascending order. */
-	for (size_t j = sb; j-- > 0;) {
-		size_t slot = hb[j] & (tcap - 1);
-		while (table[slot] && hb[table[slot] - 1] != hb[j]) slot = (slot + 1) & (tcap - 1);
-		next[j] = table[slot];
-		table[slot] = (uint32_t)j + 1;
-		if (occ[slot] < 255) occ[slot]++;
+	*shared = 0;
+	const size_t k = al->k, na = al->na, sa = al->sa;
+	const uint32_t gap = al->gap, min_tokens = al->min_tokens;
+	const uint64_t *a = al->a;
+	if (nb > UINT32_MAX - 1 || (sa && na + nb > UINT32_MAX - 1)) return RP_EDATA;
+	if (!sa || nb < k) return 0;
+	size_t sb = nb - k + 1;
+	if (rp_grow((void **)&al->hb, &al->hb_cap, sb, sizeof *al->hb)) return RP_ENOMEM;
+	rp_shingles(b, nb, (int)k, al->hb);
+	/* B's shingles found in A, and how often each occurs in B. */
+	size_t nmatch = 0, inter = 0, nmaybe = 0;
+	const uint64_t *hb = al->hb;
+	if (rp_grow((void **)&al->maybe, &al->maybe_cap, sb, sizeof *al->maybe)) return RP_ENOMEM;
+	const unsigned fshift = 64 - al->fbits;
+	const uint64_t *filt = al->filt;
+	uint32_t *maybe = al->maybe;
+	for (size_t j = 0; j < sb; j++) {
+		uint64_t f = hb[j] >> fshift;
+		maybe[nmaybe] = (uint32_t)j;
+		nmaybe += (filt[f >> 6] >> (f & 63)) & 1;
 	}
-	/* 1. seeds */
-	for (size_t i = 0; i < sa; i++) {
-		size_t slot = ha[i] & (tcap - 1);
-		while (table[slot] && hb[table[slot] - 1] != ha[i]) slot = (slot + 1) & (tcap - 1);
-		if (!table[slot] || occ[slot] > MAX_OCC) continue;
-		for (uint32_t j1 = table[slot]; j1; j1 = next[j1 - 1]) {
-			if (rp_grow((void **)&seeds, &seeds_cap, nseeds + 1, sizeof *seeds)) goto out;
-			seeds[nseeds++] = (seed){(int64_t)(j1 - 1) - (int64_t)i, (uint32_t)i};
+	for (size_t x = 0; x < nmaybe; x++) {
+		size_t j = maybe[x];
+		uint64_t h = hb[j];
+		size_t slot = h & al->tmask;
+		while (al->t_head[slot] && al->t_hash[slot] != h) slot = (slot + 1) & al->tmask;
+		if (!al->t_head[slot]) continue;
+		if (nmatch == al->match_cap && rp_grow((void **)&al->match, &al->match_cap, nmatch + 1, sizeof *al->match)) {
+			for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
+			return RP_ENOMEM;
+		}
+		al->match[nmatch++] = (uint64_t)j << 32 | slot;
+		if (!al->t_cnt[slot]++) inter++;
+	}
+	*shared = inter;
+	/* 1. seeds: (i, j) with equal shingles, unless the shingle occurs more
+	 * than MAX_OCC times in B */
+	size_t nseeds = 0;
+	int rc = RP_ENOMEM;
+	for (size_t q = 0; q < nmatch; q++) {
+		size_t j = (size_t)(al->match[q] >> 32), slot = (size_t)(al->match[q] & 0xffffffffu);
+		if (al->t_cnt[slot] > MAX_OCC) continue;
+		for (uint32_t i1 = al->t_head[slot]; i1; i1 = al->next[i1 - 1]) {
+			if (nseeds == al->seeds_cap && rp_grow((void **)&al->seeds, &al->seeds_cap, nseeds + 1, sizeof *al->seeds))
+				goto out;
+			al->seeds[nseeds++] = seed_key(i1 - 1, j, sa);
 		}
 	}
-	if (!nseeds) { rc = RP_OK; goto out; }
+	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
+	nmatch = 0;
+	if (!nseeds) return 0;
+	if (rp_grow((void **)&al->tmp, &al->tmp_cap, nseeds, sizeof *al->tmp)) return RP_ENOMEM;
 	/* 2. chain along diagonals */
-	qsort(seeds, nseeds, sizeof *seeds, cmp_seed);
+	uint64_t *seeds = al->seeds;
+	sort_keys(seeds, al->tmp, nseeds);
+	size_t nseg = 0;
 	for (size_t s = 0; s < nseeds;) {
 		size_t t = s;
-		while (t + 1 < nseeds && seeds[t + 1].diag == seeds[s].diag && seeds[t + 1].i - seeds[t].i <= gap) t++;
-		uint32_t i0 = seeds[s].i, i1 = seeds[t].i + (uint32_t)k;
-		rp_passage p = {i0, i1, (uint32_t)(i0 + seeds[s].diag), (uint32_t)(i1 + seeds[s].diag), 0, 0, 0, 0, 0};
-		if (push(&seg, &nseg, &seg_cap, p)) goto out;
+		while (t + 1 < nseeds && seeds[t + 1] >> 32 == seeds[s] >> 32
+		       && (uint32_t)seeds[t + 1] - (uint32_t)seeds[t] <= gap)
+			t++;
+		int64_t diag = (int64_t)(seeds[s] >> 32) - (int64_t)(sa - 1);
+		uint32_t i0 = (uint32_t)seeds[s], i1 = (uint32_t)seeds[t] + (uint32_t)k;
+		rp_passage p = {i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};
+		if (push(&al->seg, &nseg, &al->seg_cap, p)) return RP_ENOMEM;
 		s = t + 1;
 	}
 	/* 3. merge segments that follow each other in both A and B */
-	qsort(seg, nseg, sizeof *seg, cmp_a_start);
+	rp_passage *seg = al->seg;
+	sort_passages(seg, nseg, cmp_a_start);
 	size_t m = 0;
 	for (size_t s = 0; s < nseg; s++) {
 		int merged = 0;
@@ -183,12 +350,14 @@ rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, c
 	}
 	nseg = m;
 	/* 4. select, longest first, each token claimed once */
-	claim_a = rp_malloc(na);
-	claim_b = rp_malloc(nb);
-	if (!claim_a || !claim_b) goto out;
+	if (rp_grow((void **)&al->claim_a, &al->claim_a_cap, na, 1) || rp_grow((void **)&al->claim_b, &al->claim_b_cap, nb, 1))
+		return RP_ENOMEM;
+	uint8_t *claim_a = al->claim_a, *claim_b = al->claim_b;
 	memset(claim_a, 0, na);
 	memset(claim_b, 0, nb);
-	qsort(seg, nseg, sizeof *seg, cmp_len_desc);
+	rp_passage *sel = NULL;
+	size_t nsel = 0, sel_cap = 0;
+	sort_passages(seg, nseg, cmp_len_desc);
 	for (size_t s = 0; s < nseg; s++) {
 		rp_passage p = seg[s];
 		if (p.a_end - p.a_start < min_tokens && p.b_end - p.b_start < min_tokens) continue;
@@ -201,19 +370,36 @@ rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, c
 			p.a_end++, p.b_end++;
 		/* Claim; B tokens already claimed inside a merged passage stay with
 		 * their first owner. */
-		for (uint32_t i = p.a_start; i < p.a_end; i++) claim_a[i] = 1;
-		for (uint32_t j = p.b_start; j < p.b_end; j++) claim_b[j] = 1;
+		memset(claim_a + p.a_start, 1, p.a_end - p.a_start);
+		memset(claim_b + p.b_start, 1, p.b_end - p.b_start);
 		p.tokens = p.a_end - p.a_start;
-		if (push(&sel, &nsel, &sel_cap, p)) goto out;
+		if (push(&sel, &nsel, &sel_cap, p)) {
+			rp_free(sel);
+			return RP_ENOMEM;
+		}
 	}
-	if (nsel) qsort(sel, nsel, sizeof *sel, cmp_a_start);
+	sort_passages(sel, nsel, cmp_a_start);
 	*out = sel;
 	*nout = nsel;
-	sel = NULL;
-	rc = RP_OK;
+	return 0;
 out:
-	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
-	rp_free(ha); rp_free(hb); rp_free(table); rp_free(next); rp_free(occ);
-	rp_free(seeds); rp_free(seg); rp_free(sel); rp_free(claim_a); rp_free(claim_b);
+	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
 	return rc;
+}
+
+rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *o,
+                   rp_passage **out, size_t *nout, rp_error *err)
+{
+	*out = NULL;
+	*nout = 0;
+	if (na > UINT32_MAX - 1 || nb > UINT32_MAX - 1 || na + nb > UINT32_MAX - 1)
+		return rp_set_error(err, RP_EDATA, "document too long to align");
+	rp_aligner *al = rp_aligner_new(o);
+	if (!al) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	size_t shared;
+	int rc = rp_aligner_set_a(al, a, na);
+	if (!rc) rc = rp_aligner_run(al, b, nb, out, nout, &shared);
+	rp_aligner_free(al);
+	if (rc) return rp_set_error(err, rc, rc == RP_ENOMEM ? "out of memory" : "document too long to align");
+	return RP_OK;
 }

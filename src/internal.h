@@ -133,4 +133,18 @@ typedef struct { uint64_t hash; uint32_t pos; } rp_fingerprint;
 size_t rp_winnow(const uint64_t *h, size_t n, size_t w, rp_fingerprint *out);
 
 
+/* Alignment with side A prepared once and aligned against many B (align.c;
+ * rp_align is one set_a and one run).  set_a keeps the pointer a, which must
+ * stay valid while runs use it.  run returns the passages (allocated, NULL
+ * when none) and in *shared the number of distinct shingles B has in common
+ * with A.  Both return 0, RP_ENOMEM or RP_EDATA (too long). */
+typedef struct rp_aligner rp_aligner;
+rp_aligner *rp_aligner_new(const rp_align_opts *o);
+void rp_aligner_free(rp_aligner *al);
+int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na);
+int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared);
+/* rp_reuse maps its token file when it is at most this many bytes (default a
+ * quarter of the physical memory), else reads it with pread; tests set 0. */
+void rp_reuse_set_map_limit(rp_reuse *r, uint64_t bytes);
+
 #endif

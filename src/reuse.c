@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -41,13 +42,6 @@ typedef struct {
 } template_hit;
 
 typedef struct {
-	uint64_t *hash;
-	uint32_t *start, *end;
-	uint8_t *masked;
-	size_t n, cap;
-} doc_tokens;
-
-typedef struct {
 	rp_tokens tok;
 	uint64_t *shingles;
 	size_t shingles_cap;
@@ -55,14 +49,24 @@ typedef struct {
 	size_t fp_cap;
 	posting *post; /* this worker's postings of the current batch */
 	size_t npost, post_cap;
-	doc_tokens a, b;
-	uint64_t *ref;           /* token hashes of a template's reference document */
+	rp_aligner *al;
+	int64_t a_doc;     /* the document held in ah (masked) and set as the aligner's A, -1 if none */
+	const uint64_t *a_hash; /* its token hashes, boilerplate replaced by values that match nothing */
+	const uint32_t *a_span; /* its token starts then ends, NULL until needed */
+	uint64_t *ah, *bh; /* buffers for token hashes */
+	size_t ah_cap, bh_cap;
+	uint32_t *aspan, *bspan; /* buffers for token spans */
+	size_t aspan_cap, bspan_cap;
+	const uint64_t *ref; /* token hashes of a template's reference document */
+	uint64_t *ref_buf;
 	size_t ref_cap, ref_n;
 	int64_t ref_doc;
-	uint64_t *sa, *sb;
-	size_t sa_cap, sb_cap;
-	int64_t a_doc;     /* the document held in a (masked), -1 if none */
-	size_t sa_n;       /* its clean shingle set in sa, SIZE_MAX if not computed */
+	uint8_t *masked;
+	size_t masked_cap;
+	uint64_t *sh, *set;
+	size_t sh_cap, set_cap;
+	uint64_t *stage; /* a document's token file record, to write at once */
+	size_t stage_cap;
 	char pad[64];
 } worker;
 
@@ -78,6 +82,9 @@ struct rp_reuse {
 	uint32_t *ntok, *nfp;
 	int spill_fd;
 	_Atomic uint64_t spill_end;
+	const char *map; /* the token file mapped after finish, NULL: read with pread */
+	size_t map_len;
+	uint64_t map_limit; /* largest token file mapped */
 	posting *post;
 	size_t npost, post_cap;
 	/* after finish */
@@ -85,6 +92,9 @@ struct rp_reuse {
 	size_t ncand, next;
 	template_hit *tpl; /* boilerplate fingerprints, sorted by doc then pos */
 	uint32_t *group;   /* optional: site of each document (0: none) */
+	uint32_t *mask_at; /* boilerplate of document d: token runs mask_run[mask_at[d] .. mask_at[d + 1]) */
+	uint32_t *mask_run; /* start, end pairs */
+	_Atomic uint32_t *ndist; /* distinct clean shingles of each document, UINT32_MAX until needed */
 	size_t ntpl;
 	size_t template_groups;
 	rp_reuse_pair *chunk;
@@ -128,7 +138,17 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	r->w = rp_malloc_array((size_t)r->nworkers, sizeof *r->w);
 	if (!r->w) { rp_free(r); return rp_set_error(err, RP_ENOMEM, "out of memory"); }
 	memset(r->w, 0, (size_t)r->nworkers * sizeof *r->w);
-	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = r->w[i].a_doc = -1;
+	rp_align_opts ao = {q.ngram, 8, o->min_words};
+	for (int i = 0; i < r->nworkers; i++) {
+		r->w[i].ref_doc = r->w[i].a_doc = -1;
+		if (!(r->w[i].al = rp_aligner_new(&ao))) {
+			rp_reuse_free(r);
+			return rp_set_error(err, RP_ENOMEM, "out of memory");
+		}
+	}
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	r->map_limit = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 : 0;
+	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
 	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
 		rp_reuse_free(r);
@@ -156,10 +176,15 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	if (n > UINT32_MAX - 1) return rp_set_error(err, RP_EDATA, "too many tokens in one document");
 	r->ntok[seq] = (uint32_t)n;
 	if (!n) return 0;
+	/* One write: the hashes, then the starts, then the ends. */
+	if (rp_grow((void **)&w->stage, &w->stage_cap, 2 * n, sizeof *w->stage))
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
+	memcpy(w->stage, w->tok.hash, n * 8);
+	memcpy((char *)w->stage + n * 8, w->tok.start, n * 4);
+	memcpy((char *)w->stage + n * 12, w->tok.end, n * 4);
 	uint64_t bytes = n * 16, at = atomic_fetch_add(&r->spill_end, bytes);
 	r->spill_at[seq] = at;
-	if (rp_pwrite_all(r->spill_fd, w->tok.hash, n * 8, at) || rp_pwrite_all(r->spill_fd, w->tok.start, n * 4, at + n * 8)
-	    || rp_pwrite_all(r->spill_fd, w->tok.end, n * 4, at + n * 12))
+	if (rp_pwrite_all(r->spill_fd, w->stage, n * 16, at))
 		return rp_set_error(err, RP_EIO, "cannot write the temporary token file: %s", strerror(errno));
 	if (rp_grow((void **)&w->shingles, &w->shingles_cap, n, sizeof *w->shingles)
 	    || rp_grow((void **)&w->fp, &w->fp_cap, n, sizeof *w->fp))
@@ -288,6 +313,8 @@ static int one_group(const rp_reuse *r, const uint32_t *docs, size_t m)
 	return 1;
 }
 
+static int mask_all(rp_reuse *r);
+
 rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 {
 	if (r->finished) return RP_OK;
@@ -380,6 +407,26 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 			if (rp_grow((void **)&r->cand, &cand_cap, r->ncand + 1, sizeof *r->cand)) goto out;
 			r->cand[r->ncand++] = pairs[i];
 		}
+	r->ndist = rp_malloc_array(r->n ? r->n : 1, sizeof *r->ndist);
+	if (!r->ndist) goto out;
+	for (size_t d = 0; d < r->n; d++) atomic_init(&r->ndist[d], UINT32_MAX);
+	/* Map the token file when it is at most a quarter of the memory and the
+	 * address space allows: every pair reads B's tokens, and a read call per
+	 * pair costs a third of the alignment time.  The mapped pages are the
+	 * page cache that read calls would fill too, but they count in the
+	 * process's resident size.  Else read it piecewise. */
+	uint64_t len = atomic_load(&r->spill_end);
+	if (len && len <= r->map_limit) {
+		void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, r->spill_fd, 0);
+		if (m != MAP_FAILED) r->map = m, r->map_len = (size_t)len;
+	}
+	if ((rc = mask_all(r))) {
+		if (rc == RP_EIO)
+			rp_set_error(err, rc, "cannot read the temporary token file: %s", errno ? strerror(errno) : "it was truncated");
+		else rc = RP_ENOMEM;
+		goto out;
+	}
+	rc = RP_ENOMEM;
 	r->chunk = rp_malloc_array(CHUNK, sizeof *r->chunk);
 	r->chunk_rc = rp_malloc_array(CHUNK, sizeof *r->chunk_rc);
 	if (!r->chunk || !r->chunk_rc) goto out;
@@ -390,7 +437,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	r->finished = 1;
 	rc = RP_OK;
 out:
-	if (rc) rp_set_error(err, rc, "out of memory");
+	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
 	rp_free(docs);
 	rp_free(pairs);
 	rp_free(is_tpl);
@@ -411,91 +458,218 @@ rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_e
 	return 0;
 }
 
+void rp_reuse_set_map_limit(rp_reuse *r, uint64_t bytes) { r->map_limit = bytes; }
 size_t rp_reuse_candidates(const rp_reuse *r) { return r->ncand; }
 size_t rp_reuse_template_fingerprints(const rp_reuse *r) { return r->template_groups; }
+
+/* Token hashes of document doc: *out points into the mapped token file, or
+ * at *buf, where they are read (copy: always into *buf, to be changed). */
+static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size_t *cap, const uint64_t **out)
+{
+	size_t n = r->ntok[doc];
+	if (r->map && !copy) {
+		*out = (const uint64_t *)(r->map + r->spill_at[doc]);
+		return 0;
+	}
+	if (rp_grow((void **)buf, cap, n ? n : 1, sizeof **buf)) return RP_ENOMEM;
+	if (r->map) memcpy(*buf, r->map + r->spill_at[doc], n * 8);
+	else if (n && rp_pread_all(r->spill_fd, *buf, n * 8, r->spill_at[doc])) return RP_EIO;
+	*out = *buf;
+	return 0;
+}
+
+/* Byte spans of document doc's tokens: n starts, then n ends. */
+static int read_spans(rp_reuse *r, uint32_t doc, uint32_t **buf, size_t *cap, const uint32_t **out)
+{
+	size_t n = r->ntok[doc];
+	if (r->map) {
+		*out = (const uint32_t *)(r->map + r->spill_at[doc] + n * 8);
+		return 0;
+	}
+	if (rp_grow((void **)buf, cap, n ? 2 * n : 1, sizeof **buf)) return RP_ENOMEM;
+	if (n && rp_pread_all(r->spill_fd, *buf, n * 8, r->spill_at[doc] + n * 8)) return RP_EIO;
+	*out = *buf;
+	return 0;
+}
 
 /* Token hashes of document doc into w->ref (cached). */
 static int load_ref(rp_reuse *r, worker *w, uint32_t doc)
 {
 	if (w->ref_doc == (int64_t)doc) return 0;
-	size_t n = r->ntok[doc];
-	if (rp_grow((void **)&w->ref, &w->ref_cap, n ? n : 1, sizeof *w->ref)) return RP_ENOMEM;
-	if (n && rp_pread_all(r->spill_fd, w->ref, n * 8, r->spill_at[doc])) return RP_EIO;
-	w->ref_n = n;
+	w->ref_doc = -1;
+	int rc = read_hashes(r, doc, 0, &w->ref_buf, &w->ref_cap, &w->ref);
+	if (rc) return rc;
+	w->ref_n = r->ntok[doc];
 	w->ref_doc = doc;
 	return 0;
 }
 
-/* Load document doc's tokens and mark its boilerplate: each boilerplate
- * fingerprint is extended left and right for as long as the document agrees
- * with the reference document that shares it, so the whole template run is
- * masked, not only the winnowed positions. */
-static int load_doc(rp_reuse *r, worker *w, uint32_t doc, doc_tokens *t)
+/* Document doc's boilerplate, from its template hits tpl[lo ..]: each
+ * boilerplate fingerprint is extended left and right for as long as the
+ * document agrees with the reference documents that share it, so the whole
+ * template run is masked, not only the winnowed positions.  The masked
+ * tokens, as maximal runs (start, end pairs), into *runs (allocated). */
+static int mask_doc(rp_reuse *r, worker *w, uint32_t doc, size_t lo, uint32_t **runs, size_t *nruns)
 {
+	*runs = NULL;
+	*nruns = 0;
 	size_t n = r->ntok[doc];
-	if (t->cap < n) {
-		size_t cap = n;
-		void *q;
-		if (!(q = rp_realloc_array(t->hash, cap, 8))) return RP_ENOMEM;
-		t->hash = q;
-		if (!(q = rp_realloc_array(t->start, cap, 4))) return RP_ENOMEM;
-		t->start = q;
-		if (!(q = rp_realloc_array(t->end, cap, 4))) return RP_ENOMEM;
-		t->end = q;
-		if (!(q = rp_realloc_array(t->masked, cap, 1))) return RP_ENOMEM;
-		t->masked = q;
-		t->cap = cap;
-	}
-	t->n = n;
-	if (!n) return 0;
-	uint64_t at = r->spill_at[doc];
-	if (rp_pread_all(r->spill_fd, t->hash, n * 8, at) || rp_pread_all(r->spill_fd, t->start, n * 4, at + n * 8)
-	    || rp_pread_all(r->spill_fd, t->end, n * 4, at + n * 12))
-		return RP_EIO;
-	memset(t->masked, 0, n);
-	size_t lo = 0, hi = r->ntpl;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (r->tpl[mid].doc < doc) lo = mid + 1;
-		else hi = mid;
-	}
+	const uint64_t *t;
+	int rc = read_hashes(r, doc, 0, &w->bh, &w->bh_cap, &t);
+	if (rc) return rc;
+	if (rp_grow((void **)&w->masked, &w->masked_cap, n + 1, 1)) return RP_ENOMEM;
+	uint8_t *masked = w->masked;
+	memset(masked, 0, n + 1);
 	const size_t k = (size_t)r->p.ngram;
 	for (size_t i = lo; i < r->ntpl && r->tpl[i].doc == doc; i++) {
 		const template_hit *h = &r->tpl[i];
-		if (h->pos < n && t->masked[h->pos]) continue; /* inside a run already masked */
+		if (h->pos < n && masked[h->pos]) continue; /* inside a run already masked */
 		size_t x = 0, ex = n;
 		for (uint32_t q = 0; q < h->nref; q++) {
-			int rc = load_ref(r, w, h->ref_doc[q]);
-			if (rc) return rc;
+			if ((rc = load_ref(r, w, h->ref_doc[q]))) return rc;
 			size_t lx = h->pos, lex = h->pos + k, y = h->ref_pos[q], ey = h->ref_pos[q] + k;
-			while (lx > 0 && y > 0 && t->hash[lx - 1] == w->ref[y - 1]) lx--, y--;
-			while (lex < n && ey < w->ref_n && t->hash[lex] == w->ref[ey]) lex++, ey++;
+			while (lx > 0 && y > 0 && t[lx - 1] == w->ref[y - 1]) lx--, y--;
+			while (lex < n && ey < w->ref_n && t[lex] == w->ref[ey]) lex++, ey++;
 			if (lx > x) x = lx;
 			if (lex < ex) ex = lex;
 		}
 		if (!h->nref || x > h->pos) x = h->pos;
 		if (!h->nref || ex < h->pos + k) ex = h->pos + k;
-		for (size_t m = x; m < ex && m < n; m++) t->masked[m] = 1;
+		for (size_t m = x; m < ex && m < n; m++) masked[m] = 1;
+	}
+	size_t cap = 0;
+	for (size_t i = 0; i < n;) {
+		if (!masked[i]) { i++; continue; }
+		size_t j = i;
+		while (j < n && masked[j]) j++;
+		if (rp_grow((void **)runs, &cap, 2 * *nruns + 2, sizeof **runs)) {
+			rp_free(*runs);
+			*runs = NULL;
+			return RP_ENOMEM;
+		}
+		(*runs)[2 * *nruns] = (uint32_t)i;
+		(*runs)[2 * *nruns + 1] = (uint32_t)j;
+		++*nruns;
+		i = j;
 	}
 	return 0;
 }
 
-/* Sorted distinct shingles of t that touch no masked token. */
-static size_t clean_shingles(const rp_reuse *r, const doc_tokens *t, uint64_t *out)
+typedef struct {
+	rp_reuse *r;
+	const size_t *lo; /* first template hit of each document with some */
+	uint32_t **runs;
+	size_t *nruns;
+	int *rc;
+} mask_job;
+
+static void mask_item(void *v, size_t i, int wid)
 {
-	const size_t k = (size_t)r->p.ngram;
-	size_t ns = rp_shingles(t->hash, t->n, (int)k, out), m = 0, run = 0;
+	mask_job *j = v;
+	uint32_t doc = j->r->tpl[j->lo[i]].doc;
+	j->rc[i] = mask_doc(j->r, &j->r->w[wid], doc, j->lo[i], &j->runs[i], &j->nruns[i]);
+}
+
+/* The boilerplate of every document with template hits, on the pool, into
+ * r->mask_at and r->mask_run. */
+static int mask_all(rp_reuse *r)
+{
+	size_t nd = 0, total = 0;
+	int rc = RP_ENOMEM;
+	for (size_t i = 0; i < r->ntpl; i++) nd += !i || r->tpl[i].doc != r->tpl[i - 1].doc;
+	mask_job j = {r, NULL, NULL, NULL, NULL};
+	size_t *lo = rp_malloc_array(nd ? nd : 1, sizeof *lo);
+	j.runs = rp_malloc_array(nd ? nd : 1, sizeof *j.runs);
+	j.nruns = rp_malloc_array(nd ? nd : 1, sizeof *j.nruns);
+	j.rc = rp_malloc_array(nd ? nd : 1, sizeof *j.rc);
+	r->mask_at = rp_malloc_array(r->n + 1, sizeof *r->mask_at);
+	if (!lo || !j.runs || !j.nruns || !j.rc || !r->mask_at) goto out;
+	memset(j.runs, 0, (nd ? nd : 1) * sizeof *j.runs);
+	nd = 0;
+	for (size_t i = 0; i < r->ntpl; i++)
+		if (!i || r->tpl[i].doc != r->tpl[i - 1].doc) lo[nd++] = i;
+	j.lo = lo;
+	rp_pool_run(r->pool, nd, mask_item, &j);
+	rc = 0;
+	for (size_t i = 0; i < nd; i++) {
+		if (j.rc[i] && !rc) rc = j.rc[i];
+		total += j.nruns[i];
+	}
+	if (rc) goto out;
+	rc = RP_ENOMEM;
+	if (total > UINT32_MAX / 2 || !(r->mask_run = rp_malloc_array(total ? 2 * total : 1, sizeof *r->mask_run)))
+		goto out;
+	size_t at = 0, d = 0;
+	for (size_t x = 0; x < nd; x++) {
+		uint32_t doc = r->tpl[lo[x]].doc;
+		while (d <= doc) r->mask_at[d++] = (uint32_t)at;
+		if (j.nruns[x]) memcpy(r->mask_run + 2 * at, j.runs[x], 2 * j.nruns[x] * sizeof *r->mask_run);
+		at += j.nruns[x];
+	}
+	while (d <= r->n) r->mask_at[d++] = (uint32_t)at;
+	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = -1;
+	rc = 0;
+out:
+	if (j.runs)
+		for (size_t i = 0; i < nd; i++) rp_free(j.runs[i]);
+	rp_free(lo); rp_free(j.runs); rp_free(j.nruns); rp_free(j.rc);
+	return rc;
+}
+
+/* Token hashes of document doc into *out, its boilerplate replaced by values
+ * that match nothing (salt tells the two sides of a pair apart). */
+static int load_masked(rp_reuse *r, uint32_t doc, uint64_t salt, uint64_t **buf, size_t *cap, const uint64_t **out)
+{
+	uint32_t lo = r->mask_at[doc], hi = r->mask_at[doc + 1];
+	int rc = read_hashes(r, doc, lo < hi, buf, cap, out);
+	if (rc || lo == hi) return rc;
+	uint64_t *h = *buf;
+	for (uint32_t q = lo; q < hi; q++)
+		for (uint32_t i = r->mask_run[2 * q]; i < r->mask_run[2 * q + 1]; i++)
+			h[i] = rp_mix64(salt ^ ((uint64_t)doc << 32) ^ i);
+	return 0;
+}
+#define SALT_A 0x5eedULL
+#define SALT_B (0xb0b0ULL ^ (1ULL << 63))
+
+/* Distinct shingles of document doc that touch no boilerplate (h: its masked
+ * token hashes), counted once and remembered. */
+static size_t distinct_clean(rp_reuse *r, worker *w, uint32_t doc, const uint64_t *h)
+{
+	uint32_t c = atomic_load_explicit(&r->ndist[doc], memory_order_relaxed);
+	if (c != UINT32_MAX) return c;
+	const size_t k = (size_t)r->p.ngram, n = r->ntok[doc];
+	if (rp_grow((void **)&w->sh, &w->sh_cap, n + 1, 8) || rp_grow((void **)&w->masked, &w->masked_cap, n + 1, 1))
+		return SIZE_MAX;
+	memset(w->masked, 0, n);
+	for (uint32_t q = r->mask_at[doc]; q < r->mask_at[doc + 1]; q++)
+		memset(w->masked + r->mask_run[2 * q], 1, r->mask_run[2 * q + 1] - r->mask_run[2 * q]);
+	size_t ns = rp_shingles(h, n, (int)k, w->sh), m = 0, run = 0;
 	/* run: masked tokens inside the current window */
-	size_t w = t->n < k ? t->n : k;
-	for (size_t i = 0; i < w; i++) run += t->masked[i];
+	size_t win = n < k ? n : k;
+	for (size_t i = 0; i < win; i++) run += w->masked[i];
 	for (size_t i = 0; i < ns; i++) {
 		if (i) {
-			run -= t->masked[i - 1];
-			if (i + w - 1 < t->n) run += t->masked[i + w - 1];
+			run -= w->masked[i - 1];
+			if (i + win - 1 < n) run += w->masked[i + win - 1];
 		}
-		if (!run) out[m++] = out[i];
+		if (!run) w->sh[m++] = w->sh[i];
 	}
-	return rp_sort_unique_u64(out, m);
+	/* Count them in a hash set (shingle hashes are well mixed: low bits index it). */
+	size_t tcap = 16, u = 0, zero = 0;
+	while (tcap < 2 * m) tcap <<= 1;
+	if (rp_grow((void **)&w->set, &w->set_cap, tcap, sizeof *w->set)) return SIZE_MAX;
+	memset(w->set, 0, tcap * sizeof *w->set);
+	for (size_t i = 0; i < m; i++) {
+		uint64_t x = w->sh[i];
+		if (!x) { zero = 1; continue; } /* 0 marks an empty slot */
+		size_t slot = x & (tcap - 1);
+		while (w->set[slot] && w->set[slot] != x) slot = (slot + 1) & (tcap - 1);
+		if (!w->set[slot]) w->set[slot] = x, u++;
+	}
+	u += zero;
+	atomic_store_explicit(&r->ndist[doc], (uint32_t)u, memory_order_relaxed);
+	return u;
 }
 
 static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
@@ -508,39 +682,29 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 	/* Pairs come in (a, b) order: a is often the one held from the last pair. */
 	if (w->a_doc != (int64_t)a) {
 		w->a_doc = -1;
-		if ((rc = load_doc(r, w, a, &w->a))) return rc;
-		/* Masked tokens get values that match nothing. */
-		for (size_t i = 0; i < w->a.n; i++)
-			if (w->a.masked[i]) w->a.hash[i] = rp_mix64(0x5eedULL ^ ((uint64_t)a << 32) ^ i);
+		if ((rc = load_masked(r, a, SALT_A, &w->ah, &w->ah_cap, &w->a_hash))) return rc;
+		if ((rc = rp_aligner_set_a(w->al, w->a_hash, r->ntok[a]))) return rc;
 		w->a_doc = a;
-		w->sa_n = SIZE_MAX;
+		w->a_span = NULL;
 	}
-	if ((rc = load_doc(r, w, b, &w->b))) return rc;
-	for (size_t i = 0; i < w->b.n; i++)
-		if (w->b.masked[i]) w->b.hash[i] = rp_mix64(0xb0b0ULL ^ ((uint64_t)b << 32) ^ i ^ (1ULL << 63));
-	rp_align_opts ao = {r->p.ngram, 8, r->o.min_words};
-	rp_error e;
-	if ((rc = rp_align(w->a.hash, w->a.n, w->b.hash, w->b.n, &ao, &out->passages, &out->npassages, &e))) return rc;
+	const uint64_t *bh;
+	if ((rc = load_masked(r, b, SALT_B, &w->bh, &w->bh_cap, &bh))) return rc;
+	size_t inter;
+	if ((rc = rp_aligner_run(w->al, bh, r->ntok[b], &out->passages, &out->npassages, &inter))) return rc;
 	if (!out->npassages) return 0;
+	const uint32_t *bspan;
+	if (!w->a_span && (rc = read_spans(r, a, &w->aspan, &w->aspan_cap, &w->a_span))) return rc;
+	if ((rc = read_spans(r, b, &w->bspan, &w->bspan_cap, &bspan))) return rc;
+	const uint32_t *as = w->a_span, *ae = w->a_span + r->ntok[a], *bs = bspan, *be = bspan + r->ntok[b];
 	for (size_t q = 0; q < out->npassages; q++) {
 		rp_passage *p = &out->passages[q];
-		p->a_byte_start = w->a.start[p->a_start];
-		p->a_byte_end = w->a.end[p->a_end - 1];
-		p->b_byte_start = w->b.start[p->b_start];
-		p->b_byte_end = w->b.end[p->b_end - 1];
+		p->a_byte_start = as[p->a_start];
+		p->a_byte_end = ae[p->a_end - 1];
+		p->b_byte_start = bs[p->b_start];
+		p->b_byte_end = be[p->b_end - 1];
 	}
-	if (w->sa_n == SIZE_MAX) {
-		if (rp_grow((void **)&w->sa, &w->sa_cap, w->a.n + 1, 8)) return RP_ENOMEM;
-		if ((w->sa_n = clean_shingles(r, &w->a, w->sa)) == SIZE_MAX) return RP_ENOMEM;
-	}
-	if (rp_grow((void **)&w->sb, &w->sb_cap, w->b.n + 1, 8)) return RP_ENOMEM;
-	size_t na = w->sa_n, nb = clean_shingles(r, &w->b, w->sb), inter = 0;
-	if (nb == SIZE_MAX) return RP_ENOMEM;
-	for (size_t i = 0, j = 0; i < na && j < nb;) {
-		if (w->sa[i] < w->sb[j]) i++;
-		else if (w->sa[i] > w->sb[j]) j++;
-		else inter++, i++, j++;
-	}
+	size_t na = distinct_clean(r, w, a, w->a_hash), nb = distinct_clean(r, w, b, bh);
+	if (na == SIZE_MAX || nb == SIZE_MAX) return RP_ENOMEM;
 	out->jaccard = na + nb ? (double)inter / (double)(na + nb - inter) : 0.0;
 	out->a_in_b = na ? (double)inter / na : 0.0;
 	out->b_in_a = nb ? (double)inter / nb : 0.0;
@@ -598,23 +762,17 @@ rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, siz
 	*out = NULL;
 	*nout = 0;
 	if (doc >= r->n || !r->finished) return RP_OK;
+	uint32_t lo = r->mask_at[doc], hi = r->mask_at[doc + 1];
+	if (lo == hi) return RP_OK;
 	worker *w = &r->w[0];
-	w->a_doc = -1; /* w->a is reused here, unmasked */
-	int rc = load_doc(r, w, (uint32_t)doc, &w->a);
-	if (rc) return rp_set_error(err, rc, rc == RP_ENOMEM ? "out of memory" : "cannot read the temporary token file");
-	size_t cap = 0;
-	for (size_t i = 0; i < w->a.n;) {
-		if (!w->a.masked[i]) { i++; continue; }
-		size_t j = i;
-		while (j < w->a.n && w->a.masked[j]) j++;
-		if (rp_grow((void **)out, &cap, *nout + 1, sizeof **out)) {
-			rp_free(*out);
-			*out = NULL;
-			return rp_set_error(err, RP_ENOMEM, "out of memory");
-		}
-		(*out)[(*nout)++] = (rp_range){w->a.start[i], w->a.end[j - 1]};
-		i = j;
-	}
+	const uint32_t *st;
+	if (read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &st))
+		return rp_set_error(err, RP_EIO, "cannot read the temporary token file");
+	*out = rp_malloc_array(hi - lo, sizeof **out);
+	if (!*out) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	const uint32_t *en = st + r->ntok[doc];
+	for (uint32_t q = lo; q < hi; q++)
+		(*out)[(*nout)++] = (rp_range){st[r->mask_run[2 * q]], en[r->mask_run[2 * q + 1] - 1]};
 	return RP_OK;
 }
 
@@ -628,13 +786,15 @@ void rp_reuse_free(rp_reuse *r)
 		worker *w = &r->w[i];
 		rp_tokens_free(&w->tok);
 		rp_free(w->shingles); rp_free(w->fp); rp_free(w->post);
-		rp_free(w->a.hash); rp_free(w->a.start); rp_free(w->a.end); rp_free(w->a.masked);
-		rp_free(w->b.hash); rp_free(w->b.start); rp_free(w->b.end); rp_free(w->b.masked);
-		rp_free(w->sa); rp_free(w->sb); rp_free(w->ref);
+		rp_aligner_free(w->al);
+		rp_free(w->ah); rp_free(w->bh); rp_free(w->aspan); rp_free(w->bspan);
+		rp_free(w->ref_buf); rp_free(w->masked); rp_free(w->sh); rp_free(w->set); rp_free(w->stage);
 	}
 	rp_free(r->w);
+	if (r->map) munmap((void *)r->map, r->map_len);
 	if (r->spill_fd >= 0) close(r->spill_fd);
 	rp_free(r->spill_at); rp_free(r->ntok); rp_free(r->nfp);
 	rp_free(r->post); rp_free(r->cand); rp_free(r->tpl); rp_free(r->group);
+	rp_free(r->mask_at); rp_free(r->mask_run); rp_free((void *)r->ndist);
 	rp_free(r);
 }

@@ -11,6 +11,8 @@
 # regress-<name> once fixed, so `make test` replays it forever.
 #
 #   FUZZ_SECONDS=600 FUZZ_TARGETS="reader dedup" sh fuzz/run.sh
+# The fuzzers run under nice -n FUZZ_NICE (default 10), relative to run.sh's
+# own niceness.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
@@ -55,7 +57,7 @@ for t in $FUZZ_TARGETS; do
 	$CLANG $FLAGS -fsanitize=fuzzer $COV fuzz/fuzz_$t.c build/fuzz/libreprint.a $wrap $LIBS -o "$bin" || exit 1
 	mkdir -p "build/fuzz/work_$t" "fuzz/corpus/$t"
 	echo "== fuzz_$t: $FUZZ_SECONDS s, -max_len=$(max_len "$t")"
-	nice -n 10 "$bin" -max_total_time="$FUZZ_SECONDS" -max_len="$(max_len "$t")" -timeout=30 \
+	nice -n "${FUZZ_NICE:-10}" "$bin" -max_total_time="$FUZZ_SECONDS" -max_len="$(max_len "$t")" -timeout=30 \
 		-rss_limit_mb=4096 -print_final_stats=1 \
 		-artifact_prefix="build/fuzz/crash_$t-" "build/fuzz/work_$t" "fuzz/corpus/$t" \
 		>"build/fuzz/log_$t.txt" 2>&1
@@ -71,7 +73,7 @@ for t in $FUZZ_TARGETS; do
 	# corpus) that keeps every feature; seed-* and regress-* always stay.
 	before=$(ls "fuzz/corpus/$t" | wc -l)
 	rm -rf "build/fuzz/merged_$t" && mkdir -p "build/fuzz/merged_$t"
-	if nice -n 10 "$bin" -merge=1 -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=4096 \
+	if nice -n "${FUZZ_NICE:-10}" "$bin" -merge=1 -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=4096 \
 		"build/fuzz/merged_$t" "fuzz/corpus/$t" "build/fuzz/work_$t" >>"build/fuzz/log_$t.txt" 2>&1; then
 		keep=$(cd "fuzz/corpus/$t" && ls | grep -E '^(seed|regress)-' | xargs -r sha1sum | cut -d' ' -f1)
 		find "fuzz/corpus/$t" -type f ! -name 'seed-*' ! -name 'regress-*' -delete

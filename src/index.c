@@ -925,10 +925,13 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 	const rp_index_params *ip = &a->ix->ip;
 	int rc = 0;
 	for (size_t off = 0; off < n;) {
-		/* chunks small enough to check the memory budget often, and
-		 * never more than keeps the run under 2^24 documents */
+		/* chunks small enough to check the memory budget often (a
+		 * document takes about 500 bytes), large enough that the pool's
+		 * threads seldom wait for each other at the end of one (a whole
+		 * batch of the CLI's reader at the default budget), and never
+		 * more than keeps the run under 2^24 documents */
 		size_t chunk = a->memory / 2048, room = MAX_RUN_DOCS - r->n;
-		chunk = chunk < 16 ? 16 : chunk > 4096 ? 4096 : chunk;
+		chunk = chunk < 16 ? 16 : chunk > 16384 ? 16384 : chunk;
 		size_t m = n - off < room ? n - off : room;
 		if (m > chunk) m = chunk;
 		add_job j = {a, docs + off, r->n, NULL, NULL, NULL, NULL};

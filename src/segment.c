@@ -318,6 +318,7 @@ static rp_status secw_flush(secw *s, rp_error *err)
 	if (s->pos + s->n > sec->len)
 		return seg_error(err, RP_EDATA, s->w->path, "internal error: section %u/%u overflows its plan", sec->kind,
 		                 sec->index);
+	XXH64_update(&s->h, s->buf, s->n); /* here, not per put: one long update */
 	if (seg_pwrite(&s->w->hook, s->w->fd, s->buf, s->n, sec->off + s->pos))
 		return seg_error(err, RP_EIO, s->w->path, "write failed: %s", strerror(errno));
 	s->pos += s->n;
@@ -329,7 +330,6 @@ rp_status secw_put(secw *s, const void *buf, size_t len, rp_error *err)
 {
 	if (!len) return 0;
 	const uint8_t *p = buf;
-	XXH64_update(&s->h, buf, len);
 	while (len) {
 		size_t k = WBUF - s->n < len ? WBUF - s->n : len;
 		memcpy(s->buf + s->n, p, k);

@@ -4,6 +4,7 @@
  * reuse with their probable source. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -113,6 +114,30 @@ static int date_before(const record_meta *m, uint64_t a, uint64_t b)
 	if (c) return c < 0;
 	if (la != lb) return la < lb;
 	return a < b;
+}
+
+/* x as printf's "%.4f" writes it: exact rounding of the double, ties to even;
+ * done by hand for scores in [0, 1] away from a tie (the common case), else
+ * by snprintf.  Returns the end. */
+static char *put_fixed4(char *p, double x)
+{
+	double s = x * 10000.0, fl = floor(s);
+	if (!(x >= 0.0 && x <= 1.0) || fabs(s - fl - 0.5) < 1e-6) return p + snprintf(p, 32, "%.4f", x);
+	unsigned v = (unsigned)fl + (s - fl > 0.5);
+	*p++ = (char)('0' + v / 10000);
+	*p++ = '.';
+	for (unsigned d = 1000, r = v % 10000; d; d /= 10) *p++ = (char)('0' + r / d % 10);
+	return p;
+}
+
+/* Decimal digits of v; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char t[24];
+	int n = 0;
+	do t[n++] = (char)('0' + v % 10); while (v /= 10);
+	while (n) *p++ = t[--n];
+	return p;
 }
 
 static uint32_t find(uint32_t *parent, uint32_t x)
@@ -243,14 +268,36 @@ int cmd_reuse(int argc, char **argv)
 			write_id(f, &meta, x->a);
 			fputs(", \"b\": ", f);
 			write_id(f, &meta, x->b);
-			fprintf(f, ", \"jaccard\": %.4f, \"a_in_b\": %.4f, \"b_in_a\": %.4f, \"passages\": [", x->jaccard,
-			        x->a_in_b, x->b_in_a);
+			/* the rest as fprintf(", \"jaccard\": %.4f, ...") would, by hand: the
+			 * output of a busy corpus is millions of numbers */
+			char buf[160], *e = buf;
+#define PUT(lit) (memcpy(e, lit, sizeof lit - 1), e += sizeof lit - 1)
+			PUT(", \"jaccard\": ");
+			e = put_fixed4(e, x->jaccard);
+			PUT(", \"a_in_b\": ");
+			e = put_fixed4(e, x->a_in_b);
+			PUT(", \"b_in_a\": ");
+			e = put_fixed4(e, x->b_in_a);
+			PUT(", \"passages\": [");
+			fwrite(buf, 1, (size_t)(e - buf), f);
 			for (size_t q = 0; q < x->npassages; q++) {
 				const rp_passage *ps = &x->passages[q];
-				fprintf(f, "%s{\"a\": [%llu, %llu], \"b\": [%llu, %llu], \"words\": %u}", q ? ", " : "",
-				        (unsigned long long)ps->a_byte_start, (unsigned long long)ps->a_byte_end,
-				        (unsigned long long)ps->b_byte_start, (unsigned long long)ps->b_byte_end, ps->tokens);
+				e = buf;
+				if (q) PUT(", ");
+				PUT("{\"a\": [");
+				e = put_u64(e, ps->a_byte_start);
+				PUT(", ");
+				e = put_u64(e, ps->a_byte_end);
+				PUT("], \"b\": [");
+				e = put_u64(e, ps->b_byte_start);
+				PUT(", ");
+				e = put_u64(e, ps->b_byte_end);
+				PUT("], \"words\": ");
+				e = put_u64(e, ps->tokens);
+				PUT("}");
+				fwrite(buf, 1, (size_t)(e - buf), f);
 			}
+#undef PUT
 			fputs("]}\n", f);
 			uint32_t ra = find(parent, (uint32_t)x->a), rb = find(parent, (uint32_t)x->b);
 			if (ra != rb) parent[ra > rb ? ra : rb] = ra < rb ? ra : rb; /* lowest seq stays the root */

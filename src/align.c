@@ -47,6 +47,9 @@ struct rp_aligner {
 	uint64_t *filt;          /* one bit per value of a hash's top fbits bits: set if A may have it */
 	size_t filt_cap;
 	unsigned fbits;
+	uint64_t *tfilt;         /* the same for A's tokens, tbits bits */
+	size_t tfilt_cap;
+	unsigned tbits;
 	/* scratch for one B */
 	uint64_t *hb;
 	size_t hb_cap;
@@ -77,7 +80,7 @@ void rp_aligner_free(rp_aligner *al)
 {
 	if (!al) return;
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
-	rp_free(al->filt); rp_free(al->maybe);
+	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe);
 	rp_free(al->hb); rp_free(al->match); rp_free(al->seeds); rp_free(al->tmp); rp_free(al->seg);
 	rp_free(al->claim_a); rp_free(al->claim_b);
 	rp_free(al);
@@ -114,6 +117,17 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	if (rp_grow((void **)&al->filt, &al->filt_cap, fwords, sizeof *al->filt)) return RP_ENOMEM;
 	memset(al->filt, 0, fwords * sizeof *al->filt);
 	al->fbits = fbits;
+	/* and about 16 bits per token of A */
+	unsigned tbits = 12;
+	while (tbits < 40 && ((size_t)1 << tbits) < na * 16) tbits++;
+	size_t twords = ((size_t)1 << tbits) / 64;
+	if (rp_grow((void **)&al->tfilt, &al->tfilt_cap, twords, sizeof *al->tfilt)) return RP_ENOMEM;
+	memset(al->tfilt, 0, twords * sizeof *al->tfilt);
+	al->tbits = tbits;
+	for (size_t i = 0; i < na; i++) {
+		uint64_t f = a[i] >> (64 - tbits);
+		al->tfilt[f >> 6] |= 1ULL << (f & 63);
+	}
 	rp_shingles(a, na, (int)al->k, al->ha);
 	for (size_t i = 0; i < sa; i++) {
 		uint64_t f = al->ha[i] >> (64 - fbits);
@@ -263,23 +277,40 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	if (nb > UINT32_MAX - 1 || (sa && na + nb > UINT32_MAX - 1)) return RP_EDATA;
 	if (!sa || nb < k) return 0;
 	size_t sb = nb - k + 1;
-	if (rp_grow((void **)&al->hb, &al->hb_cap, sb, sizeof *al->hb)) return RP_ENOMEM;
-	rp_shingles(b, nb, (int)k, al->hb);
-	/* B's shingles found in A, and how often each occurs in B. */
+	if (rp_grow((void **)&al->hb, &al->hb_cap, sb, sizeof *al->hb)
+	    || rp_grow((void **)&al->maybe, &al->maybe_cap, sb, sizeof *al->maybe))
+		return RP_ENOMEM;
+	/* B's shingles that A may have: every token in A's token filter, then
+	 * the shingle in A's shingle filter.  The shingle hashes are rp_shingles'
+	 * (rolling, finalised only where a window passes the token filter). */
 	size_t nmatch = 0, inter = 0, nmaybe = 0;
-	const uint64_t *hb = al->hb;
-	if (rp_grow((void **)&al->maybe, &al->maybe_cap, sb, sizeof *al->maybe)) return RP_ENOMEM;
-	const unsigned fshift = 64 - al->fbits;
-	const uint64_t *filt = al->filt;
+	const unsigned fshift = 64 - al->fbits, tshift = 64 - al->tbits, rw = (unsigned)(k & 63);
+	const uint64_t *filt = al->filt, *tfilt = al->tfilt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
 	uint32_t *maybe = al->maybe;
+	uint64_t *hb = al->hb, h = 0;
+	size_t miss = SIZE_MAX; /* the last token A lacks, among those read */
+#define IN_A(x) ((tfilt[((x) >> tshift) >> 6] >> (((x) >> tshift) & 63)) & 1)
+	for (size_t i = 0; i < k; i++) {
+		h ^= rp_rotl64(b[i], (unsigned)(k - 1 - i));
+		if (!IN_A(b[i])) miss = i;
+	}
 	for (size_t j = 0; j < sb; j++) {
-		uint64_t f = hb[j] >> fshift;
+		if (j) {
+			uint64_t t = b[j + k - 1];
+			h = rp_rotl64(h, 1) ^ rp_rotl64(b[j - 1], rw) ^ t;
+			if (!IN_A(t)) miss = j + k - 1;
+		}
+		if (miss != SIZE_MAX && miss >= j) continue;
+		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
 		maybe[nmaybe] = (uint32_t)j;
+		hb[nmaybe] = x;
 		nmaybe += (filt[f >> 6] >> (f & 63)) & 1;
 	}
+#undef IN_A
+	/* B's shingles found in A, and how often each occurs in B. */
 	for (size_t x = 0; x < nmaybe; x++) {
 		size_t j = maybe[x];
-		uint64_t h = hb[j];
+		uint64_t h = hb[x];
 		size_t slot = h & al->tmask;
 		while (al->t_head[slot] && al->t_hash[slot] != h) slot = (slot + 1) & al->tmask;
 		if (!al->t_head[slot]) continue;

@@ -143,8 +143,10 @@ rp_aligner *rp_aligner_new(const rp_align_opts *o);
 void rp_aligner_free(rp_aligner *al);
 int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na);
 int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared);
-/* rp_reuse maps its token file when it is at most this many bytes (default a
- * quarter of the physical memory), else reads it with pread; tests set 0. */
-void rp_reuse_set_map_limit(rp_reuse *r, uint64_t bytes);
+/* rp_reuse keeps token records in memory up to mem_bytes, writes the rest
+ * to its token file, and maps that file when it is at most map_bytes, else
+ * reads it with pread (defaults: a quarter of the physical memory each).
+ * For tests; call before the first rp_reuse_add. */
+void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes);
 
 #endif

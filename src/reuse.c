@@ -2,9 +2,11 @@
  *
  * rp_reuse_add tokenises each document on the pool, winnows its shingle
  * hashes (winnow.c: every shared run of min_words tokens shares a
- * fingerprint), keeps the fingerprints as postings and spills the token
- * stream (hash and byte span of every token) to an unlinked temporary file,
- * so memory holds only the postings and a fixed record per document.
+ * fingerprint) and keeps the fingerprints as postings, and the token stream
+ * (hash and byte span of every token) of each document long enough to hold
+ * a passage: in memory up to a budget (a quarter of the physical memory),
+ * beyond it in an unlinked temporary file, mapped when it fits the same
+ * budget, else read piecewise.
  *
  * rp_reuse_finish sorts the postings by fingerprint.  A fingerprint found in
  * many documents (at least template_df) is a template candidate: if the
@@ -17,10 +19,12 @@
  * stay reuse.  A
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
- * cover are masked out of alignment and containment.  Every other pair of
- * documents sharing a fingerprint is a candidate; rp_reuse_next aligns
- * candidates in parallel (align.c) and returns those with at least one
- * passage of min_words tokens, in (a, b) order. */
+ * cover are masked out of alignment and containment (each document's mask is
+ * computed once, on the pool).  Every other pair of documents sharing a
+ * fingerprint is a candidate; rp_reuse_next aligns candidates in parallel
+ * (align.c; pairs come sorted by a, and each worker prepares a's seed table
+ * once for all its pairs) and returns those with at least one passage of
+ * min_words tokens, in (a, b) order. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +35,7 @@
 #include "internal.h"
 
 #define CHUNK 2048 /* candidate pairs aligned per rp_reuse_next call */
+#define ARENA ((size_t)4 << 20) /* bytes of token records per memory chunk */
 
 typedef struct { uint64_t hash; uint32_t doc, pos; } posting;
 /* A boilerplate fingerprint in doc at pos, and where another document has it. */
@@ -67,6 +72,10 @@ typedef struct {
 	size_t sh_cap, set_cap;
 	uint64_t *stage; /* a document's token file record, to write at once */
 	size_t stage_cap;
+	char *arena;     /* token records held in memory: the current chunk */
+	size_t arena_used, arena_cap;
+	char **chunks;   /* all chunks */
+	size_t nchunks, chunks_cap;
 	char pad[64];
 } worker;
 
@@ -85,6 +94,9 @@ struct rp_reuse {
 	const char *map; /* the token file mapped after finish, NULL: read with pread */
 	size_t map_len;
 	uint64_t map_limit; /* largest token file mapped */
+	const char **mem;   /* each document's token record when held in memory, else NULL */
+	_Atomic uint64_t mem_used;
+	uint64_t mem_limit; /* bytes of token records held in memory at most */
 	posting *post;
 	size_t npost, post_cap;
 	/* after finish */
@@ -149,6 +161,7 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	r->map_limit = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 : 0;
 	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
+	r->mem_limit = r->map_limit;
 	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
 		rp_reuse_free(r);
@@ -176,16 +189,42 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	if (n > UINT32_MAX - 1) return rp_set_error(err, RP_EDATA, "too many tokens in one document");
 	r->ntok[seq] = (uint32_t)n;
 	if (!n) return 0;
-	/* One write: the hashes, then the starts, then the ends. */
-	if (rp_grow((void **)&w->stage, &w->stage_cap, 2 * n, sizeof *w->stage))
-		return rp_set_error(err, RP_ENOMEM, "out of memory");
-	memcpy(w->stage, w->tok.hash, n * 8);
-	memcpy((char *)w->stage + n * 8, w->tok.start, n * 4);
-	memcpy((char *)w->stage + n * 12, w->tok.end, n * 4);
-	uint64_t bytes = n * 16, at = atomic_fetch_add(&r->spill_end, bytes);
-	r->spill_at[seq] = at;
-	if (rp_pwrite_all(r->spill_fd, w->stage, n * 16, at))
-		return rp_set_error(err, RP_EIO, "cannot write the temporary token file: %s", strerror(errno));
+	/* The token record (the hashes, then the starts, then the ends) is kept
+	 * in memory while the budget allows, else written to the token file; a
+	 * document shorter than min_words is in no pair and needs none. */
+	uint64_t bytes = n * 16;
+	if (n >= (size_t)r->o.min_words) {
+		char *rec = NULL;
+		if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= r->mem_limit) {
+			if (w->arena_used + bytes > w->arena_cap) {
+				size_t cap = bytes > ARENA ? bytes : ARENA;
+				if (rp_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)
+				    || !(w->arena = rp_malloc(cap)))
+					return rp_set_error(err, RP_ENOMEM, "out of memory");
+				w->chunks[w->nchunks++] = w->arena;
+				w->arena_used = 0;
+				w->arena_cap = cap;
+			}
+			rec = w->arena + w->arena_used;
+			w->arena_used += bytes;
+		} else atomic_fetch_sub(&r->mem_used, bytes);
+		char *out = rec;
+		if (!out) {
+			if (rp_grow((void **)&w->stage, &w->stage_cap, 2 * n, sizeof *w->stage))
+				return rp_set_error(err, RP_ENOMEM, "out of memory");
+			out = (char *)w->stage;
+		}
+		memcpy(out, w->tok.hash, n * 8);
+		memcpy(out + n * 8, w->tok.start, n * 4);
+		memcpy(out + n * 12, w->tok.end, n * 4);
+		if (rec) r->mem[seq] = rec;
+		else {
+			uint64_t at = atomic_fetch_add(&r->spill_end, bytes);
+			r->spill_at[seq] = at;
+			if (rp_pwrite_all(r->spill_fd, w->stage, bytes, at))
+				return rp_set_error(err, RP_EIO, "cannot write the temporary token file: %s", strerror(errno));
+		}
+	}
 	if (rp_grow((void **)&w->shingles, &w->shingles_cap, n, sizeof *w->shingles)
 	    || rp_grow((void **)&w->fp, &w->fp_cap, n, sizeof *w->fp))
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
@@ -206,6 +245,7 @@ static void add_item(void *v, size_t i, int wid)
 	size_t seq = j->base + i;
 	r->ntok[seq] = r->nfp[seq] = 0;
 	r->spill_at[seq] = 0;
+	r->mem[seq] = NULL;
 	if (j->bad && j->bad[i]) { j->status[i] = 0; return; }
 	j->status[i] = add_one(r, &r->w[wid], seq, j->texts[i], j->lens[i], &j->errs[i]);
 }
@@ -221,6 +261,8 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 		void *q;
 		if (!(q = rp_realloc_array(r->spill_at, cap, sizeof *r->spill_at))) goto nomem;
 		r->spill_at = q;
+		if (!(q = rp_realloc_array((void *)r->mem, cap, sizeof *r->mem))) goto nomem;
+		r->mem = q;
 		if (!(q = rp_realloc_array(r->ntok, cap, sizeof *r->ntok))) goto nomem;
 		r->ntok = q;
 		if (!(q = rp_realloc_array(r->nfp, cap, sizeof *r->nfp))) goto nomem;
@@ -259,6 +301,47 @@ static int cmp_posting(const void *x, const void *y)
 	if (a->hash != b->hash) return a->hash < b->hash ? -1 : 1;
 	if (a->doc != b->doc) return a->doc < b->doc ? -1 : 1;
 	return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static inline unsigned posting_byte(const posting *p, int b)
+{
+	if (b < 4) return (p->pos >> (8 * b)) & 0xff;
+	if (b < 8) return (p->doc >> (8 * (b - 4))) & 0xff;
+	return (unsigned)(p->hash >> (8 * (b - 8))) & 0xff;
+}
+
+/* Sort postings by (hash, doc, pos), the order cmp_posting gives: LSD radix
+ * sort, a byte a pass from pos's lowest to hash's highest, skipping bytes
+ * that every posting has alike; qsort when short or out of memory. */
+static void sort_postings(posting *p, size_t n)
+{
+	posting *tmp = n >= 256 ? rp_malloc_array(n, sizeof *tmp) : NULL;
+	size_t(*count)[256] = tmp ? rp_malloc_array(16, sizeof *count) : NULL;
+	if (!count) {
+		rp_free(tmp);
+		if (n) qsort(p, n, sizeof *p, cmp_posting);
+		return;
+	}
+	memset(count, 0, 16 * sizeof *count);
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 16; b++) count[b][posting_byte(&p[i], b)]++;
+	posting *src = p, *dst = tmp;
+	for (int b = 0; b < 16; b++) {
+		if (count[b][posting_byte(&src[0], b)] == n) continue; /* all alike */
+		size_t sum = 0;
+		for (int c = 0; c < 256; c++) {
+			size_t x = count[b][c];
+			count[b][c] = sum;
+			sum += x;
+		}
+		for (size_t i = 0; i < n; i++) dst[count[b][posting_byte(&src[i], b)]++] = src[i];
+		posting *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != p) memcpy(p, src, n * sizeof *p);
+	rp_free(tmp);
+	rp_free(count);
 }
 
 static int cmp_doc_pos(const void *x, const void *y)
@@ -326,7 +409,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	uint64_t *by_doc = NULL;
 	size_t *doc_at = NULL;
 	size_t ngroups = 0;
-	if (r->npost) qsort(r->post, r->npost, sizeof *r->post, cmp_posting);
+	sort_postings(r->post, r->npost);
 	docs = rp_malloc_array(r->n ? r->n : 1, sizeof *docs);
 	if (!docs) goto out;
 	/* 1. every document's distinct fingerprints, sorted, for counting what
@@ -458,7 +541,11 @@ rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_e
 	return 0;
 }
 
-void rp_reuse_set_map_limit(rp_reuse *r, uint64_t bytes) { r->map_limit = bytes; }
+void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes)
+{
+	r->mem_limit = mem_bytes;
+	r->map_limit = map_bytes;
+}
 size_t rp_reuse_candidates(const rp_reuse *r) { return r->ncand; }
 size_t rp_reuse_template_fingerprints(const rp_reuse *r) { return r->template_groups; }
 
@@ -467,12 +554,13 @@ size_t rp_reuse_template_fingerprints(const rp_reuse *r) { return r->template_gr
 static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size_t *cap, const uint64_t **out)
 {
 	size_t n = r->ntok[doc];
-	if (r->map && !copy) {
-		*out = (const uint64_t *)(r->map + r->spill_at[doc]);
+	const char *at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
+	if (at && !copy) {
+		*out = (const uint64_t *)at;
 		return 0;
 	}
 	if (rp_grow((void **)buf, cap, n ? n : 1, sizeof **buf)) return RP_ENOMEM;
-	if (r->map) memcpy(*buf, r->map + r->spill_at[doc], n * 8);
+	if (at) memcpy(*buf, at, n * 8);
 	else if (n && rp_pread_all(r->spill_fd, *buf, n * 8, r->spill_at[doc])) return RP_EIO;
 	*out = *buf;
 	return 0;
@@ -482,8 +570,9 @@ static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size
 static int read_spans(rp_reuse *r, uint32_t doc, uint32_t **buf, size_t *cap, const uint32_t **out)
 {
 	size_t n = r->ntok[doc];
-	if (r->map) {
-		*out = (const uint32_t *)(r->map + r->spill_at[doc] + n * 8);
+	const char *at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
+	if (at) {
+		*out = (const uint32_t *)(at + n * 8);
 		return 0;
 	}
 	if (rp_grow((void **)buf, cap, n ? 2 * n : 1, sizeof **buf)) return RP_ENOMEM;
@@ -716,7 +805,23 @@ typedef struct { rp_reuse *r; size_t first; } chunk_job;
 static void chunk_item(void *v, size_t i, int wid)
 {
 	chunk_job *j = v;
-	j->r->chunk_rc[i] = align_pair(j->r, &j->r->w[wid], j->r->cand[j->first + i], &j->r->chunk[i]);
+	rp_reuse *r = j->r;
+	/* Start fetching what the pairs this worker most likely aligns next need:
+	 * two ahead, B's tokens; four ahead, where they are. */
+	size_t next = j->first + i + 2;
+	if (next + 2 < r->ncand) {
+		uint32_t b4 = (uint32_t)r->cand[next + 2];
+		__builtin_prefetch(&r->mem[b4]);
+		__builtin_prefetch(&r->ntok[b4]);
+		__builtin_prefetch(&r->spill_at[b4]);
+	}
+	if (next < r->ncand) {
+		uint32_t b = (uint32_t)r->cand[next];
+		const char *at = r->mem[b] ? r->mem[b] : r->map ? r->map + r->spill_at[b] : NULL;
+		if (at)
+			for (size_t o = 0; o < 8 && o * 64 < r->ntok[b] * 8; o++) __builtin_prefetch(at + o * 64);
+	}
+	r->chunk_rc[i] = align_pair(r, &r->w[wid], r->cand[j->first + i], &r->chunk[i]);
 }
 
 rp_status rp_reuse_next(rp_reuse *r, const rp_reuse_pair **pairs, size_t *n, rp_error *err)
@@ -789,11 +894,13 @@ void rp_reuse_free(rp_reuse *r)
 		rp_aligner_free(w->al);
 		rp_free(w->ah); rp_free(w->bh); rp_free(w->aspan); rp_free(w->bspan);
 		rp_free(w->ref_buf); rp_free(w->masked); rp_free(w->sh); rp_free(w->set); rp_free(w->stage);
+		for (size_t c = 0; c < w->nchunks; c++) rp_free(w->chunks[c]);
+		rp_free(w->chunks);
 	}
 	rp_free(r->w);
 	if (r->map) munmap((void *)r->map, r->map_len);
 	if (r->spill_fd >= 0) close(r->spill_fd);
-	rp_free(r->spill_at); rp_free(r->ntok); rp_free(r->nfp);
+	rp_free(r->spill_at); rp_free(r->ntok); rp_free(r->nfp); rp_free((void *)r->mem);
 	rp_free(r->post); rp_free(r->cand); rp_free(r->tpl); rp_free(r->group);
 	rp_free(r->mask_at); rp_free(r->mask_run); rp_free((void *)r->ndist);
 	rp_free(r);

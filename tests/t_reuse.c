@@ -50,7 +50,9 @@ static void load_articles(void)
 
 static rp_pool *pool;
 
-static int run_limit(size_t n, char **docs, rp_reuse **out, int read_only)
+/* where: 0 token records in memory (the default), 1 in the token file, mapped,
+ * 2 in the token file, read with pread, 3 some in memory, the rest read. */
+static int run_limit(size_t n, char **docs, rp_reuse **out, int where)
 {
 	size_t *len = malloc(n * sizeof *len);
 	for (size_t i = 0; i < n; i++) len[i] = strlen(docs[i]);
@@ -60,7 +62,8 @@ static int run_limit(size_t n, char **docs, rp_reuse **out, int read_only)
 	rp_reuse_opts_default(&o);
 	rp_error e;
 	int rc = rp_reuse_new(out, &p, &o, pool, &e);
-	if (!rc && read_only) rp_reuse_set_map_limit(*out, 0);
+	static const uint64_t mem[] = {UINT64_MAX, 0, 0, 40000}, map[] = {UINT64_MAX, UINT64_MAX, 0, 0};
+	if (!rc && where) rp_reuse_set_memory(*out, mem[where], map[where]);
 	if (!rc) rc = rp_reuse_add(*out, n, (const char *const *)docs, len, NULL, &e);
 	if (!rc) rc = rp_reuse_finish(*out, &e);
 	free(len);
@@ -69,10 +72,10 @@ static int run_limit(size_t n, char **docs, rp_reuse **out, int read_only)
 
 static int run(size_t n, char **docs, rp_reuse **out) { return run_limit(n, docs, out, 0); }
 
-/* The token file mapped or read with pread: the same pairs, passages,
- * scores and boilerplate, on pages in one template, half of them carrying
- * one story. */
-static void test_mapped_and_read_agree(void)
+/* Token records in memory, in the token file mapped or read with pread, or
+ * split: the same pairs, passages, scores and boilerplate, on pages in one
+ * template, half of them carrying one story. */
+static void test_token_records_anywhere(void)
 {
 	char header[2048], footer[2048], *docs[60];
 	make_words(header, sizeof header, 60, "The Daily Example");
@@ -82,38 +85,41 @@ static void test_mapped_and_read_agree(void)
 		docs[i] = malloc(n);
 		snprintf(docs[i], n, "%s\n\n%s\n\n%s\n\n%s", header, art[i], i % 2 ? art[120] : "", footer);
 	}
-	rp_reuse *r[2];
-	CHECK(run_limit(60, docs, &r[0], 0) == 0 && run_limit(60, docs, &r[1], 1) == 0);
-	const rp_reuse_pair *p0, *p1;
-	size_t n0, n1, total = 0;
+	size_t total = 0;
 	int differ = 0;
-	rp_error e;
-	for (;;) {
-		CHECK(rp_reuse_next(r[0], &p0, &n0, &e) == 0 && rp_reuse_next(r[1], &p1, &n1, &e) == 0);
-		if (n0 != n1) { differ++; break; }
-		if (!n0) break;
-		for (size_t i = 0; i < n0; i++) {
-			total++;
-			if (p0[i].a != p1[i].a || p0[i].b != p1[i].b || p0[i].jaccard != p1[i].jaccard
-			    || p0[i].a_in_b != p1[i].a_in_b || p0[i].npassages != p1[i].npassages
-			    || memcmp(p0[i].passages, p1[i].passages, p0[i].npassages * sizeof *p0[i].passages))
-				differ++;
+	for (int where = 1; where <= 3; where++) {
+		rp_reuse *r[2];
+		CHECK(run_limit(60, docs, &r[0], 0) == 0 && run_limit(60, docs, &r[1], where) == 0);
+		const rp_reuse_pair *p0, *p1;
+		size_t n0, n1;
+		rp_error e;
+		for (;;) {
+			CHECK(rp_reuse_next(r[0], &p0, &n0, &e) == 0 && rp_reuse_next(r[1], &p1, &n1, &e) == 0);
+			if (n0 != n1) { differ++; break; }
+			if (!n0) break;
+			for (size_t i = 0; i < n0; i++) {
+				total++;
+				if (p0[i].a != p1[i].a || p0[i].b != p1[i].b || p0[i].jaccard != p1[i].jaccard
+				    || p0[i].a_in_b != p1[i].a_in_b || p0[i].npassages != p1[i].npassages
+				    || memcmp(p0[i].passages, p1[i].passages, p0[i].npassages * sizeof *p0[i].passages))
+					differ++;
+			}
 		}
+		for (int i = 0; i < 60; i++) {
+			rp_range *g0, *g1;
+			size_t m0, m1;
+			CHECK(rp_reuse_template_spans(r[0], (uint64_t)i, &g0, &m0, &e) == 0);
+			CHECK(rp_reuse_template_spans(r[1], (uint64_t)i, &g1, &m1, &e) == 0);
+			if (m0 != m1 || (m0 && memcmp(g0, g1, m0 * sizeof *g0)) || !m0) differ++;
+			rp_free_ranges(g0);
+			rp_free_ranges(g1);
+		}
+		rp_reuse_free(r[0]);
+		rp_reuse_free(r[1]);
 	}
-	for (int i = 0; i < 60; i++) {
-		rp_range *g0, *g1;
-		size_t m0, m1;
-		CHECK(rp_reuse_template_spans(r[0], (uint64_t)i, &g0, &m0, &e) == 0);
-		CHECK(rp_reuse_template_spans(r[1], (uint64_t)i, &g1, &m1, &e) == 0);
-		if (m0 != m1 || (m0 && memcmp(g0, g1, m0 * sizeof *g0)) || !m0) differ++;
-		rp_free_ranges(g0);
-		rp_free_ranges(g1);
-	}
-	printf("# mapped and read token file: %zu pairs, %d differences\n", total, differ);
-	CHECK(total == 30 * 29 / 2);
+	printf("# token records in memory, in a mapped file, read, split: %zu pairs, %d differences\n", total, differ);
+	CHECK(total == 3 * 30 * 29 / 2);
 	CHECK(differ == 0);
-	rp_reuse_free(r[0]);
-	rp_reuse_free(r[1]);
 	for (int i = 0; i < 60; i++) free(docs[i]);
 }
 
@@ -248,7 +254,7 @@ int main(void)
 	RUN(test_shared_template_is_not_reuse);
 	RUN(test_syndicated_story_is_reuse);
 	RUN(test_excerpt_found);
-	RUN(test_mapped_and_read_agree);
+	RUN(test_token_records_anywhere);
 	for (int i = 0; i < NART; i++) free(art[i]);
 	rp_pool_free(pool);
 	TEST_END();

@@ -52,24 +52,30 @@ void rp_probes_init(rp_probes *t, int K, uint64_t seed)
 static void densify(uint32_t *sig, int K, uint64_t seed, const rp_probes *t)
 {
 	const uint64_t k = (uint64_t)K;
-	int filled = 0, last = 0;
-	for (int i = 0; i < K; i++)
-		if (sig[i] != RP_SIG_EMPTY) filled++, last = i;
-	if (filled == K || filled == 0) return;
-	if (filled == 1) { /* every probe sequence ends at the one full bin */
+	/* The empty bins, listed without a branch per bin (whether a bin is
+	 * empty is a coin toss on short documents). */
+	uint16_t empty[RP_MAX_PERM];
+	int m = 0, last = 0;
+	for (int i = 0; i < K; i++) {
+		int e = sig[i] == RP_SIG_EMPTY;
+		empty[m] = (uint16_t)i;
+		m += e;
+		last = e ? last : i;
+	}
+	if (m == 0 || m == K) return;
+	if (m == K - 1) { /* every probe sequence ends at the one full bin */
 		for (int i = 0; i < K; i++) sig[i] = sig[last];
 		return;
 	}
 	/* Probe the bins as the shingles left them, not bins filled below. */
 	uint32_t full[RP_MAX_PERM];
 	memcpy(full, sig, (size_t)K * sizeof *sig);
-	for (int i = 0; i < K; i++) {
-		if (full[i] != RP_SIG_EMPTY) continue;
+	for (int e = 0; e < m; e++) {
+		int i = empty[e];
 		uint64_t attempt = 1;
 		if (t) {
 			/* Branch-free: the first filled bin of the table's probes, found
-			 * from the last probe back (a taken branch per probe mispredicts
-			 * about as often as bins are empty). */
+			 * from the last probe back. */
 			uint32_t v = RP_SIG_EMPTY;
 			for (int a = RP_PROBES - 1; a >= 0; a--) {
 				uint32_t x = full[t->bin[i][a]];

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 #include "input.h"
@@ -216,7 +217,15 @@ static void add_help(void)
 	     "      --memory SIZE      memory for sorted runs: MB, or with K, M or G (default\n"
 	     "                         256)\n"
 	     INPUT_HELP
+	     "  -v, --verbose          also print the time of each phase\n"
 	     "  -h, --help             this help");
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 typedef struct {
@@ -239,13 +248,14 @@ static int add_consume(void *v, batch *b, rp_error *err)
 static int cmd_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		INPUT_LONG_OPTS, {"memory", required_argument, 0, 'M'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+		INPUT_LONG_OPTS, {"memory", required_argument, 0, 'M'}, {"verbose", no_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	const char *cmd = "index add ";
 	input_opts io = {{RP_FORMAT_AUTO, "text", "id", 64u << 20}, 0, 0, 0};
 	size_t memory = (size_t)256 << 20;
-	int c;
+	int c, verbose = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:j:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:j:qvh", opts, NULL)) != -1) {
 		int r = input_option(cmd, c, &io);
 		if (r < 0) return EXIT_USAGE;
 		if (r) continue;
@@ -261,6 +271,7 @@ static int cmd_add(int argc, char **argv)
 			memory = (size_t)(v << shift);
 			break;
 		}
+		case 'v': verbose = 1; break;
 		case 'h': add_help(); return EXIT_OK;
 		default: return cli_usage(cmd, "bad option");
 		}
@@ -269,7 +280,7 @@ static int cmd_add(int argc, char **argv)
 	const char *dir = argv[optind++];
 	size_t ninputs;
 	const char *const *inputs = input_args(argc, argv, optind, &ninputs);
-	double t0 = now_seconds();
+	double t0 = now_seconds(), c0 = cpu_seconds();
 	int status = EXIT_DATA;
 	rp_index *ix = NULL;
 	rp_pool *pool = NULL;
@@ -284,9 +295,14 @@ static int cmd_add(int argc, char **argv)
 	if (rp_reader_new(&reader, inputs, ninputs, &io.ro, &x.err)) { cli_rp_error(&x.err); goto done; }
 	if (read_batches(reader, io.skip_errors, NULL, io.quiet, add_consume, &x)) goto done;
 	uint64_t records = x.records;
+	double t1 = now_seconds(), c1 = cpu_seconds();
 	rp_index_add_stats st;
 	if (rp_index_add_commit(x.a, NULL, &st, &x.err)) { cli_rp_error(&x.err); goto done; }
 	double secs = now_seconds() - t0;
+	if (verbose && !io.quiet)
+		cli_error("phases: read and sketch %.2f s (%.2f CPU-s, full runs written on the way), commit %.2f s "
+		          "(%.2f CPU-s, %llu sorted runs merged)", t1 - t0, c1 - c0, secs - (t1 - t0), cpu_seconds() - c1,
+		          (unsigned long long)st.runs);
 	if (!io.quiet) {
 		cli_error("read %llu, added %llu, skipped %llu (id already in the index), errored %llu",
 		          (unsigned long long)records, (unsigned long long)st.added, (unsigned long long)st.skipped,

@@ -141,7 +141,8 @@ static void *feed(void *v)
 		rp_record rec;
 		rp_error err;
 		uint64_t bytes = 0;
-		while (b->n < BATCH_RECORDS && b->text_len < BATCH_BYTES) {
+		const size_t max_n = fd->meta ? BATCH_RECORDS : ID_BATCH_RECORDS, max_bytes = fd->meta ? BATCH_BYTES : ID_BATCH_BYTES;
+		while (b->n < max_n && b->text_len < max_bytes) {
 			rc = rp_reader_next(fd->reader, &rec, &err);
 			if (rc <= 0) break;
 			if (rec.bad && !fd->skip_errors) {

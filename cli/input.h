@@ -8,6 +8,11 @@
 
 #define BATCH_BYTES (8u << 20)
 #define BATCH_RECORDS 8192
+/* Batches that carry their ids (index add, query) are larger: each is one
+ * job on the thread pool, and fewer jobs mean fewer waits of one thread for
+ * the other at their ends; 16 MB of text, as much again as BATCH_BYTES. */
+#define ID_BATCH_BYTES (16u << 20)
+#define ID_BATCH_RECORDS 16384
 
 typedef struct {
 	size_t n, cap;

@@ -141,7 +141,7 @@ static void *feed(void *v)
 		rp_record rec;
 		rp_error err;
 		uint64_t bytes = 0;
-		while (b->n < BATCH_RECORDS && b->text_len < BATCH_BYTES) {
+		while (b->n < fd->max_records && b->text_len < fd->max_bytes) {
 			rc = rp_reader_next(fd->reader, &rec, &err);
 			if (rc <= 0) break;
 			if (rec.bad && !fd->skip_errors) {
@@ -173,10 +173,12 @@ void write_id(FILE *f, const record_meta *m, uint64_t seq)
 	else json_string(f, m->ids + a, b - a);
 }
 
-int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
-                 int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
+static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, size_t max_records,
+                       size_t max_bytes, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
 {
 	feeder fd = {0};
+	fd.max_records = max_records;
+	fd.max_bytes = max_bytes;
 	rp_error err = {0};
 	double t0 = now_seconds(), last = t0;
 	fd.reader = reader;
@@ -226,6 +228,18 @@ int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quie
 		return -1;
 	}
 	return 0;
+}
+
+int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
+                 int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
+{
+	return run_batches(reader, skip_errors, meta, quiet, BATCH_RECORDS, BATCH_BYTES, consume, ctx);
+}
+
+int read_id_batches(rp_reader *reader, int skip_errors, int quiet, size_t max_records, size_t max_bytes,
+                    int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
+{
+	return run_batches(reader, skip_errors, NULL, quiet, max_records, max_bytes, consume, ctx);
 }
 
 const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len)

@@ -16,8 +16,8 @@ typedef struct {
 	size_t *off, *len;
 	int *bad;
 	const char **ptr;
-	/* Filled only when read_batches has no record_meta (an index add or a
-	 * query, which must not keep every id of the run): each record's id,
+	/* Filled only by read_id_batches (an index add or a query, which must
+	 * not keep every id of the run): each record's id,
 	 * and for a bad one its error, "message\0file\0" at errs + eoff[i]. */
 	char *ids, *errs;
 	size_t ids_len, ids_cap, errs_len, errs_cap;
@@ -62,20 +62,27 @@ typedef struct feeder {
 	int done, stop, fatal;
 	rp_error err;
 	record_meta *meta;   /* NULL: the batches carry the ids instead */
+	size_t max_records, max_bytes; /* of a batch */
 	uint64_t records, bytes; /* read so far, for the progress line */
 } feeder;
 
 /* realloc that grows geometrically and exits with a message on failure. */
 void *xgrow(void *p, size_t *cap, size_t need, size_t el);
-/* Read every record of reader on a reader thread, in batches, calling
- * consume(ctx, batch, err) on the calling thread for each; a progress line
- * goes to stderr when it is a terminal and quiet is 0.  meta: what the
- * output needs of every record, kept for the whole run; NULL to have each
- * batch carry its records' ids and errors instead (bounded memory).
- * Returns 0, or -1 after printing the error (a bad record with skip_errors
- * 0, a fatal stream error, or consume's error). */
+/* Read every record of reader on a reader thread, in batches of at most
+ * BATCH_RECORDS and BATCH_BYTES, calling consume(ctx, batch, err) on the
+ * calling thread for each; a progress line goes to stderr when it is a
+ * terminal and quiet is 0.  meta: what the output needs of every record,
+ * kept for the whole run; NULL to have each batch carry its records' ids
+ * and errors instead (bounded memory).  Returns 0, or -1 after printing the
+ * error (a bad record with skip_errors 0, a fatal stream error, or
+ * consume's error). */
 int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
+/* The same without a record_meta, in batches of the given size: index add
+ * takes larger ones, as each is one job on the thread pool and fewer jobs
+ * mean fewer waits of one thread for the other at their ends. */
+int read_id_batches(rp_reader *reader, int skip_errors, int quiet, size_t max_records, size_t max_bytes,
+                    int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
 /* Record seq's kept extra field k (length 0 when absent). */
 const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len);
 /* Write record seq's id as JSON. */

@@ -35,8 +35,10 @@ sed -n '1,700p' "$T/bbc.jsonl" >"$T/p1"; sed -n '701,1500p' "$T/bbc.jsonl" >"$T/
 $R index create "$X/ix"; expect_eq create_exit $? 0
 $R index create "$X/ix" 2>"$T/e"; expect_eq create_twice_exit $? 2
 check create_twice_message grep -q 'not empty' "$T/e"
-$R index add -q "$X/ix" "$T/p1" && $R index add -q --memory 128K "$X/ix" "$T/p2" && $R index add -q "$X/ix" <"$T/p3"
+$R index add -q "$X/ix" "$T/p1" && $R index add -v --memory 128K "$X/ix" "$T/p2" 2>"$T/e" && $R index add -q "$X/ix" <"$T/p3"
 expect_eq add_exit $? 0
+check add_verbose_phases grep -q '^reprint: phases: read and sketch .* s (.* CPU-s, .*), commit .* s (.* CPU-s, [1-9][0-9]* sorted runs merged)$' "$T/e"
+$R index add --help >"$T/h"; check add_help_verbose grep -q -- '--verbose' "$T/h"
 expect_eq info_documents "$(info_field "$X/ix" documents)" 2225
 expect_eq info_segments "$(info_field "$X/ix" segments)" 3
 $R index info "$X/ix" >"$T/info"; check info_text grep -q '^parameters: word 5-grams, num-perm 128, bands 18 x rows 7, threshold 0.8' "$T/info"

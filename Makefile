@@ -24,7 +24,7 @@ all: build/reprint build/libreprint.a build/libreprint.so
 deps:
 	@sh scripts/deps.sh
 
-build/obj/%.o: src/%.c include/reprint.h src/internal.h | build/obj
+build/obj/%.o: src/%.c include/reprint.h $(wildcard src/*.h) | build/obj
 	$(CC) $(WARN) $(CFLAGS) -fPIC $(CPPFLAGS) -c $< -o $@
 build/obj/cli_%.o: cli/%.c include/reprint.h $(wildcard cli/*.h) | build/obj
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
@@ -36,7 +36,7 @@ build/reprint: $(CLI_OBJ) build/libreprint.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libreprint.a $(LDLIBS)
 
 # Sanitizer build used by the tests.
-build/san/%.o: src/%.c include/reprint.h src/internal.h | build/san
+build/san/%.o: src/%.c include/reprint.h $(wildcard src/*.h) | build/san
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -c $< -o $@
 build/san/cli_%.o: cli/%.c include/reprint.h $(wildcard cli/*.h) | build/san
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -c $< -o $@

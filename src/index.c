@@ -633,6 +633,7 @@ typedef struct {
 	uint32_t band[1024];
 	uint64_t content;
 	int empty;
+	rp_probes *probes; /* densification probes, made at the first sketch */
 } sketch_scratch;
 
 static void scratch_free(sketch_scratch *s)
@@ -641,6 +642,7 @@ static void scratch_free(sketch_scratch *s)
 	rp_free(s->sh);
 	rp_free(s->fp);
 	rp_free(s->keys);
+	rp_free(s->probes);
 }
 
 /* Insertion sort for the few fingerprints of one document. */
@@ -666,8 +668,12 @@ static rp_status sketch(const rp_index_params *ip, const seg_params *sp, sketch_
 	if (rc) return rc;
 	size_t n = s->tok.n;
 	if (rp_grow((void **)&s->sh, &s->sh_cap, n ? n : 1, sizeof *s->sh)) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	if (!s->probes) {
+		if (!(s->probes = rp_malloc(sizeof *s->probes))) return rp_set_error(err, RP_ENOMEM, "out of memory");
+		rp_probes_init(s->probes, p->num_perm, p->seed);
+	}
 	size_t ns = rp_shingles(s->tok.hash, n, p->ngram, s->sh);
-	rp_sketch(s->sh, ns, p->num_perm, p->seed, s->sig);
+	rp_sketch_probed(s->sh, ns, p->num_perm, p->seed, s->sig, s->probes);
 	s->nkeys = 0;
 	s->empty = ns == 0;
 	s->content = 0;

@@ -79,6 +79,9 @@ typedef struct {
 } rp_probes;
 void rp_probes_init(rp_probes *t, int K, uint64_t seed);
 
+/* rp_sketch with a probe table (NULL, or made for this K and seed). */
+void rp_sketch_probed(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig, const rp_probes *probes);
+
 /* rp_shingles then rp_sketch in one pass, without the array of shingle
  * hashes; the low 32 bits of shingle i go to low32[i] unless low32 is NULL
  * (dedup spills them).  probes (NULL, or made for this K and seed) only saves

@@ -98,12 +98,17 @@ static void densify(uint32_t *sig, int K, uint64_t seed, const rp_probes *t)
 	}
 }
 
-void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig)
+void rp_sketch_probed(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig, const rp_probes *probes)
 {
 	if (K <= 0 || K > RP_MAX_PERM) return;
 	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
 	for (size_t s = 0; s < n; s++) sketch_add(sig, shingles[s], (uint64_t)K);
-	densify(sig, K, seed, NULL);
+	densify(sig, K, seed, probes && probes->K == K && probes->seed == seed ? probes : NULL);
+}
+
+void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig)
+{
+	rp_sketch_probed(shingles, n, K, seed, sig, NULL);
 }
 
 size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, uint32_t *sig,

@@ -16,6 +16,16 @@
       {"a": source id, "b": copy id, "jaccard": exact Jaccard of the lowercase
       word 5-gram sets, "edits": {...}}.
 
+  make_corpus.py distinct --mb N [--seed S] [--reuse-share 0.05] [--dup-share 0.05] [-o FILE]
+      About N MB of JSONL whose documents do not share text by construction,
+      for load tests of `reuse` at any size (the scaled corpus draws from a
+      finite paragraph pool, so at gigabytes every paragraph recurs in
+      dozens of documents).  Each document has 2..12 paragraphs of words
+      drawn at random with the corpora's word frequencies; a share
+      (--reuse-share) also carries 1..3 paragraphs copied verbatim from an
+      earlier document (a reprinted passage), and a share (--dup-share) is an
+      edited copy of an earlier document, as in `scaled`.
+
 Edits of a planted copy: word drops and adjacent-word swaps at a per-copy
 rate (30% of copies get none; the rest spread exact Jaccard over roughly
 0.55..1.0, around the 0.8 threshold), and, each with probability 1/2, changes that must not change the
@@ -27,6 +37,8 @@ Same arguments, same bytes: everything depends only on the source files,
 the seed and N. Python's own str hash is never used.
 """
 import argparse
+import array
+import operator
 import gzip
 import json
 import os
@@ -216,9 +228,66 @@ def build_scaled(data, mb, seed, dup_share, out):
           f"pool {npool} paragraphs -> {out}", file=sys.stderr)
 
 
+def build_distinct(data, mb, seed, reuse_share, dup_share, out):
+    rng = random.Random(seed)
+    pool = paragraph_pool(data)
+    counts = {}
+    for p in pool[:200000]:
+        for w in p.split():
+            counts[w] = counts.get(w, 0) + 1
+    vocab = sorted(counts)
+    cum, total = [], 0
+    for w in vocab:
+        total += counts[w]
+        cum.append(total)
+    lengths = [len(p.split()) for p in pool]
+    # 65536 words drawn by frequency, indexed by random 16-bit numbers: the
+    # sampling then runs in C (operator.itemgetter), 5 GB in minutes.
+    table = rng.choices(vocab, cum_weights=cum, k=65536)
+    pick = operator.itemgetter
+    target = int(mb * 1e6)
+    recent = []  # paragraphs of recent originals, to reprint from
+    size = n = n_reused = n_dup = 0
+    with open(out + ".tmp", "w", encoding="utf-8", newline="\n") as f:
+        buf = []
+        while size < target:
+            if recent and rng.random() < dup_share:
+                text, _ = edit_copy(rng, recent[rng.randrange(len(recent))])
+                n_dup += 1
+            else:
+                ks = [max(10, lengths[rng.randrange(len(lengths))]) for _ in range(rng.randint(2, 12))]
+                words = pick(*array.array("H", rng.randbytes(2 * sum(ks))))(table)
+                paras, at = [], 0
+                for k in ks:
+                    paras.append(" ".join(words[at:at + k]))
+                    at += k
+                if recent and rng.random() < reuse_share:
+                    src = recent[rng.randrange(len(recent))]
+                    for _ in range(rng.randint(1, 3)):
+                        paras.insert(rng.randrange(len(paras) + 1), src[rng.randrange(len(src))])
+                    n_reused += 1
+                if len(recent) < 10000:
+                    recent.append(paras)
+                else:
+                    recent[rng.randrange(10000)] = paras
+                text = "\n\n".join(paras)
+            line = dump({"id": f"d{n:09d}", "text": text}) + "\n"
+            buf.append(line)
+            size += len(line.encode("utf-8"))
+            n += 1
+            if len(buf) >= 4096:
+                f.write("".join(buf))
+                buf.clear()
+        f.write("".join(buf))
+    os.replace(out + ".tmp", out)
+    print(f"distinct: {n} documents ({n_reused} reprinting passages, {n_dup} edited copies), "
+          f"{size / 1e6:.1f} MB -> {out}", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("kind", choices=["news", "scaled"])
+    ap.add_argument("kind", choices=["news", "scaled", "distinct"])
+    ap.add_argument("--reuse-share", type=float, default=0.05)
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--mb", type=float, default=100)
     ap.add_argument("--seed", type=int, default=1)
@@ -228,6 +297,9 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     if a.kind == "news":
         build_news(a.data, a.out or os.path.join(OUT, "news.jsonl"))
+    elif a.kind == "distinct":
+        name = f"distinct-{a.mb:g}MB.jsonl"
+        build_distinct(a.data, a.mb, a.seed, a.reuse_share, a.dup_share, a.out or os.path.join(OUT, name))
     else:
         name = f"scaled-{a.mb:g}MB.jsonl" if a.seed == 1 else f"scaled-{a.mb:g}MB-s{a.seed}.jsonl"
         build_scaled(a.data, a.mb, a.seed, a.dup_share, a.out or os.path.join(OUT, name))

@@ -7,37 +7,42 @@
 # read five times through five symbolic links (ids repeat across the copies,
 # which every command accepts: the copies become duplicates).  Memory limit:
 # LOAD_LIMIT_MB (default 4096) as `ulimit -v`, virtual memory, which bounds
-# RSS from above.
+# RSS from above.  Results go to LOAD_OUT (default bench/out/load, where the
+# inputs are); LOAD_ONLY="reuse-5GB reuse-doc-200MB" runs only the runs named;
+# LOAD_REPRINT is the binary (default build/reprint).
 set -eu
 cd "$(dirname "$0")/.."
 O=bench/out/load
 LIMIT_MB=${LOAD_LIMIT_MB:-4096}
-R=build/reprint
-mkdir -p $O
+R=${LOAD_REPRINT:-build/reprint}
+W=${LOAD_OUT:-$O}
+mkdir -p $O $W
 [ -s bench/out/scaled-1100MB.jsonl ] || python3 bench/make_corpus.py scaled --mb 1100 --seed 1
 for i in 1 2 3 4 5; do ln -sf ../scaled-1100MB.jsonl $O/part$i.jsonl; done
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 
+want() { case " ${LOAD_ONLY:-$1} " in *" $1 "*) return 0 ;; esac; return 1; }
 run() { # NAME COMMAND...
 	name=$1; shift
-	if ( ulimit -v $((LIMIT_MB * 1024)); /usr/bin/time -f "%e %M" -o $O/$name.time "$@" ) >$O/$name.out 2>$O/$name.err; then
-		set -- $(cat $O/$name.time)
+	want "$name" || return 0
+	if ( ulimit -v $((LIMIT_MB * 1024)); /usr/bin/time -f "%e %M" -o $W/$name.time "$@" ) >$W/$name.out 2>$W/$name.err; then
+		set -- $(cat $W/$name.time)
 		printf '| %s | ok | %s s | %.0f MB |\n' "$name" "$1" "$(echo "$2 / 1024" | bc -l)"
 	else
-		printf '| %s | FAILED (see %s) | | |\n' "$name" "$O/$name.err"
+		printf '| %s | FAILED (see %s) | | |\n' "$name" "$W/$name.err"
 	fi
 }
 
 echo "| run | status | seconds | peak RSS |"
 echo "|---|---|---:|---:|"
-run dedup-5GB $R dedup -q $O/part1.jsonl $O/part2.jsonl $O/part3.jsonl $O/part4.jsonl $O/part5.jsonl -o /dev/null --stats $O/dedup.stats
+run dedup-5GB $R dedup -q $O/part1.jsonl $O/part2.jsonl $O/part3.jsonl $O/part4.jsonl $O/part5.jsonl -o /dev/null --stats $W/dedup.stats
 # reuse runs at 6-20 MB/s on this corpus (every paragraph is reused in ~20
 # documents): about 15 minutes here, so only with LOAD_REUSE=1.
-[ "${LOAD_REUSE:-0}" = 1 ] && run reuse-5GB $R reuse -q $O/part1.jsonl $O/part2.jsonl $O/part3.jsonl $O/part4.jsonl $O/part5.jsonl -o /dev/null --stats $O/reuse.stats
-if $R index --help >/dev/null 2>&1; then
-	rm -rf $O/index
-	run index-create $R index create $O/index
-	run index-add-5GB $R index add $O/index $O/part1.jsonl $O/part2.jsonl $O/part3.jsonl $O/part4.jsonl $O/part5.jsonl
+[ "${LOAD_REUSE:-0}" = 1 ] && run reuse-5GB $R reuse -q $O/part1.jsonl $O/part2.jsonl $O/part3.jsonl $O/part4.jsonl $O/part5.jsonl -o /dev/null --stats $W/reuse.stats
+if $R index --help >/dev/null 2>&1 && want index-create; then
+	rm -rf $W/index
+	run index-create $R index create $W/index
+	run index-add-5GB $R index add $W/index $O/part1.jsonl $O/part2.jsonl $O/part3.jsonl $O/part4.jsonl $O/part5.jsonl
 fi
 
 # One 200 MB document (a file) and one 200 MB JSON line.
@@ -56,6 +61,10 @@ open("bench/out/load/line200.jsonl", "w").write(json.dumps({"id": "big", "text":
                                                json.dumps({"id": "small", "text": text[0]}) + "\n")
 PY
 fi
-run doc-200MB $R dedup -q --format file --max-record 300000000 $O/doc200.txt $O/doc200.txt -o $O/doc200.out
-run line-200MB $R dedup -q --max-record 300000000 $O/line200.jsonl -o $O/line200.out
+run doc-200MB $R dedup -q --format file --max-record 300000000 $O/doc200.txt $O/doc200.txt -o $W/doc200.out
+run line-200MB $R dedup -q --max-record 300000000 $O/line200.jsonl -o $W/line200.out
+# reuse of one 200 MB document alone, and of the 200 MB line with its first
+# paragraph as a second document (one passage to find).
+run reuse-doc-200MB $R reuse -q --format file --max-record 300000000 $O/doc200.txt -o $W/reuse-doc200.out
+run reuse-line-200MB $R reuse -q --max-record 300000000 $O/line200.jsonl -o $W/reuse-line200.out
 run compare-200MB $R compare --json $O/doc200.txt $O/doc200.txt

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -97,7 +98,7 @@ struct rp_reuse {
 	uint64_t map_limit; /* largest token file mapped */
 	const char **mem;   /* each document's token record when held in memory, else NULL */
 	_Atomic uint64_t mem_used;
-	uint64_t mem_limit; /* bytes of token records held in memory at most */
+	_Atomic uint64_t mem_limit; /* bytes of token records held in memory at most */
 	posting *post;
 	size_t npost, post_cap;
 	/* after finish */
@@ -159,10 +160,15 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 			return rp_set_error(err, RP_ENOMEM, "out of memory");
 		}
 	}
+	/* The budget for token records, and for mapping the token file: a
+	 * quarter of the physical memory, or of the address space if limited. */
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	r->map_limit = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 : 0;
+	struct rlimit as;
+	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY && as.rlim_cur / 4 < r->map_limit)
+		r->map_limit = as.rlim_cur / 4;
 	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
-	r->mem_limit = r->map_limit;
+	atomic_init(&r->mem_limit, r->map_limit);
 	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
 		rp_reuse_free(r);
@@ -196,13 +202,17 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	uint64_t bytes = n * 16;
 	if (n >= (size_t)r->o.min_words) {
 		char *rec = NULL;
-		if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= r->mem_limit) {
+		if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= atomic_load(&r->mem_limit)) {
 			if (w->arena_used + bytes > w->arena_cap) {
 				size_t cap = bytes > ARENA ? bytes : ARENA;
-				char *raw;
+				char *raw = NULL;
 				if (rp_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)
-				    || cap > SIZE_MAX - HUGE || !(raw = rp_malloc(cap + HUGE)))
-					return rp_set_error(err, RP_ENOMEM, "out of memory");
+				    || cap > SIZE_MAX - HUGE || !(raw = rp_malloc(cap + HUGE))) {
+					/* No memory for more: this record and all later ones go to the file. */
+					atomic_store(&r->mem_limit, 0);
+					atomic_fetch_sub(&r->mem_used, bytes);
+					goto spill;
+				}
 				w->chunks[w->nchunks++] = raw;
 				/* Aligned to huge pages, and asking for them: a page fault per
 				 * 4 KB of new records costs as much as aligning a pair. */
@@ -214,6 +224,7 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 			rec = w->arena + w->arena_used;
 			w->arena_used += bytes;
 		} else atomic_fetch_sub(&r->mem_used, bytes);
+	spill:;
 		char *out = rec;
 		if (!out) {
 			if (rp_grow((void **)&w->stage, &w->stage_cap, 2 * n, sizeof *w->stage))
@@ -549,7 +560,7 @@ rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_e
 
 void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes)
 {
-	r->mem_limit = mem_bytes;
+	atomic_store(&r->mem_limit, mem_bytes);
 	r->map_limit = map_bytes;
 }
 size_t rp_reuse_candidates(const rp_reuse *r) { return r->ncand; }

@@ -532,9 +532,9 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	}
 	rc = RP_ENOMEM;
 	r->chunk = rp_malloc_array(CHUNK, sizeof *r->chunk);
+	if (r->chunk) memset(r->chunk, 0, CHUNK * sizeof *r->chunk);
 	r->chunk_rc = rp_malloc_array(CHUNK, sizeof *r->chunk_rc);
 	if (!r->chunk || !r->chunk_rc) goto out;
-	memset(r->chunk, 0, CHUNK * sizeof *r->chunk);
 	rp_free(r->post); /* postings are no longer needed */
 	r->post = NULL;
 	r->npost = r->post_cap = 0;
@@ -718,11 +718,11 @@ static int mask_all(rp_reuse *r)
 	mask_job j = {r, NULL, NULL, NULL, NULL};
 	size_t *lo = rp_malloc_array(nd ? nd : 1, sizeof *lo);
 	j.runs = rp_malloc_array(nd ? nd : 1, sizeof *j.runs);
+	if (j.runs) memset(j.runs, 0, (nd ? nd : 1) * sizeof *j.runs);
 	j.nruns = rp_malloc_array(nd ? nd : 1, sizeof *j.nruns);
 	j.rc = rp_malloc_array(nd ? nd : 1, sizeof *j.rc);
 	r->mask_at = rp_malloc_array(r->n + 1, sizeof *r->mask_at);
 	if (!lo || !j.runs || !j.nruns || !j.rc || !r->mask_at) goto out;
-	memset(j.runs, 0, (nd ? nd : 1) * sizeof *j.runs);
 	nd = 0;
 	for (size_t i = 0; i < r->ntpl; i++)
 		if (!i || r->tpl[i].doc != r->tpl[i - 1].doc) lo[nd++] = i;

@@ -2,9 +2,13 @@
  *
  * Seed, chain, extend, with no dynamic programming over whole documents:
  *  1. seeds: every position pair (i, j) where the k-token shingles of A at i
- *     and of B at j are equal, found through a hash table of B's shingles
+ *     and of B at j are equal, found through a hash table of A's shingles
  *     (a shingle occurring more than MAX_OCC times in B seeds nothing: it is
- *     repetition, not a passage);
+ *     repetition, not a passage).  A is prepared once (rp_aligner_set_a:
+ *     the table and bit filters of its tokens and shingles) and aligned
+ *     against many B, as reuse does for all pairs with one first document;
+ *     B's shingles are finalised only where all their tokens pass A's token
+ *     filter, and probed only where they pass its shingle filter;
  *  2. chain: seeds sorted by diagonal (j - i) then i; seeds on one diagonal
  *     closer than max_gap tokens join one segment, so a changed word (which
  *     breaks k seeds) does not split a passage;
@@ -15,7 +19,8 @@
  *     already claimed in A or in B, so every token belongs to one passage;
  *  5. extend both ends token by token while the tokens agree.
  * Passages found in any order: a paragraph moved to the top is its own
- * passage.  Cost O(|A| + |B| + seeds log seeds). */
+ * passage.  Cost O(|A| + |B| + seeds) (seeds radix-sorted), no allocation
+ * per pair once the scratch has grown. */
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"

@@ -31,11 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "internal.h"
 
 #define CHUNK 2048 /* candidate pairs aligned per rp_reuse_next call */
 #define ARENA ((size_t)4 << 20) /* bytes of token records per memory chunk */
+#define HUGE ((size_t)2 << 20)  /* a huge page */
 
 typedef struct { uint64_t hash; uint32_t doc, pos; } posting;
 /* A boilerplate fingerprint in doc at pos, and where another document has it. */
@@ -96,7 +98,7 @@ struct rp_reuse {
 	uint64_t map_limit; /* largest token file mapped */
 	const char **mem;   /* each document's token record when held in memory, else NULL */
 	_Atomic uint64_t mem_used;
-	uint64_t mem_limit; /* bytes of token records held in memory at most */
+	_Atomic uint64_t mem_limit; /* bytes of token records held in memory at most */
 	posting *post;
 	size_t npost, post_cap;
 	/* after finish */
@@ -158,10 +160,15 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 			return rp_set_error(err, RP_ENOMEM, "out of memory");
 		}
 	}
+	/* The budget for token records, and for mapping the token file: a
+	 * quarter of the physical memory, or of the address space if limited. */
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	r->map_limit = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 : 0;
+	struct rlimit as;
+	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY && as.rlim_cur / 4 < r->map_limit)
+		r->map_limit = as.rlim_cur / 4;
 	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
-	r->mem_limit = r->map_limit;
+	atomic_init(&r->mem_limit, r->map_limit);
 	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
 		rp_reuse_free(r);
@@ -195,19 +202,29 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	uint64_t bytes = n * 16;
 	if (n >= (size_t)r->o.min_words) {
 		char *rec = NULL;
-		if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= r->mem_limit) {
+		if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= atomic_load(&r->mem_limit)) {
 			if (w->arena_used + bytes > w->arena_cap) {
 				size_t cap = bytes > ARENA ? bytes : ARENA;
+				char *raw = NULL;
 				if (rp_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)
-				    || !(w->arena = rp_malloc(cap)))
-					return rp_set_error(err, RP_ENOMEM, "out of memory");
-				w->chunks[w->nchunks++] = w->arena;
+				    || cap > SIZE_MAX - HUGE || !(raw = rp_malloc(cap + HUGE))) {
+					/* No memory for more: this record and all later ones go to the file. */
+					atomic_store(&r->mem_limit, 0);
+					atomic_fetch_sub(&r->mem_used, bytes);
+					goto spill;
+				}
+				w->chunks[w->nchunks++] = raw;
+				/* Aligned to huge pages, and asking for them: a page fault per
+				 * 4 KB of new records costs as much as aligning a pair. */
+				w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
+				madvise(w->arena, cap / HUGE * HUGE, MADV_HUGEPAGE);
 				w->arena_used = 0;
 				w->arena_cap = cap;
 			}
 			rec = w->arena + w->arena_used;
 			w->arena_used += bytes;
 		} else atomic_fetch_sub(&r->mem_used, bytes);
+	spill:;
 		char *out = rec;
 		if (!out) {
 			if (rp_grow((void **)&w->stage, &w->stage_cap, 2 * n, sizeof *w->stage))
@@ -404,7 +421,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	int rc = RP_ENOMEM;
 	uint32_t *docs = NULL;
 	uint64_t *pairs = NULL;
-	size_t npairs = 0, pairs_cap = 0, cand_cap = 0, tpl_cap = 0;
+	size_t npairs = 0, pairs_cap = 0, tpl_cap = 0;
 	uint8_t *is_tpl = NULL;
 	uint64_t *by_doc = NULL;
 	size_t *doc_at = NULL;
@@ -485,11 +502,15 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		if (m >= 2 && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
 	}
 	if (rp_sort_u64(pairs, npairs)) goto out;
+	/* Distinct pairs, in place: the candidates. */
 	for (size_t i = 0; i < npairs; i++)
-		if (!i || pairs[i] != pairs[i - 1]) {
-			if (rp_grow((void **)&r->cand, &cand_cap, r->ncand + 1, sizeof *r->cand)) goto out;
-			r->cand[r->ncand++] = pairs[i];
-		}
+		if (!i || pairs[i] != pairs[r->ncand - 1]) pairs[r->ncand++] = pairs[i];
+	r->cand = pairs;
+	pairs = NULL;
+	if (r->ncand < pairs_cap) {
+		uint64_t *q = rp_realloc_array(r->cand, r->ncand ? r->ncand : 1, sizeof *r->cand);
+		if (q) r->cand = q;
+	}
 	r->ndist = rp_malloc_array(r->n ? r->n : 1, sizeof *r->ndist);
 	if (!r->ndist) goto out;
 	for (size_t d = 0; d < r->n; d++) atomic_init(&r->ndist[d], UINT32_MAX);
@@ -511,9 +532,9 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	}
 	rc = RP_ENOMEM;
 	r->chunk = rp_malloc_array(CHUNK, sizeof *r->chunk);
+	if (r->chunk) memset(r->chunk, 0, CHUNK * sizeof *r->chunk);
 	r->chunk_rc = rp_malloc_array(CHUNK, sizeof *r->chunk_rc);
 	if (!r->chunk || !r->chunk_rc) goto out;
-	memset(r->chunk, 0, CHUNK * sizeof *r->chunk);
 	rp_free(r->post); /* postings are no longer needed */
 	r->post = NULL;
 	r->npost = r->post_cap = 0;
@@ -543,7 +564,7 @@ rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_e
 
 void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes)
 {
-	r->mem_limit = mem_bytes;
+	atomic_store(&r->mem_limit, mem_bytes);
 	r->map_limit = map_bytes;
 }
 size_t rp_reuse_candidates(const rp_reuse *r) { return r->ncand; }
@@ -659,8 +680,36 @@ static void mask_item(void *v, size_t i, int wid)
 	j->rc[i] = mask_doc(j->r, &j->r->w[wid], doc, j->lo[i], &j->runs[i], &j->nruns[i]);
 }
 
+/* Replace document doc's boilerplate token hashes, in its record, by values
+ * that match nothing: distinct for every document and position (rp_mix64 is
+ * a bijection), so a masked token of one document never equals one of
+ * another. */
+static int apply_mask(rp_reuse *r, worker *w, uint32_t doc)
+{
+	uint64_t *h;
+	if (r->mem[doc]) h = (uint64_t *)(uintptr_t)r->mem[doc];
+	else {
+		const uint64_t *t;
+		int rc = read_hashes(r, doc, 1, &w->bh, &w->bh_cap, &t);
+		if (rc) return rc;
+		h = w->bh;
+	}
+	for (uint32_t q = r->mask_at[doc]; q < r->mask_at[doc + 1]; q++)
+		for (uint32_t i = r->mask_run[2 * q]; i < r->mask_run[2 * q + 1]; i++)
+			h[i] = rp_mix64(0x5eedULL ^ ((uint64_t)doc << 32) ^ i);
+	if (!r->mem[doc] && rp_pwrite_all(r->spill_fd, h, r->ntok[doc] * 8, r->spill_at[doc])) return RP_EIO;
+	return 0;
+}
+
+static void apply_item(void *v, size_t i, int wid)
+{
+	mask_job *j = v;
+	j->rc[i] = apply_mask(j->r, &j->r->w[wid], j->r->tpl[j->lo[i]].doc);
+}
+
 /* The boilerplate of every document with template hits, on the pool, into
- * r->mask_at and r->mask_run. */
+ * r->mask_at and r->mask_run; then masked in the token records (after all
+ * are found: finding one reads other documents' unmasked tokens). */
 static int mask_all(rp_reuse *r)
 {
 	size_t nd = 0, total = 0;
@@ -669,11 +718,11 @@ static int mask_all(rp_reuse *r)
 	mask_job j = {r, NULL, NULL, NULL, NULL};
 	size_t *lo = rp_malloc_array(nd ? nd : 1, sizeof *lo);
 	j.runs = rp_malloc_array(nd ? nd : 1, sizeof *j.runs);
+	if (j.runs) memset(j.runs, 0, (nd ? nd : 1) * sizeof *j.runs);
 	j.nruns = rp_malloc_array(nd ? nd : 1, sizeof *j.nruns);
 	j.rc = rp_malloc_array(nd ? nd : 1, sizeof *j.rc);
 	r->mask_at = rp_malloc_array(r->n + 1, sizeof *r->mask_at);
 	if (!lo || !j.runs || !j.nruns || !j.rc || !r->mask_at) goto out;
-	memset(j.runs, 0, (nd ? nd : 1) * sizeof *j.runs);
 	nd = 0;
 	for (size_t i = 0; i < r->ntpl; i++)
 		if (!i || r->tpl[i].doc != r->tpl[i - 1].doc) lo[nd++] = i;
@@ -697,7 +746,9 @@ static int mask_all(rp_reuse *r)
 	}
 	while (d <= r->n) r->mask_at[d++] = (uint32_t)at;
 	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = -1;
+	rp_pool_run(r->pool, nd, apply_item, &j);
 	rc = 0;
+	for (size_t i = 0; i < nd && !rc; i++) rc = j.rc[i];
 out:
 	if (j.runs)
 		for (size_t i = 0; i < nd; i++) rp_free(j.runs[i]);
@@ -705,21 +756,6 @@ out:
 	return rc;
 }
 
-/* Token hashes of document doc into *out, its boilerplate replaced by values
- * that match nothing (salt tells the two sides of a pair apart). */
-static int load_masked(rp_reuse *r, uint32_t doc, uint64_t salt, uint64_t **buf, size_t *cap, const uint64_t **out)
-{
-	uint32_t lo = r->mask_at[doc], hi = r->mask_at[doc + 1];
-	int rc = read_hashes(r, doc, lo < hi, buf, cap, out);
-	if (rc || lo == hi) return rc;
-	uint64_t *h = *buf;
-	for (uint32_t q = lo; q < hi; q++)
-		for (uint32_t i = r->mask_run[2 * q]; i < r->mask_run[2 * q + 1]; i++)
-			h[i] = rp_mix64(salt ^ ((uint64_t)doc << 32) ^ i);
-	return 0;
-}
-#define SALT_A 0x5eedULL
-#define SALT_B (0xb0b0ULL ^ (1ULL << 63))
 
 /* Distinct shingles of document doc that touch no boilerplate (h: its masked
  * token hashes), counted once and remembered. */
@@ -771,13 +807,13 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 	/* Pairs come in (a, b) order: a is often the one held from the last pair. */
 	if (w->a_doc != (int64_t)a) {
 		w->a_doc = -1;
-		if ((rc = load_masked(r, a, SALT_A, &w->ah, &w->ah_cap, &w->a_hash))) return rc;
+		if ((rc = read_hashes(r, a, 0, &w->ah, &w->ah_cap, &w->a_hash))) return rc;
 		if ((rc = rp_aligner_set_a(w->al, w->a_hash, r->ntok[a]))) return rc;
 		w->a_doc = a;
 		w->a_span = NULL;
 	}
 	const uint64_t *bh;
-	if ((rc = load_masked(r, b, SALT_B, &w->bh, &w->bh_cap, &bh))) return rc;
+	if ((rc = read_hashes(r, b, 0, &w->bh, &w->bh_cap, &bh))) return rc;
 	size_t inter;
 	if ((rc = rp_aligner_run(w->al, bh, r->ntok[b], &out->passages, &out->npassages, &inter))) return rc;
 	if (!out->npassages) return 0;

@@ -5,6 +5,7 @@
  * templates, and an excerpt planted in another article must be found with its
  * ends within 3 words; containment within 0.02 of brute force. */
 #include <math.h>
+#include <stdatomic.h>
 #include "test.h"
 #include "reprint.h"
 #include "internal.h"
@@ -247,6 +248,124 @@ static void test_excerpt_found(void)
 	for (int i = 0; i < 3; i++) free(docs[i]);
 }
 
+static _Atomic long countdown = -1; /* fail the allocation when it reaches 0; -1 never */
+static _Atomic long failures;
+static void *fail_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	if (atomic_fetch_sub(&countdown, 1) == 0) { atomic_fetch_add(&failures, 1); return NULL; }
+	return malloc(n);
+}
+static void *fail_realloc(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	if (atomic_fetch_sub(&countdown, 1) == 0) { atomic_fetch_add(&failures, 1); return NULL; }
+	return realloc(p, n);
+}
+static void fail_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+/* One reuse run over docs (template_df 3), in memory or read from the token
+ * file: a checksum of everything it returns, or -1 on an error. */
+static size_t nspans, npairs; /* of the last run */
+
+static long long sweep_run(char **docs, size_t n, int where)
+{
+	nspans = npairs = 0;
+	size_t len[8];
+	for (size_t i = 0; i < n; i++) len[i] = strlen(docs[i]);
+	rp_params p;
+	rp_params_default(&p);
+	rp_reuse_opts o;
+	rp_reuse_opts_default(&o);
+	o.template_df = 3;
+	rp_error e;
+	rp_reuse *r = NULL;
+	long long sum = 0;
+	int rc = rp_reuse_new(&r, &p, &o, pool, &e);
+	if (!rc && where) rp_reuse_set_memory(r, where == 1 ? 3000 : 0, 0);
+	if (!rc) rc = rp_reuse_add(r, n, (const char *const *)docs, len, NULL, &e);
+	if (!rc) rc = rp_reuse_finish(r, &e);
+	const rp_reuse_pair *pr;
+	size_t m;
+	while (!rc && !(rc = rp_reuse_next(r, &pr, &m, &e)) && m)
+		for (size_t i = 0; i < m; i++) {
+			npairs++;
+			sum = sum * 31 + (long long)(pr[i].a * 7 + pr[i].b) + (long long)(pr[i].jaccard * 1e6);
+			for (size_t q = 0; q < pr[i].npassages; q++)
+				sum = sum * 31 + (long long)(pr[i].passages[q].a_byte_start + 3 * pr[i].passages[q].b_byte_end);
+		}
+	for (size_t d = 0; d < n && !rc; d++) {
+		rp_range *g;
+		size_t ng;
+		if (!(rc = rp_reuse_template_spans(r, d, &g, &ng, &e)))
+			for (size_t q = 0; q < ng; q++) sum = sum * 31 + (long long)(g[q].start + g[q].end), nspans++;
+		rp_free_ranges(g);
+	}
+	rp_reuse_free(r);
+	if (rc && rc != RP_ENOMEM) return -2; /* only running out of memory may fail here */
+	return rc ? -1 : sum;
+}
+
+/* Fail the 1st, 2nd, ... allocation of a reuse run (boilerplate, a shared
+ * story, token records in memory, split, or in the file) until one
+ * completes: every failure is "out of memory" (never a crash or a leak),
+ * and a run that completes gives the right answer. */
+static void test_allocation_failures(void)
+{
+	char header[1024], *docs[6];
+	make_words(header, sizeof header, 60, "The Sweep Gazette");
+	for (int i = 0; i < 6; i++) {
+		size_t n = strlen(header) + artlen[30 + i] + artlen[40] + 8;
+		docs[i] = malloc(n);
+		snprintf(docs[i], n, "%s\n\n%s\n\n%s", header, art[30 + i], i < 2 ? art[40] : "");
+	}
+	for (int where = 0; where < 3; where++) {
+		long long want = sweep_run(docs, 6, where);
+		CHECKF(want >= 0 && npairs == 1 && nspans == 6, "%zu pairs, %zu boilerplate spans", npairs, nspans);
+		rp_alloc_set(&(rp_allocator){fail_malloc, fail_realloc, fail_free, NULL});
+		long runs = 0, wrong = 0, bad = 0;
+		for (long k = 0;; k++) {
+			atomic_store(&countdown, k);
+			atomic_store(&failures, 0);
+			long long got = sweep_run(docs, 6, where);
+			runs++;
+			if (got == -2) bad++;
+			else if (got >= 0 && got != want) wrong++;
+			if (!atomic_load(&failures)) break;
+		}
+		atomic_store(&countdown, -1);
+		rp_alloc_set(NULL);
+		printf("# allocation failures, records %s: %ld runs, %ld other errors, %ld wrong answers\n",
+		       where == 0 ? "in memory" : where == 1 ? "split" : "in the file", runs, bad, wrong);
+		CHECK(bad == 0 && wrong == 0);
+	}
+	/* rp_compare (and so rp_align) too */
+	rp_params p;
+	rp_params_default(&p);
+	rp_comparison want, got;
+	rp_error e;
+	CHECK(rp_compare(docs[0], strlen(docs[0]), docs[1], strlen(docs[1]), &p, 8, &want, &e) == 0);
+	rp_alloc_set(&(rp_allocator){fail_malloc, fail_realloc, fail_free, NULL});
+	long runs = 0, bad = 0;
+	for (long k = 0;; k++) {
+		atomic_store(&countdown, k);
+		atomic_store(&failures, 0);
+		int rc = rp_compare(docs[0], strlen(docs[0]), docs[1], strlen(docs[1]), &p, 8, &got, &e);
+		runs++;
+		if (rc ? rc != RP_ENOMEM : got.npassages != want.npassages || got.jaccard != want.jaccard
+		                               || memcmp(got.passages, want.passages, want.npassages * sizeof *want.passages))
+			bad++;
+		rp_comparison_free(&got);
+		if (!atomic_load(&failures)) break;
+	}
+	atomic_store(&countdown, -1);
+	rp_alloc_set(NULL);
+	printf("# allocation failures, compare: %ld runs, %ld wrong\n", runs, bad);
+	CHECK(bad == 0);
+	rp_comparison_free(&want);
+	for (int i = 0; i < 6; i++) free(docs[i]);
+}
+
 int main(void)
 {
 	load_articles();
@@ -255,6 +374,7 @@ int main(void)
 	RUN(test_syndicated_story_is_reuse);
 	RUN(test_excerpt_found);
 	RUN(test_token_records_anywhere);
+	RUN(test_allocation_failures);
 	for (int i = 0; i < NART; i++) free(art[i]);
 	rp_pool_free(pool);
 	TEST_END();

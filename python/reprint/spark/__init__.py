@@ -19,8 +19,7 @@ How it works (docs/SCALING.md has the picture):
    of pairs.  Token-less documents match only documents with the same
    content hash and length, as in the library.
 4. Spark shuffles the band keys; every pair of nodes sharing a (band, key)
-   is a candidate (the buckets of two or more are counted out first, and
-   only their rows self-joined); each candidate is verified as the library does: estimate
+   is a candidate; each candidate is verified as the library does: estimate
    = fraction of equal signature values (rp_sig_jaccard); with verify="auto"
    an estimate within rp_verify_margin of the threshold is replaced by the
    exact Jaccard (rp_text_jaccard on the two texts, joined for those pairs
@@ -299,15 +298,9 @@ def dedup(df: "DataFrame", text_col: str = "text", id_col: str | None = "id", th
     node_map = sk.select("pos", "node")
     nonempty = sk.where(~empty)
 
-    # 4. candidates: node pairs sharing a (band, key).  Nearly every bucket
-    #    holds one document, so the buckets of two or more are found first
-    #    (one hash aggregation of bands x n rows) and only their rows are
-    #    self-joined: joining all of them sorted bands x n rows twice, the
-    #    job's largest stage (bench/RESULTS.md)
+    # 4. candidates: node pairs sharing a (band, key)
     nodes = nonempty.where(F.col("pos") == F.col("node"))
     bk = nodes.select("pos", F.posexplode("keys").alias("band", "key"))
-    shared = bk.groupBy("band", "key").count().where(F.col("count") > 1).select("band", "key")
-    bk = bk.join(shared, ["band", "key"], "left_semi")
     x, y = bk.alias("x"), bk.alias("y")
     pairs = (x.join(y, (F.col("x.band") == F.col("y.band")) & (F.col("x.key") == F.col("y.key"))
                     & (F.col("x.pos") < F.col("y.pos")))

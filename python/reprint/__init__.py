@@ -666,14 +666,18 @@ def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
     errors: dict[int, Any] = {}
     for batch in _prefetch(reader):
         base = len(ids)
-        ids.extend([r[0] for r in batch])
-        nums.extend([r[1] for r in batch])
-        texts = [r[2] for r in batch]
-        for k, r in enumerate(batch):
-            if r[3] is not None:
-                if on_error == "fail":
-                    raise ReprintError(_format_error(r[3]))
-                errors[base + k] = r[3]
+        # columns by zip (C speed): a Python loop over every record cost about
+        # 5% of the command's time on 1.1 GB
+        rids, rnums, rtexts, rerrs = zip(*batch)
+        ids.extend(rids)
+        nums.extend(rnums)
+        texts = list(rtexts)
+        if rerrs.count(None) != len(rerrs):
+            for k, e in enumerate(rerrs):
+                if e is not None:
+                    if on_error == "fail":
+                        raise ReprintError(_format_error(e))
+                    errors[base + k] = e
         _add_chunk(core, texts, base, on_error, errors)
     core.finish()
     cluster, dup, sim = core.results()

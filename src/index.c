@@ -1861,6 +1861,7 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 		while (j < w->nf && w->fdocs[j] == doc) shared++, j++;
 		if ((!band && shared < 2) || seg_is_deleted(s, doc)) continue;
 		double a_in_b = nq > 0 ? shared / nq : 0.0;
+		if (a_in_b > 1) a_in_b = 1; /* a damaged table may list a key twice */
 		double jac = -1.0;
 		if (band) {
 			if ((rc = seg_read(s, s->sigs, (uint64_t)doc * sb, w->csig, sb, err))) return rc;

@@ -151,41 +151,6 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	return 0;
 }
 
-/* Sort n keys ascending: LSD radix, 8 bits a pass, skipping passes where
- * every key has the same byte; insertion sort for short arrays. */
-static void sort_keys(uint64_t *a, uint64_t *tmp, size_t n)
-{
-	if (n < 48) {
-		for (size_t i = 1; i < n; i++) {
-			uint64_t x = a[i];
-			size_t j = i;
-			while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
-			a[j] = x;
-		}
-		return;
-	}
-	uint64_t *src = a, *dst = tmp;
-	size_t count[256];
-	uint64_t diff = 0;
-	for (size_t i = 1; i < n; i++) diff |= a[i] ^ a[0];
-	for (int shift = 0; shift < 64; shift += 8) {
-		if (!((diff >> shift) & 0xff)) continue; /* all equal here */
-		memset(count, 0, sizeof count);
-		for (size_t i = 0; i < n; i++) count[(src[i] >> shift) & 0xff]++;
-		size_t sum = 0;
-		for (int c = 0; c < 256; c++) {
-			size_t x = count[c];
-			count[c] = sum;
-			sum += x;
-		}
-		for (size_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xff]++] = src[i];
-		uint64_t *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != a) memcpy(a, src, n * sizeof *a);
-}
-
 static int cmp_len_desc(const void *x, const void *y)
 {
 	const rp_passage *a = x, *b = y;
@@ -346,7 +311,7 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	if (rp_grow((void **)&al->tmp, &al->tmp_cap, nseeds, sizeof *al->tmp)) return RP_ENOMEM;
 	/* 2. chain along diagonals */
 	uint64_t *seeds = al->seeds;
-	sort_keys(seeds, al->tmp, nseeds);
+	rp_sort_u64_tmp(seeds, al->tmp, nseeds);
 	size_t nseg = 0;
 	for (size_t s = 0; s < nseeds;) {
 		size_t t = s;

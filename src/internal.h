@@ -127,6 +127,7 @@ int rp_pread_all(int fd, void *buf, size_t len, uint64_t at);
 /* Sort n hashes ascending (sort.c); 0 or RP_ENOMEM.  rp_sort_unique_u64 also
  * drops repeats and returns the new count, SIZE_MAX when out of memory. */
 int rp_sort_u64(uint64_t *a, size_t n);
+void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n); /* tmp: n values of scratch */
 size_t rp_sort_unique_u64(uint64_t *a, size_t n);
 
 /* A winnowed fingerprint: a shingle hash and the token position it starts at. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "internal.h"
 
-int rp_sort_u64(uint64_t *a, size_t n)
+void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n)
 {
 	if (n < 48) {
 		for (size_t i = 1; i < n; i++) {
@@ -16,10 +16,8 @@ int rp_sort_u64(uint64_t *a, size_t n)
 			while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
 			a[j] = x;
 		}
-		return 0;
+		return;
 	}
-	uint64_t *tmp = rp_malloc_array(n, sizeof *tmp);
-	if (!tmp) return RP_ENOMEM;
 	uint64_t *src = a, *dst = tmp;
 	/* All eight byte histograms in one pass; a byte equal in every key (the
 	 * top half of widened 32-bit values) costs no pass at all. */
@@ -45,6 +43,17 @@ int rp_sort_u64(uint64_t *a, size_t n)
 		dst = t;
 	}
 	if (src != a) memcpy(a, src, n * sizeof *a);
+}
+
+int rp_sort_u64(uint64_t *a, size_t n)
+{
+	if (n < 48) {
+		rp_sort_u64_tmp(a, NULL, n);
+		return 0;
+	}
+	uint64_t *tmp = rp_malloc_array(n, sizeof *tmp);
+	if (!tmp) return RP_ENOMEM;
+	rp_sort_u64_tmp(a, tmp, n);
 	rp_free(tmp);
 	return 0;
 }

@@ -44,7 +44,7 @@ build/san/libreprint.a: $(SAN_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 build/san/reprint: $(SAN_CLI_OBJ) build/san/libreprint.a
 	$(CC) $(SAN) -o $@ $(SAN_CLI_OBJ) build/san/libreprint.a $(LDLIBS)
-build/san/t_%: tests/t_%.c tests/test.h build/san/libreprint.a
+build/san/t_%: tests/t_%.c $(wildcard tests/*.h) build/san/libreprint.a
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests -o $@ $< build/san/libreprint.a $(LDLIBS)
 
 build/obj build/san:

@@ -179,20 +179,37 @@ def edit_copy(rng, paras):
     return text, edits
 
 
+class LineWriter:
+    """JSON lines to an open file, 4096 at a time; size counts the bytes."""
+
+    def __init__(self, f):
+        self.f, self.buf, self.size = f, [], 0
+
+    def add(self, obj):
+        line = dump(obj) + "\n"
+        self.buf.append(line)
+        self.size += len(line) if line.isascii() else len(line.encode("utf-8"))
+        if len(self.buf) >= 4096:
+            self.flush()
+
+    def flush(self):
+        self.f.write("".join(self.buf))
+        self.buf.clear()
+
+
 def build_scaled(data, mb, seed, dup_share, out):
     rng = random.Random(seed)
     pool = paragraph_pool(data)
     npool = len(pool)
     target = int(mb * 1e6)
     originals = []          # (id, paragraph indices) of original documents
-    size = 0
     n = 0
     n_planted = 0
     truth_path = re.sub(r"\.jsonl$", "", out) + ".planted.jsonl"
     with open(out + ".tmp", "w", encoding="utf-8", newline="\n") as f, \
             open(truth_path + ".tmp", "w", encoding="utf-8", newline="\n") as tf:
-        buf = []
-        while size < target:
+        w = LineWriter(f)
+        while w.size < target:
             doc_id = f"doc{n:08d}"
             if originals and rng.random() < dup_share:
                 src_id, idx = originals[rng.randrange(len(originals))]
@@ -206,14 +223,9 @@ def build_scaled(data, mb, seed, dup_share, out):
                 idx = tuple(rng.randrange(npool) for _ in range(k))
                 originals.append((doc_id, idx))
                 text = "\n\n".join(pool[i] for i in idx)
-            line = dump({"id": doc_id, "text": text}) + "\n"
-            buf.append(line)
-            size += len(line.encode("utf-8")) if not line.isascii() else len(line)
+            w.add({"id": doc_id, "text": text})
             n += 1
-            if len(buf) >= 4096:
-                f.write("".join(buf))
-                buf.clear()
-        f.write("".join(buf))
+        w.flush()
     os.replace(out + ".tmp", out)
     os.replace(truth_path + ".tmp", truth_path)
     meta = {"mb": mb, "seed": seed, "dup_share": dup_share, "paragraph_pool": npool,
@@ -247,10 +259,10 @@ def build_distinct(data, mb, seed, reuse_share, dup_share, out):
     pick = operator.itemgetter
     target = int(mb * 1e6)
     recent = []  # paragraphs of recent originals, to reprint from
-    size = n = n_reused = n_dup = 0
+    n = n_reused = n_dup = 0
     with open(out + ".tmp", "w", encoding="utf-8", newline="\n") as f:
-        buf = []
-        while size < target:
+        w = LineWriter(f)
+        while w.size < target:
             if recent and rng.random() < dup_share:
                 text, _ = edit_copy(rng, recent[rng.randrange(len(recent))])
                 n_dup += 1
@@ -271,17 +283,12 @@ def build_distinct(data, mb, seed, reuse_share, dup_share, out):
                 else:
                     recent[rng.randrange(10000)] = paras
                 text = "\n\n".join(paras)
-            line = dump({"id": f"d{n:09d}", "text": text}) + "\n"
-            buf.append(line)
-            size += len(line.encode("utf-8"))
+            w.add({"id": f"d{n:09d}", "text": text})
             n += 1
-            if len(buf) >= 4096:
-                f.write("".join(buf))
-                buf.clear()
-        f.write("".join(buf))
+        w.flush()
     os.replace(out + ".tmp", out)
     print(f"distinct: {n} documents ({n_reused} reprinting passages, {n_dup} edited copies), "
-          f"{size / 1e6:.1f} MB -> {out}", file=sys.stderr)
+          f"{w.size / 1e6:.1f} MB -> {out}", file=sys.stderr)
 
 
 def main():

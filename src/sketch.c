@@ -52,6 +52,7 @@ void rp_probes_init(rp_probes *t, int K, uint64_t seed)
 static void densify(uint32_t *sig, int K, uint64_t seed, const rp_probes *t)
 {
 	const uint64_t k = (uint64_t)K;
+	if (t && (t->K != K || t->seed != seed)) t = NULL; /* made for another sketch */
 	/* The empty bins, listed without a branch per bin (whether a bin is
 	 * empty is a coin toss on short documents). */
 	uint16_t empty[RP_MAX_PERM];
@@ -103,7 +104,7 @@ void rp_sketch_probed(const uint64_t *shingles, size_t n, int K, uint64_t seed, 
 	if (K <= 0 || K > RP_MAX_PERM) return;
 	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
 	for (size_t s = 0; s < n; s++) sketch_add(sig, shingles[s], (uint64_t)K);
-	densify(sig, K, seed, probes && probes->K == K && probes->seed == seed ? probes : NULL);
+	densify(sig, K, seed, probes);
 }
 
 void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_t *sig)
@@ -133,7 +134,7 @@ size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t
 		sketch_add(sig, h, k);
 		for (size_t j = 1; j < count; j++) sketch_add(sig, rp_roll_next(&r, tok, j), k);
 	}
-	densify(sig, K, seed, probes && probes->K == K && probes->seed == seed ? probes : NULL);
+	densify(sig, K, seed, probes);
 	return count;
 }
 

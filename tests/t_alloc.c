@@ -4,24 +4,8 @@
 #include <stdatomic.h>
 #include <unistd.h>
 #include "test.h"
+#include "fail_alloc.h"
 #include "reprint.h"
-
-static _Atomic long countdown = -1; /* fail when it reaches 0; -1 never */
-static _Atomic long failures;
-
-static void *fail_malloc(void *ctx, size_t n)
-{
-	(void)ctx;
-	if (atomic_fetch_sub(&countdown, 1) == 0) { atomic_fetch_add(&failures, 1); return NULL; }
-	return malloc(n);
-}
-static void *fail_realloc(void *ctx, void *p, size_t n)
-{
-	(void)ctx;
-	if (atomic_fetch_sub(&countdown, 1) == 0) { atomic_fetch_add(&failures, 1); return NULL; }
-	return realloc(p, n);
-}
-static void fail_free(void *ctx, void *p) { (void)ctx; free(p); }
 
 static const char *texts[] = {
 	"The committee met on Tuesday to discuss the new budget, which includes significant cuts.",

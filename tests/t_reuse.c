@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include "test.h"
+#include "fail_alloc.h"
 #include "reprint.h"
 #include "internal.h"
 
@@ -248,21 +249,6 @@ static void test_excerpt_found(void)
 	for (int i = 0; i < 3; i++) free(docs[i]);
 }
 
-static _Atomic long countdown = -1; /* fail the allocation when it reaches 0; -1 never */
-static _Atomic long failures;
-static void *fail_malloc(void *ctx, size_t n)
-{
-	(void)ctx;
-	if (atomic_fetch_sub(&countdown, 1) == 0) { atomic_fetch_add(&failures, 1); return NULL; }
-	return malloc(n);
-}
-static void *fail_realloc(void *ctx, void *p, size_t n)
-{
-	(void)ctx;
-	if (atomic_fetch_sub(&countdown, 1) == 0) { atomic_fetch_add(&failures, 1); return NULL; }
-	return realloc(p, n);
-}
-static void fail_free(void *ctx, void *p) { (void)ctx; free(p); }
 
 /* One reuse run over docs (template_df 3), in memory or read from the token
  * file: a checksum of everything it returns, or -1 on an error. */

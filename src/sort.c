@@ -2,7 +2,8 @@
  * sets for exact Jaccard and containment).  LSD radix sort, 8 bits per pass,
  * all histograms counted in one pass, skipping passes where every key has
  * the same byte; insertion sort for
- * short arrays.  About 7x faster than qsort with a comparison function on
+ * short arrays.  rp_sort_u32_tmp is the same for 32-bit values (the spilled
+ * shingles dedup verifies with): half the bytes moved per pass.  About 7x faster than qsort with a comparison function on
  * sets of a few hundred shingles. */
 #include <string.h>
 #include "internal.h"
@@ -39,6 +40,42 @@ void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n)
 		}
 		for (size_t i = 0; i < n; i++) dst[c[(src[i] >> shift) & 0xff]++] = src[i];
 		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a) memcpy(a, src, n * sizeof *a);
+}
+
+void rp_sort_u32_tmp(uint32_t *a, uint32_t *tmp, size_t n)
+{
+	if (n < 48) {
+		for (size_t i = 1; i < n; i++) {
+			uint32_t x = a[i];
+			size_t j = i;
+			while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
+			a[j] = x;
+		}
+		return;
+	}
+	uint32_t *src = a, *dst = tmp;
+	size_t count[4][256];
+	memset(count, 0, sizeof count);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t x = a[i];
+		count[0][x & 0xff]++, count[1][(x >> 8) & 0xff]++, count[2][(x >> 16) & 0xff]++, count[3][x >> 24]++;
+	}
+	for (int b = 0; b < 4; b++) {
+		const int shift = 8 * b;
+		size_t *c = count[b];
+		if (c[(a[0] >> shift) & 0xff] == n) continue;
+		size_t sum = 0;
+		for (int k = 0; k < 256; k++) {
+			size_t v = c[k];
+			c[k] = sum;
+			sum += v;
+		}
+		for (size_t i = 0; i < n; i++) dst[c[(src[i] >> shift) & 0xff]++] = src[i];
+		uint32_t *t = src;
 		src = dst;
 		dst = t;
 	}

@@ -34,6 +34,7 @@ typedef struct {
 	size_t spill32_cap, spill_used;
 	uint32_t *pend;        /* the documents they belong to */
 	size_t pend_n, pend_cap;
+	size_t keep_used, keep_pend; /* what was buffered before this batch: kept if the batch fails */
 	char pad[64]; /* workers write here constantly: keep them off each other's cache lines */
 } worker;
 
@@ -211,6 +212,7 @@ static int flush_spill(rp_dedup *d, worker *w, rp_error *err)
 		return rp_set_error(err, RP_EIO, "cannot write the temporary shingle file: %s", strerror(errno));
 	for (size_t i = 0; i < w->pend_n; i++) d->spill_at[w->pend[i]] += at;
 	w->spill_used = w->pend_n = 0;
+	w->keep_used = w->keep_pend = 0; /* the earlier batches' shingles are in the file now */
 	return 0;
 }
 
@@ -289,7 +291,11 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 		rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (int w = 0; w < d->nworkers; w++) j.err_item[w] = SIZE_MAX;
+	for (int w = 0; w < d->nworkers; w++) {
+		j.err_item[w] = SIZE_MAX;
+		d->workers[w].keep_used = d->workers[w].spill_used;
+		d->workers[w].keep_pend = d->workers[w].pend_n;
+	}
 	rp_pool_run(d->pool, n, add_item, &j);
 	/* Report the failure of the lowest index, whichever worker met it. */
 	size_t first = SIZE_MAX;
@@ -301,13 +307,13 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 		rc = j.status[first];
 		goto out; /* the batch is dropped: d->n stays */
 	}
-	/* The batch's last shingles reach the file before rp_dedup_add returns. */
-	for (int w = 0; w < d->nworkers && !rc; w++) rc = flush_spill(d, &d->workers[w], err);
-	if (rc) goto out;
+	/* Shingles still buffered stay so until a worker's buffer fills or
+	 * rp_dedup_finish: flushing them here would be serial work per batch. */
 	d->n += n;
 out:
 	if (rc) /* whatever the dropped batch buffered goes with it */
-		for (int w = 0; w < d->nworkers; w++) d->workers[w].spill_used = d->workers[w].pend_n = 0;
+		for (int w = 0; w < d->nworkers; w++)
+			d->workers[w].spill_used = d->workers[w].keep_used, d->workers[w].pend_n = d->workers[w].keep_pend;
 	rp_free(j.status);
 	rp_free(j.errs);
 	rp_free(j.err_item);
@@ -675,6 +681,10 @@ out:
 rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 {
 	if (d->finished) return RP_OK;
+	for (int w = 0; w < d->nworkers; w++) {
+		rp_status frc = flush_spill(d, &d->workers[w], err);
+		if (frc) return frc;
+	}
 	const size_t n = d->n;
 	int rc = 0;
 	int round = d->nworkers < d->p.bands ? d->nworkers : d->p.bands;

@@ -118,6 +118,53 @@ static void test_deterministic_across_threads(void)
 	rp_dedup_free(d3);
 }
 
+/* A batch that fails part-way (a NUL byte in its 60th text, after the texts
+ * before it were sketched and their shingles buffered for the spill file) is
+ * dropped whole: adding the same documents again then gives exactly the
+ * clusters, similarities and pairs of a run without the failure, in exact
+ * mode, where every verification reads the spill file. */
+static void test_failed_batch_leaves_no_trace(void)
+{
+	rp_params p;
+	rp_params_default(&p);
+	p.verify = RP_VERIFY_EXACT;
+	char *bad = malloc(lens[60] + 1);
+	memcpy(bad, docs[60], lens[60] + 1);
+	bad[lens[60] / 2] = '\0';
+	for (int threads = 1; threads <= 2; threads++) {
+		rp_dedup *clean, *d;
+		CHECK(run_dedup(threads, &p, &clean) == 0);
+		rp_pool *pool = rp_pool_new(threads);
+		rp_error e;
+		CHECK(rp_dedup_new(&d, &p, pool, &e) == 0);
+		for (size_t at = 0; at < NDOC; at += 100) {
+			const char *texts[100];
+			for (int i = 0; i < 100; i++) texts[i] = docs[at + (size_t)i];
+			texts[60] = bad;
+			CHECK(rp_dedup_add(d, 100, texts, lens + at, NULL, &e) == RP_EDATA);
+			CHECK(rp_dedup_count(d) == at);
+			CHECK(rp_dedup_add(d, 100, (const char *const *)docs + at, lens + at, NULL, &e) == 0);
+		}
+		CHECK(rp_dedup_finish(d, &e) == 0);
+		for (uint64_t s = 0; s < NDOC; s++) {
+			rp_dedup_result a, b;
+			rp_dedup_get(clean, s, &a);
+			rp_dedup_get(d, s, &b);
+			CHECKF(a.cluster == b.cluster && a.duplicate == b.duplicate && a.similarity == b.similarity,
+			       "doc %llu, %d threads", (unsigned long long)s, threads);
+		}
+		const uint64_t *pa, *pb, *qa, *qb;
+		const double *pj, *qj;
+		size_t np = rp_dedup_pairs(clean, &pa, &pb, &pj), nq = rp_dedup_pairs(d, &qa, &qb, &qj);
+		CHECK(np == nq && np > 0);
+		for (size_t i = 0; i < np && i < nq; i++) CHECK(pa[i] == qa[i] && pb[i] == qb[i] && pj[i] == qj[i]);
+		rp_dedup_free(clean);
+		rp_dedup_free(d);
+		rp_pool_free(pool);
+	}
+	free(bad);
+}
+
 static void test_short_empty_and_keep_longest(void)
 {
 	const char *t[] = {"", "  ...  ", "", "Hello world", "hello, WORLD!", "  ...  ",
@@ -156,6 +203,7 @@ int main(void)
 	RUN(test_brute_force_exact);
 	RUN(test_deterministic_across_threads);
 	RUN(test_short_empty_and_keep_longest);
+	RUN(test_failed_batch_leaves_no_trace);
 	for (int i = 0; i < NDOC; i++) free(docs[i]);
 	TEST_END();
 }

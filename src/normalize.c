@@ -7,8 +7,12 @@
  * hyphen, zero-width joiners, the byte-order mark) vanish without splitting a
  * word.  A word hyphenated across a line break ("infor-\n  mation") is joined.
  *
- * ASCII runs take a table-driven path that lowercases into a scratch buffer
- * and never calls utf8proc; a run holding a byte >= 0x80 is decomposed
+ * Plain ASCII text goes 64 bytes at a time through the block tokenizer
+ * (normalize_block.h; SSE2, or AVX2 where the CPU has it), which hashes
+ * words straight from the text; it leaves bytes >= 0x80, NUL and hyphens
+ * that may end a line to the general path below, which gives the same tokens
+ * for the same bytes.  There ASCII runs take a table-driven path that
+ * lowercases into a scratch buffer and never calls utf8proc; a run holding a byte >= 0x80 is decomposed
  * (NFKD + case fold + ignorables removed), composed (NFKC) and split by
  * utf8proc.  Every token keeps the byte span [start, end) of the original text
  * it came from; tokens that one run splits into after NFKC (rare: "½" -> "1",
@@ -19,6 +23,10 @@
 #include <utf8proc.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5)
+#include <immintrin.h>
+#define HAVE_AVX2_BLOCKS 1 /* an AVX2 block tokenizer, chosen at run time */
 #endif
 #define XXH_INLINE_ALL /* inline XXH3: token hashes are short and many */
 #include <xxhash.h>
@@ -237,8 +245,107 @@ static size_t hyphen_break(const unsigned char *s, size_t len, size_t i)
 	return 0;
 }
 
+#ifdef __SSE2__
+/* ---- The 64-byte block tokenizer (normalize_block.h) ---- */
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* Hash of the ASCII word s[a, e), lowered: setting bit 5 of a letter or digit
+ * lowers a capital and leaves the rest as they are. */
+static int ascii_word_hash_slow(tokenizer *tk, const unsigned char *w, size_t L, uint64_t *h)
+{
+	if (rp_grow((void **)&tk->run, &tk->run_cap, L, 1)) return RP_ENOMEM;
+	for (size_t k = 0; k < L; k++) tk->run[k] = (char)(w[k] | 0x20);
+	*h = rp_token_hash(tk->run, L, tk->seed);
+	return 0;
+}
+
+static inline int ascii_word_hash(tokenizer *tk, uint64_t seed, const unsigned char *s, size_t len, size_t a,
+                                  size_t e, uint64_t *h)
+{
+	size_t L = e - a;
+	if (__builtin_expect(L <= 16 && a + 16 <= len, 1)) {
+		uint64_t lo = (load64(s + a) | 0x2020202020202020ULL) & keep_lo[L];
+		uint64_t hi = (load64(s + a + 8) | 0x2020202020202020ULL) & keep_hi[L];
+		*h = short_hash(lo, hi, L, seed);
+		return 0;
+	}
+	return ascii_word_hash_slow(tk, s + a, L, h);
+}
+
+/* Masks of 64 bytes: ASCII letters and digits; bytes >= 0x80 or NUL; '-';
+ * bytes <= 0x20 (blanks, and other controls, which only make a '-' go the
+ * general way). */
+static inline void classify_sse2(const unsigned char *p, uint64_t *word, uint64_t *high, uint64_t *hyph, uint64_t *ctl)
+{
+	uint64_t w = 0, h = 0, y = 0, c = 0;
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+		w |= (uint64_t)word_mask16(v) << (16 * k);
+		h |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(1))) << (16 * k);
+		y |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('-'))) << (16 * k);
+		c |= (uint64_t)(unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x20)), _mm_setzero_si128())) << (16 * k);
+	}
+	*word = w, *high = h, *hyph = y, *ctl = c;
+}
+
+#define BLOCK_FN block_sse2
+#define BLOCK_TARGET
+#define BLOCK_CLASSIFY classify_sse2
+#include "normalize_block.h"
+#undef BLOCK_FN
+#undef BLOCK_TARGET
+#undef BLOCK_CLASSIFY
+
+#ifdef HAVE_AVX2_BLOCKS
+__attribute__((target("avx2"))) static inline unsigned mask32(__m256i m)
+{
+	return (unsigned)_mm256_movemask_epi8(m);
+}
+
+__attribute__((target("avx2"))) static inline void classify_avx2(const unsigned char *p, uint64_t *word,
+                                                                 uint64_t *high, uint64_t *hyph, uint64_t *ctl)
+{
+	uint64_t w = 0, h = 0, y = 0, c = 0;
+	for (int k = 0; k < 2; k++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
+		__m256i letter = _mm256_add_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)), _mm256_set1_epi8((char)(0x80 - 'a')));
+		__m256i digit = _mm256_add_epi8(v, _mm256_set1_epi8((char)(0x80 - '0')));
+		__m256i wm = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8((char)(-128 + 26)), letter),
+		                             _mm256_cmpgt_epi8(_mm256_set1_epi8((char)(-128 + 10)), digit));
+		w |= (uint64_t)mask32(wm) << (32 * k);
+		h |= (uint64_t)mask32(_mm256_cmpgt_epi8(_mm256_set1_epi8(1), v)) << (32 * k);
+		y |= (uint64_t)mask32(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('-'))) << (32 * k);
+		c |= (uint64_t)mask32(_mm256_cmpeq_epi8(_mm256_subs_epu8(v, _mm256_set1_epi8(0x20)), _mm256_setzero_si256()))
+		     << (32 * k);
+	}
+	*word = w, *high = h, *hyph = y, *ctl = c;
+}
+
+#define BLOCK_FN block_avx2
+#define BLOCK_TARGET __attribute__((target("avx2,bmi,popcnt")))
+#define BLOCK_CLASSIFY classify_avx2
+#include "normalize_block.h"
+#undef BLOCK_FN
+#undef BLOCK_TARGET
+#undef BLOCK_CLASSIFY
+#endif
+#endif
+
 rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t seed,
                       rp_tokens *out, rp_error *err)
+{
+	return rp_tokenize_path(text, len, char_tokens, seed, out, err, RP_TOK_AUTO);
+}
+
+rp_status rp_tokenize_path(const char *text, size_t len, int char_tokens, uint64_t seed, rp_tokens *out,
+                           rp_error *err, int path)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	int rc = 0;
@@ -255,9 +362,27 @@ rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t se
 	tk->char_tokens = char_tokens;
 	tk->word_len = 0;
 	size_t i = 0;
+#ifdef __SSE2__
+	/* The block tokenizer runs from i unless the general path has bytes
+	 * before slow_until to take. */
+	size_t slow_until = path == RP_TOK_GENERAL ? SIZE_MAX : 0;
+	int (*block)(tokenizer *, const unsigned char *, size_t, size_t *, size_t *) = block_sse2;
+#ifdef HAVE_AVX2_BLOCKS
+	if (path != RP_TOK_SSE2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("popcnt"))
+		block = block_avx2;
+#endif
+#else
+	(void)path;
+#endif
 	while (i < len) {
 #ifdef __SSE2__
-		/* SIMD path, 16 bytes at a time: skip separators, and take an ASCII
+		if (i >= slow_until && !tk->char_tokens) {
+			if ((rc = block(tk, s, len, &i, &slow_until))) goto done;
+			if (i >= len) break;
+		}
+		/* Near the bytes the block tokenizer leaves here (and in builds
+		 * without it): 16 bytes at a time, skip separators, and take an ASCII
 		 * word shorter than 16 bytes ended by an ASCII separator other than
 		 * '-' (which may be a line-end hyphen).  Everything else falls
 		 * through to the general path below. */

@@ -255,8 +255,9 @@ static inline uint64_t load64(const unsigned char *p)
 	return v;
 }
 
-/* Hash of the ASCII word s[a, e), lowered: setting bit 5 of a letter or digit
- * lowers a capital and leaves the rest as they are. */
+/* Hash of the ASCII word w[0, L) into *h, lowered: setting bit 5 of a letter
+ * or digit lowers a capital and leaves the rest as they are.  For words
+ * longer than 16 bytes or too near the end of the text to load 16 bytes. */
 static int ascii_word_hash_slow(tokenizer *tk, const unsigned char *w, size_t L, uint64_t *h)
 {
 	if (rp_grow((void **)&tk->run, &tk->run_cap, L, 1)) return RP_ENOMEM;
@@ -265,17 +266,48 @@ static int ascii_word_hash_slow(tokenizer *tk, const unsigned char *w, size_t L,
 	return 0;
 }
 
-static inline int ascii_word_hash(tokenizer *tk, uint64_t seed, const unsigned char *s, size_t len, size_t a,
-                                  size_t e, uint64_t *h)
+/* The same for one word s[a, e). */
+static inline int ascii_word_hash(tokenizer *tk, const unsigned char *s, size_t len, size_t a, size_t e, uint64_t *h)
 {
 	size_t L = e - a;
-	if (__builtin_expect(L <= 16 && a + 16 <= len, 1)) {
+	if (L <= 16 && a + 16 <= len) {
 		uint64_t lo = (load64(s + a) | 0x2020202020202020ULL) & keep_lo[L];
 		uint64_t hi = (load64(s + a + 8) | 0x2020202020202020ULL) & keep_hi[L];
-		*h = short_hash(lo, hi, L, seed);
+		*h = short_hash(lo, hi, L, tk->seed);
 		return 0;
 	}
 	return ascii_word_hash_slow(tk, s + a, L, h);
+}
+
+/* Pair the word starts *st of one block with its word ends en (each end
+ * after its start), adding the words at out[n] with positions from base;
+ * returns the new n, or SIZE_MAX when out of memory.  The one start left
+ * without an end stays in *st.  safe: every start lies 16 bytes or more
+ * before the end of the text, so the word is loaded whole without a test. */
+static inline __attribute__((always_inline)) size_t pair_words(tokenizer *tk, const unsigned char *s, size_t len,
+                                                               int safe, uint64_t *st, uint64_t en, uint32_t base,
+                                                               rp_tokens *out, size_t n)
+{
+	uint32_t *S = out->start, *E = out->end;
+	uint64_t *H = out->hash, seed = tk->seed, m = *st;
+	while (en) {
+		uint32_t a = base + (uint32_t)__builtin_ctzll(m), e = base + (uint32_t)__builtin_ctzll(en);
+		m &= m - 1;
+		en &= en - 1;
+		S[n] = a;
+		E[n] = e;
+		size_t L = e - a;
+		if (__builtin_expect(L <= 16 && (safe || a + 16 <= len), 1)) {
+			uint64_t lo = (load64(s + a) | 0x2020202020202020ULL) & keep_lo[L];
+			uint64_t hi = (load64(s + a + 8) | 0x2020202020202020ULL) & keep_hi[L];
+			H[n] = short_hash(lo, hi, L, seed);
+		} else if (ascii_word_hash_slow(tk, s + a, L, H + n)) {
+			return SIZE_MAX;
+		}
+		n++;
+	}
+	*st = m;
+	return n;
 }
 
 /* Masks of 64 bytes: ASCII letters and digits; bytes >= 0x80 or NUL; '-';

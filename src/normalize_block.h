@@ -18,13 +18,10 @@
 BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t len, size_t *pos, size_t *slow_until)
 {
 	rp_tokens *out = tk->out;
-	const uint64_t seed = tk->seed;
 	size_t i = *pos, n = out->n;
 	uint64_t carry = 0; /* 1 when a word runs into this block; out->start[n] is its start */
 	while (i < len) {
 		if (out->cap - n < 40 && grow_tokens(out)) return RP_ENOMEM;
-		uint32_t *S = out->start, *E = out->end;
-		uint64_t *H = out->hash;
 		unsigned char pad[64];
 		const unsigned char *p = s + i;
 		if (len - i < 64) { /* the last block, padded with blanks */
@@ -46,27 +43,21 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 		}
 		uint32_t base = (uint32_t)i;
 		if (carry && en) { /* the word from the last block ends here */
-			E[n] = base + (uint32_t)__builtin_ctzll(en);
-			en &= en - 1;
-			if (ascii_word_hash(tk, seed, s, len, S[n], E[n], H + n)) return RP_ENOMEM;
+			out->end[n] = base + (uint32_t)__builtin_ctzll(en);
+			if (ascii_word_hash(tk, s, len, out->start[n], out->end[n], out->hash + n)) return RP_ENOMEM;
 			n++;
+			en &= en - 1;
 			carry = 0;
 		}
 		if (!carry) { /* each end now follows its start in this block */
-			while (en) {
-				uint32_t a = base + (uint32_t)__builtin_ctzll(st), e = base + (uint32_t)__builtin_ctzll(en);
-				st &= st - 1;
-				en &= en - 1;
-				S[n] = a;
-				E[n] = e;
-				if (ascii_word_hash(tk, seed, s, len, a, e, H + n)) return RP_ENOMEM;
-				n++;
-			}
-			if (st) S[n] = base + (uint32_t)__builtin_ctzll(st), carry = 1; /* at most one left */
+			n = i + 80 <= len ? pair_words(tk, s, len, 1, &st, en, base, out, n)
+			                  : pair_words(tk, s, len, 0, &st, en, base, out, n);
+			if (n == SIZE_MAX) return RP_ENOMEM;
+			if (st) out->start[n] = base + (uint32_t)__builtin_ctzll(st), carry = 1; /* at most one left */
 		}
 		if (b < 64) {
 			out->n = n;
-			*pos = carry ? S[n] : i + b;
+			*pos = carry ? out->start[n] : i + b;
 			/* The general path takes the first cluster of such bytes (one
 			 * UTF-8 character); when they are dense, the whole block. */
 			unsigned upto = __builtin_popcountll(bad) > 8 ? 64 - (unsigned)__builtin_clzll(bad)
@@ -78,7 +69,7 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 	}
 	if (carry) { /* a word running to the end of the text */
 		out->end[n] = (uint32_t)len;
-		if (ascii_word_hash(tk, seed, s, len, out->start[n], len, out->hash + n)) return RP_ENOMEM;
+		if (ascii_word_hash(tk, s, len, out->start[n], len, out->hash + n)) return RP_ENOMEM;
 		n++;
 	}
 	out->n = n;

@@ -20,6 +20,12 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 	rp_tokens *out = tk->out;
 	size_t i = *pos, n = out->n;
 	uint64_t carry = 0; /* 1 when a word runs into this block; out->start[n] is its start */
+#ifdef BLOCK_BATCH
+	word_batch wb; /* words n0 .. n0 + cnt - 1, not hashed yet */
+	wb.slow = 0;
+	unsigned cnt = 0;
+	size_t n0 = n;
+#endif
 	while (i < len) {
 		if (out->cap - n < 40 && grow_tokens(out)) return RP_ENOMEM;
 		unsigned char pad[64];
@@ -42,6 +48,31 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 			en &= keep;
 		}
 		uint32_t base = (uint32_t)i;
+#ifdef BLOCK_BATCH
+		/* Pair starts and ends first; hash the words once 31 or more wait. */
+		int safe = i + 80 <= len;
+		if (carry && en) { /* the word from the last block ends here */
+			out->end[n] = base + (uint32_t)__builtin_ctzll(en);
+			batch_word(&wb, cnt++, s, len, safe, out->start[n], out->end[n]);
+			n++;
+			en &= en - 1;
+			carry = 0;
+		}
+		if (!carry) { /* each end now follows its start in this block */
+			uint32_t *S = out->start, *E = out->end;
+			while (en) {
+				uint32_t a = base + (uint32_t)__builtin_ctzll(st), e = base + (uint32_t)__builtin_ctzll(en);
+				st &= st - 1;
+				en &= en - 1;
+				S[n] = a;
+				E[n] = e;
+				batch_word(&wb, cnt++, s, len, safe, a, e);
+				n++;
+			}
+			if (st) S[n] = base + (uint32_t)__builtin_ctzll(st), carry = 1; /* at most one left */
+		}
+		if ((cnt > 30 || b < 64) && flush_batch(tk, s, &wb, &cnt, &n0)) return RP_ENOMEM;
+#else
 		if (carry && en) { /* the word from the last block ends here */
 			out->end[n] = base + (uint32_t)__builtin_ctzll(en);
 			if (ascii_word_hash(tk, s, len, out->start[n], out->end[n], out->hash + n)) return RP_ENOMEM;
@@ -55,6 +86,7 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 			if (n == SIZE_MAX) return RP_ENOMEM;
 			if (st) out->start[n] = base + (uint32_t)__builtin_ctzll(st), carry = 1; /* at most one left */
 		}
+#endif
 		if (b < 64) {
 			out->n = n;
 			*pos = carry ? out->start[n] : i + b;
@@ -67,6 +99,9 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 		}
 		i += 64;
 	}
+#ifdef BLOCK_BATCH
+	if (flush_batch(tk, s, &wb, &cnt, &n0)) return RP_ENOMEM;
+#endif
 	if (carry) { /* a word running to the end of the text */
 		out->end[n] = (uint32_t)len;
 		if (ascii_word_hash(tk, s, len, out->start[n], len, out->hash + n)) return RP_ENOMEM;

@@ -310,6 +310,33 @@ static inline __attribute__((always_inline)) size_t pair_words(tokenizer *tk, co
 	return n;
 }
 
+/* Bytes of the commonest non-ASCII separators in English text, whole
+ * inside the 64 bytes at p: NBSP (C2 A0) and E2 80 followed by 93 94 (en
+ * and em dash), 98 99 9C 9D (curly quotes) or A6 (ellipsis).  None is a word
+ * character, an ignorable or a symbol with a compatibility decomposition,
+ * so each separates words exactly as a blank does (docs/NORMALIZATION.md),
+ * and the block tokenizer takes them itself instead of the general path. */
+static uint64_t common_separators(const unsigned char *p)
+{
+	uint64_t e2 = 0, x80 = 0, third = 0, c2 = 0, a0 = 0;
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+		__m128i even = _mm_and_si128(v, _mm_set1_epi8((char)0xfe)); /* x and x | 1 alike */
+		__m128i t = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x93)),
+		                                      _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x94))),
+		                         _mm_or_si128(_mm_cmpeq_epi8(even, _mm_set1_epi8((char)0x98)),
+		                                      _mm_cmpeq_epi8(even, _mm_set1_epi8((char)0x9c))));
+		t = _mm_or_si128(t, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xa6)));
+		e2 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe2))) << (16 * k);
+		x80 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x80))) << (16 * k);
+		third |= (uint64_t)(unsigned)_mm_movemask_epi8(t) << (16 * k);
+		c2 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xc2))) << (16 * k);
+		a0 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xa0))) << (16 * k);
+	}
+	uint64_t s3 = e2 & (x80 >> 1) & (third >> 2), s2 = c2 & (a0 >> 1);
+	return s3 | (s3 << 1) | (s3 << 2) | s2 | (s2 << 1);
+}
+
 /* Masks of 64 bytes: ASCII letters and digits; bytes >= 0x80 or NUL; '-';
  * bytes <= 0x20 (blanks, and other controls, which only make a '-' go the
  * general way). */

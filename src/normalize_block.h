@@ -10,7 +10,8 @@
  * is found (a separate pass that first wrote every start and end with
  * fixed-count loops was slower: more stores, and its count tests
  * mispredicted as often).  Stops before the first byte the general path
- * must see (a byte >= 0x80, NUL, or a '-' after a word and before a blank or
+ * must see (NUL, a byte >= 0x80 outside the few common separators that
+ * common_separators finds, or a '-' after a word and before a blank or
  * other control byte, which may join a word across a line break), handing
  * back the start of the word that runs into it, or the byte itself; the
  * general path then takes over at least to *slow_until. */
@@ -37,6 +38,7 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 		}
 		uint64_t word, high, hyph, ctl;
 		BLOCK_CLASSIFY(p, &word, &high, &hyph, &ctl);
+		if (high) high &= ~common_separators(p); /* curly quotes, dashes: separators here too */
 		uint64_t prev = (word << 1) | carry; /* the byte before is a word byte */
 		uint64_t bad = high | (hyph & prev & ((ctl >> 1) | (1ULL << 63)));
 		uint64_t st = word & ~prev, en = ~word & prev; /* word starts; bytes just after a word */

@@ -9,7 +9,8 @@
  *
  * Plain ASCII text goes 64 bytes at a time through the block tokenizer
  * (normalize_block.h; SSE2, or AVX2 where the CPU has it), which hashes
- * words straight from the text; it leaves bytes >= 0x80, NUL and hyphens
+ * words straight from the text; it leaves NUL, bytes >= 0x80 (but for a few
+ * common separators: NBSP, dashes, curly quotes, the ellipsis) and hyphens
  * that may end a line to the general path below, which gives the same tokens
  * for the same bytes.  There ASCII runs take a table-driven path that
  * lowercases into a scratch buffer and never calls utf8proc; a run holding a byte >= 0x80 is decomposed

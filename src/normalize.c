@@ -8,17 +8,19 @@
  * word.  A word hyphenated across a line break ("infor-\n  mation") is joined.
  *
  * Plain ASCII text goes 64 bytes at a time through the block tokenizer
- * (normalize_block.h; SSE2, or AVX2 where the CPU has it), which hashes
- * words straight from the text; it leaves NUL, bytes >= 0x80 (but for a few
- * common separators: NBSP, dashes, curly quotes, the ellipsis) and hyphens
- * that may end a line to the general path below, which gives the same tokens
- * for the same bytes.  There ASCII runs take a table-driven path that
- * lowercases into a scratch buffer and never calls utf8proc; a run holding a byte >= 0x80 is decomposed
- * (NFKD + case fold + ignorables removed), composed (NFKC) and split by
- * utf8proc.  Every token keeps the byte span [start, end) of the original text
- * it came from; tokens that one run splits into after NFKC (rare: "½" -> "1",
- * "2") share the run's span.  Token hashes are XXH3-64 of the token's
- * normalised UTF-8 with the caller's seed: identical on every platform.
+ * (normalize_block.h; SSE2, AVX2 or AVX-512, the widest the CPU has), which
+ * hashes words straight from the text; it leaves NUL, bytes >= 0x80 (but for
+ * a few common separators: NBSP, dashes, curly quotes, the ellipsis) and
+ * hyphens that may end a line to the general path below, which gives the
+ * same tokens for the same bytes.  There ASCII runs take a table-driven path
+ * that lowercases into a scratch buffer and never calls utf8proc; a run
+ * holding a byte >= 0x80 is decomposed (NFKD + case fold + ignorables
+ * removed), composed (NFKC) and split by utf8proc.  Every token keeps the
+ * byte span [start, end) of the original text it came from; tokens that one
+ * run splits into after NFKC (rare: "½" -> "1", "2") share the run's span.
+ * Token hashes are a two-multiply hash of tokens up to 16 bytes and XXH3-64
+ * of longer ones, of the normalised UTF-8 with the caller's seed: identical
+ * on every platform and every path.
  * The rules are versioned by RP_NORM_VERSION; docs/NORMALIZATION.md. */
 #include <string.h>
 #include <utf8proc.h>
@@ -27,7 +29,7 @@
 #endif
 #if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5)
 #include <immintrin.h>
-#define HAVE_AVX2_BLOCKS 1 /* an AVX2 block tokenizer, chosen at run time */
+#define HAVE_AVX2_BLOCKS 1 /* AVX2 and AVX-512 block tokenizers, chosen at run time */
 #endif
 #define XXH_INLINE_ALL /* inline XXH3: token hashes are short and many */
 #include <xxhash.h>
@@ -257,8 +259,8 @@ static inline uint64_t load64(const unsigned char *p)
 }
 
 /* Hash of the ASCII word w[0, L) into *h, lowered: setting bit 5 of a letter
- * or digit lowers a capital and leaves the rest as they are.  For words
- * longer than 16 bytes or too near the end of the text to load 16 bytes. */
+ * or digit lowers a capital and leaves the rest as they are.  This way for
+ * words longer than 16 bytes or too near the end of the text to load 16. */
 static int ascii_word_hash_slow(tokenizer *tk, const unsigned char *w, size_t L, uint64_t *h)
 {
 	if (rp_grow((void **)&tk->run, &tk->run_cap, L, 1)) return RP_ENOMEM;
@@ -267,7 +269,8 @@ static int ascii_word_hash_slow(tokenizer *tk, const unsigned char *w, size_t L,
 	return 0;
 }
 
-/* The same for one word s[a, e). */
+/* Hash of the ASCII word s[a, e) into *h: from two 8-byte loads when it
+ * can, else as above. */
 static inline int ascii_word_hash(tokenizer *tk, const unsigned char *s, size_t len, size_t a, size_t e, uint64_t *h)
 {
 	size_t L = e - a;

@@ -11,7 +11,9 @@
  *    not decrease, ends do not decrease;
  *  - an ASCII-only span's tokens are its letters and digits lowercased,
  *    hashed by rp_token_hash;
- *  - the same text twice (reused and fresh rp_tokens) gives the same tokens;
+ *  - the same text twice (reused and fresh rp_tokens) gives the same tokens,
+ *    and so does every tokenizer path (rp_tokenize_path: general, SSE2,
+ *    AVX2, AVX-512 blocks);
  *    k leading spaces shift every span by k; a trailing space changes
  *    nothing; another seed gives the same spans;
  *  - word and character mode cover the same bytes. */
@@ -177,11 +179,13 @@ done:
 
 /* ---- the library ---- */
 
-static void lib_tokenize(rp_tokens *t, const char *text, size_t len, int chars, uint64_t seed, toks *out)
+static void lib_tokenize_path(rp_tokens *t, const char *text, size_t len, int chars, uint64_t seed, toks *out,
+                              int path)
 {
 	rp_error err;
 	memset(&err, 0, sizeof err);
-	int rc = rp_tokenize(text, len, chars, seed, t, &err);
+	int rc = path == RP_TOK_AUTO ? rp_tokenize(text, len, chars, seed, t, &err)
+	                             : rp_tokenize_path(text, len, chars, seed, t, &err, path);
 	out->n = 0;
 	out->rc = rc;
 	out->at = 0;
@@ -193,6 +197,11 @@ static void lib_tokenize(rp_tokens *t, const char *text, size_t len, int chars, 
 		return;
 	}
 	for (size_t i = 0; i < t->n; i++) toks_push(out, t->hash[i], t->start[i], t->end[i]);
+}
+
+static void lib_tokenize(rp_tokens *t, const char *text, size_t len, int chars, uint64_t seed, toks *out)
+{
+	lib_tokenize_path(t, text, len, chars, seed, out, RP_TOK_AUTO);
 }
 
 static void same(const toks *a, const toks *b, uint32_t shift, int hashes, const char *what)
@@ -298,6 +307,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		lib_tokenize(&t, text, len, chars, seed, &again);
 		same(&lib, &again, 0, 1, "same text twice");
+		for (int path = RP_TOK_GENERAL; path <= RP_TOK_AVX512; path++) {
+			toks other_path = {0};
+			lib_tokenize_path(&t, text, len, chars, seed, &other_path, path);
+			same(&lib, &other_path, 0, 1, "another tokenizer path (general, SSE2, AVX2, AVX-512)");
+			toks_free(&other_path);
+		}
 		rp_tokens t2 = {0};
 		lib_tokenize(&t2, text, len, chars, seed, &fresh);
 		rp_tokens_free(&t2);

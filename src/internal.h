@@ -112,6 +112,15 @@ static inline size_t rp_utf8_sequence(const unsigned char *p, const unsigned cha
 	return 0;
 }
 
+/* rp_tokenize on a chosen path, for tests and benchmarks: all give the same
+ * tokens.  AUTO is rp_tokenize's choice (the widest the CPU has); GENERAL
+ * skips the 64-byte block tokenizer; AVX512 falls back to AVX2 on a CPU
+ * without it, AVX2 to SSE2, and all to GENERAL where the compiler has no
+ * SSE2. */
+enum { RP_TOK_AUTO, RP_TOK_GENERAL, RP_TOK_SSE2, RP_TOK_AVX2, RP_TOK_AVX512 };
+rp_status rp_tokenize_path(const char *text, size_t len, int char_tokens, uint64_t seed, rp_tokens *out,
+                           rp_error *err, int path);
+
 /* UTF-8 validation: returns the offset of the first invalid byte (or NUL),
  * or len if the whole buffer is valid and NUL-free. */
 size_t rp_utf8_check(const char *s, size_t len);

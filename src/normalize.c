@@ -7,18 +7,29 @@
  * hyphen, zero-width joiners, the byte-order mark) vanish without splitting a
  * word.  A word hyphenated across a line break ("infor-\n  mation") is joined.
  *
- * ASCII runs take a table-driven path that lowercases into a scratch buffer
- * and never calls utf8proc; a run holding a byte >= 0x80 is decomposed
- * (NFKD + case fold + ignorables removed), composed (NFKC) and split by
- * utf8proc.  Every token keeps the byte span [start, end) of the original text
- * it came from; tokens that one run splits into after NFKC (rare: "½" -> "1",
- * "2") share the run's span.  Token hashes are XXH3-64 of the token's
- * normalised UTF-8 with the caller's seed: identical on every platform.
+ * Plain ASCII text goes 64 bytes at a time through the block tokenizer
+ * (normalize_block.h; SSE2, AVX2 or AVX-512, the widest the CPU has), which
+ * hashes words straight from the text; it leaves NUL, bytes >= 0x80 (but for
+ * a few common separators: NBSP, dashes, curly quotes, the ellipsis) and
+ * hyphens that may end a line to the general path below, which gives the
+ * same tokens for the same bytes.  There ASCII runs take a table-driven path
+ * that lowercases into a scratch buffer and never calls utf8proc; a run
+ * holding a byte >= 0x80 is decomposed (NFKD + case fold + ignorables
+ * removed), composed (NFKC) and split by utf8proc.  Every token keeps the
+ * byte span [start, end) of the original text it came from; tokens that one
+ * run splits into after NFKC (rare: "½" -> "1", "2") share the run's span.
+ * Token hashes are a two-multiply hash of tokens up to 16 bytes and XXH3-64
+ * of longer ones, of the normalised UTF-8 with the caller's seed: identical
+ * on every platform and every path.
  * The rules are versioned by RP_NORM_VERSION; docs/NORMALIZATION.md. */
 #include <string.h>
 #include <utf8proc.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5)
+#include <immintrin.h>
+#define HAVE_AVX2_BLOCKS 1 /* AVX2 and AVX-512 block tokenizers, chosen at run time */
 #endif
 #define XXH_INLINE_ALL /* inline XXH3: token hashes are short and many */
 #include <xxhash.h>
@@ -237,8 +248,254 @@ static size_t hyphen_break(const unsigned char *s, size_t len, size_t i)
 	return 0;
 }
 
+#ifdef __SSE2__
+/* ---- The 64-byte block tokenizer (normalize_block.h) ---- */
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* Hash of the ASCII word w[0, L) into *h, lowered: setting bit 5 of a letter
+ * or digit lowers a capital and leaves the rest as they are.  This way for
+ * words longer than 16 bytes or too near the end of the text to load 16. */
+static int ascii_word_hash_slow(tokenizer *tk, const unsigned char *w, size_t L, uint64_t *h)
+{
+	if (rp_grow((void **)&tk->run, &tk->run_cap, L, 1)) return RP_ENOMEM;
+	for (size_t k = 0; k < L; k++) tk->run[k] = (char)(w[k] | 0x20);
+	*h = rp_token_hash(tk->run, L, tk->seed);
+	return 0;
+}
+
+/* Hash of the ASCII word s[a, e) into *h: from two 8-byte loads when it
+ * can, else as above. */
+static inline int ascii_word_hash(tokenizer *tk, const unsigned char *s, size_t len, size_t a, size_t e, uint64_t *h)
+{
+	size_t L = e - a;
+	if (L <= 16 && a + 16 <= len) {
+		uint64_t lo = (load64(s + a) | 0x2020202020202020ULL) & keep_lo[L];
+		uint64_t hi = (load64(s + a + 8) | 0x2020202020202020ULL) & keep_hi[L];
+		*h = short_hash(lo, hi, L, tk->seed);
+		return 0;
+	}
+	return ascii_word_hash_slow(tk, s + a, L, h);
+}
+
+/* Pair the word starts *st of one block with its word ends en (each end
+ * after its start), adding the words at out[n] with positions from base;
+ * returns the new n, or SIZE_MAX when out of memory.  The one start left
+ * without an end stays in *st.  safe: every start lies 16 bytes or more
+ * before the end of the text, so the word is loaded whole without a test. */
+static inline __attribute__((always_inline)) size_t pair_words(tokenizer *tk, const unsigned char *s, size_t len,
+                                                               int safe, uint64_t *st, uint64_t en, uint32_t base,
+                                                               rp_tokens *out, size_t n)
+{
+	uint32_t *S = out->start, *E = out->end;
+	uint64_t *H = out->hash, seed = tk->seed, m = *st;
+	while (en) {
+		uint32_t a = base + (uint32_t)__builtin_ctzll(m), e = base + (uint32_t)__builtin_ctzll(en);
+		m &= m - 1;
+		en &= en - 1;
+		S[n] = a;
+		E[n] = e;
+		size_t L = e - a;
+		if (__builtin_expect(L <= 16 && (safe || a + 16 <= len), 1)) {
+			uint64_t lo = (load64(s + a) | 0x2020202020202020ULL) & keep_lo[L];
+			uint64_t hi = (load64(s + a + 8) | 0x2020202020202020ULL) & keep_hi[L];
+			H[n] = short_hash(lo, hi, L, seed);
+		} else if (ascii_word_hash_slow(tk, s + a, L, H + n)) {
+			return SIZE_MAX;
+		}
+		n++;
+	}
+	*st = m;
+	return n;
+}
+
+/* Bytes of the commonest non-ASCII separators in English text, whole
+ * inside the 64 bytes at p: NBSP (C2 A0) and E2 80 followed by 93 94 (en
+ * and em dash), 98 99 9C 9D (curly quotes) or A6 (ellipsis).  None is a word
+ * character, an ignorable or a symbol with a compatibility decomposition,
+ * so each separates words exactly as a blank does (docs/NORMALIZATION.md),
+ * and the block tokenizer takes them itself instead of the general path. */
+static uint64_t common_separators(const unsigned char *p)
+{
+	uint64_t e2 = 0, x80 = 0, third = 0, c2 = 0, a0 = 0;
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+		__m128i even = _mm_and_si128(v, _mm_set1_epi8((char)0xfe)); /* x and x | 1 alike */
+		__m128i t = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x93)),
+		                                      _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x94))),
+		                         _mm_or_si128(_mm_cmpeq_epi8(even, _mm_set1_epi8((char)0x98)),
+		                                      _mm_cmpeq_epi8(even, _mm_set1_epi8((char)0x9c))));
+		t = _mm_or_si128(t, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xa6)));
+		e2 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe2))) << (16 * k);
+		x80 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x80))) << (16 * k);
+		third |= (uint64_t)(unsigned)_mm_movemask_epi8(t) << (16 * k);
+		c2 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xc2))) << (16 * k);
+		a0 |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xa0))) << (16 * k);
+	}
+	uint64_t s3 = e2 & (x80 >> 1) & (third >> 2), s2 = c2 & (a0 >> 1);
+	return s3 | (s3 << 1) | (s3 << 2) | s2 | (s2 << 1);
+}
+
+/* Masks of 64 bytes: ASCII letters and digits; bytes >= 0x80 or NUL; '-';
+ * bytes <= 0x20 (blanks, and other controls, which only make a '-' go the
+ * general way). */
+static inline void classify_sse2(const unsigned char *p, uint64_t *word, uint64_t *high, uint64_t *hyph, uint64_t *ctl)
+{
+	uint64_t w = 0, h = 0, y = 0, c = 0;
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+		w |= (uint64_t)word_mask16(v) << (16 * k);
+		h |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(1))) << (16 * k);
+		y |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('-'))) << (16 * k);
+		c |= (uint64_t)(unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x20)), _mm_setzero_si128())) << (16 * k);
+	}
+	*word = w, *high = h, *hyph = y, *ctl = c;
+}
+
+#define BLOCK_FN block_sse2
+#define BLOCK_TARGET
+#define BLOCK_CLASSIFY classify_sse2
+#include "normalize_block.h"
+#undef BLOCK_FN
+#undef BLOCK_TARGET
+#undef BLOCK_CLASSIFY
+
+#ifdef HAVE_AVX2_BLOCKS
+__attribute__((target("avx2"))) static inline unsigned mask32(__m256i m)
+{
+	return (unsigned)_mm256_movemask_epi8(m);
+}
+
+__attribute__((target("avx2"))) static inline void classify_avx2(const unsigned char *p, uint64_t *word,
+                                                                 uint64_t *high, uint64_t *hyph, uint64_t *ctl)
+{
+	uint64_t w = 0, h = 0, y = 0, c = 0;
+	for (int k = 0; k < 2; k++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
+		__m256i letter = _mm256_add_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)), _mm256_set1_epi8((char)(0x80 - 'a')));
+		__m256i digit = _mm256_add_epi8(v, _mm256_set1_epi8((char)(0x80 - '0')));
+		__m256i wm = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8((char)(-128 + 26)), letter),
+		                             _mm256_cmpgt_epi8(_mm256_set1_epi8((char)(-128 + 10)), digit));
+		w |= (uint64_t)mask32(wm) << (32 * k);
+		h |= (uint64_t)mask32(_mm256_cmpgt_epi8(_mm256_set1_epi8(1), v)) << (32 * k);
+		y |= (uint64_t)mask32(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('-'))) << (32 * k);
+		c |= (uint64_t)mask32(_mm256_cmpeq_epi8(_mm256_subs_epu8(v, _mm256_set1_epi8(0x20)), _mm256_setzero_si256()))
+		     << (32 * k);
+	}
+	*word = w, *high = h, *hyph = y, *ctl = c;
+}
+
+#define BLOCK_FN block_avx2
+#define BLOCK_TARGET __attribute__((target("avx2,bmi,popcnt")))
+#define BLOCK_CLASSIFY classify_avx2
+#include "normalize_block.h"
+#undef BLOCK_FN
+#undef BLOCK_TARGET
+#undef BLOCK_CLASSIFY
+
+/* AVX-512: the classifier writes mask registers directly, and the words of
+ * a block are hashed eight at a time (the scalar hash's four multiplies per
+ * word were a third of the time). */
+#define AVX512 "avx512f,avx512dq,avx512bw,avx512vl,avx2,bmi,popcnt"
+
+__attribute__((target(AVX512))) static inline void classify_avx512(const unsigned char *p, uint64_t *word,
+                                                                   uint64_t *high, uint64_t *hyph, uint64_t *ctl)
+{
+	__m512i v = _mm512_loadu_si512((const void *)p);
+	__m512i letter = _mm512_sub_epi8(_mm512_or_si512(v, _mm512_set1_epi8(0x20)), _mm512_set1_epi8('a'));
+	*word = _mm512_cmplt_epu8_mask(letter, _mm512_set1_epi8(26)) |
+	        _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+	*high = _mm512_cmplt_epi8_mask(v, _mm512_set1_epi8(1));
+	*hyph = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
+	*ctl = _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0x20));
+}
+
+/* Words waiting to be hashed: up to 30 from earlier blocks and up to 33
+ * that end in the current one. */
+typedef struct {
+	uint64_t lo[64], hi[64], len[64]; /* lowered bytes 0-7, 8-15; length << 56 */
+	uint64_t slow;                    /* bit j: word j is hashed by ascii_word_hash_slow */
+} word_batch;
+
+static inline void batch_word(word_batch *wb, unsigned j, const unsigned char *s, size_t len, int safe, uint32_t a,
+                              uint32_t e)
+{
+	size_t L = e - a;
+	uint64_t lo = 0, hi = 0;
+	if (__builtin_expect(L <= 16 && (safe || a + 16 <= len), 1)) {
+		lo = (load64(s + a) | 0x2020202020202020ULL) & keep_lo[L];
+		hi = (load64(s + a + 8) | 0x2020202020202020ULL) & keep_hi[L];
+	} else {
+		wb->slow |= 1ULL << j;
+	}
+	wb->lo[j] = lo;
+	wb->hi[j] = hi;
+	wb->len[j] = (uint64_t)L << 56;
+}
+
+/* short_hash of words 0..cnt-1 of wb into H, eight at a time. */
+__attribute__((target(AVX512))) static inline void hash_batch(const word_batch *wb, unsigned cnt, uint64_t seed,
+                                                              uint64_t *H)
+{
+	const __m512i s0 = _mm512_set1_epi64((long long)seed), s7 = _mm512_set1_epi64((long long)(seed >> 7));
+	for (unsigned j = 0; j < cnt; j += 8) {
+		__mmask8 m = cnt - j >= 8 ? 0xff : (__mmask8)((1u << (cnt - j)) - 1);
+		__m512i lo = _mm512_maskz_loadu_epi64(m, wb->lo + j), hi = _mm512_maskz_loadu_epi64(m, wb->hi + j);
+		__m512i h = _mm512_mullo_epi64(_mm512_xor_si512(lo, s0), _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL));
+		__m512i g = _mm512_mullo_epi64(_mm512_xor_si512(hi, s7), _mm512_set1_epi64((long long)0xc2b2ae3d27d4eb4fULL));
+		h = _mm512_xor_si512(h, _mm512_rol_epi64(g, 31));
+		h = _mm512_xor_si512(h, _mm512_maskz_loadu_epi64(m, wb->len + j));
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); /* rp_mix64 */
+		h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL));
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL));
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		_mm512_mask_storeu_epi64(H + j, m, h);
+	}
+}
+
+/* Hash the *cnt words waiting in wb: tokens *n0 onwards. */
+__attribute__((target(AVX512))) static int flush_batch(tokenizer *tk, const unsigned char *s, word_batch *wb,
+                                                       unsigned *cnt, size_t *n0)
+{
+	rp_tokens *out = tk->out;
+	hash_batch(wb, *cnt, tk->seed, out->hash + *n0);
+	for (uint64_t m = wb->slow; m; m &= m - 1) {
+		size_t k = *n0 + (size_t)__builtin_ctzll(m);
+		if (ascii_word_hash_slow(tk, s + out->start[k], out->end[k] - out->start[k], out->hash + k)) return RP_ENOMEM;
+	}
+	*n0 += *cnt;
+	*cnt = 0;
+	wb->slow = 0;
+	return 0;
+}
+
+#define BLOCK_FN block_avx512
+#define BLOCK_TARGET __attribute__((target(AVX512)))
+#define BLOCK_CLASSIFY classify_avx512
+#define BLOCK_BATCH 1
+#include "normalize_block.h"
+#undef BLOCK_FN
+#undef BLOCK_TARGET
+#undef BLOCK_CLASSIFY
+#undef BLOCK_BATCH
+#endif
+#endif
+
 rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t seed,
                       rp_tokens *out, rp_error *err)
+{
+	return rp_tokenize_path(text, len, char_tokens, seed, out, err, RP_TOK_AUTO);
+}
+
+rp_status rp_tokenize_path(const char *text, size_t len, int char_tokens, uint64_t seed, rp_tokens *out,
+                           rp_error *err, int path)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	int rc = 0;
@@ -255,9 +512,31 @@ rp_status rp_tokenize(const char *text, size_t len, int char_tokens, uint64_t se
 	tk->char_tokens = char_tokens;
 	tk->word_len = 0;
 	size_t i = 0;
+#ifdef __SSE2__
+	/* The block tokenizer runs from i unless the general path has bytes
+	 * before slow_until to take. */
+	size_t slow_until = path == RP_TOK_GENERAL ? SIZE_MAX : 0;
+	int (*block)(tokenizer *, const unsigned char *, size_t, size_t *, size_t *) = block_sse2;
+#ifdef HAVE_AVX2_BLOCKS
+	if (path != RP_TOK_SSE2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("popcnt"))
+		block = block_avx2;
+	if ((path == RP_TOK_AUTO || path == RP_TOK_AVX512) && block == block_avx2 &&
+	    __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+		block = block_avx512;
+#endif
+#else
+	(void)path;
+#endif
 	while (i < len) {
 #ifdef __SSE2__
-		/* SIMD path, 16 bytes at a time: skip separators, and take an ASCII
+		if (i >= slow_until && !tk->char_tokens) {
+			if ((rc = block(tk, s, len, &i, &slow_until))) goto done;
+			if (i >= len) break;
+		}
+		/* Near the bytes the block tokenizer leaves here (and in builds
+		 * without it): 16 bytes at a time, skip separators, and take an ASCII
 		 * word shorter than 16 bytes ended by an ASCII separator other than
 		 * '-' (which may be a line-end hyphen).  Everything else falls
 		 * through to the general path below. */

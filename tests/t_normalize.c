@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include "test.h"
 #include "reprint.h"
+#include "internal.h" /* rp_tokenize_path */
 
 static rp_tokens tok;
 
@@ -193,6 +194,135 @@ static void test_bad_input(void)
 	CHECK(rp_tokenize(surrogate, strlen(surrogate), 0, 0, &tok, &e) == RP_EDATA);
 }
 
+/* ---- The 64-byte block tokenizer against the general path ---- */
+
+static rp_tokens ptok[5];
+
+/* text[0, len) on every path (in a buffer of exactly len bytes, so ASan sees
+ * any read past the end): the same status, error byte, hashes and spans as
+ * the general path.  Returns 1 when they agree, and the status in *status. */
+static int paths_agree(const char *text, size_t len, int chars, uint64_t seed, const char *what, size_t at, int *status)
+{
+	char *buf = malloc(len ? len : 1);
+	if (len) memcpy(buf, text, len);
+	int rc[5];
+	size_t byte[5];
+	for (int p = RP_TOK_GENERAL; p <= RP_TOK_AVX512; p++) {
+		rp_error e;
+		memset(&e, 0, sizeof e);
+		rc[p] = rp_tokenize_path(buf, len, chars, seed, &ptok[p], &e, p);
+		byte[p] = rc[p] ? e.byte : 0;
+	}
+	free(buf);
+	for (int p = RP_TOK_SSE2; p <= RP_TOK_AVX512; p++) {
+		const rp_tokens *g = &ptok[RP_TOK_GENERAL], *b = &ptok[p];
+		int same = rc[p] == rc[RP_TOK_GENERAL] && byte[p] == byte[RP_TOK_GENERAL];
+		if (same && !rc[p]) {
+			same = b->n == g->n;
+			for (size_t k = 0; same && k < g->n; k++)
+				same = b->hash[k] == g->hash[k] && b->start[k] == g->start[k] && b->end[k] == g->end[k];
+		}
+		CHECKF(same, "%s at %zu (len %zu, chars %d): path %d gives status %d byte %zu, %zu tokens; general %d byte %zu, %zu tokens",
+		       what, at, len, chars, p, rc[p], byte[p], b->n, rc[RP_TOK_GENERAL], byte[RP_TOK_GENERAL], g->n);
+		if (!same) return 0;
+	}
+	*status = rc[RP_TOK_GENERAL];
+	return 1;
+}
+
+/* Words of 1 to 40 bytes starting at every offset around the 16- and
+ * 64-byte boundaries, ended by each kind of separator, and hyphens at and
+ * around a block's last byte, with and without a line break after them. */
+static void test_block_boundaries(void)
+{
+	int rc;
+	static const char *ends[] = {" ", ".", "-", "-\n", "- \r\nx", "\n", "-x", "--", "'", "-\t\n  Next", "\xc3\xa9", ""};
+	char text[256];
+	for (size_t off = 0; off < 140; off++)
+		for (size_t wl = 1; wl <= 40; wl += (wl < 20 ? 1 : 7))
+			for (size_t k = 0; k < sizeof ends / sizeof *ends; k++) {
+				memset(text, ' ', off);
+				for (size_t j = 0; j < wl; j++) text[off + j] = "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789xyz"[(j + off) % 39];
+				size_t el = strlen(ends[k]), len = off + wl + el;
+				memcpy(text + off + wl, ends[k], el);
+				len += (size_t)snprintf(text + len, sizeof text - len, "tail words here");
+				if (!paths_agree(text, len, 0, 0, "word", off, &rc)) return;
+				if (!paths_agree(text, off + wl + el, 0, 7, "word at the end", off, &rc)) return;
+			}
+	/* A line-end hyphen at each offset of two blocks. */
+	for (size_t at = 1; at < 140; at++) {
+		memset(text, 'w', at);
+		for (size_t j = 0; j < at; j += 6) text[j] = ' ';
+		memcpy(text + at, "-\n  joined rest", 15);
+		if (!paths_agree(text, at + 15, 0, 0, "hyphen", at, &rc)) return;
+		if (!paths_agree(text, at + 1, 0, 0, "hyphen at the end", at, &rc)) return;
+		if (!paths_agree(text, at + 2, 0, 0, "hyphen, newline at the end", at, &rc)) return;
+	}
+}
+
+/* One special character at every offset of a plain ASCII text spanning
+ * several blocks: UTF-8 letters and punctuation, invalid bytes (the same
+ * error byte), and NUL (an error at exactly that byte). */
+static void test_block_special_bytes(void)
+{
+	static const char *specials[] = {"\xc3\xa9", "\xe2\x80\x99", "\xe2\x80\x94", "\xc2\xad", "\xef\xbb\xbf", "\xe2\x84\xa2",
+	                                 "\xf0\x9f\x98\x80", "\xcc\x81", "\xff", "\xc3", "\x80",
+	                                 /* separators the block tokenizer takes itself; near misses; cut short */
+	                                 "\xc2\xa0", "\xe2\x80\x93", "\xe2\x80\x98", "\xe2\x80\x9c", "\xe2\x80\x9d",
+	                                 "\xe2\x80\xa6", "\xe2\x80\x8b", "\xe2\x80\x9e", "\xe2\x80\x92", "\xc2\xb2",
+	                                 "\xe2\x84\x99", "\xe2\x80", "\xe2\x99", "\xc2\xc2\xa0", "\xe2\xe2\x80\x99"};
+	char base[200], text[220];
+	int rc;
+	size_t valid = 0; /* texts that tokenise without error */
+	for (size_t j = 0; j < sizeof base; j++) base[j] = (j % 7 == 6) ? ' ' : (j % 13 == 5) ? 'Q' : (char)('a' + j % 26);
+	for (size_t at = 0; at < 160; at++) {
+		for (size_t k = 0; k < sizeof specials / sizeof *specials; k++) {
+			size_t sl = strlen(specials[k]);
+			memcpy(text, base, at);
+			memcpy(text + at, specials[k], sl);
+			memcpy(text + at + sl, base + at, sizeof base - at);
+			if (!paths_agree(text, sizeof base + sl, 0, 0, specials[k], at, &rc)) return;
+			valid += rc == 0;
+		}
+		memcpy(text, base, sizeof base);
+		text[at] = '\0';
+		rp_error e;
+		CHECKF(rp_tokenize_path(text, sizeof base, 0, 0, &ptok[0], &e, RP_TOK_AUTO) == RP_EDATA && e.byte == at,
+		       "NUL at %zu: error at %zu", at, (size_t)e.byte);
+		if (!paths_agree(text, sizeof base, 0, 0, "NUL", at, &rc)) return;
+		CHECK(rc == RP_EDATA);
+	}
+	CHECKF(valid == 160 * 19, "%zu texts without error", valid); /* the 19 valid specials */
+}
+
+/* Random texts of every length 0..200 mixing ASCII words, punctuation,
+ * line-end hyphens, UTF-8 (valid and not) and control bytes, in word and
+ * character mode. */
+static void test_block_random_mixes(void)
+{
+	static const char *pieces[] = {"a", "Ab", "word", "WORDS", "x1", "0", "internationalization", " ", "  ", "\n", "\r\n",
+	                               "\t", "-", "-\n", "- \n  ", "-\r\n", ".", ",", "'", "\"", "--", " - ", "\xc3\xa9",
+	                               "caf\xc3\xa9", "\xe2\x80\x99", "\xe2\x80\x94", "\xc2\xad", "\xe2\x84\xa2", "\xc2\xbd",
+	                               "\xd0\x9f\xd1\x80\xd0\xb8", "\xe4\xb8\xad", "\xcc\x81", "\xc2\xa0", "\xe2\x80\x9c",
+	                               "\xe2\x80\xa6", "\xe2\x80\x8b", "\xff", "\x01", "\0"};
+	uint64_t x = 99;
+	char text[200];
+	int rc;
+	for (size_t len = 0; len <= 200; len++)
+		for (int r = 0; r < 12; r++) {
+			size_t n = 0, npieces = r < 4 ? 22 : r < 8 ? 36 : sizeof pieces / sizeof *pieces;
+			while (n < len) {
+				x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+				size_t k = (size_t)(x >> 33) % npieces;
+				size_t pl = k == npieces - 1 && npieces == sizeof pieces / sizeof *pieces ? 1 : strlen(pieces[k]);
+				if (pl > len - n) pl = len - n;
+				memcpy(text + n, pieces[k], pl);
+				n += pl;
+			}
+			if (!paths_agree(text, len, r & 1, (uint64_t)r, "random text", len, &rc)) return;
+		}
+}
+
 int main(void)
 {
 	RUN(test_hash_known_answers);
@@ -204,6 +334,10 @@ int main(void)
 	RUN(test_spans_on_utf8_boundaries);
 	RUN(test_char_tokens);
 	RUN(test_bad_input);
+	RUN(test_block_boundaries);
+	RUN(test_block_special_bytes);
+	RUN(test_block_random_mixes);
 	rp_tokens_free(&tok);
+	for (int p = 0; p < 5; p++) rp_tokens_free(&ptok[p]);
 	TEST_END();
 }

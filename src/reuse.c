@@ -39,7 +39,9 @@
 #define ARENA ((size_t)4 << 20) /* bytes of token records per memory chunk */
 #define HUGE ((size_t)2 << 20)  /* a huge page */
 
-typedef struct { uint64_t hash; uint32_t doc, pos; } posting;
+/* A fingerprint of doc at pos, with hashes of the tokens around it on its
+ * left and on its right (context_sigs), 0 where the document ends first. */
+typedef struct { uint64_t hash; uint32_t doc, pos, left, right; } posting;
 /* A boilerplate fingerprint in doc at pos, and where another document has it. */
 #define TEMPLATE_REFS 3
 typedef struct {
@@ -128,6 +130,7 @@ void rp_reuse_opts_default(rp_reuse_opts *o)
 	o->min_words = 50;
 	o->template_df = 40;
 	o->max_df = 1000;
+	o->all_candidates = 0;
 }
 
 rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *o, rp_pool *pool, rp_error *err)
@@ -188,6 +191,36 @@ typedef struct {
 	rp_error *errs;
 } add_job;
 
+/* Hash of tokens [a, b) (b - a >= k) from the k-token shingle hashes sh:
+ * equal tokens give equal hashes; never 0. */
+static uint32_t span_sig(const uint64_t *sh, size_t a, size_t b, size_t k)
+{
+	uint64_t h = 0x243f6a8885a308d3ULL;
+	for (size_t x = a; x + k < b; x += k) h = rp_mix64(h ^ sh[x]);
+	h = rp_mix64(h ^ sh[b - k]);
+	return (uint32_t)(h >> 32) | 1;
+}
+
+/* The context of the fingerprint at shingle pos of a document of n tokens
+ * with shingle hashes sh (k tokens each), for passages of m tokens.
+ * Winnowing selects the minimum of every window of w = m - k + 1 shingles,
+ * so a run of m tokens that two documents share is one window, and its
+ * minimum, at some pos in both, is a fingerprint of both, at the same
+ * offset s in the run's window: pos - s with s in [0, w - 1].  The run is
+ * tokens [pos - s, pos - s + m).  If s <= c it holds tokens [pos, pos + m - c)
+ * (right); else tokens [pos - c - 1, pos + k) (left).  So two fingerprints
+ * of equal hash witness such a run only if their left or their right
+ * contexts are equal: with c = (w - 2) / 2 both are about (m + k) / 2
+ * tokens.  0: that context runs past the document's ends, so no run of m
+ * tokens puts the fingerprint there. */
+static void context_sigs(const uint64_t *sh, size_t n, size_t k, size_t m, size_t pos, uint32_t *left,
+                         uint32_t *right)
+{
+	size_t w = m - k + 1, c = w >= 2 ? (w - 2) / 2 : 0;
+	*right = pos + m - c <= n ? span_sig(sh, pos, pos + m - c, k) : 0;
+	*left = w >= 2 && pos >= c + 1 ? span_sig(sh, pos - c - 1, pos + k, k) : 0;
+}
+
 static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	int rc = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &w->tok, err);
@@ -214,10 +247,12 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 					goto spill;
 				}
 				w->chunks[w->nchunks++] = raw;
-				/* Aligned to huge pages, and asking for them: a page fault per
-				 * 4 KB of new records costs as much as aligning a pair. */
+				/* Aligned to huge pages, but not asking for them: with the
+				 * kernel's defrag on madvise, a huge page's first touch
+				 * compacts memory synchronously, 2-4x the cost of small pages
+				 * (2.3 s against 0.6-0.9 s a GB here, 3 s of system time for
+				 * the 1.1 GB corpus). */
 				w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
-				madvise(w->arena, cap / HUGE * HUGE, MADV_HUGEPAGE);
 				w->arena_used = 0;
 				w->arena_cap = cap;
 			}
@@ -251,7 +286,11 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	r->nfp[seq] = (uint32_t)nf;
 	if (rp_grow((void **)&w->post, &w->post_cap, w->npost + nf, sizeof *w->post))
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
-	for (size_t i = 0; i < nf; i++) w->post[w->npost++] = (posting){w->fp[i].hash, (uint32_t)seq, w->fp[i].pos};
+	for (size_t i = 0; i < nf; i++) {
+		posting *q = &w->post[w->npost++];
+		*q = (posting){w->fp[i].hash, (uint32_t)seq, w->fp[i].pos, 0, 0};
+		context_sigs(w->shingles, n, (size_t)r->p.ngram, (size_t)r->o.min_words, q->pos, &q->left, &q->right);
+	}
 	return 0;
 }
 
@@ -383,6 +422,27 @@ static size_t group_docs(const posting *p, size_t lo, size_t hi, uint32_t *docs)
 	return m;
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Sort a few keys: insertion sort when short, else qsort. */
+static void sort_small_u64(uint64_t *v, size_t n)
+{
+	if (n > 24) {
+		qsort(v, n, sizeof *v, cmp_u64);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+		while (j > 0 && v[j - 1] > x) v[j] = v[j - 1], j--;
+		v[j] = x;
+	}
+}
+
 /* Append every pair of docs[0..m) to *pairs. */
 static int emit_pairs(const uint32_t *docs, size_t m, uint64_t **pairs, size_t *n, size_t *cap)
 {
@@ -426,6 +486,8 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	uint64_t *by_doc = NULL;
 	size_t *doc_at = NULL;
 	size_t ngroups = 0;
+	uint64_t *ctx = NULL, *cpairs = NULL;
+	size_t ctx_cap = 0, ncpairs = 0, cpairs_cap = 0;
 	/* The adding is over: its scratch (16 bytes of tokens, 8 of shingles and
 	 * 16 of fingerprints per word of the longest document, doubled by growth)
 	 * would otherwise sit beside the aligner's tables; 2.7 GB for a 200 MB
@@ -503,19 +565,51 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		}
 	}
 	if (r->ntpl) qsort(r->tpl, r->ntpl, sizeof *r->tpl, cmp_doc_pos);
-	/* 3. candidates: pairs sharing a fingerprint that is not boilerplate */
+	/* 3. candidates.  A pair of documents sharing a run of min_words
+	 * tokens that is not boilerplate shares a non-boilerplate fingerprint
+	 * whose left or right contexts agree too (context_sigs); those pairs are
+	 * candidates, and so are pairs sharing two or more non-boilerplate
+	 * fingerprints, where the aligner may join shorter runs across a few
+	 * changed words into a passage.  A pair sharing only one fingerprint, in
+	 * different contexts, holds no run of min_words tokens: it is not
+	 * aligned.  pairs: one per pair and shared fingerprint; cpairs: one per
+	 * pair and shared context. */
 	npairs = 0;
 	g = 0;
 	for (size_t lo = 0, hi; lo < r->npost; lo = hi, g++) {
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
 		if (is_tpl[g]) continue;
 		size_t m = group_docs(r->post, lo, hi, docs);
-		if (m >= 2 && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
+		if (m < 2) continue;
+		if (emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
+		if (rp_grow((void **)&ctx, &ctx_cap, hi - lo, sizeof *ctx)) goto out;
+		for (int side = 0; side < 2; side++) {
+			/* the group's postings by (context, doc) */
+			size_t nc = 0;
+			for (size_t i = lo; i < hi; i++) {
+				uint32_t c = side ? r->post[i].right : r->post[i].left;
+				if (c) ctx[nc++] = (uint64_t)c << 32 | r->post[i].doc;
+			}
+			sort_small_u64(ctx, nc);
+			for (size_t x = 0, y; x < nc; x = y) {
+				m = 0;
+				for (y = x; y < nc && ctx[y] >> 32 == ctx[x] >> 32; y++)
+					if (!m || docs[m - 1] != (uint32_t)ctx[y]) docs[m++] = (uint32_t)ctx[y];
+				if (m >= 2 && emit_pairs(docs, m, &cpairs, &ncpairs, &cpairs_cap)) goto out;
+			}
+		}
 	}
-	if (rp_sort_u64(pairs, npairs)) goto out;
-	/* Distinct pairs, in place: the candidates. */
-	for (size_t i = 0; i < npairs; i++)
-		if (!i || pairs[i] != pairs[r->ncand - 1]) pairs[r->ncand++] = pairs[i];
+	if (rp_sort_u64(pairs, npairs) || rp_sort_u64(cpairs, ncpairs)) goto out;
+	/* The candidates, in place: pairs found twice in pairs (two distinct
+	 * fingerprints: group_docs lists a document once a group), or in cpairs
+	 * (a subset of pairs, so both are walked in order). */
+	for (size_t i = 0, j, c = 0; i < npairs; i = j) {
+		for (j = i + 1; j < npairs && pairs[j] == pairs[i]; j++) {}
+		while (c < ncpairs && cpairs[c] < pairs[i]) c++;
+		if (r->o.all_candidates || j - i >= 2 || (c < ncpairs && cpairs[c] == pairs[i])) pairs[r->ncand++] = pairs[i];
+	}
+	rp_free(cpairs);
+	cpairs = NULL;
 	r->cand = pairs;
 	pairs = NULL;
 	if (r->ncand < pairs_cap) {
@@ -555,6 +649,8 @@ out:
 	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
 	rp_free(docs);
 	rp_free(pairs);
+	rp_free(ctx);
+	rp_free(cpairs);
 	rp_free(is_tpl);
 	rp_free(by_doc);
 	rp_free(doc_at);

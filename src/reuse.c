@@ -38,6 +38,7 @@
 #define CHUNK 2048 /* candidate pairs aligned per rp_reuse_next call */
 #define ARENA ((size_t)4 << 20) /* bytes of token records per memory chunk */
 #define HUGE ((size_t)2 << 20)  /* a huge page */
+#define EAGER_PERCENT 16
 
 /* A fingerprint of doc at pos, with hashes of the tokens around it on its
  * left and on its right (context_sigs), 0 where the document ends first. */
@@ -99,6 +100,16 @@ struct rp_reuse {
 	size_t map_len;
 	uint64_t map_limit; /* largest token file mapped */
 	const char **mem;   /* each document's token record when held in memory, else NULL */
+	const char **txt;   /* each document's text when held in memory, else NULL (in the file at txt_at) */
+	uint64_t *txt_at, *txt_len;
+	int eager;          /* keep token records at once, not texts (sample_repeats) */
+	int keep_mode;      /* 0: decide (sample_repeats), 1: always texts, 2: always records */
+	uint64_t *seen;     /* sampled fingerprints seen (hash | 64), open addressing */
+	uint32_t *seen_doc; /* the first document of each */
+	uint32_t *orig_doc; /* reference documents, sorted, whose unmasked hashes are kept (keep_refs) */
+	uint64_t **orig;
+	size_t norig;
+	size_t seen_n, seen_cap, sampled, repeats;
 	_Atomic uint64_t mem_used;
 	_Atomic uint64_t mem_limit; /* bytes of token records held in memory at most */
 	posting *post;
@@ -221,6 +232,55 @@ static void context_sigs(const uint64_t *sh, size_t n, size_t k, size_t m, size_
 	*left = w >= 2 && pos >= c + 1 ? span_sig(sh, pos - c - 1, pos + k, k) : 0;
 }
 
+/* Keep the concatenation of parts in memory while the budget allows (*mem,
+ * in the worker's arena), else in the token file (*mem NULL, at *at). */
+static int keep(rp_reuse *r, worker *w, const void *const *part, const size_t *plen, int np, const char **mem,
+                uint64_t *at)
+{
+	uint64_t bytes = 0;
+	for (int i = 0; i < np; i++) bytes += plen[i];
+	bytes = (bytes + 7) & ~(uint64_t)7; /* records stay 8-byte aligned, texts between them too */
+	char *rec = NULL;
+	*mem = NULL;
+	if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= atomic_load(&r->mem_limit)) {
+		if (w->arena_used + bytes > w->arena_cap) {
+			size_t cap = bytes > ARENA ? bytes : ARENA;
+			char *raw = NULL;
+			if (rp_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)
+			    || cap > SIZE_MAX - HUGE || !(raw = rp_malloc(cap + HUGE))) {
+				/* No memory for more: this and all later ones go to the file. */
+				atomic_store(&r->mem_limit, 0);
+				atomic_fetch_sub(&r->mem_used, bytes);
+				goto spill;
+			}
+			w->chunks[w->nchunks++] = raw;
+			/* Aligned to huge pages, but not asking for them: with the
+			 * kernel's defrag on madvise, a huge page's first touch
+			 * compacts memory synchronously, 2-4x the cost of small pages
+			 * (2.3 s against 0.6-0.9 s a GB here, 3 s of system time for
+			 * the 1.1 GB corpus). */
+			w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
+			w->arena_used = 0;
+			w->arena_cap = cap;
+		}
+		rec = w->arena + w->arena_used;
+		w->arena_used += bytes;
+	} else atomic_fetch_sub(&r->mem_used, bytes);
+spill:
+	if (rec) {
+		*mem = rec;
+		for (int i = 0; i < np; i++) memcpy(rec, part[i], plen[i]), rec += plen[i];
+		return 0;
+	}
+	uint64_t off = atomic_fetch_add(&r->spill_end, bytes);
+	*at = off;
+	for (int i = 0; i < np; i++) {
+		if (plen[i] && rp_pwrite_all(r->spill_fd, part[i], plen[i], off)) return RP_EIO;
+		off += plen[i];
+	}
+	return 0;
+}
+
 static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	int rc = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &w->tok, err);
@@ -229,53 +289,26 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	if (n > UINT32_MAX - 1) return rp_set_error(err, RP_EDATA, "too many tokens in one document");
 	r->ntok[seq] = (uint32_t)n;
 	if (!n) return 0;
-	/* The token record (the hashes, then the starts, then the ends) is kept
-	 * in memory while the budget allows, else written to the token file; a
-	 * document shorter than min_words is in no pair and needs none. */
-	uint64_t bytes = n * 16;
+	/* The token record is kept (in memory or the token file) at once where
+	 * most documents turn out to be in candidates (r->eager), else the text,
+	 * to be tokenised again once the candidates are known, for the documents
+	 * they need.  A document shorter than min_words is in no pair and needs
+	 * neither. */
 	if (n >= (size_t)r->o.min_words) {
-		char *rec = NULL;
-		if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= atomic_load(&r->mem_limit)) {
-			if (w->arena_used + bytes > w->arena_cap) {
-				size_t cap = bytes > ARENA ? bytes : ARENA;
-				char *raw = NULL;
-				if (rp_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)
-				    || cap > SIZE_MAX - HUGE || !(raw = rp_malloc(cap + HUGE))) {
-					/* No memory for more: this record and all later ones go to the file. */
-					atomic_store(&r->mem_limit, 0);
-					atomic_fetch_sub(&r->mem_used, bytes);
-					goto spill;
-				}
-				w->chunks[w->nchunks++] = raw;
-				/* Aligned to huge pages, but not asking for them: with the
-				 * kernel's defrag on madvise, a huge page's first touch
-				 * compacts memory synchronously, 2-4x the cost of small pages
-				 * (2.3 s against 0.6-0.9 s a GB here, 3 s of system time for
-				 * the 1.1 GB corpus). */
-				w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
-				w->arena_used = 0;
-				w->arena_cap = cap;
-			}
-			rec = w->arena + w->arena_used;
-			w->arena_used += bytes;
-		} else atomic_fetch_sub(&r->mem_used, bytes);
-	spill:;
-		char *out = rec;
-		if (!out) {
-			if (rp_grow((void **)&w->stage, &w->stage_cap, 2 * n, sizeof *w->stage))
-				return rp_set_error(err, RP_ENOMEM, "out of memory");
-			out = (char *)w->stage;
+		if (r->eager) {
+			/* The token record: the hashes, then the starts, then the ends. */
+			const void *part[3] = {w->tok.hash, w->tok.start, w->tok.end};
+			size_t plen[3] = {n * 8, n * 4, n * 4};
+			rc = keep(r, w, part, plen, 3, &r->mem[seq], &r->spill_at[seq]);
+		} else {
+			const void *part[1] = {text};
+			size_t plen[1] = {len};
+			r->txt_len[seq] = len;
+			rc = keep(r, w, part, plen, 1, &r->txt[seq], &r->txt_at[seq]);
 		}
-		memcpy(out, w->tok.hash, n * 8);
-		memcpy(out + n * 8, w->tok.start, n * 4);
-		memcpy(out + n * 12, w->tok.end, n * 4);
-		if (rec) r->mem[seq] = rec;
-		else {
-			uint64_t at = atomic_fetch_add(&r->spill_end, bytes);
-			r->spill_at[seq] = at;
-			if (rp_pwrite_all(r->spill_fd, w->stage, bytes, at))
-				return rp_set_error(err, RP_EIO, "cannot write the temporary token file: %s", strerror(errno));
-		}
+		if (rc)
+			return rp_set_error(err, rc, rc == RP_ENOMEM ? "out of memory" : "cannot write the temporary token file: %s",
+			                    strerror(errno));
 	}
 	if (rp_grow((void **)&w->shingles, &w->shingles_cap, n, sizeof *w->shingles)
 	    || rp_grow((void **)&w->fp, &w->fp_cap, n, sizeof *w->fp))
@@ -300,10 +333,51 @@ static void add_item(void *v, size_t i, int wid)
 	rp_reuse *r = j->r;
 	size_t seq = j->base + i;
 	r->ntok[seq] = r->nfp[seq] = 0;
-	r->spill_at[seq] = 0;
-	r->mem[seq] = NULL;
+	r->spill_at[seq] = r->txt_at[seq] = r->txt_len[seq] = 0;
+	r->mem[seq] = r->txt[seq] = NULL;
 	if (j->bad && j->bad[i]) { j->status[i] = 0; return; }
 	j->status[i] = add_one(r, &r->w[wid], seq, j->texts[i], j->lens[i], &j->errs[i]);
+}
+
+/* Whether to keep token records at once (r->eager) or texts, decided
+ * between batches: keeping the text (about 6 bytes a token) and tokenising
+ * again only the documents the candidates need is cheaper when few are
+ * needed (a corpus of mostly distinct texts: 15% of the 1.1 GB one), a
+ * record at once (16 bytes a token, every page of it touched for the first
+ * time) when most are.  The estimate: among a 1/64 sample of the
+ * fingerprints (by hash) of the batches so far, the share already seen in
+ * another document. */
+static int sample_repeats(rp_reuse *r, size_t nnew)
+{
+	for (size_t i = r->npost - nnew; i < r->npost; i++) {
+		uint64_t h = r->post[i].hash;
+		if (h & 63) continue;
+		if (2 * (r->seen_n + 1) > r->seen_cap) {
+			size_t cap = r->seen_cap ? 2 * r->seen_cap : 1024;
+			uint64_t *t = rp_malloc_array(cap, sizeof *t);
+			uint32_t *d = rp_malloc_array(cap, sizeof *d);
+			if (!t || !d) { rp_free(t); rp_free(d); return RP_ENOMEM; }
+			memset(t, 0, cap * sizeof *t);
+			for (size_t x = 0; x < r->seen_cap; x++)
+				if (r->seen[x]) {
+					size_t slot = (size_t)(r->seen[x] >> 6) & (cap - 1);
+					while (t[slot]) slot = (slot + 1) & (cap - 1);
+					t[slot] = r->seen[x], d[slot] = r->seen_doc[x];
+				}
+			rp_free(r->seen); rp_free(r->seen_doc);
+	for (size_t i = 0; i < r->norig && r->orig; i++) rp_free(r->orig[i]);
+	rp_free(r->orig); rp_free(r->orig_doc);
+			r->seen = t, r->seen_doc = d, r->seen_cap = cap;
+		}
+		uint64_t key = h | 64; /* never 0, the empty slot */
+		size_t slot = (size_t)(h >> 6) & (r->seen_cap - 1);
+		while (r->seen[slot] && r->seen[slot] != key) slot = (slot + 1) & (r->seen_cap - 1);
+		r->sampled++;
+		if (!r->seen[slot]) r->seen[slot] = key, r->seen_doc[slot] = r->post[i].doc, r->seen_n++;
+		else if (r->seen_doc[slot] != r->post[i].doc) r->repeats++;
+	}
+	r->eager = r->keep_mode ? r->keep_mode == 2 : r->sampled >= 256 && r->repeats * 100 >= r->sampled * EAGER_PERCENT;
+	return 0;
 }
 
 rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const size_t *lens, const int *bad,
@@ -323,6 +397,12 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 		r->ntok = q;
 		if (!(q = rp_realloc_array(r->nfp, cap, sizeof *r->nfp))) goto nomem;
 		r->nfp = q;
+		if (!(q = rp_realloc_array((void *)r->txt, cap, sizeof *r->txt))) goto nomem;
+		r->txt = q;
+		if (!(q = rp_realloc_array(r->txt_at, cap, sizeof *r->txt_at))) goto nomem;
+		r->txt_at = q;
+		if (!(q = rp_realloc_array(r->txt_len, cap, sizeof *r->txt_len))) goto nomem;
+		r->txt_len = q;
 		r->cap = cap;
 	}
 	add_job j = {r, r->n, texts, lens, bad, NULL, NULL};
@@ -335,6 +415,7 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 	for (size_t i = 0; i < n && !rc; i++)
 		if (j.status[i]) rc = j.status[i], *err = j.errs[i];
 	/* Gather the workers' postings. */
+	size_t batch_post = r->npost;
 	for (int w = 0; w < r->nworkers && !rc; w++) {
 		if (rp_grow((void **)&r->post, &r->post_cap, r->npost + r->w[w].npost, sizeof *r->post)) {
 			rc = rp_set_error(err, RP_ENOMEM, "out of memory");
@@ -343,6 +424,7 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 		if (r->w[w].npost) memcpy(r->post + r->npost, r->w[w].post, r->w[w].npost * sizeof *r->post);
 		r->npost += r->w[w].npost;
 	}
+	if (!rc && sample_repeats(r, r->npost - batch_post)) rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 	rp_free(j.status);
 	rp_free(j.errs);
 	if (!rc) r->n += n;
@@ -475,6 +557,70 @@ static int one_group(const rp_reuse *r, const uint32_t *docs, size_t m)
 
 static int mask_all(rp_reuse *r);
 
+typedef struct { rp_reuse *r; const uint32_t *doc; int *rc; } tok_job;
+
+/* The token record of one document (its hashes, then its starts, then its
+ * ends), from its kept text, into memory or the token file. */
+static void tok_item(void *v, size_t i, int wid)
+{
+	tok_job *j = v;
+	rp_reuse *r = j->r;
+	worker *w = &r->w[wid];
+	uint32_t d = j->doc[i];
+	const char *text = r->txt[d];
+	size_t len = (size_t)r->txt_len[d];
+	if (!text) {
+		if (rp_grow((void **)&w->stage, &w->stage_cap, len / 8 + 1, sizeof *w->stage)) { j->rc[i] = RP_ENOMEM; return; }
+		if (rp_pread_all(r->spill_fd, w->stage, len, r->txt_at[d])) { j->rc[i] = RP_EIO; return; }
+		text = (const char *)w->stage;
+	}
+	if ((j->rc[i] = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &w->tok, NULL))) return;
+	size_t n = w->tok.n;
+	if (n != r->ntok[d]) { j->rc[i] = RP_EDATA; return; }
+	const void *part[3] = {w->tok.hash, w->tok.start, w->tok.end};
+	size_t plen[3] = {n * 8, n * 4, n * 4};
+	if (!(j->rc[i] = keep(r, w, part, plen, 3, &r->mem[d], &r->spill_at[d]))) r->txt_len[d] = 0; /* has its record */
+}
+
+/* Token records of the documents in candidates and of the reference
+ * documents of boilerplate, tokenised again from their kept texts: most
+ * documents of a corpus of distinct texts are in no candidate, and a record
+ * is 16 bytes a token against about 6 bytes of text.  (Other documents with
+ * boilerplate are tokenised again where their masks are found: read_kept.) */
+static int materialize(rp_reuse *r)
+{
+	uint8_t *need = rp_malloc(r->n ? r->n : 1);
+	uint32_t *list = NULL;
+	int *rcs = NULL, rc = RP_ENOMEM;
+	if (!need) return RP_ENOMEM;
+	memset(need, 0, r->n ? r->n : 1);
+	for (size_t i = 0; i < r->ncand; i++) need[r->cand[i] >> 32] = need[(uint32_t)r->cand[i]] = 1;
+	for (size_t i = 0; i < r->ntpl; i++)
+		for (uint32_t q = 0; q < r->tpl[i].nref; q++) need[r->tpl[i].ref_doc[q]] = 1;
+
+	size_t m = 0;
+	for (size_t d = 0; d < r->n; d++) m += need[d] && r->txt_len[d];
+	list = rp_malloc_array(m ? m : 1, sizeof *list);
+	rcs = rp_malloc_array(m ? m : 1, sizeof *rcs);
+	if (!list || !rcs) goto out;
+	m = 0;
+	for (size_t d = 0; d < r->n; d++)
+		if (need[d] && r->txt_len[d]) list[m++] = (uint32_t)d;
+	tok_job j = {r, list, rcs};
+	rp_pool_run(r->pool, m, tok_item, &j);
+	rc = 0;
+	for (size_t i = 0; i < m && !rc; i++) rc = rcs[i];
+out:
+	for (int i = 0; i < r->nworkers; i++) {
+		rp_tokens_free(&r->w[i].tok);
+		rp_free(r->w[i].stage), r->w[i].stage = NULL, r->w[i].stage_cap = 0;
+	}
+	rp_free(need);
+	rp_free(list);
+	rp_free(rcs);
+	return rc;
+}
+
 rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 {
 	if (r->finished) return RP_OK;
@@ -499,6 +645,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		rp_free(w->fp), w->fp = NULL, w->fp_cap = 0;
 		rp_free(w->stage), w->stage = NULL, w->stage_cap = 0;
 	}
+	/* (materialize uses tok and stage again, and frees them after) */
 	sort_postings(r->post, r->npost);
 	docs = rp_malloc_array(r->n ? r->n : 1, sizeof *docs);
 	if (!docs) goto out;
@@ -624,7 +771,16 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	 * pair costs a third of the alignment time.  The mapped pages are the
 	 * page cache that read calls would fill too, but they count in the
 	 * process's resident size.  Else read it piecewise. */
-	uint64_t len = atomic_load(&r->spill_end);
+	uint64_t len;
+	if ((rc = materialize(r))) {
+		if (rc == RP_EIO)
+			rp_set_error(err, rc, "cannot use the temporary token file: %s", errno ? strerror(errno) : "it was truncated");
+		else if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
+		else rp_set_error(err, rc, "a document tokenised differently the second time");
+		goto out;
+	}
+	rc = RP_ENOMEM;
+	len = atomic_load(&r->spill_end);
 	if (len && len <= r->map_limit) {
 		void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, r->spill_fd, 0);
 		if (m != MAP_FAILED) r->map = m, r->map_len = (size_t)len;
@@ -669,6 +825,12 @@ rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_e
 	return 0;
 }
 
+void rp_reuse_set_keep(rp_reuse *r, int mode)
+{
+	r->keep_mode = mode;
+	r->eager = mode == 2;
+}
+
 void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes)
 {
 	atomic_store(&r->mem_limit, mem_bytes);
@@ -679,9 +841,39 @@ size_t rp_reuse_template_fingerprints(const rp_reuse *r) { return r->template_gr
 
 /* Token hashes of document doc: *out points into the mapped token file, or
  * at *buf, where they are read (copy: always into *buf, to be changed). */
+/* Document doc, kept as text and not tokenised again (r->txt_len[doc] > 0):
+ * its token hashes (starts_ends 0) or its starts then ends (1) into *buf. */
+static int read_kept(rp_reuse *r, uint32_t doc, int starts_ends, void **buf, size_t *cap)
+{
+	size_t len = (size_t)r->txt_len[doc], n = r->ntok[doc];
+	char *tmp = NULL;
+	const char *text = r->txt[doc];
+	if (!text) {
+		if (!(tmp = rp_malloc(len))) return RP_ENOMEM;
+		if (rp_pread_all(r->spill_fd, tmp, len, r->txt_at[doc])) { rp_free(tmp); return RP_EIO; }
+		text = tmp;
+	}
+	rp_tokens t;
+	memset(&t, 0, sizeof t);
+	int rc = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &t, NULL);
+	rp_free(tmp);
+	if (!rc && t.n != n) rc = RP_EDATA;
+	/* *cap counts the buffer's own elements: 8-byte hashes, 4-byte spans */
+	if (!rc && rp_grow(buf, cap, n ? (starts_ends ? 2 * n : n) : 1, starts_ends ? 4 : 8)) rc = RP_ENOMEM;
+	if (!rc && !starts_ends) memcpy(*buf, t.hash, n * 8);
+	if (!rc && starts_ends) memcpy(*buf, t.start, n * 4), memcpy((char *)*buf + n * 4, t.end, n * 4);
+	rp_tokens_free(&t);
+	return rc;
+}
+
 static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size_t *cap, const uint64_t **out)
 {
 	size_t n = r->ntok[doc];
+	if (r->txt_len[doc]) {
+		int rc = read_kept(r, doc, 0, (void **)buf, cap);
+		*out = *buf;
+		return rc;
+	}
 	const char *at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
 	if (at && !copy) {
 		*out = (const uint64_t *)at;
@@ -698,6 +890,11 @@ static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size
 static int read_spans(rp_reuse *r, uint32_t doc, uint32_t **buf, size_t *cap, const uint32_t **out)
 {
 	size_t n = r->ntok[doc];
+	if (r->txt_len[doc]) {
+		int rc = read_kept(r, doc, 1, (void **)buf, cap);
+		*out = *buf;
+		return rc;
+	}
 	const char *at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
 	if (at) {
 		*out = (const uint32_t *)(at + n * 8);
@@ -714,6 +911,18 @@ static int load_ref(rp_reuse *r, worker *w, uint32_t doc)
 {
 	if (w->ref_doc == (int64_t)doc) return 0;
 	w->ref_doc = -1;
+	/* after the masking, its unmasked copy (keep_refs) */
+	for (size_t lo = 0, hi = r->norig; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->orig_doc[mid] == doc) {
+			w->ref = r->orig[mid];
+			w->ref_n = r->ntok[doc];
+			w->ref_doc = doc;
+			return 0;
+		}
+		if (r->orig_doc[mid] < doc) lo = mid + 1;
+		else hi = mid;
+	}
 	int rc = read_hashes(r, doc, 0, &w->ref_buf, &w->ref_cap, &w->ref);
 	if (rc) return rc;
 	w->ref_n = r->ntok[doc];
@@ -784,6 +993,8 @@ static void mask_item(void *v, size_t i, int wid)
 {
 	mask_job *j = v;
 	uint32_t doc = j->r->tpl[j->lo[i]].doc;
+	j->runs[i] = NULL, j->nruns[i] = 0, j->rc[i] = 0;
+	if (j->r->txt_len[doc]) return; /* in no candidate: found when asked for (rp_reuse_template_spans) */
 	j->rc[i] = mask_doc(j->r, &j->r->w[wid], doc, j->lo[i], &j->runs[i], &j->nruns[i]);
 }
 
@@ -794,6 +1005,7 @@ static void mask_item(void *v, size_t i, int wid)
 static int apply_mask(rp_reuse *r, worker *w, uint32_t doc)
 {
 	uint64_t *h;
+	if (r->txt_len[doc]) return 0; /* in no candidate: its tokens are never aligned */
 	if (r->mem[doc]) h = (uint64_t *)(uintptr_t)r->mem[doc];
 	else {
 		const uint64_t *t;
@@ -812,6 +1024,42 @@ static void apply_item(void *v, size_t i, int wid)
 {
 	mask_job *j = v;
 	j->rc[i] = apply_mask(j->r, &j->r->w[wid], j->r->tpl[j->lo[i]].doc);
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Unmasked copies of the token hashes of the reference documents of the
+ * documents whose boilerplate is found only when asked for (kept as text,
+ * in no candidate): masking changes the references' records. */
+static int keep_refs(rp_reuse *r)
+{
+	size_t n = 0, cap = 0;
+	uint32_t *docs = NULL;
+	for (size_t i = 0; i < r->ntpl; i++) {
+		if (!r->txt_len[r->tpl[i].doc]) continue;
+		if (rp_grow((void **)&docs, &cap, n + TEMPLATE_REFS, sizeof *docs)) { rp_free(docs); return RP_ENOMEM; }
+		for (uint32_t q = 0; q < r->tpl[i].nref; q++) docs[n++] = r->tpl[i].ref_doc[q];
+	}
+	if (!n) return 0;
+	qsort(docs, n, sizeof *docs, cmp_u32);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!m || docs[i] != docs[m - 1]) docs[m++] = docs[i];
+	r->orig_doc = docs;
+	if (!(r->orig = rp_malloc_array(m, sizeof *r->orig))) return RP_ENOMEM;
+	memset(r->orig, 0, m * sizeof *r->orig);
+	r->norig = m;
+	for (size_t i = 0; i < m; i++) {
+		size_t c = 0;
+		const uint64_t *h;
+		int rc = read_hashes(r, docs[i], 1, &r->orig[i], &c, &h);
+		if (rc) return rc;
+	}
+	return 0;
 }
 
 /* The boilerplate of every document with template hits, on the pool, into
@@ -853,6 +1101,7 @@ static int mask_all(rp_reuse *r)
 	}
 	while (d <= r->n) r->mask_at[d++] = (uint32_t)at;
 	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = -1;
+	if ((rc = keep_refs(r))) goto out;
 	rp_pool_run(r->pool, nd, apply_item, &j);
 	rc = 0;
 	for (size_t i = 0; i < nd && !rc; i++) rc = j.rc[i];
@@ -1005,14 +1254,43 @@ rp_status rp_reuse_next(rp_reuse *r, const rp_reuse_pair **pairs, size_t *n, rp_
 	return RP_OK;
 }
 
+/* The boilerplate of a document in no candidate (kept as text), found now:
+ * as mask_all would have, against the references' unmasked tokens. */
+static rp_status deferred_spans(rp_reuse *r, worker *w, uint32_t doc, rp_range **out, size_t *nout, rp_error *err)
+{
+	size_t lo = 0, hi = r->ntpl;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->tpl[mid].doc < doc) lo = mid + 1;
+		else hi = mid;
+	}
+	if (lo == r->ntpl || r->tpl[lo].doc != doc) return RP_OK;
+	uint32_t *runs;
+	size_t nruns;
+	w->ref_doc = -1;
+	int rc = mask_doc(r, w, doc, lo, &runs, &nruns);
+	w->ref_doc = -1;
+	const uint32_t *st;
+	if (!rc && nruns) rc = read_spans(r, doc, &w->bspan, &w->bspan_cap, &st);
+	if (!rc && nruns && !(*out = rp_malloc_array(nruns, sizeof **out))) rc = RP_ENOMEM;
+	if (!rc)
+		for (size_t q = 0; q < nruns; q++)
+			(*out)[(*nout)++] = (rp_range){st[runs[2 * q]], st[r->ntok[doc] + runs[2 * q + 1] - 1]};
+	rp_free(runs);
+	if (rc == RP_ENOMEM) return rp_set_error(err, rc, "out of memory");
+	if (rc) return rp_set_error(err, rc, "cannot read the temporary token file");
+	return RP_OK;
+}
+
 rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, size_t *nout, rp_error *err)
 {
 	*out = NULL;
 	*nout = 0;
 	if (doc >= r->n || !r->finished) return RP_OK;
+	worker *w = &r->w[0];
+	if (r->txt_len[doc]) return deferred_spans(r, w, (uint32_t)doc, out, nout, err);
 	uint32_t lo = r->mask_at[doc], hi = r->mask_at[doc + 1];
 	if (lo == hi) return RP_OK;
-	worker *w = &r->w[0];
 	const uint32_t *st;
 	if (read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &st))
 		return rp_set_error(err, RP_EIO, "cannot read the temporary token file");
@@ -1044,6 +1322,10 @@ void rp_reuse_free(rp_reuse *r)
 	if (r->map) munmap((void *)r->map, r->map_len);
 	if (r->spill_fd >= 0) close(r->spill_fd);
 	rp_free(r->spill_at); rp_free(r->ntok); rp_free(r->nfp); rp_free((void *)r->mem);
+	rp_free((void *)r->txt); rp_free(r->txt_at); rp_free(r->txt_len);
+	rp_free(r->seen); rp_free(r->seen_doc);
+	for (size_t i = 0; i < r->norig && r->orig; i++) rp_free(r->orig[i]);
+	rp_free(r->orig); rp_free(r->orig_doc);
 	rp_free(r->post); rp_free(r->cand); rp_free(r->tpl); rp_free(r->group);
 	rp_free(r->mask_at); rp_free(r->mask_run); rp_free((void *)r->ndist);
 	rp_free(r);

@@ -52,8 +52,10 @@ static void load_articles(void)
 
 static rp_pool *pool;
 
-/* where: 0 token records in memory (the default), 1 in the token file, mapped,
- * 2 in the token file, read with pread, 3 some in memory, the rest read. */
+/* where & 3: 0 token records in memory (the default), 1 in the token file,
+ * mapped, 2 in the token file, read with pread, 3 some in memory, the rest
+ * read; where >> 2: 0 texts kept, tokenised again for the candidates (what
+ * a small corpus gets), 1 token records kept at once. */
 static int run_limit(size_t n, char **docs, rp_reuse **out, int where)
 {
 	size_t *len = malloc(n * sizeof *len);
@@ -65,7 +67,8 @@ static int run_limit(size_t n, char **docs, rp_reuse **out, int where)
 	rp_error e;
 	int rc = rp_reuse_new(out, &p, &o, pool, &e);
 	static const uint64_t mem[] = {UINT64_MAX, 0, 0, 40000}, map[] = {UINT64_MAX, UINT64_MAX, 0, 0};
-	if (!rc && where) rp_reuse_set_memory(*out, mem[where], map[where]);
+	if (!rc && where & 3) rp_reuse_set_memory(*out, mem[where & 3], map[where & 3]);
+	if (!rc) rp_reuse_set_keep(*out, where >> 2 ? 2 : 1);
 	if (!rc) rc = rp_reuse_add(*out, n, (const char *const *)docs, len, NULL, &e);
 	if (!rc) rc = rp_reuse_finish(*out, &e);
 	free(len);
@@ -89,7 +92,7 @@ static void test_token_records_anywhere(void)
 	}
 	size_t total = 0;
 	int differ = 0;
-	for (int where = 1; where <= 3; where++) {
+	for (int where = 1; where <= 7; where++) {
 		rp_reuse *r[2];
 		CHECK(run_limit(60, docs, &r[0], 0) == 0 && run_limit(60, docs, &r[1], where) == 0);
 		const rp_reuse_pair *p0, *p1;
@@ -119,8 +122,8 @@ static void test_token_records_anywhere(void)
 		rp_reuse_free(r[0]);
 		rp_reuse_free(r[1]);
 	}
-	printf("# token records in memory, in a mapped file, read, split: %zu pairs, %d differences\n", total, differ);
-	CHECK(total == 3 * 30 * 29 / 2);
+	printf("# token records in memory, in a mapped file, read, split; texts or records kept: %zu pairs, %d differences\n", total, differ);
+	CHECK(total == 7 * 30 * 29 / 2);
 	CHECK(differ == 0);
 	for (int i = 0; i < 60; i++) free(docs[i]);
 }
@@ -268,7 +271,8 @@ static long long sweep_run(char **docs, size_t n, int where)
 	rp_reuse *r = NULL;
 	long long sum = 0;
 	int rc = rp_reuse_new(&r, &p, &o, pool, &e);
-	if (!rc && where) rp_reuse_set_memory(r, where == 1 ? 3000 : 0, 0);
+	if (!rc && where && where < 3) rp_reuse_set_memory(r, where == 1 ? 3000 : 0, 0);
+	if (!rc) rp_reuse_set_keep(r, where == 3 ? 2 : 1);
 	if (!rc) rc = rp_reuse_add(r, n, (const char *const *)docs, len, NULL, &e);
 	if (!rc) rc = rp_reuse_finish(r, &e);
 	const rp_reuse_pair *pr;
@@ -293,7 +297,7 @@ static long long sweep_run(char **docs, size_t n, int where)
 }
 
 /* Fail the 1st, 2nd, ... allocation of a reuse run (boilerplate, a shared
- * story, token records in memory, split, or in the file) until one
+ * story, token records in memory, split, or in the file, texts or records kept) until one
  * completes: every failure is "out of memory" (never a crash or a leak),
  * and a run that completes gives the right answer. */
 static void test_allocation_failures(void)
@@ -305,7 +309,7 @@ static void test_allocation_failures(void)
 		docs[i] = malloc(n);
 		snprintf(docs[i], n, "%s\n\n%s\n\n%s", header, art[30 + i], i < 2 ? art[40] : "");
 	}
-	for (int where = 0; where < 3; where++) {
+	for (int where = 0; where < 4; where++) {
 		long long want = sweep_run(docs, 6, where);
 		CHECKF(want >= 0 && npairs == 1 && nspans == 6, "%zu pairs, %zu boilerplate spans", npairs, nspans);
 		rp_alloc_set(&(rp_allocator){fail_malloc, fail_realloc, fail_free, NULL});
@@ -322,7 +326,7 @@ static void test_allocation_failures(void)
 		atomic_store(&countdown, -1);
 		rp_alloc_set(NULL);
 		printf("# allocation failures, records %s: %ld runs, %ld other errors, %ld wrong answers\n",
-		       where == 0 ? "in memory" : where == 1 ? "split" : "in the file", runs, bad, wrong);
+		       where == 0 ? "in memory" : where == 1 ? "split" : where == 2 ? "in the file" : "kept at once", runs, bad, wrong);
 		CHECK(bad == 0 && wrong == 0);
 	}
 	/* rp_compare (and so rp_align) too */

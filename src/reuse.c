@@ -2,11 +2,14 @@
  *
  * rp_reuse_add tokenises each document on the pool, winnows its shingle
  * hashes (winnow.c: every shared run of min_words tokens shares a
- * fingerprint) and keeps the fingerprints as postings, and the token stream
- * (hash and byte span of every token) of each document long enough to hold
- * a passage: in memory up to a budget (a quarter of the physical memory),
- * beyond it in an unlinked temporary file, mapped when it fits the same
- * budget, else read piecewise.
+ * fingerprint) and keeps the fingerprints as postings, each with hashes of
+ * the tokens on its left and on its right (context_sigs), and, for each
+ * document long enough to hold a passage, either its text or its token
+ * stream (hash and byte span of every token): texts while few documents
+ * share fingerprints (sample_repeats), the documents in candidates being
+ * tokenised again in rp_reuse_finish (materialize).  Both in memory up to a
+ * budget (a quarter of the physical memory), beyond it in an unlinked
+ * temporary file, mapped when it fits the same budget, else read piecewise.
  *
  * rp_reuse_finish sorts the postings by fingerprint.  A fingerprint found in
  * many documents (at least template_df) is a template candidate: if the
@@ -20,11 +23,14 @@
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
  * cover are masked out of alignment and containment (each document's mask is
- * computed once, on the pool).  Every other pair of documents sharing a
- * fingerprint is a candidate; rp_reuse_next aligns candidates in parallel
- * (align.c; pairs come sorted by a, and each worker prepares a's seed table
- * once for all its pairs) and returns those with at least one passage of
- * min_words tokens, in (a, b) order. */
+ * computed once, on the pool; for a document in no candidate, only when
+ * asked for).  A pair of documents sharing two non-boilerplate fingerprints,
+ * or one whose left or right context agrees too, is a candidate (a pair
+ * sharing one fingerprint in different contexts holds no run of min_words
+ * tokens; all_candidates keeps those too); rp_reuse_next aligns candidates
+ * in parallel (align.c; pairs come sorted by a, and each worker prepares a's
+ * seed table once for all its pairs) and returns those with at least one
+ * passage of min_words tokens, in (a, b) order. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>

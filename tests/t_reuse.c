@@ -356,6 +356,55 @@ static void test_allocation_failures(void)
 	for (int i = 0; i < 6; i++) free(docs[i]);
 }
 
+/* Runs of exactly min_words words planted between random texts, at random
+ * places, for several min_words (the window w = min_words - ngram + 1 from
+ * 1 up): every planted pair is a candidate (its one shared fingerprint has
+ * a matching left or right context) and is found, and nothing else. */
+static void test_exact_runs_found(void)
+{
+	enum { NDOC = 40, WORDS = 300 };
+	static const int mins[] = {5, 6, 7, 12, 50, 51};
+	for (size_t t = 0; t < sizeof mins / sizeof *mins; t++) {
+		int m = mins[t];
+		unsigned w[NDOC][WORDS];
+		for (int d = 0; d < NDOC; d++)
+			for (int i = 0; i < WORDS; i++) w[d][i] = (unsigned)(next() % 1000000);
+		for (int d = 1; d < NDOC; d += 2) {
+			int from = (int)(next() % (WORDS - m + 1)), to = (int)(next() % (WORDS - m + 1));
+			for (int i = 0; i < m; i++) w[d][to + i] = w[d - 1][from + i];
+		}
+		char *docs[NDOC];
+		size_t len[NDOC];
+		for (int d = 0; d < NDOC; d++) {
+			docs[d] = malloc(WORDS * 9 + 1);
+			len[d] = 0;
+			for (int i = 0; i < WORDS; i++) len[d] += (size_t)sprintf(docs[d] + len[d], "w%06u ", w[d][i]);
+		}
+		rp_params p;
+		rp_params_default(&p);
+		rp_reuse_opts o;
+		rp_reuse_opts_default(&o);
+		o.min_words = m;
+		rp_error e;
+		rp_reuse *r = NULL;
+		CHECK(rp_reuse_new(&r, &p, &o, pool, &e) == 0);
+		CHECK(rp_reuse_add(r, NDOC, (const char *const *)docs, len, NULL, &e) == 0);
+		CHECK(rp_reuse_finish(r, &e) == 0);
+		const rp_reuse_pair *pr;
+		size_t n, found = 0, other = 0;
+		while (rp_reuse_next(r, &pr, &n, &e) == 0 && n)
+			for (size_t i = 0; i < n; i++) {
+				if (pr[i].b == pr[i].a + 1 && pr[i].b % 2 && pr[i].npassages == 1 && pr[i].passages[0].tokens >= (uint32_t)m)
+					found++;
+				else other++;
+			}
+		CHECKF(found == NDOC / 2 && other == 0, "min_words %d: %zu of %d planted runs found, %zu other pairs", m, found,
+		       NDOC / 2, other);
+		rp_reuse_free(r);
+		for (int d = 0; d < NDOC; d++) free(docs[d]);
+	}
+}
+
 int main(void)
 {
 	load_articles();
@@ -364,6 +413,7 @@ int main(void)
 	RUN(test_syndicated_story_is_reuse);
 	RUN(test_excerpt_found);
 	RUN(test_token_records_anywhere);
+	RUN(test_exact_runs_found);
 	RUN(test_allocation_failures);
 	for (int i = 0; i < NART; i++) free(art[i]);
 	rp_pool_free(pool);

@@ -752,7 +752,21 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 			}
 		}
 	}
-	if (rp_sort_u64(pairs, npairs) || rp_sort_u64(cpairs, ncpairs)) goto out;
+	/* The postings and the per-document fingerprints are no longer needed:
+	 * free them before the sorts, the run's peak of memory. */
+	rp_free(r->post);
+	r->post = NULL;
+	r->npost = r->post_cap = 0;
+	rp_free(by_doc);
+	rp_free(doc_at);
+	by_doc = NULL;
+	doc_at = NULL;
+	if (rp_sort_u64(cpairs, ncpairs)) goto out;
+	size_t nc = 0;
+	for (size_t i = 0; i < ncpairs; i++)
+		if (!i || cpairs[i] != cpairs[nc - 1]) cpairs[nc++] = cpairs[i];
+	ncpairs = nc;
+	if (rp_sort_u64(pairs, npairs)) goto out;
 	/* The candidates, in place: pairs found twice in pairs (two distinct
 	 * fingerprints: group_docs lists a document once a group), or in cpairs
 	 * (a subset of pairs, so both are walked in order). */
@@ -802,9 +816,6 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	if (r->chunk) memset(r->chunk, 0, CHUNK * sizeof *r->chunk);
 	r->chunk_rc = rp_malloc_array(CHUNK, sizeof *r->chunk_rc);
 	if (!r->chunk || !r->chunk_rc) goto out;
-	rp_free(r->post); /* postings are no longer needed */
-	r->post = NULL;
-	r->npost = r->post_cap = 0;
 	r->finished = 1;
 	rc = RP_OK;
 out:

@@ -732,16 +732,15 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	 * fingerprints, where the aligner may join shorter runs across a few
 	 * changed words into a passage.  A pair sharing only one fingerprint, in
 	 * different contexts, holds no run of min_words tokens: it is not
-	 * aligned.  pairs: one per pair and shared fingerprint; cpairs: one per
-	 * pair and shared context. */
+	 * aligned.  pairs: one per pair and shared non-boilerplate fingerprint;
+	 * cpairs: one per pair and shared context. */
 	npairs = 0;
 	g = 0;
 	for (size_t lo = 0, hi; lo < r->npost; lo = hi, g++) {
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
-		if (is_tpl[g]) continue;
 		size_t m = group_docs(r->post, lo, hi, docs);
 		if (m < 2) continue;
-		if (emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
+		if (!is_tpl[g] && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
 		if (rp_grow((void **)&ctx, &ctx_cap, hi - lo, sizeof *ctx)) goto out;
 		for (int side = 0; side < 2; side++) {
 			/* the group's postings by (context, doc) */
@@ -755,7 +754,14 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 				m = 0;
 				for (y = x; y < nc && ctx[y] >> 32 == ctx[x] >> 32; y++)
 					if (!m || docs[m - 1] != (uint32_t)ctx[y]) docs[m++] = (uint32_t)ctx[y];
-				if (m >= 2 && emit_pairs(docs, m, &cpairs, &ncpairs, &cpairs_cap)) goto out;
+				/* A boilerplate fingerprint (a common phrase, say) in a context
+				 * fewer than template_df documents share, not all of one
+				 * group, is inside a passage they share: the pairs stay
+				 * candidates, and the aligner joins the passage across the
+				 * few masked tokens. */
+				if (m >= 2 && (!is_tpl[g] || (m < (size_t)r->o.template_df && !one_group(r, docs, m)))
+				    && emit_pairs(docs, m, &cpairs, &ncpairs, &cpairs_cap))
+					goto out;
 			}
 		}
 	}

@@ -308,7 +308,9 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	 * they need.  A document shorter than min_words is in no pair and needs
 	 * neither. */
 	if (n >= (size_t)r->o.min_words) {
-		if (r->eager) {
+		/* the first HUGE_FIRST bytes as records: on huge pages they cost
+		 * less than tokenising again */
+		if (r->keep_mode ? r->keep_mode == 2 : r->eager || atomic_load(&r->mem_used) < HUGE_FIRST) {
 			/* The token record: the hashes, then the starts, then the ends. */
 			const void *part[3] = {w->tok.hash, w->tok.start, w->tok.end};
 			size_t plen[3] = {n * 8, n * 4, n * 4};

@@ -215,8 +215,8 @@ typedef struct {
 static uint32_t span_sig(const uint64_t *sh, size_t a, size_t b, size_t k)
 {
 	uint64_t h = 0x243f6a8885a308d3ULL;
-	for (size_t x = a; x + k < b; x += k) h = rp_mix64(h ^ sh[x]);
-	h = rp_mix64(h ^ sh[b - k]);
+	for (size_t x = a; x + k < b; x += k) h = rp_rotl64(h, 7) ^ sh[x]; /* shingle hashes are mixed already */
+	h = rp_mix64(rp_rotl64(h, 7) ^ sh[b - k]);
 	return (uint32_t)(h >> 32) | 1;
 }
 

@@ -782,22 +782,30 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		if (!i || cpairs[i] != cpairs[nc - 1]) cpairs[nc++] = cpairs[i];
 	ncpairs = nc;
 	if (rp_sort_u64(pairs, npairs)) goto out;
-	/* The candidates, in place: pairs found twice in pairs (two distinct
-	 * fingerprints: group_docs lists a document once a group), or in cpairs
-	 * (a subset of pairs, so both are walked in order). */
-	for (size_t i = 0, j, c = 0; i < npairs; i = j) {
-		for (j = i + 1; j < npairs && pairs[j] == pairs[i]; j++) {}
-		while (c < ncpairs && cpairs[c] < pairs[i]) c++;
-		if (r->o.all_candidates || j - i >= 2 || (c < ncpairs && cpairs[c] == pairs[i])) pairs[r->ncand++] = pairs[i];
+	/* The candidates: pairs found twice in pairs (two distinct fingerprints:
+	 * group_docs lists a document once a group), or in cpairs (which holds
+	 * pairs of boilerplate fingerprints too, absent from pairs); both sorted,
+	 * walked together twice: to count, then to fill. */
+	for (int fill = 0; fill < 2; fill++) {
+		size_t m = 0;
+		for (size_t i = 0, c = 0; i < npairs || c < ncpairs;) {
+			uint64_t key = i < npairs && (c >= ncpairs || pairs[i] <= cpairs[c]) ? pairs[i] : cpairs[c];
+			size_t run = 0;
+			while (i < npairs && pairs[i] == key) i++, run++;
+			int in_c = c < ncpairs && cpairs[c] == key;
+			c += in_c;
+			if (in_c || run >= 2 || (run && r->o.all_candidates)) {
+				if (fill) r->cand[m] = key;
+				m++;
+			}
+		}
+		if (!fill && !(r->cand = rp_malloc_array(m ? m : 1, sizeof *r->cand))) goto out;
+		if (fill) r->ncand = m;
 	}
 	rp_free(cpairs);
 	cpairs = NULL;
-	r->cand = pairs;
+	rp_free(pairs);
 	pairs = NULL;
-	if (r->ncand < pairs_cap) {
-		uint64_t *q = rp_realloc_array(r->cand, r->ncand ? r->ncand : 1, sizeof *r->cand);
-		if (q) r->cand = q;
-	}
 	r->ndist = rp_malloc_array(r->n ? r->n : 1, sizeof *r->ndist);
 	if (!r->ndist) goto out;
 	for (size_t d = 0; d < r->n; d++) atomic_init(&r->ndist[d], UINT32_MAX);

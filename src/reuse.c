@@ -1332,8 +1332,9 @@ rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, siz
 	uint32_t lo = r->mask_at[doc], hi = r->mask_at[doc + 1];
 	if (lo == hi) return RP_OK;
 	const uint32_t *st;
-	if (read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &st))
-		return rp_set_error(err, RP_EIO, "cannot read the temporary token file");
+	int rc = read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &st);
+	if (rc == RP_ENOMEM) return rp_set_error(err, rc, "out of memory");
+	if (rc) return rp_set_error(err, RP_EIO, "cannot read the temporary token file");
 	*out = rp_malloc_array(hi - lo, sizeof **out);
 	if (!*out) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	const uint32_t *en = st + r->ntok[doc];

@@ -405,6 +405,77 @@ static void test_exact_runs_found(void)
 	}
 }
 
+/* A run of 50 words whose one winnowing window has its minimum on a common
+ * phrase (in more than max_df documents: boilerplate, masked) is still
+ * found when the two documents share nothing else: the phrase's context
+ * agrees in fewer than template_df documents. */
+static void test_run_around_common_phrase(void)
+{
+	enum { M = 50, K = 5, OTHERS = 30 };
+	char run[M * 8 + 1], phrase[K * 8 + 1];
+	rp_params p;
+	rp_params_default(&p);
+	rp_tokens t = {0};
+	uint64_t sh[M];
+	for (;;) { /* a run whose minimum shingle is inside, so both halves seed the aligner */
+		size_t len = 0;
+		for (int i = 0; i < M; i++) len += (size_t)sprintf(run + len, "w%06u ", (unsigned)(next() % 1000000));
+		CHECK(rp_tokenize(run, len, 0, p.seed, &t, NULL) == 0 && t.n == M);
+		size_t ns = rp_shingles(t.hash, t.n, K, sh), min = 0;
+		for (size_t i = 1; i < ns; i++)
+			if (sh[i] <= sh[min]) min = i;
+		if (min < 12 || min > 33) continue;
+		memcpy(phrase, run + min * 8, K * 8);
+		phrase[K * 8] = 0;
+		break;
+	}
+	char *docs[2 + OTHERS];
+	size_t len[2 + OTHERS];
+	for (int d = 0; d < 2 + OTHERS; d++) docs[d] = malloc(220 * 8 + sizeof run);
+	/* new flanks until the two documents with the run share no fingerprint
+	 * but the phrase's (else another one would make them a candidate) */
+	uint64_t fsh[2][260];
+	rp_fingerprint fp[2][260];
+	size_t nfp[2];
+	for (int shared = 0; shared != 1;) {
+		for (int d = 0; d < 2 + OTHERS; d++) {
+			size_t n = 0;
+			for (int i = 0; i < 100; i++) n += (size_t)sprintf(docs[d] + n, "w%06u ", (unsigned)(next() % 1000000));
+			n += (size_t)sprintf(docs[d] + n, "%s", d < 2 ? run : phrase);
+			for (int i = 0; i < 100; i++) n += (size_t)sprintf(docs[d] + n, "w%06u ", (unsigned)(next() % 1000000));
+			len[d] = n;
+		}
+		for (int d = 0; d < 2; d++) {
+			CHECK(rp_tokenize(docs[d], len[d], 0, p.seed, &t, NULL) == 0 && t.n == 200 + M);
+			size_t ns = rp_shingles(t.hash, t.n, K, fsh[d]);
+			nfp[d] = rp_winnow(fsh[d], ns, M - K + 1, fp[d]);
+		}
+		shared = 0;
+		for (size_t i = 0; i < nfp[0]; i++)
+			for (size_t j = 0; j < nfp[1]; j++) shared += fp[0][i].hash == fp[1][j].hash;
+	}
+	rp_tokens_free(&t);
+	rp_reuse_opts o;
+	rp_reuse_opts_default(&o);
+	o.template_df = o.max_df = 20;
+	rp_error e;
+	rp_reuse *r = NULL;
+	CHECK(rp_reuse_new(&r, &p, &o, pool, &e) == 0);
+	CHECK(rp_reuse_add(r, 2 + OTHERS, (const char *const *)docs, len, NULL, &e) == 0);
+	CHECK(rp_reuse_finish(r, &e) == 0);
+	const rp_reuse_pair *pr;
+	size_t n, found = 0, other = 0;
+	while (rp_reuse_next(r, &pr, &n, &e) == 0 && n)
+		for (size_t i = 0; i < n; i++) {
+			if (pr[i].a == 0 && pr[i].b == 1 && pr[i].npassages == 1 && pr[i].passages[0].tokens >= M) found++;
+			else other++;
+		}
+	CHECKF(found == 1 && other == 0, "%zu found, %zu other pairs, %zu boilerplate fingerprints", found, other,
+	       rp_reuse_template_fingerprints(r));
+	rp_reuse_free(r);
+	for (int d = 0; d < 2 + OTHERS; d++) free(docs[d]);
+}
+
 int main(void)
 {
 	load_articles();
@@ -414,6 +485,7 @@ int main(void)
 	RUN(test_excerpt_found);
 	RUN(test_token_records_anywhere);
 	RUN(test_exact_runs_found);
+	RUN(test_run_around_common_phrase);
 	RUN(test_allocation_failures);
 	for (int i = 0; i < NART; i++) free(art[i]);
 	rp_pool_free(pool);

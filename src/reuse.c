@@ -647,8 +647,8 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	uint64_t *by_doc = NULL;
 	size_t *doc_at = NULL;
 	size_t ngroups = 0;
-	uint64_t *ctx = NULL, *cpairs = NULL;
-	size_t ctx_cap = 0, ncpairs = 0, cpairs_cap = 0;
+	uint64_t *ctx = NULL, *ctx_tmp = NULL, *cpairs = NULL;
+	size_t ctx_cap = 0, ctx_tmp_cap = 0, ncpairs = 0, cpairs_cap = 0;
 	/* The adding is over: its scratch (16 bytes of tokens, 8 of shingles and
 	 * 16 of fingerprints per word of the longest document, doubled by growth)
 	 * would otherwise sit beside the aligner's tables; 2.7 GB for a 200 MB
@@ -743,7 +743,9 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		size_t m = group_docs(r->post, lo, hi, docs);
 		if (m < 2) continue;
 		if (!is_tpl[g] && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
-		if (rp_grow((void **)&ctx, &ctx_cap, hi - lo, sizeof *ctx)) goto out;
+		if (rp_grow((void **)&ctx, &ctx_cap, hi - lo, sizeof *ctx)
+		    || rp_grow((void **)&ctx_tmp, &ctx_tmp_cap, hi - lo, sizeof *ctx_tmp))
+			goto out;
 		for (int side = 0; side < 2; side++) {
 			/* the group's postings by (context, doc) */
 			size_t nc = 0;
@@ -751,7 +753,8 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 				uint32_t c = side ? r->post[i].right : r->post[i].left;
 				if (c) ctx[nc++] = (uint64_t)c << 32 | r->post[i].doc;
 			}
-			sort_small_u64(ctx, nc);
+			if (nc > 256) rp_sort_u64_tmp(ctx, ctx_tmp, nc); /* boilerplate: thousands */
+			else sort_small_u64(ctx, nc);
 			for (size_t x = 0, y; x < nc; x = y) {
 				m = 0;
 				for (y = x; y < nc && ctx[y] >> 32 == ctx[x] >> 32; y++)
@@ -846,6 +849,7 @@ out:
 	rp_free(docs);
 	rp_free(pairs);
 	rp_free(ctx);
+	rp_free(ctx_tmp);
 	rp_free(cpairs);
 	rp_free(is_tpl);
 	rp_free(by_doc);

@@ -29,6 +29,9 @@ static void help(void)
 	     "  -n, --ngram N          seed length in words (default 5)\n"
 	     "      --template-df N    a passage in at least N documents may be boilerplate (default 40)\n"
 	     "      --max-df N         a passage in more than N documents is boilerplate (default 1000)\n"
+	     "      --all-candidates   also align pairs sharing only one fingerprint, in different\n"
+	     "                         contexts (no exact run of --min-words words; slower, and a\n"
+	     "                         few such pairs hold a passage joined across edited words)\n"
 	     "  -f, --format FMT       auto (default), jsonl, lines, or file\n"
 	     "      --text-field F     JSON field with the text (default text)\n"
 	     "      --id-field F       JSON field with the id (default id)\n"
@@ -45,10 +48,19 @@ static void help(void)
 	     "                         earliest by --date-field, else the first in input order,\n"
 	     "                         \"size\", \"documents\": [...in input order]}\n"
 	     "      --boilerplate FILE the boilerplate found: {\"id\", \"boilerplate\": [[start, end]]}\n"
-	     "      --stats FILE       the summary as JSON\n"
+	     "      --stats FILE       the summary as JSON (with the CPU seconds of reading,\n"
+	     "                         finding candidates and aligning them)\n"
 	     "  -j, --threads N        threads (default: all cores)\n"
 	     "  -q, --quiet            no summary or progress on stderr\n"
 	     "  -h, --help             this help");
+}
+
+/* CPU seconds of the process so far (all threads). */
+static double cpu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
 static int add_batch(void *ctx, batch *b, rp_error *err)
@@ -174,6 +186,7 @@ int cmd_reuse(int argc, char **argv)
 		{"stats", required_argument, 0, 'S'},    {"threads", required_argument, 0, 'j'},
 		{"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
 		{"group-field", required_argument, 0, 'G'}, {"date-field", required_argument, 0, 'W'},
+		{"all-candidates", no_argument, 0, 'A'},
 		{0, 0, 0, 0}};
 	rp_params p;
 	rp_params_default(&p);
@@ -183,6 +196,7 @@ int cmd_reuse(int argc, char **argv)
 	const char *output = "-", *clusters_path = NULL, *boiler_path = NULL, *stats_path = NULL;
 	const char *group_field = NULL, *date_field = NULL;
 	int threads = 0, quiet = 0, skip = 0, c, mr;
+	double cpu[3] = {0, 0, 0}; /* CPU seconds at the end of reading, of finding candidates, of the pairs */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:n:f:o:j:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -190,6 +204,7 @@ int cmd_reuse(int argc, char **argv)
 		case 'n': if (parse_int("reuse ", "--ngram", optarg, 1, 64, &p.ngram)) return EXIT_USAGE; break;
 		case 'D': if (parse_int("reuse ", "--template-df", optarg, 2, 1 << 30, &ro.template_df)) return EXIT_USAGE; break;
 		case 'X': if (parse_int("reuse ", "--max-df", optarg, 2, 1 << 30, &ro.max_df)) return EXIT_USAGE; break;
+		case 'A': ro.all_candidates = 1; break;
 		case 'f':
 			if (!strcmp(optarg, "auto")) rdo.format = RP_FORMAT_AUTO;
 			else if (!strcmp(optarg, "jsonl")) rdo.format = RP_FORMAT_JSONL;
@@ -253,7 +268,9 @@ int cmd_reuse(int argc, char **argv)
 	if (stats_path && out_open(&st, stats_path)) goto done;
 	if (read_batches(reader, skip, &meta, quiet, add_batch, r)) goto done;
 	if (group_field && set_groups(r, &meta)) goto done;
+	cpu[0] = cpu_now();
 	if (rp_reuse_finish(r, &err)) { cli_rp_error(&err); goto done; }
+	cpu[1] = cpu_now();
 	parent = malloc((meta.n ? meta.n : 1) * sizeof *parent);
 	if (!parent) { cli_error("out of memory"); goto done; }
 	for (size_t i = 0; i < meta.n; i++) parent[i] = (uint32_t)i;
@@ -360,15 +377,17 @@ int cmd_reuse(int argc, char **argv)
 			rp_free_ranges(rg);
 		}
 	}
+	cpu[2] = cpu_now();
 	double secs = now_seconds() - t0;
 	if (st.f)
 		fprintf(st.f,
 		        "{\"read\": %zu, \"errored\": %zu, \"pairs\": %zu, \"candidates\": %zu, \"groups\": %zu, "
 		        "\"documents_linked\": %zu, \"boilerplate_fingerprints\": %zu, \"bytes\": %llu, \"seconds\": %.3f, "
-		        "\"mb_per_s\": %.2f, \"peak_rss_mb\": %.1f, \"min_words\": %d, \"ngram\": %d, \"norm_version\": %d}\n",
+		        "\"mb_per_s\": %.2f, \"peak_rss_mb\": %.1f, \"min_words\": %d, \"ngram\": %d, \"norm_version\": %d, "
+		        "\"cpu_read\": %.3f, \"cpu_finish\": %.3f, \"cpu_pairs\": %.3f}\n",
 		        meta.n, meta.nbad, npairs, rp_reuse_candidates(r), groups, linked, rp_reuse_template_fingerprints(r),
 		        (unsigned long long)meta.bytes, secs, secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb(),
-		        ro.min_words, p.ngram, RP_NORM_VERSION);
+		        ro.min_words, p.ngram, RP_NORM_VERSION, cpu[0], cpu[1] - cpu[0], cpu[2] - cpu[1]);
 	if (out_commit_all((out_file *[]){&out, &cl, &bp, &st}, 4)) goto done;
 	if (!quiet)
 		cli_error("read %zu, errored %zu; %zu pairs share passages of %d+ words (%zu candidates), %zu groups; "

@@ -265,6 +265,9 @@ typedef struct rp_reuse_opts {
 	int min_words;   /* shortest shared passage, in words (default 50) */
 	int template_df; /* a passage in at least this many documents may be boilerplate (default 40) */
 	int max_df;      /* a fingerprint in more documents is boilerplate outright (default 1000) */
+	int all_candidates; /* 1: align every pair sharing a fingerprint; 0 (default): skip pairs that
+	                     * share one fingerprint in different contexts (they hold no exact run of
+	                     * min_words; a few hold a passage of shorter runs joined across edits) */
 } rp_reuse_opts;
 
 typedef struct rp_reuse_pair {

@@ -311,7 +311,11 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	if (rp_grow((void **)&al->tmp, &al->tmp_cap, nseeds, sizeof *al->tmp)) return RP_ENOMEM;
 	/* 2. chain along diagonals */
 	uint64_t *seeds = al->seeds;
-	rp_sort_u64_tmp(seeds, al->tmp, nseeds);
+	/* Seeds come in B order, each B position's in A order: on one diagonal
+	 * (a copied passage) they are sorted already. */
+	size_t unsorted = 0;
+	for (size_t q = 1; q < nseeds && !unsorted; q++) unsorted = seeds[q] < seeds[q - 1];
+	if (unsorted) rp_sort_u64_tmp(seeds, al->tmp, nseeds);
 	size_t nseg = 0;
 	for (size_t s = 0; s < nseeds;) {
 		size_t t = s;

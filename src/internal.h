@@ -162,5 +162,9 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
  * reads it with pread (defaults: a quarter of the physical memory each).
  * For tests; call before the first rp_reuse_add. */
 void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes);
+/* What rp_reuse_add keeps of a document: 0 (default) decided between
+ * batches, 1 its text, tokenised again if a candidate needs it, 2 its token
+ * record.  For tests; call before the first rp_reuse_add. */
+void rp_reuse_set_keep(rp_reuse *r, int mode);
 
 #endif

@@ -2,11 +2,14 @@
  *
  * rp_reuse_add tokenises each document on the pool, winnows its shingle
  * hashes (winnow.c: every shared run of min_words tokens shares a
- * fingerprint) and keeps the fingerprints as postings, and the token stream
- * (hash and byte span of every token) of each document long enough to hold
- * a passage: in memory up to a budget (a quarter of the physical memory),
- * beyond it in an unlinked temporary file, mapped when it fits the same
- * budget, else read piecewise.
+ * fingerprint) and keeps the fingerprints as postings, each with hashes of
+ * the tokens on its left and on its right (context_sigs), and, for each
+ * document long enough to hold a passage, either its text or its token
+ * stream (hash and byte span of every token): texts while few documents
+ * share fingerprints (sample_repeats), the documents in candidates being
+ * tokenised again in rp_reuse_finish (materialize).  Both in memory up to a
+ * budget (a quarter of the physical memory), beyond it in an unlinked
+ * temporary file, mapped when it fits the same budget, else read piecewise.
  *
  * rp_reuse_finish sorts the postings by fingerprint.  A fingerprint found in
  * many documents (at least template_df) is a template candidate: if the
@@ -20,11 +23,14 @@
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
  * cover are masked out of alignment and containment (each document's mask is
- * computed once, on the pool).  Every other pair of documents sharing a
- * fingerprint is a candidate; rp_reuse_next aligns candidates in parallel
- * (align.c; pairs come sorted by a, and each worker prepares a's seed table
- * once for all its pairs) and returns those with at least one passage of
- * min_words tokens, in (a, b) order. */
+ * computed once, on the pool; for a document in no candidate, only when
+ * asked for).  A pair of documents sharing two non-boilerplate fingerprints,
+ * or one whose left or right context agrees too, is a candidate (a pair
+ * sharing one fingerprint in different contexts holds no run of min_words
+ * tokens; all_candidates keeps those too); rp_reuse_next aligns candidates
+ * in parallel (align.c; pairs come sorted by a, and each worker prepares a's
+ * seed table once for all its pairs) and returns those with at least one
+ * passage of min_words tokens, in (a, b) order. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,8 +44,12 @@
 #define CHUNK 2048 /* candidate pairs aligned per rp_reuse_next call */
 #define ARENA ((size_t)4 << 20) /* bytes of token records per memory chunk */
 #define HUGE ((size_t)2 << 20)  /* a huge page */
+#define HUGE_FIRST ((uint64_t)32 << 20) /* bytes of kept texts and records asking for huge pages */
+#define EAGER_PERCENT 16
 
-typedef struct { uint64_t hash; uint32_t doc, pos; } posting;
+/* A fingerprint of doc at pos, with hashes of the tokens around it on its
+ * left and on its right (context_sigs), 0 where the document ends first. */
+typedef struct { uint64_t hash; uint32_t doc, pos, left, right; } posting;
 /* A boilerplate fingerprint in doc at pos, and where another document has it. */
 #define TEMPLATE_REFS 3
 typedef struct {
@@ -97,7 +107,18 @@ struct rp_reuse {
 	size_t map_len;
 	uint64_t map_limit; /* largest token file mapped */
 	const char **mem;   /* each document's token record when held in memory, else NULL */
+	const char **txt;   /* each document's text when held in memory, else NULL (in the file at txt_at) */
+	uint64_t *txt_at, *txt_len;
+	int eager;          /* keep token records at once, not texts (sample_repeats) */
+	int keep_mode;      /* 0: decide (sample_repeats), 1: always texts, 2: always records */
+	uint64_t *seen;     /* sampled fingerprints seen (hash | 64), open addressing */
+	uint32_t *seen_doc; /* the first document of each */
+	uint32_t *orig_doc; /* reference documents, sorted, whose unmasked hashes are kept (keep_refs) */
+	uint64_t **orig;
+	size_t norig;
+	size_t seen_n, seen_cap, sampled, repeats;
 	_Atomic uint64_t mem_used;
+	_Atomic uint64_t huge_used; /* bytes of arenas asked for as huge pages */
 	_Atomic uint64_t mem_limit; /* bytes of token records held in memory at most */
 	posting *post;
 	size_t npost, post_cap;
@@ -128,6 +149,7 @@ void rp_reuse_opts_default(rp_reuse_opts *o)
 	o->min_words = 50;
 	o->template_df = 40;
 	o->max_df = 1000;
+	o->all_candidates = 0;
 }
 
 rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *o, rp_pool *pool, rp_error *err)
@@ -188,6 +210,90 @@ typedef struct {
 	rp_error *errs;
 } add_job;
 
+/* Hash of tokens [a, b) (b - a >= k) from the k-token shingle hashes sh:
+ * equal tokens give equal hashes; never 0. */
+static uint32_t span_sig(const uint64_t *sh, size_t a, size_t b, size_t k)
+{
+	uint64_t h = 0x243f6a8885a308d3ULL;
+	for (size_t x = a; x + k < b; x += k) h = rp_rotl64(h, 7) ^ sh[x]; /* shingle hashes are mixed already */
+	h = rp_mix64(rp_rotl64(h, 7) ^ sh[b - k]);
+	return (uint32_t)(h >> 32) | 1;
+}
+
+/* The context of the fingerprint at shingle pos of a document of n tokens
+ * with shingle hashes sh (k tokens each), for passages of m tokens.
+ * Winnowing selects the minimum of every window of w = m - k + 1 shingles,
+ * so a run of m tokens that two documents share is one window, and its
+ * minimum, at some pos in both, is a fingerprint of both, at the same
+ * offset s in the run's window: pos - s with s in [0, w - 1].  The run is
+ * tokens [pos - s, pos - s + m).  If s <= c it holds tokens [pos, pos + m - c)
+ * (right); else tokens [pos - c - 1, pos + k) (left).  So two fingerprints
+ * of equal hash witness such a run only if their left or their right
+ * contexts are equal: with c = (w - 2) / 2 both are about (m + k) / 2
+ * tokens.  0: that context runs past the document's ends, so no run of m
+ * tokens puts the fingerprint there. */
+static void context_sigs(const uint64_t *sh, size_t n, size_t k, size_t m, size_t pos, uint32_t *left,
+                         uint32_t *right)
+{
+	size_t w = m - k + 1, c = w >= 2 ? (w - 2) / 2 : 0;
+	*right = pos + m - c <= n ? span_sig(sh, pos, pos + m - c, k) : 0;
+	*left = w >= 2 && pos >= c + 1 ? span_sig(sh, pos - c - 1, pos + k, k) : 0;
+}
+
+/* Keep the concatenation of parts in memory while the budget allows (*mem,
+ * in the worker's arena), else in the token file (*mem NULL, at *at). */
+static int keep(rp_reuse *r, worker *w, const void *const *part, const size_t *plen, int np, const char **mem,
+                uint64_t *at)
+{
+	uint64_t bytes = 0;
+	for (int i = 0; i < np; i++) bytes += plen[i];
+	bytes = (bytes + 7) & ~(uint64_t)7; /* records stay 8-byte aligned, texts between them too */
+	char *rec = NULL;
+	*mem = NULL;
+	if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= atomic_load(&r->mem_limit)) {
+		if (w->arena_used + bytes > w->arena_cap) {
+			size_t cap = bytes > ARENA ? bytes : ARENA;
+			char *raw = NULL;
+			if (rp_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)
+			    || cap > SIZE_MAX - HUGE || !(raw = rp_malloc(cap + HUGE))) {
+				/* No memory for more: this and all later ones go to the file. */
+				atomic_store(&r->mem_limit, 0);
+				atomic_fetch_sub(&r->mem_used, bytes);
+				goto spill;
+			}
+			w->chunks[w->nchunks++] = raw;
+			/* Aligned to huge pages, and asking for them for the first
+			 * HUGE_FIRST bytes only: a page fault per 4 KB costs as much as
+			 * aligning a pair (BBC: 30 ms instead of 34), but with the
+			 * kernel's defrag on madvise, once free huge pages run out, a
+			 * huge page's first touch compacts memory synchronously, 2-4x
+			 * the cost of small pages (2.3 s against 0.6-0.9 s a GB here:
+			 * 3 s more system time on the 1.1 GB corpus, 20% more time on
+			 * the 100 MB one). */
+			w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
+			if (atomic_fetch_add(&r->huge_used, cap) + cap <= HUGE_FIRST)
+				madvise(w->arena, cap / HUGE * HUGE, MADV_HUGEPAGE);
+			w->arena_used = 0;
+			w->arena_cap = cap;
+		}
+		rec = w->arena + w->arena_used;
+		w->arena_used += bytes;
+	} else atomic_fetch_sub(&r->mem_used, bytes);
+spill:
+	if (rec) {
+		*mem = rec;
+		for (int i = 0; i < np; i++) memcpy(rec, part[i], plen[i]), rec += plen[i];
+		return 0;
+	}
+	uint64_t off = atomic_fetch_add(&r->spill_end, bytes);
+	*at = off;
+	for (int i = 0; i < np; i++) {
+		if (plen[i] && rp_pwrite_all(r->spill_fd, part[i], plen[i], off)) return RP_EIO;
+		off += plen[i];
+	}
+	return 0;
+}
+
 static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	int rc = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &w->tok, err);
@@ -196,51 +302,28 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	if (n > UINT32_MAX - 1) return rp_set_error(err, RP_EDATA, "too many tokens in one document");
 	r->ntok[seq] = (uint32_t)n;
 	if (!n) return 0;
-	/* The token record (the hashes, then the starts, then the ends) is kept
-	 * in memory while the budget allows, else written to the token file; a
-	 * document shorter than min_words is in no pair and needs none. */
-	uint64_t bytes = n * 16;
+	/* The token record is kept (in memory or the token file) at once where
+	 * most documents turn out to be in candidates (r->eager), else the text,
+	 * to be tokenised again once the candidates are known, for the documents
+	 * they need.  A document shorter than min_words is in no pair and needs
+	 * neither. */
 	if (n >= (size_t)r->o.min_words) {
-		char *rec = NULL;
-		if (atomic_fetch_add(&r->mem_used, bytes) + bytes <= atomic_load(&r->mem_limit)) {
-			if (w->arena_used + bytes > w->arena_cap) {
-				size_t cap = bytes > ARENA ? bytes : ARENA;
-				char *raw = NULL;
-				if (rp_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof *w->chunks)
-				    || cap > SIZE_MAX - HUGE || !(raw = rp_malloc(cap + HUGE))) {
-					/* No memory for more: this record and all later ones go to the file. */
-					atomic_store(&r->mem_limit, 0);
-					atomic_fetch_sub(&r->mem_used, bytes);
-					goto spill;
-				}
-				w->chunks[w->nchunks++] = raw;
-				/* Aligned to huge pages, and asking for them: a page fault per
-				 * 4 KB of new records costs as much as aligning a pair. */
-				w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
-				madvise(w->arena, cap / HUGE * HUGE, MADV_HUGEPAGE);
-				w->arena_used = 0;
-				w->arena_cap = cap;
-			}
-			rec = w->arena + w->arena_used;
-			w->arena_used += bytes;
-		} else atomic_fetch_sub(&r->mem_used, bytes);
-	spill:;
-		char *out = rec;
-		if (!out) {
-			if (rp_grow((void **)&w->stage, &w->stage_cap, 2 * n, sizeof *w->stage))
-				return rp_set_error(err, RP_ENOMEM, "out of memory");
-			out = (char *)w->stage;
+		/* the first HUGE_FIRST bytes as records: on huge pages they cost
+		 * less than tokenising again */
+		if (r->keep_mode ? r->keep_mode == 2 : r->eager || atomic_load(&r->mem_used) < HUGE_FIRST) {
+			/* The token record: the hashes, then the starts, then the ends. */
+			const void *part[3] = {w->tok.hash, w->tok.start, w->tok.end};
+			size_t plen[3] = {n * 8, n * 4, n * 4};
+			rc = keep(r, w, part, plen, 3, &r->mem[seq], &r->spill_at[seq]);
+		} else {
+			const void *part[1] = {text};
+			size_t plen[1] = {len};
+			r->txt_len[seq] = len;
+			rc = keep(r, w, part, plen, 1, &r->txt[seq], &r->txt_at[seq]);
 		}
-		memcpy(out, w->tok.hash, n * 8);
-		memcpy(out + n * 8, w->tok.start, n * 4);
-		memcpy(out + n * 12, w->tok.end, n * 4);
-		if (rec) r->mem[seq] = rec;
-		else {
-			uint64_t at = atomic_fetch_add(&r->spill_end, bytes);
-			r->spill_at[seq] = at;
-			if (rp_pwrite_all(r->spill_fd, w->stage, bytes, at))
-				return rp_set_error(err, RP_EIO, "cannot write the temporary token file: %s", strerror(errno));
-		}
+		if (rc)
+			return rp_set_error(err, rc, rc == RP_ENOMEM ? "out of memory" : "cannot write the temporary token file: %s",
+			                    strerror(errno));
 	}
 	if (rp_grow((void **)&w->shingles, &w->shingles_cap, n, sizeof *w->shingles)
 	    || rp_grow((void **)&w->fp, &w->fp_cap, n, sizeof *w->fp))
@@ -251,7 +334,11 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 	r->nfp[seq] = (uint32_t)nf;
 	if (rp_grow((void **)&w->post, &w->post_cap, w->npost + nf, sizeof *w->post))
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
-	for (size_t i = 0; i < nf; i++) w->post[w->npost++] = (posting){w->fp[i].hash, (uint32_t)seq, w->fp[i].pos};
+	for (size_t i = 0; i < nf; i++) {
+		posting *q = &w->post[w->npost++];
+		*q = (posting){w->fp[i].hash, (uint32_t)seq, w->fp[i].pos, 0, 0};
+		context_sigs(w->shingles, n, (size_t)r->p.ngram, (size_t)r->o.min_words, q->pos, &q->left, &q->right);
+	}
 	return 0;
 }
 
@@ -261,10 +348,51 @@ static void add_item(void *v, size_t i, int wid)
 	rp_reuse *r = j->r;
 	size_t seq = j->base + i;
 	r->ntok[seq] = r->nfp[seq] = 0;
-	r->spill_at[seq] = 0;
-	r->mem[seq] = NULL;
+	r->spill_at[seq] = r->txt_at[seq] = r->txt_len[seq] = 0;
+	r->mem[seq] = r->txt[seq] = NULL;
 	if (j->bad && j->bad[i]) { j->status[i] = 0; return; }
 	j->status[i] = add_one(r, &r->w[wid], seq, j->texts[i], j->lens[i], &j->errs[i]);
+}
+
+/* Whether to keep token records at once (r->eager) or texts, decided
+ * between batches: keeping the text (about 6 bytes a token) and tokenising
+ * again only the documents the candidates need is cheaper when few are
+ * needed (a corpus of mostly distinct texts: 15% of the 1.1 GB one), a
+ * record at once (16 bytes a token, every page of it touched for the first
+ * time) when most are.  The estimate: among a 1/64 sample of the
+ * fingerprints (by hash) of the batches so far, the share already seen in
+ * another document. */
+static int sample_repeats(rp_reuse *r, size_t nnew)
+{
+	for (size_t i = r->npost - nnew; i < r->npost; i++) {
+		uint64_t h = r->post[i].hash;
+		if (h & 63) continue;
+		if (2 * (r->seen_n + 1) > r->seen_cap) {
+			size_t cap = r->seen_cap ? 2 * r->seen_cap : 1024;
+			uint64_t *t = rp_malloc_array(cap, sizeof *t);
+			uint32_t *d = rp_malloc_array(cap, sizeof *d);
+			if (!t || !d) { rp_free(t); rp_free(d); return RP_ENOMEM; }
+			memset(t, 0, cap * sizeof *t);
+			for (size_t x = 0; x < r->seen_cap; x++)
+				if (r->seen[x]) {
+					size_t slot = (size_t)(r->seen[x] >> 6) & (cap - 1);
+					while (t[slot]) slot = (slot + 1) & (cap - 1);
+					t[slot] = r->seen[x], d[slot] = r->seen_doc[x];
+				}
+			rp_free(r->seen); rp_free(r->seen_doc);
+	for (size_t i = 0; i < r->norig && r->orig; i++) rp_free(r->orig[i]);
+	rp_free(r->orig); rp_free(r->orig_doc);
+			r->seen = t, r->seen_doc = d, r->seen_cap = cap;
+		}
+		uint64_t key = h | 64; /* never 0, the empty slot */
+		size_t slot = (size_t)(h >> 6) & (r->seen_cap - 1);
+		while (r->seen[slot] && r->seen[slot] != key) slot = (slot + 1) & (r->seen_cap - 1);
+		r->sampled++;
+		if (!r->seen[slot]) r->seen[slot] = key, r->seen_doc[slot] = r->post[i].doc, r->seen_n++;
+		else if (r->seen_doc[slot] != r->post[i].doc) r->repeats++;
+	}
+	r->eager = r->keep_mode ? r->keep_mode == 2 : r->sampled >= 256 && r->repeats * 100 >= r->sampled * EAGER_PERCENT;
+	return 0;
 }
 
 rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const size_t *lens, const int *bad,
@@ -284,6 +412,12 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 		r->ntok = q;
 		if (!(q = rp_realloc_array(r->nfp, cap, sizeof *r->nfp))) goto nomem;
 		r->nfp = q;
+		if (!(q = rp_realloc_array((void *)r->txt, cap, sizeof *r->txt))) goto nomem;
+		r->txt = q;
+		if (!(q = rp_realloc_array(r->txt_at, cap, sizeof *r->txt_at))) goto nomem;
+		r->txt_at = q;
+		if (!(q = rp_realloc_array(r->txt_len, cap, sizeof *r->txt_len))) goto nomem;
+		r->txt_len = q;
 		r->cap = cap;
 	}
 	add_job j = {r, r->n, texts, lens, bad, NULL, NULL};
@@ -296,6 +430,7 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 	for (size_t i = 0; i < n && !rc; i++)
 		if (j.status[i]) rc = j.status[i], *err = j.errs[i];
 	/* Gather the workers' postings. */
+	size_t batch_post = r->npost;
 	for (int w = 0; w < r->nworkers && !rc; w++) {
 		if (rp_grow((void **)&r->post, &r->post_cap, r->npost + r->w[w].npost, sizeof *r->post)) {
 			rc = rp_set_error(err, RP_ENOMEM, "out of memory");
@@ -304,6 +439,7 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 		if (r->w[w].npost) memcpy(r->post + r->npost, r->w[w].post, r->w[w].npost * sizeof *r->post);
 		r->npost += r->w[w].npost;
 	}
+	if (!rc && sample_repeats(r, r->npost - batch_post)) rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 	rp_free(j.status);
 	rp_free(j.errs);
 	if (!rc) r->n += n;
@@ -383,6 +519,27 @@ static size_t group_docs(const posting *p, size_t lo, size_t hi, uint32_t *docs)
 	return m;
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Sort a few keys: insertion sort when short, else qsort. */
+static void sort_small_u64(uint64_t *v, size_t n)
+{
+	if (n > 24) {
+		qsort(v, n, sizeof *v, cmp_u64);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+		while (j > 0 && v[j - 1] > x) v[j] = v[j - 1], j--;
+		v[j] = x;
+	}
+}
+
 /* Append every pair of docs[0..m) to *pairs. */
 static int emit_pairs(const uint32_t *docs, size_t m, uint64_t **pairs, size_t *n, size_t *cap)
 {
@@ -415,6 +572,70 @@ static int one_group(const rp_reuse *r, const uint32_t *docs, size_t m)
 
 static int mask_all(rp_reuse *r);
 
+typedef struct { rp_reuse *r; const uint32_t *doc; int *rc; } tok_job;
+
+/* The token record of one document (its hashes, then its starts, then its
+ * ends), from its kept text, into memory or the token file. */
+static void tok_item(void *v, size_t i, int wid)
+{
+	tok_job *j = v;
+	rp_reuse *r = j->r;
+	worker *w = &r->w[wid];
+	uint32_t d = j->doc[i];
+	const char *text = r->txt[d];
+	size_t len = (size_t)r->txt_len[d];
+	if (!text) {
+		if (rp_grow((void **)&w->stage, &w->stage_cap, len / 8 + 1, sizeof *w->stage)) { j->rc[i] = RP_ENOMEM; return; }
+		if (rp_pread_all(r->spill_fd, w->stage, len, r->txt_at[d])) { j->rc[i] = RP_EIO; return; }
+		text = (const char *)w->stage;
+	}
+	if ((j->rc[i] = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &w->tok, NULL))) return;
+	size_t n = w->tok.n;
+	if (n != r->ntok[d]) { j->rc[i] = RP_EDATA; return; }
+	const void *part[3] = {w->tok.hash, w->tok.start, w->tok.end};
+	size_t plen[3] = {n * 8, n * 4, n * 4};
+	if (!(j->rc[i] = keep(r, w, part, plen, 3, &r->mem[d], &r->spill_at[d]))) r->txt_len[d] = 0; /* has its record */
+}
+
+/* Token records of the documents in candidates and of the reference
+ * documents of boilerplate, tokenised again from their kept texts: most
+ * documents of a corpus of distinct texts are in no candidate, and a record
+ * is 16 bytes a token against about 6 bytes of text.  (Other documents with
+ * boilerplate are tokenised again where their masks are found: read_kept.) */
+static int materialize(rp_reuse *r)
+{
+	uint8_t *need = rp_malloc(r->n ? r->n : 1);
+	uint32_t *list = NULL;
+	int *rcs = NULL, rc = RP_ENOMEM;
+	if (!need) return RP_ENOMEM;
+	memset(need, 0, r->n ? r->n : 1);
+	for (size_t i = 0; i < r->ncand; i++) need[r->cand[i] >> 32] = need[(uint32_t)r->cand[i]] = 1;
+	for (size_t i = 0; i < r->ntpl; i++)
+		for (uint32_t q = 0; q < r->tpl[i].nref; q++) need[r->tpl[i].ref_doc[q]] = 1;
+
+	size_t m = 0;
+	for (size_t d = 0; d < r->n; d++) m += need[d] && r->txt_len[d];
+	list = rp_malloc_array(m ? m : 1, sizeof *list);
+	rcs = rp_malloc_array(m ? m : 1, sizeof *rcs);
+	if (!list || !rcs) goto out;
+	m = 0;
+	for (size_t d = 0; d < r->n; d++)
+		if (need[d] && r->txt_len[d]) list[m++] = (uint32_t)d;
+	tok_job j = {r, list, rcs};
+	rp_pool_run(r->pool, m, tok_item, &j);
+	rc = 0;
+	for (size_t i = 0; i < m && !rc; i++) rc = rcs[i];
+out:
+	for (int i = 0; i < r->nworkers; i++) {
+		rp_tokens_free(&r->w[i].tok);
+		rp_free(r->w[i].stage), r->w[i].stage = NULL, r->w[i].stage_cap = 0;
+	}
+	rp_free(need);
+	rp_free(list);
+	rp_free(rcs);
+	return rc;
+}
+
 rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 {
 	if (r->finished) return RP_OK;
@@ -426,6 +647,8 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	uint64_t *by_doc = NULL;
 	size_t *doc_at = NULL;
 	size_t ngroups = 0;
+	uint64_t *ctx = NULL, *ctx_tmp = NULL, *cpairs = NULL;
+	size_t ctx_cap = 0, ctx_tmp_cap = 0, ncpairs = 0, cpairs_cap = 0;
 	/* The adding is over: its scratch (16 bytes of tokens, 8 of shingles and
 	 * 16 of fingerprints per word of the longest document, doubled by growth)
 	 * would otherwise sit beside the aligner's tables; 2.7 GB for a 200 MB
@@ -437,6 +660,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		rp_free(w->fp), w->fp = NULL, w->fp_cap = 0;
 		rp_free(w->stage), w->stage = NULL, w->stage_cap = 0;
 	}
+	/* (materialize uses tok and stage again, and frees them after) */
 	sort_postings(r->post, r->npost);
 	docs = rp_malloc_array(r->n ? r->n : 1, sizeof *docs);
 	if (!docs) goto out;
@@ -503,25 +727,88 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		}
 	}
 	if (r->ntpl) qsort(r->tpl, r->ntpl, sizeof *r->tpl, cmp_doc_pos);
-	/* 3. candidates: pairs sharing a fingerprint that is not boilerplate */
+	/* 3. candidates.  A pair of documents sharing a run of min_words
+	 * tokens that is not boilerplate shares a non-boilerplate fingerprint
+	 * whose left or right contexts agree too (context_sigs); those pairs are
+	 * candidates, and so are pairs sharing two or more non-boilerplate
+	 * fingerprints, where the aligner may join shorter runs across a few
+	 * changed words into a passage.  A pair sharing only one fingerprint, in
+	 * different contexts, holds no run of min_words tokens: it is not
+	 * aligned.  pairs: one per pair and shared non-boilerplate fingerprint;
+	 * cpairs: one per pair and shared context. */
 	npairs = 0;
 	g = 0;
 	for (size_t lo = 0, hi; lo < r->npost; lo = hi, g++) {
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
-		if (is_tpl[g]) continue;
 		size_t m = group_docs(r->post, lo, hi, docs);
-		if (m >= 2 && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
+		if (m < 2) continue;
+		if (!is_tpl[g] && emit_pairs(docs, m, &pairs, &npairs, &pairs_cap)) goto out;
+		if (rp_grow((void **)&ctx, &ctx_cap, hi - lo, sizeof *ctx)
+		    || rp_grow((void **)&ctx_tmp, &ctx_tmp_cap, hi - lo, sizeof *ctx_tmp))
+			goto out;
+		for (int side = 0; side < 2; side++) {
+			/* the group's postings by (context, doc) */
+			size_t nc = 0;
+			for (size_t i = lo; i < hi; i++) {
+				uint32_t c = side ? r->post[i].right : r->post[i].left;
+				if (c) ctx[nc++] = (uint64_t)c << 32 | r->post[i].doc;
+			}
+			if (nc > 256) rp_sort_u64_tmp(ctx, ctx_tmp, nc); /* boilerplate: thousands */
+			else sort_small_u64(ctx, nc);
+			for (size_t x = 0, y; x < nc; x = y) {
+				m = 0;
+				for (y = x; y < nc && ctx[y] >> 32 == ctx[x] >> 32; y++)
+					if (!m || docs[m - 1] != (uint32_t)ctx[y]) docs[m++] = (uint32_t)ctx[y];
+				/* A boilerplate fingerprint (a common phrase, say) in a context
+				 * fewer than template_df documents share, not all of one
+				 * group, is inside a passage they share: the pairs stay
+				 * candidates, and the aligner joins the passage across the
+				 * few masked tokens. */
+				if (m >= 2 && (!is_tpl[g] || (m < (size_t)r->o.template_df && !one_group(r, docs, m)))
+				    && emit_pairs(docs, m, &cpairs, &ncpairs, &cpairs_cap))
+					goto out;
+			}
+		}
 	}
+	/* The postings and the per-document fingerprints are no longer needed:
+	 * free them before the sorts, the run's peak of memory. */
+	rp_free(r->post);
+	r->post = NULL;
+	r->npost = r->post_cap = 0;
+	rp_free(by_doc);
+	rp_free(doc_at);
+	by_doc = NULL;
+	doc_at = NULL;
+	if (rp_sort_u64(cpairs, ncpairs)) goto out;
+	size_t nc = 0;
+	for (size_t i = 0; i < ncpairs; i++)
+		if (!i || cpairs[i] != cpairs[nc - 1]) cpairs[nc++] = cpairs[i];
+	ncpairs = nc;
 	if (rp_sort_u64(pairs, npairs)) goto out;
-	/* Distinct pairs, in place: the candidates. */
-	for (size_t i = 0; i < npairs; i++)
-		if (!i || pairs[i] != pairs[r->ncand - 1]) pairs[r->ncand++] = pairs[i];
-	r->cand = pairs;
-	pairs = NULL;
-	if (r->ncand < pairs_cap) {
-		uint64_t *q = rp_realloc_array(r->cand, r->ncand ? r->ncand : 1, sizeof *r->cand);
-		if (q) r->cand = q;
+	/* The candidates: pairs found twice in pairs (two distinct fingerprints:
+	 * group_docs lists a document once a group), or in cpairs (which holds
+	 * pairs of boilerplate fingerprints too, absent from pairs); both sorted,
+	 * walked together twice: to count, then to fill. */
+	for (int fill = 0; fill < 2; fill++) {
+		size_t m = 0;
+		for (size_t i = 0, c = 0; i < npairs || c < ncpairs;) {
+			uint64_t key = i < npairs && (c >= ncpairs || pairs[i] <= cpairs[c]) ? pairs[i] : cpairs[c];
+			size_t run = 0;
+			while (i < npairs && pairs[i] == key) i++, run++;
+			int in_c = c < ncpairs && cpairs[c] == key;
+			c += in_c;
+			if (in_c || run >= 2 || (run && r->o.all_candidates)) {
+				if (fill) r->cand[m] = key;
+				m++;
+			}
+		}
+		if (!fill && !(r->cand = rp_malloc_array(m ? m : 1, sizeof *r->cand))) goto out;
+		if (fill) r->ncand = m;
 	}
+	rp_free(cpairs);
+	cpairs = NULL;
+	rp_free(pairs);
+	pairs = NULL;
 	r->ndist = rp_malloc_array(r->n ? r->n : 1, sizeof *r->ndist);
 	if (!r->ndist) goto out;
 	for (size_t d = 0; d < r->n; d++) atomic_init(&r->ndist[d], UINT32_MAX);
@@ -530,7 +817,16 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	 * pair costs a third of the alignment time.  The mapped pages are the
 	 * page cache that read calls would fill too, but they count in the
 	 * process's resident size.  Else read it piecewise. */
-	uint64_t len = atomic_load(&r->spill_end);
+	uint64_t len;
+	if ((rc = materialize(r))) {
+		if (rc == RP_EIO)
+			rp_set_error(err, rc, "cannot use the temporary token file: %s", errno ? strerror(errno) : "it was truncated");
+		else if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
+		else rp_set_error(err, rc, "a document tokenised differently the second time");
+		goto out;
+	}
+	rc = RP_ENOMEM;
+	len = atomic_load(&r->spill_end);
 	if (len && len <= r->map_limit) {
 		void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, r->spill_fd, 0);
 		if (m != MAP_FAILED) r->map = m, r->map_len = (size_t)len;
@@ -546,15 +842,15 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	if (r->chunk) memset(r->chunk, 0, CHUNK * sizeof *r->chunk);
 	r->chunk_rc = rp_malloc_array(CHUNK, sizeof *r->chunk_rc);
 	if (!r->chunk || !r->chunk_rc) goto out;
-	rp_free(r->post); /* postings are no longer needed */
-	r->post = NULL;
-	r->npost = r->post_cap = 0;
 	r->finished = 1;
 	rc = RP_OK;
 out:
 	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
 	rp_free(docs);
 	rp_free(pairs);
+	rp_free(ctx);
+	rp_free(ctx_tmp);
+	rp_free(cpairs);
 	rp_free(is_tpl);
 	rp_free(by_doc);
 	rp_free(doc_at);
@@ -573,6 +869,12 @@ rp_status rp_reuse_set_groups(rp_reuse *r, const uint32_t *group, size_t n, rp_e
 	return 0;
 }
 
+void rp_reuse_set_keep(rp_reuse *r, int mode)
+{
+	r->keep_mode = mode;
+	r->eager = mode == 2;
+}
+
 void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes)
 {
 	atomic_store(&r->mem_limit, mem_bytes);
@@ -583,9 +885,39 @@ size_t rp_reuse_template_fingerprints(const rp_reuse *r) { return r->template_gr
 
 /* Token hashes of document doc: *out points into the mapped token file, or
  * at *buf, where they are read (copy: always into *buf, to be changed). */
+/* Document doc, kept as text and not tokenised again (r->txt_len[doc] > 0):
+ * its token hashes (starts_ends 0) or its starts then ends (1) into *buf. */
+static int read_kept(rp_reuse *r, uint32_t doc, int starts_ends, void **buf, size_t *cap)
+{
+	size_t len = (size_t)r->txt_len[doc], n = r->ntok[doc];
+	char *tmp = NULL;
+	const char *text = r->txt[doc];
+	if (!text) {
+		if (!(tmp = rp_malloc(len))) return RP_ENOMEM;
+		if (rp_pread_all(r->spill_fd, tmp, len, r->txt_at[doc])) { rp_free(tmp); return RP_EIO; }
+		text = tmp;
+	}
+	rp_tokens t;
+	memset(&t, 0, sizeof t);
+	int rc = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &t, NULL);
+	rp_free(tmp);
+	if (!rc && t.n != n) rc = RP_EDATA;
+	/* *cap counts the buffer's own elements: 8-byte hashes, 4-byte spans */
+	if (!rc && rp_grow(buf, cap, n ? (starts_ends ? 2 * n : n) : 1, starts_ends ? 4 : 8)) rc = RP_ENOMEM;
+	if (!rc && !starts_ends) memcpy(*buf, t.hash, n * 8);
+	if (!rc && starts_ends) memcpy(*buf, t.start, n * 4), memcpy((char *)*buf + n * 4, t.end, n * 4);
+	rp_tokens_free(&t);
+	return rc;
+}
+
 static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size_t *cap, const uint64_t **out)
 {
 	size_t n = r->ntok[doc];
+	if (r->txt_len[doc]) {
+		int rc = read_kept(r, doc, 0, (void **)buf, cap);
+		*out = *buf;
+		return rc;
+	}
 	const char *at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
 	if (at && !copy) {
 		*out = (const uint64_t *)at;
@@ -602,6 +934,11 @@ static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size
 static int read_spans(rp_reuse *r, uint32_t doc, uint32_t **buf, size_t *cap, const uint32_t **out)
 {
 	size_t n = r->ntok[doc];
+	if (r->txt_len[doc]) {
+		int rc = read_kept(r, doc, 1, (void **)buf, cap);
+		*out = *buf;
+		return rc;
+	}
 	const char *at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
 	if (at) {
 		*out = (const uint32_t *)(at + n * 8);
@@ -618,6 +955,18 @@ static int load_ref(rp_reuse *r, worker *w, uint32_t doc)
 {
 	if (w->ref_doc == (int64_t)doc) return 0;
 	w->ref_doc = -1;
+	/* after the masking, its unmasked copy (keep_refs) */
+	for (size_t lo = 0, hi = r->norig; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->orig_doc[mid] == doc) {
+			w->ref = r->orig[mid];
+			w->ref_n = r->ntok[doc];
+			w->ref_doc = doc;
+			return 0;
+		}
+		if (r->orig_doc[mid] < doc) lo = mid + 1;
+		else hi = mid;
+	}
 	int rc = read_hashes(r, doc, 0, &w->ref_buf, &w->ref_cap, &w->ref);
 	if (rc) return rc;
 	w->ref_n = r->ntok[doc];
@@ -688,6 +1037,8 @@ static void mask_item(void *v, size_t i, int wid)
 {
 	mask_job *j = v;
 	uint32_t doc = j->r->tpl[j->lo[i]].doc;
+	j->runs[i] = NULL, j->nruns[i] = 0, j->rc[i] = 0;
+	if (j->r->txt_len[doc]) return; /* in no candidate: found when asked for (rp_reuse_template_spans) */
 	j->rc[i] = mask_doc(j->r, &j->r->w[wid], doc, j->lo[i], &j->runs[i], &j->nruns[i]);
 }
 
@@ -698,6 +1049,7 @@ static void mask_item(void *v, size_t i, int wid)
 static int apply_mask(rp_reuse *r, worker *w, uint32_t doc)
 {
 	uint64_t *h;
+	if (r->txt_len[doc]) return 0; /* in no candidate: its tokens are never aligned */
 	if (r->mem[doc]) h = (uint64_t *)(uintptr_t)r->mem[doc];
 	else {
 		const uint64_t *t;
@@ -716,6 +1068,42 @@ static void apply_item(void *v, size_t i, int wid)
 {
 	mask_job *j = v;
 	j->rc[i] = apply_mask(j->r, &j->r->w[wid], j->r->tpl[j->lo[i]].doc);
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Unmasked copies of the token hashes of the reference documents of the
+ * documents whose boilerplate is found only when asked for (kept as text,
+ * in no candidate): masking changes the references' records. */
+static int keep_refs(rp_reuse *r)
+{
+	size_t n = 0, cap = 0;
+	uint32_t *docs = NULL;
+	for (size_t i = 0; i < r->ntpl; i++) {
+		if (!r->txt_len[r->tpl[i].doc]) continue;
+		if (rp_grow((void **)&docs, &cap, n + TEMPLATE_REFS, sizeof *docs)) { rp_free(docs); return RP_ENOMEM; }
+		for (uint32_t q = 0; q < r->tpl[i].nref; q++) docs[n++] = r->tpl[i].ref_doc[q];
+	}
+	if (!n) return 0;
+	qsort(docs, n, sizeof *docs, cmp_u32);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!m || docs[i] != docs[m - 1]) docs[m++] = docs[i];
+	r->orig_doc = docs;
+	if (!(r->orig = rp_malloc_array(m, sizeof *r->orig))) return RP_ENOMEM;
+	memset(r->orig, 0, m * sizeof *r->orig);
+	r->norig = m;
+	for (size_t i = 0; i < m; i++) {
+		size_t c = 0;
+		const uint64_t *h;
+		int rc = read_hashes(r, docs[i], 1, &r->orig[i], &c, &h);
+		if (rc) return rc;
+	}
+	return 0;
 }
 
 /* The boilerplate of every document with template hits, on the pool, into
@@ -757,6 +1145,7 @@ static int mask_all(rp_reuse *r)
 	}
 	while (d <= r->n) r->mask_at[d++] = (uint32_t)at;
 	for (int i = 0; i < r->nworkers; i++) r->w[i].ref_doc = -1;
+	if ((rc = keep_refs(r))) goto out;
 	rp_pool_run(r->pool, nd, apply_item, &j);
 	rc = 0;
 	for (size_t i = 0; i < nd && !rc; i++) rc = j.rc[i];
@@ -909,17 +1298,47 @@ rp_status rp_reuse_next(rp_reuse *r, const rp_reuse_pair **pairs, size_t *n, rp_
 	return RP_OK;
 }
 
+/* The boilerplate of a document in no candidate (kept as text), found now:
+ * as mask_all would have, against the references' unmasked tokens. */
+static rp_status deferred_spans(rp_reuse *r, worker *w, uint32_t doc, rp_range **out, size_t *nout, rp_error *err)
+{
+	size_t lo = 0, hi = r->ntpl;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->tpl[mid].doc < doc) lo = mid + 1;
+		else hi = mid;
+	}
+	if (lo == r->ntpl || r->tpl[lo].doc != doc) return RP_OK;
+	uint32_t *runs;
+	size_t nruns;
+	w->ref_doc = -1;
+	int rc = mask_doc(r, w, doc, lo, &runs, &nruns);
+	w->ref_doc = -1;
+	const uint32_t *st;
+	if (!rc && nruns) rc = read_spans(r, doc, &w->bspan, &w->bspan_cap, &st);
+	if (!rc && nruns && !(*out = rp_malloc_array(nruns, sizeof **out))) rc = RP_ENOMEM;
+	if (!rc)
+		for (size_t q = 0; q < nruns; q++)
+			(*out)[(*nout)++] = (rp_range){st[runs[2 * q]], st[r->ntok[doc] + runs[2 * q + 1] - 1]};
+	rp_free(runs);
+	if (rc == RP_ENOMEM) return rp_set_error(err, rc, "out of memory");
+	if (rc) return rp_set_error(err, rc, "cannot read the temporary token file");
+	return RP_OK;
+}
+
 rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, size_t *nout, rp_error *err)
 {
 	*out = NULL;
 	*nout = 0;
 	if (doc >= r->n || !r->finished) return RP_OK;
+	worker *w = &r->w[0];
+	if (r->txt_len[doc]) return deferred_spans(r, w, (uint32_t)doc, out, nout, err);
 	uint32_t lo = r->mask_at[doc], hi = r->mask_at[doc + 1];
 	if (lo == hi) return RP_OK;
-	worker *w = &r->w[0];
 	const uint32_t *st;
-	if (read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &st))
-		return rp_set_error(err, RP_EIO, "cannot read the temporary token file");
+	int rc = read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &st);
+	if (rc == RP_ENOMEM) return rp_set_error(err, rc, "out of memory");
+	if (rc) return rp_set_error(err, RP_EIO, "cannot read the temporary token file");
 	*out = rp_malloc_array(hi - lo, sizeof **out);
 	if (!*out) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	const uint32_t *en = st + r->ntok[doc];
@@ -948,6 +1367,10 @@ void rp_reuse_free(rp_reuse *r)
 	if (r->map) munmap((void *)r->map, r->map_len);
 	if (r->spill_fd >= 0) close(r->spill_fd);
 	rp_free(r->spill_at); rp_free(r->ntok); rp_free(r->nfp); rp_free((void *)r->mem);
+	rp_free((void *)r->txt); rp_free(r->txt_at); rp_free(r->txt_len);
+	rp_free(r->seen); rp_free(r->seen_doc);
+	for (size_t i = 0; i < r->norig && r->orig; i++) rp_free(r->orig[i]);
+	rp_free(r->orig); rp_free(r->orig_doc);
 	rp_free(r->post); rp_free(r->cand); rp_free(r->tpl); rp_free(r->group);
 	rp_free(r->mask_at); rp_free(r->mask_run); rp_free((void *)r->ndist);
 	rp_free(r);

@@ -52,8 +52,10 @@ static void load_articles(void)
 
 static rp_pool *pool;
 
-/* where: 0 token records in memory (the default), 1 in the token file, mapped,
- * 2 in the token file, read with pread, 3 some in memory, the rest read. */
+/* where & 3: 0 token records in memory (the default), 1 in the token file,
+ * mapped, 2 in the token file, read with pread, 3 some in memory, the rest
+ * read; where >> 2: 0 texts kept, tokenised again for the candidates (what
+ * a small corpus gets), 1 token records kept at once. */
 static int run_limit(size_t n, char **docs, rp_reuse **out, int where)
 {
 	size_t *len = malloc(n * sizeof *len);
@@ -65,7 +67,8 @@ static int run_limit(size_t n, char **docs, rp_reuse **out, int where)
 	rp_error e;
 	int rc = rp_reuse_new(out, &p, &o, pool, &e);
 	static const uint64_t mem[] = {UINT64_MAX, 0, 0, 40000}, map[] = {UINT64_MAX, UINT64_MAX, 0, 0};
-	if (!rc && where) rp_reuse_set_memory(*out, mem[where], map[where]);
+	if (!rc && where & 3) rp_reuse_set_memory(*out, mem[where & 3], map[where & 3]);
+	if (!rc) rp_reuse_set_keep(*out, where >> 2 ? 2 : 1);
 	if (!rc) rc = rp_reuse_add(*out, n, (const char *const *)docs, len, NULL, &e);
 	if (!rc) rc = rp_reuse_finish(*out, &e);
 	free(len);
@@ -89,7 +92,7 @@ static void test_token_records_anywhere(void)
 	}
 	size_t total = 0;
 	int differ = 0;
-	for (int where = 1; where <= 3; where++) {
+	for (int where = 1; where <= 7; where++) {
 		rp_reuse *r[2];
 		CHECK(run_limit(60, docs, &r[0], 0) == 0 && run_limit(60, docs, &r[1], where) == 0);
 		const rp_reuse_pair *p0, *p1;
@@ -119,8 +122,8 @@ static void test_token_records_anywhere(void)
 		rp_reuse_free(r[0]);
 		rp_reuse_free(r[1]);
 	}
-	printf("# token records in memory, in a mapped file, read, split: %zu pairs, %d differences\n", total, differ);
-	CHECK(total == 3 * 30 * 29 / 2);
+	printf("# token records in memory, in a mapped file, read, split; texts or records kept: %zu pairs, %d differences\n", total, differ);
+	CHECK(total == 7 * 30 * 29 / 2);
 	CHECK(differ == 0);
 	for (int i = 0; i < 60; i++) free(docs[i]);
 }
@@ -268,7 +271,8 @@ static long long sweep_run(char **docs, size_t n, int where)
 	rp_reuse *r = NULL;
 	long long sum = 0;
 	int rc = rp_reuse_new(&r, &p, &o, pool, &e);
-	if (!rc && where) rp_reuse_set_memory(r, where == 1 ? 3000 : 0, 0);
+	if (!rc && where && where < 3) rp_reuse_set_memory(r, where == 1 ? 3000 : 0, 0);
+	if (!rc) rp_reuse_set_keep(r, where == 3 ? 2 : 1);
 	if (!rc) rc = rp_reuse_add(r, n, (const char *const *)docs, len, NULL, &e);
 	if (!rc) rc = rp_reuse_finish(r, &e);
 	const rp_reuse_pair *pr;
@@ -293,7 +297,7 @@ static long long sweep_run(char **docs, size_t n, int where)
 }
 
 /* Fail the 1st, 2nd, ... allocation of a reuse run (boilerplate, a shared
- * story, token records in memory, split, or in the file) until one
+ * story, token records in memory, split, or in the file, texts or records kept) until one
  * completes: every failure is "out of memory" (never a crash or a leak),
  * and a run that completes gives the right answer. */
 static void test_allocation_failures(void)
@@ -305,7 +309,7 @@ static void test_allocation_failures(void)
 		docs[i] = malloc(n);
 		snprintf(docs[i], n, "%s\n\n%s\n\n%s", header, art[30 + i], i < 2 ? art[40] : "");
 	}
-	for (int where = 0; where < 3; where++) {
+	for (int where = 0; where < 4; where++) {
 		long long want = sweep_run(docs, 6, where);
 		CHECKF(want >= 0 && npairs == 1 && nspans == 6, "%zu pairs, %zu boilerplate spans", npairs, nspans);
 		rp_alloc_set(&(rp_allocator){fail_malloc, fail_realloc, fail_free, NULL});
@@ -322,7 +326,7 @@ static void test_allocation_failures(void)
 		atomic_store(&countdown, -1);
 		rp_alloc_set(NULL);
 		printf("# allocation failures, records %s: %ld runs, %ld other errors, %ld wrong answers\n",
-		       where == 0 ? "in memory" : where == 1 ? "split" : "in the file", runs, bad, wrong);
+		       where == 0 ? "in memory" : where == 1 ? "split" : where == 2 ? "in the file" : "kept at once", runs, bad, wrong);
 		CHECK(bad == 0 && wrong == 0);
 	}
 	/* rp_compare (and so rp_align) too */
@@ -352,6 +356,126 @@ static void test_allocation_failures(void)
 	for (int i = 0; i < 6; i++) free(docs[i]);
 }
 
+/* Runs of exactly min_words words planted between random texts, at random
+ * places, for several min_words (the window w = min_words - ngram + 1 from
+ * 1 up): every planted pair is a candidate (its one shared fingerprint has
+ * a matching left or right context) and is found, and nothing else. */
+static void test_exact_runs_found(void)
+{
+	enum { NDOC = 40, WORDS = 300 };
+	static const int mins[] = {5, 6, 7, 12, 50, 51};
+	for (size_t t = 0; t < sizeof mins / sizeof *mins; t++) {
+		int m = mins[t];
+		unsigned w[NDOC][WORDS];
+		for (int d = 0; d < NDOC; d++)
+			for (int i = 0; i < WORDS; i++) w[d][i] = (unsigned)(next() % 1000000);
+		for (int d = 1; d < NDOC; d += 2) {
+			int from = (int)(next() % (WORDS - m + 1)), to = (int)(next() % (WORDS - m + 1));
+			for (int i = 0; i < m; i++) w[d][to + i] = w[d - 1][from + i];
+		}
+		char *docs[NDOC];
+		size_t len[NDOC];
+		for (int d = 0; d < NDOC; d++) {
+			docs[d] = malloc(WORDS * 9 + 1);
+			len[d] = 0;
+			for (int i = 0; i < WORDS; i++) len[d] += (size_t)sprintf(docs[d] + len[d], "w%06u ", w[d][i]);
+		}
+		rp_params p;
+		rp_params_default(&p);
+		rp_reuse_opts o;
+		rp_reuse_opts_default(&o);
+		o.min_words = m;
+		rp_error e;
+		rp_reuse *r = NULL;
+		CHECK(rp_reuse_new(&r, &p, &o, pool, &e) == 0);
+		CHECK(rp_reuse_add(r, NDOC, (const char *const *)docs, len, NULL, &e) == 0);
+		CHECK(rp_reuse_finish(r, &e) == 0);
+		const rp_reuse_pair *pr;
+		size_t n, found = 0, other = 0;
+		while (rp_reuse_next(r, &pr, &n, &e) == 0 && n)
+			for (size_t i = 0; i < n; i++) {
+				if (pr[i].b == pr[i].a + 1 && pr[i].b % 2 && pr[i].npassages == 1 && pr[i].passages[0].tokens >= (uint32_t)m)
+					found++;
+				else other++;
+			}
+		CHECKF(found == NDOC / 2 && other == 0, "min_words %d: %zu of %d planted runs found, %zu other pairs", m, found,
+		       NDOC / 2, other);
+		rp_reuse_free(r);
+		for (int d = 0; d < NDOC; d++) free(docs[d]);
+	}
+}
+
+/* A run of 50 words whose one winnowing window has its minimum on a common
+ * phrase (in more than max_df documents: boilerplate, masked) is still
+ * found when the two documents share nothing else: the phrase's context
+ * agrees in fewer than template_df documents. */
+static void test_run_around_common_phrase(void)
+{
+	enum { M = 50, K = 5, OTHERS = 30 };
+	char run[M * 8 + 1], phrase[K * 8 + 1];
+	rp_params p;
+	rp_params_default(&p);
+	rp_tokens t = {0};
+	uint64_t sh[M];
+	for (;;) { /* a run whose minimum shingle is inside, so both halves seed the aligner */
+		size_t len = 0;
+		for (int i = 0; i < M; i++) len += (size_t)sprintf(run + len, "w%06u ", (unsigned)(next() % 1000000));
+		CHECK(rp_tokenize(run, len, 0, p.seed, &t, NULL) == 0 && t.n == M);
+		size_t ns = rp_shingles(t.hash, t.n, K, sh), min = 0;
+		for (size_t i = 1; i < ns; i++)
+			if (sh[i] <= sh[min]) min = i;
+		if (min < 12 || min > 33) continue;
+		memcpy(phrase, run + min * 8, K * 8);
+		phrase[K * 8] = 0;
+		break;
+	}
+	char *docs[2 + OTHERS];
+	size_t len[2 + OTHERS];
+	for (int d = 0; d < 2 + OTHERS; d++) docs[d] = malloc(220 * 8 + sizeof run);
+	/* new flanks until the two documents with the run share no fingerprint
+	 * but the phrase's (else another one would make them a candidate) */
+	uint64_t fsh[2][260];
+	rp_fingerprint fp[2][260];
+	size_t nfp[2];
+	for (int shared = 0; shared != 1;) {
+		for (int d = 0; d < 2 + OTHERS; d++) {
+			size_t n = 0;
+			for (int i = 0; i < 100; i++) n += (size_t)sprintf(docs[d] + n, "w%06u ", (unsigned)(next() % 1000000));
+			n += (size_t)sprintf(docs[d] + n, "%s", d < 2 ? run : phrase);
+			for (int i = 0; i < 100; i++) n += (size_t)sprintf(docs[d] + n, "w%06u ", (unsigned)(next() % 1000000));
+			len[d] = n;
+		}
+		for (int d = 0; d < 2; d++) {
+			CHECK(rp_tokenize(docs[d], len[d], 0, p.seed, &t, NULL) == 0 && t.n == 200 + M);
+			size_t ns = rp_shingles(t.hash, t.n, K, fsh[d]);
+			nfp[d] = rp_winnow(fsh[d], ns, M - K + 1, fp[d]);
+		}
+		shared = 0;
+		for (size_t i = 0; i < nfp[0]; i++)
+			for (size_t j = 0; j < nfp[1]; j++) shared += fp[0][i].hash == fp[1][j].hash;
+	}
+	rp_tokens_free(&t);
+	rp_reuse_opts o;
+	rp_reuse_opts_default(&o);
+	o.template_df = o.max_df = 20;
+	rp_error e;
+	rp_reuse *r = NULL;
+	CHECK(rp_reuse_new(&r, &p, &o, pool, &e) == 0);
+	CHECK(rp_reuse_add(r, 2 + OTHERS, (const char *const *)docs, len, NULL, &e) == 0);
+	CHECK(rp_reuse_finish(r, &e) == 0);
+	const rp_reuse_pair *pr;
+	size_t n, found = 0, other = 0;
+	while (rp_reuse_next(r, &pr, &n, &e) == 0 && n)
+		for (size_t i = 0; i < n; i++) {
+			if (pr[i].a == 0 && pr[i].b == 1 && pr[i].npassages == 1 && pr[i].passages[0].tokens >= M) found++;
+			else other++;
+		}
+	CHECKF(found == 1 && other == 0, "%zu found, %zu other pairs, %zu boilerplate fingerprints", found, other,
+	       rp_reuse_template_fingerprints(r));
+	rp_reuse_free(r);
+	for (int d = 0; d < 2 + OTHERS; d++) free(docs[d]);
+}
+
 int main(void)
 {
 	load_articles();
@@ -360,6 +484,8 @@ int main(void)
 	RUN(test_syndicated_story_is_reuse);
 	RUN(test_excerpt_found);
 	RUN(test_token_records_anywhere);
+	RUN(test_exact_runs_found);
+	RUN(test_run_around_common_phrase);
 	RUN(test_allocation_failures);
 	for (int i = 0; i < NART; i++) free(art[i]);
 	rp_pool_free(pool);

@@ -396,6 +396,7 @@ class DedupResult(Sequence[dict[str, Any]]):
         self._id_strs: list[str] | None = None
         self._id_nums: bytes | None = None
         self._id_store: Any = None  # a _core.Ids (dedup_jsonl): ids made into Python objects when asked
+        self._ids: list[Any] | None = None
         self.cluster_index = _array(cluster, "Q")
         self.duplicate = _array(duplicate, "B")
         self.similarity = _array(similarity, "f")

@@ -497,6 +497,10 @@ class DedupResult(Sequence[dict[str, Any]]):
 
     def jsonl_bytes(self) -> bytes:
         """The output of ``reprint dedup`` for this result (UTF-8), formatted by the C core."""
+        return self._lines(None)  # type: ignore[no-any-return]
+
+    def _lines(self, write: Any) -> Any:
+        """The lines, as bytes, or handed to write(chunk) in chunks of whole lines."""
         strs, nums = self._id_columns()
         err_lines = None
         if self.errors:
@@ -510,7 +514,7 @@ class DedupResult(Sequence[dict[str, Any]]):
                 msg, file, line, byte = (e, "", 0, 0) if isinstance(e, str) else e
                 err_lines[i] = (f'{{"id": {jid(i)}, "error": {_json_str(msg)}, "file": {_json_str(file)}, '
                                 f'"line": {line}, "byte": {byte}}}\n')
-        return _core.dedup_lines(strs, nums, self._raw[0], self._raw[1], self._raw[2], err_lines)
+        return _core.dedup_lines(strs, nums, self._raw[0], self._raw[1], self._raw[2], err_lines, write)
 
     def jsonl_lines(self) -> Iterator[str]:
         """The lines ``reprint dedup`` writes for this result (each ends in a newline)."""
@@ -523,13 +527,13 @@ class DedupResult(Sequence[dict[str, Any]]):
 
     def write_jsonl(self, out: PathLike | IO[str] | IO[bytes]) -> None:
         """Write the lines ``reprint dedup`` writes to a path or an open file."""
-        data = self.jsonl_bytes()
+        # streamed in chunks (the whole output is never one object, as in the CLI)
         if isinstance(out, (str, os.PathLike)):
-            _write_atomic(out, data)
+            _write_atomic(out, lambda f: self._lines(f.write))
         elif isinstance(out, (io.BufferedIOBase, io.RawIOBase)) or "b" in getattr(out, "mode", ""):
-            out.write(data)  # type: ignore[arg-type]
+            self._lines(out.write)
         else:
-            out.write(data.decode("utf-8", "surrogateescape"))  # type: ignore[arg-type]
+            self._lines(lambda chunk: out.write(chunk.decode("utf-8", "surrogateescape")))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"DedupResult({len(self)} documents, {len(self.removed())} duplicates)"
@@ -541,12 +545,12 @@ def _array_list(data: bytes, typecode: str) -> list[Any]:
     return a.tolist()
 
 
-def _write_atomic(path: Any, data: bytes) -> None:
-    """Write data to path under a temporary name, renamed into place on success."""
+def _write_atomic(path: Any, fill: Any) -> None:
+    """Write fill(f) to path under a temporary name, renamed into place on success."""
     tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            fill(f)
         os.replace(tmp, path)
     except BaseException:
         try:

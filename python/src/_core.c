@@ -2431,6 +2431,21 @@ static int sb_put(strbuf *b, const char *s, size_t n)
 	return 0;
 }
 
+#define WRITE_CHUNK (1u << 20)
+
+/* Hand the buffered lines to write(bytes) and empty the buffer. */
+static int sb_flush(strbuf *b, PyObject *write)
+{
+	PyObject *chunk = PyBytes_FromStringAndSize(b->p, (Py_ssize_t)b->n);
+	if (!chunk) return -1;
+	PyObject *r = PyObject_CallFunctionObjArgs(write, chunk, NULL);
+	Py_DECREF(chunk);
+	if (!r) return -1;
+	Py_DECREF(r);
+	b->n = 0;
+	return 0;
+}
+
 /* A JSON string as cli/common.c's json_string writes it. */
 static int sb_json_string(strbuf *b, const char *s, size_t n)
 {
@@ -2485,8 +2500,9 @@ static int sb_id(strbuf *b, PyObject *ids, const char *numbers, Py_ssize_t i)
 	return sb_json_string(b, s, (size_t)n);
 }
 
-/* dedup_lines(ids, numbers, cluster, duplicate, similarity, errors) -> bytes:
- * the lines `reprint dedup` writes.  ids: list of str, an Ids (which has its
+/* dedup_lines(ids, numbers, cluster, duplicate, similarity, errors, write=None)
+ * -> bytes: the lines `reprint dedup` writes; with write (a callable), they
+ * are handed to it in chunks of whole lines (about 1 MiB) and None returned.  ids: list of str, an Ids (which has its
  * own flags: numbers is then ignored) or None (positions);
  * numbers: bytes of flags (id written unquoted) or None; cluster (uint64),
  * duplicate (uint8), similarity (float32) as from Dedup.results(); errors:
@@ -2494,8 +2510,9 @@ static int sb_id(strbuf *b, PyObject *ids, const char *numbers, Py_ssize_t i)
 static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
 {
 	(void)self;
-	PyObject *ids, *numbers_o, *co, *dupo, *simo, *errors;
-	if (!PyArg_ParseTuple(args, "OOOOOO", &ids, &numbers_o, &co, &dupo, &simo, &errors)) return NULL;
+	PyObject *ids, *numbers_o, *co, *dupo, *simo, *errors, *write = Py_None;
+	if (!PyArg_ParseTuple(args, "OOOOOO|O", &ids, &numbers_o, &co, &dupo, &simo, &errors, &write)) return NULL;
+	if (write != Py_None && !PyCallable_Check(write)) return PyErr_SetString(PyExc_TypeError, "write: a callable"), NULL;
 	int ids_store = (PyObject *)Py_TYPE(ids) == Ids_type;
 	if (ids != Py_None && !ids_store && list_check(ids, "ids")) return NULL;
 	Py_buffer c = {0}, dup = {0}, sim = {0}, num = {0};
@@ -2523,6 +2540,7 @@ static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
 				Py_ssize_t ln;
 				const char *ls = PyUnicode_AsUTF8AndSize(line, &ln);
 				if (!ls || sb_put(&b, ls, (size_t)ln)) goto nomem_or_err;
+				if (write != Py_None && b.n >= WRITE_CHUNK && sb_flush(&b, write)) goto done;
 				continue;
 			}
 			if (PyErr_Occurred()) goto done;
@@ -2538,6 +2556,13 @@ static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
 		int k = snprintf(tail, sizeof tail, ", \"duplicate\": %s, \"similarity\": %.6g}\n",
 		                 dp[i] ? "true" : "false", (double)sp[i]);
 		if (sb_put(&b, tail, (size_t)k)) goto nomem_or_err;
+		if (write != Py_None && b.n >= WRITE_CHUNK && sb_flush(&b, write)) goto done;
+	}
+	if (write != Py_None) {
+		if (b.n && sb_flush(&b, write)) goto done;
+		out = Py_None;
+		Py_INCREF(out);
+		goto done;
 	}
 	out = PyBytes_FromStringAndSize(b.p ? b.p : "", (Py_ssize_t)b.n);
 	goto done;
@@ -2583,7 +2608,8 @@ static PyMethodDef core_methods[] = {
 	{"index_create", (PyCFunction)(void (*)(void))py_index_create, METH_VARARGS | METH_KEYWORDS,
 	 "index_create(path, min_words=0, sig_bits=0, store_text=False, **params): rp_index_create (0: defaults)."},
 	{"dedup_lines", py_dedup_lines, METH_VARARGS,
-	 "dedup_lines(ids, numbers, cluster, duplicate, similarity, errors) -> the lines reprint dedup writes."},
+	 "dedup_lines(ids, numbers, cluster, duplicate, similarity, errors, write=None) -> the lines reprint dedup\n"
+	 "writes (to write(chunk) in chunks when given)."},
 	{NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "reprint._core",

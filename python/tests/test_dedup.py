@@ -27,8 +27,11 @@ def test_dedup_jsonl_equals_cli(name, tmp_path):
     reprint.dedup_jsonl(corpus(name), out)
     assert out.read_bytes() == cli
     buf = io.BytesIO()
-    reprint.dedup_jsonl([corpus(name)], buf)
+    res = reprint.dedup_jsonl([corpus(name)], buf)
     assert buf.getvalue() == cli
+    text = io.StringIO()  # written in chunks of whole lines, each decoded
+    res.write_jsonl(text)
+    assert text.getvalue().encode() == cli and res.jsonl_bytes() == cli
 
 
 OPTIONS = [

@@ -420,6 +420,12 @@ class DedupResult(Sequence[dict[str, Any]]):
         self._id_store = None
         self._id_strs = self._id_nums = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        ids = self.ids  # the compact store does not pickle: its ids as Python objects
+        state = dict(self.__dict__)
+        state["_id_store"], state["_ids"] = None, ids
+        return state
+
     def __len__(self) -> int:
         return len(self.cluster_index)
 

@@ -143,6 +143,9 @@ def test_dedup_jsonl_result_equals_dedup_of_its_records(tmp_path):
     assert res[3]["error"] == recs[3]["error"] and res.clusters() == {"7": ["7", 'x"y'], "2.5": ["2.5", recs[4]["id"]]}
     cli = run_cli("dedup", "-q", "--on-error", "skip", str(src))
     assert res.jsonl_bytes() == cli
+    import pickle
+    again = pickle.loads(pickle.dumps(reprint.dedup_jsonl(str(src), None, on_error="skip")))
+    assert again.ids == res.ids and again.jsonl_bytes() == cli and list(again) == list(res)
     res.ids = ["a", "b", "c", "d", "e"]  # ids set by hand are the ones written
     assert b'"id": "b", "cluster": "a"' in res.jsonl_bytes()
 

@@ -420,7 +420,10 @@ int cmd_dedup(int argc, char **argv)
 			continue;
 		}
 		write_id(f, &meta, r->cluster);
-		fprintf(f, ", \"duplicate\": %s, \"similarity\": %.6g", r->duplicate ? "true" : "false", r->similarity);
+		/* Most records are kept with similarity 1: print those without printf's
+		 * float formatting (%.6g of 1 is "1"), a fifth of the output's time. */
+		if (r->similarity == 1.0f) fputs(r->duplicate ? ", \"duplicate\": true, \"similarity\": 1" : ", \"duplicate\": false, \"similarity\": 1", f);
+		else fprintf(f, ", \"duplicate\": %s, \"similarity\": %.6g", r->duplicate ? "true" : "false", r->similarity);
 		if (r->matched != r->cluster) {
 			fputs(", \"matched\": ", f);
 			write_id(f, &meta, r->matched);

@@ -34,6 +34,7 @@ typedef struct {
 	size_t spill32_cap, spill_used;
 	uint32_t *pend;        /* the documents they belong to */
 	size_t pend_n, pend_cap;
+	size_t keep_used, keep_pend; /* what was buffered before this batch: kept if the batch fails */
 	char pad[64]; /* workers write here constantly: keep them off each other's cache lines */
 } worker;
 
@@ -211,6 +212,7 @@ static int flush_spill(rp_dedup *d, worker *w, rp_error *err)
 		return rp_set_error(err, RP_EIO, "cannot write the temporary shingle file: %s", strerror(errno));
 	for (size_t i = 0; i < w->pend_n; i++) d->spill_at[w->pend[i]] += at;
 	w->spill_used = w->pend_n = 0;
+	w->keep_used = w->keep_pend = 0; /* the earlier batches' shingles are in the file now */
 	return 0;
 }
 
@@ -289,7 +291,11 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 		rc = rp_set_error(err, RP_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (int w = 0; w < d->nworkers; w++) j.err_item[w] = SIZE_MAX;
+	for (int w = 0; w < d->nworkers; w++) {
+		j.err_item[w] = SIZE_MAX;
+		d->workers[w].keep_used = d->workers[w].spill_used;
+		d->workers[w].keep_pend = d->workers[w].pend_n;
+	}
 	rp_pool_run(d->pool, n, add_item, &j);
 	/* Report the failure of the lowest index, whichever worker met it. */
 	size_t first = SIZE_MAX;
@@ -301,13 +307,13 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 		rc = j.status[first];
 		goto out; /* the batch is dropped: d->n stays */
 	}
-	/* The batch's last shingles reach the file before rp_dedup_add returns. */
-	for (int w = 0; w < d->nworkers && !rc; w++) rc = flush_spill(d, &d->workers[w], err);
-	if (rc) goto out;
+	/* Shingles still buffered stay so until a worker's buffer fills or
+	 * rp_dedup_finish: flushing them here would be serial work per batch. */
 	d->n += n;
 out:
 	if (rc) /* whatever the dropped batch buffered goes with it */
-		for (int w = 0; w < d->nworkers; w++) d->workers[w].spill_used = d->workers[w].pend_n = 0;
+		for (int w = 0; w < d->nworkers; w++)
+			d->workers[w].spill_used = d->workers[w].keep_used, d->workers[w].pend_n = d->workers[w].keep_pend;
 	rp_free(j.status);
 	rp_free(j.errs);
 	rp_free(j.err_item);
@@ -360,18 +366,19 @@ static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_
 	if (*cached == doc) return 0;
 	size_t m = d->spill_n[doc];
 	if (rp_grow((void **)set, cap, m ? m : 1, sizeof **set)) return RP_ENOMEM;
-	/* The 32-bit values are read into the upper half of the buffer and
-	 * widened front to back: value i (bytes 4m + 4i) is read before the
-	 * 8-byte write at 8i can reach it, since 8i + 8 <= 4m + 4i + 4 for i < m. */
+	/* The 32-bit values are read into the upper half of the buffer and sorted
+	 * there (the lower half is the sort's scratch), then widened front to
+	 * back: value i (bytes 4m + 4i) is read before the 8-byte write at 8i can
+	 * reach it, since 8i + 8 <= 4m + 4i + 4 for i < m. */
 	char *raw = (char *)*set + 4 * m;
 	if (rp_pread_all(d->spill_fd, raw, m * 4, d->spill_at[doc])) return RP_EIO;
+	rp_sort_u32_tmp((uint32_t *)(void *)raw, (uint32_t *)(void *)*set, m);
+	size_t u = 0;
 	for (size_t i = 0; i < m; i++) {
 		uint32_t v;
 		memcpy(&v, raw + 4 * i, 4);
-		(*set)[i] = v;
+		if (!u || v != (*set)[u - 1]) (*set)[u++] = v;
 	}
-	size_t u = rp_sort_unique_u64(*set, m);
-	if (u == SIZE_MAX) return RP_ENOMEM;
 	*n = u;
 	*cached = doc;
 	return 0;
@@ -412,32 +419,42 @@ static int cmp_keyed(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Sort (key, seq) pairs, given in seq order, by key then seq.  count[h] holds
- * how many keys have top 16 bits h.  One stable scatter by the top 16 bits
- * into out, then each bucket (n / 65536 keys on average: band keys are hashes)
- * by a stable insertion sort on the key, or qsort when a bucket is large.
- * Two passes over the data where an LSD radix sort takes eight. */
-static void sort_keyed(const keyed *in, keyed *out, size_t n, uint32_t *count)
+/* Sort (key, seq) pairs, given in seq order, by key then seq, in place (tmp:
+ * n pairs of scratch).  count[h] holds how many keys have top 16 bits h.  A
+ * stable scatter by the top 8 bits into tmp, then one by the top 16 back into
+ * a: each writes through at most 256 cursors at a time, which a single
+ * scatter through 65,536 cursors (a TLB miss per key on large inputs) does
+ * not.  Then each bucket (n / 65536 keys on average: band keys are hashes)
+ * by a stable insertion sort on the key, or qsort when a bucket is large. */
+static void sort_keyed(keyed *a, keyed *tmp, size_t n, uint32_t *count)
 {
-	uint32_t sum = 0;
+	uint32_t top[256], sum = 0;
+	for (size_t t = 0; t < 256; t++) {
+		uint32_t c = 0;
+		for (size_t h = t << 8; h < (t + 1) << 8; h++) c += count[h];
+		top[t] = sum;
+		sum += c;
+	}
+	sum = 0;
 	for (size_t h = 0; h < 65536; h++) {
 		uint32_t c = count[h];
 		count[h] = sum;
 		sum += c;
 	}
-	for (size_t i = 0; i < n; i++) out[count[in[i].key >> 48]++] = in[i];
+	for (size_t i = 0; i < n; i++) tmp[top[a[i].key >> 56]++] = a[i];
+	for (size_t i = 0; i < n; i++) a[count[tmp[i].key >> 48]++] = tmp[i];
 	/* count[h] is now the end of bucket h */
 	for (size_t h = 0, lo = 0; h < 65536; lo = count[h++]) {
 		size_t hi = count[h];
 		if (hi - lo > 32) {
-			qsort(out + lo, hi - lo, sizeof *out, cmp_keyed);
+			qsort(a + lo, hi - lo, sizeof *a, cmp_keyed);
 			continue;
 		}
 		for (size_t x = lo + 1; x < hi; x++) {
-			keyed t = out[x];
+			keyed t = a[x];
 			size_t y = x;
-			for (; y > lo && out[y - 1].key > t.key; y--) out[y] = out[y - 1];
-			out[y] = t;
+			for (; y > lo && a[y - 1].key > t.key; y--) a[y] = a[y - 1];
+			a[y] = t;
 		}
 	}
 }
@@ -463,6 +480,8 @@ static void band_keys(void *v, size_t i, int wid)
 	uint32_t *count = j->count[i];
 	memset(count, 0, 65536 * sizeof *count);
 	for (size_t s = 0; s < d->n; s++) {
+		/* The signatures are 512 bytes apart: fetch ahead, or every key waits on memory. */
+		__builtin_prefetch(d->sig + (s + 16) * K + (size_t)band * (size_t)d->p.rows);
 		if (d->flags[s]) continue;
 		uint64_t key = rp_band_key(d->sig + s * K, band, d->p.rows);
 		k[m].key = key;
@@ -471,8 +490,6 @@ static void band_keys(void *v, size_t i, int wid)
 		m++;
 	}
 	sort_keyed(k, j->tmp[i], m, count);
-	j->keys[i] = j->tmp[i]; /* the sorted copy */
-	j->tmp[i] = k;
 	j->nkeys[i] = m;
 }
 
@@ -664,6 +681,10 @@ out:
 rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 {
 	if (d->finished) return RP_OK;
+	for (int w = 0; w < d->nworkers; w++) {
+		rp_status frc = flush_spill(d, &d->workers[w], err);
+		if (frc) return frc;
+	}
 	const size_t n = d->n;
 	int rc = 0;
 	int round = d->nworkers < d->p.bands ? d->nworkers : d->p.bands;

@@ -129,6 +129,7 @@ int rp_pread_all(int fd, void *buf, size_t len, uint64_t at);
 int rp_sort_u64(uint64_t *a, size_t n);
 void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n); /* tmp: n values of scratch */
 size_t rp_sort_unique_u64(uint64_t *a, size_t n);
+void rp_sort_u32_tmp(uint32_t *a, uint32_t *tmp, size_t n); /* tmp: n values of scratch */
 
 /* A winnowed fingerprint: a shingle hash and the token position it starts at. */
 typedef struct { uint64_t hash; uint32_t pos; } rp_fingerprint;

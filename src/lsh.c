@@ -6,6 +6,7 @@
  * threshold.  A band key is XXH3-64 of the band's r values seeded with the
  * band number. */
 #include <math.h>
+#define XXH_INLINE_ALL /* band keys are short hashes, millions of them */
 #include <xxhash.h>
 #include "internal.h"
 
@@ -63,4 +64,10 @@ rp_status rp_params_resolve(rp_params *p, rp_error *err)
 uint64_t rp_band_key(const uint32_t *sig, int band, int rows)
 {
 	return XXH3_64bits_withSeed(sig + (size_t)band * rows, (size_t)rows * sizeof *sig, (uint64_t)band);
+}
+
+void rp_band_keys(const uint32_t *sig, int bands, int rows, uint64_t *keys)
+{
+	for (int b = 0; b < bands; b++)
+		keys[b] = XXH3_64bits_withSeed(sig + (size_t)b * rows, (size_t)rows * sizeof *sig, (uint64_t)b);
 }

@@ -24,14 +24,17 @@ struct rp_pool {
 
 typedef struct { rp_pool *pool; int id; } worker_arg;
 
-/* Indices go out in chunks (about 16 per thread per job), so neighbouring
- * items, whose results often share cache lines, mostly stay on one thread. */
+/* Indices go out in chunks, so neighbouring items, whose results often share
+ * cache lines, mostly stay on one thread.  Chunks shrink as the job drains
+ * (a quarter of what is left per thread, at most n / (16 x threads)), so the
+ * threads finish together instead of waiting on one last large chunk. */
 static void run_items(rp_pool *p, int id)
 {
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		size_t n = p->n, i = p->next < n ? p->next : n;
-		size_t chunk = n / ((size_t)p->size * 16);
+		size_t chunk = n / ((size_t)p->size * 16), guided = (n - i) / ((size_t)p->size * 4);
+		if (guided < chunk) chunk = guided;
 		if (chunk < 1) chunk = 1;
 		size_t end = i + chunk < n ? i + chunk : n;
 		p->next = end;

@@ -1,49 +1,56 @@
-/* sort.c — sorting 64-bit hashes, the one sort the hot paths need (shingle
- * sets for exact Jaccard and containment).  LSD radix sort, 8 bits per pass,
- * all histograms counted in one pass, skipping passes where every key has
- * the same byte; insertion sort for
- * short arrays.  About 7x faster than qsort with a comparison function on
- * sets of a few hundred shingles. */
+/* sort.c — sorting hashes, the one sort the hot paths need: 64-bit shingle
+ * sets for exact Jaccard and containment, and the 32-bit shingles dedup
+ * spills for its exact checks (half the bytes moved per pass).  LSD radix
+ * sort, 8 bits per pass, all histograms counted in one pass, skipping passes
+ * where every key has the same byte; insertion sort for short arrays.  About
+ * 7x faster than qsort with a comparison function on sets of a few hundred
+ * shingles. */
 #include <string.h>
 #include "internal.h"
 
-void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n)
-{
-	if (n < 48) {
-		for (size_t i = 1; i < n; i++) {
-			uint64_t x = a[i];
-			size_t j = i;
-			while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
-			a[j] = x;
-		}
-		return;
+/* The radix sort of n values of type T (BYTES bytes) in a, with n values of
+ * scratch in tmp; one definition for both widths. */
+#define DEFINE_RADIX_SORT(name, T, BYTES)                                              \
+	void name(T *a, T *tmp, size_t n)                                              \
+	{                                                                              \
+		if (n < 48) {                                                          \
+			for (size_t i = 1; i < n; i++) {                               \
+				T x = a[i];                                            \
+				size_t j = i;                                          \
+				while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;    \
+				a[j] = x;                                              \
+			}                                                              \
+			return;                                                        \
+		}                                                                      \
+		T *src = a, *dst = tmp;                                                \
+		/* A byte equal in every key (the top half of widened 32-bit       \
+		 * values) costs no pass at all. */                                    \
+		size_t count[BYTES][256];                                              \
+		memset(count, 0, sizeof count);                                        \
+		for (size_t i = 0; i < n; i++) {                                       \
+			T x = a[i];                                                    \
+			for (int b = 0; b < BYTES; b++) count[b][(x >> (8 * b)) & 0xff]++; \
+		}                                                                      \
+		for (int b = 0; b < BYTES; b++) {                                      \
+			const int shift = 8 * b;                                       \
+			size_t *c = count[b];                                          \
+			if (c[(a[0] >> shift) & 0xff] == n) continue;                  \
+			size_t sum = 0;                                                \
+			for (int k = 0; k < 256; k++) {                                \
+				size_t v = c[k];                                       \
+				c[k] = sum;                                            \
+				sum += v;                                              \
+			}                                                              \
+			for (size_t i = 0; i < n; i++) dst[c[(src[i] >> shift) & 0xff]++] = src[i]; \
+			T *t = src;                                                    \
+			src = dst;                                                     \
+			dst = t;                                                       \
+		}                                                                      \
+		if (src != a) memcpy(a, src, n * sizeof *a);                           \
 	}
-	uint64_t *src = a, *dst = tmp;
-	/* All eight byte histograms in one pass; a byte equal in every key (the
-	 * top half of widened 32-bit values) costs no pass at all. */
-	size_t count[8][256];
-	memset(count, 0, sizeof count);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t x = a[i];
-		for (int b = 0; b < 8; b++) count[b][(x >> (8 * b)) & 0xff]++;
-	}
-	for (int b = 0; b < 8; b++) {
-		const int shift = 8 * b;
-		size_t *c = count[b];
-		if (c[(a[0] >> shift) & 0xff] == n) continue; /* all equal here */
-		size_t sum = 0;
-		for (int k = 0; k < 256; k++) {
-			size_t v = c[k];
-			c[k] = sum;
-			sum += v;
-		}
-		for (size_t i = 0; i < n; i++) dst[c[(src[i] >> shift) & 0xff]++] = src[i];
-		uint64_t *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != a) memcpy(a, src, n * sizeof *a);
-}
+
+DEFINE_RADIX_SORT(rp_sort_u64_tmp, uint64_t, 8)
+DEFINE_RADIX_SORT(rp_sort_u32_tmp, uint32_t, 4)
 
 int rp_sort_u64(uint64_t *a, size_t n)
 {

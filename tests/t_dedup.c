@@ -5,53 +5,13 @@
 #include "test.h"
 #include "reprint.h"
 #include "internal.h"
-
-static uint64_t rng = 99;
-static uint64_t next(void) { rng += 0x9e3779b97f4a7c15ULL; return rp_mix64(rng); }
+#include "synth.h"
 
 #define NDOC 600
 static char *docs[NDOC];
 static size_t lens[NDOC];
 
-static const char *vocab(uint64_t i)
-{
-	static char w[64][32];
-	static int init;
-	if (!init) {
-		for (int k = 0; k < 64; k++) snprintf(w[k], sizeof w[k], "w%dq%d", k * 7919 % 1000, k);
-		init = 1;
-	}
-	return w[i % 64];
-}
-
-/* 200 base documents of 120-400 words; 400 copies with 0-6% of words replaced
- * (at 2% a 5-shingle Jaccard is about 0.82, so the pairs straddle 0.8). */
-static void make_corpus(void)
-{
-	static char buf[8192];
-	uint64_t words[NDOC][400];
-	size_t nw[NDOC];
-	for (int d = 0; d < NDOC; d++) {
-		if (d < 200) {
-			nw[d] = 120 + next() % 280;
-			for (size_t i = 0; i < nw[d]; i++) words[d][i] = next();
-		} else {
-			int src = (int)(next() % 200);
-			nw[d] = nw[src];
-			int permille = (int)(next() % 61);
-			for (size_t i = 0; i < nw[d]; i++)
-				words[d][i] = (int)(next() % 1000) < permille ? next() : words[src][i];
-		}
-		size_t len = 0;
-		for (size_t i = 0; i < nw[d]; i++) {
-			uint64_t x = words[d][i];
-			len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s%llu ", vocab(x), (x >> 8) % 3 ? "" : "x",
-			                        (unsigned long long)(x >> 40) % 97);
-		}
-		docs[d] = strdup(buf);
-		lens[d] = len;
-	}
-}
+static void make_corpus(void) { synth_corpus(99, NDOC, docs, lens); }
 
 static int run_dedup(int threads, const rp_params *p, rp_dedup **out)
 {
@@ -158,6 +118,53 @@ static void test_deterministic_across_threads(void)
 	rp_dedup_free(d3);
 }
 
+/* A batch that fails part-way (a NUL byte in its 60th text, after the texts
+ * before it were sketched and their shingles buffered for the spill file) is
+ * dropped whole: adding the same documents again then gives exactly the
+ * clusters, similarities and pairs of a run without the failure, in exact
+ * mode, where every verification reads the spill file. */
+static void test_failed_batch_leaves_no_trace(void)
+{
+	rp_params p;
+	rp_params_default(&p);
+	p.verify = RP_VERIFY_EXACT;
+	char *bad = malloc(lens[60] + 1);
+	memcpy(bad, docs[60], lens[60] + 1);
+	bad[lens[60] / 2] = '\0';
+	for (int threads = 1; threads <= 2; threads++) {
+		rp_dedup *clean, *d;
+		CHECK(run_dedup(threads, &p, &clean) == 0);
+		rp_pool *pool = rp_pool_new(threads);
+		rp_error e;
+		CHECK(rp_dedup_new(&d, &p, pool, &e) == 0);
+		for (size_t at = 0; at < NDOC; at += 100) {
+			const char *texts[100];
+			for (int i = 0; i < 100; i++) texts[i] = docs[at + (size_t)i];
+			texts[60] = bad;
+			CHECK(rp_dedup_add(d, 100, texts, lens + at, NULL, &e) == RP_EDATA);
+			CHECK(rp_dedup_count(d) == at);
+			CHECK(rp_dedup_add(d, 100, (const char *const *)docs + at, lens + at, NULL, &e) == 0);
+		}
+		CHECK(rp_dedup_finish(d, &e) == 0);
+		for (uint64_t s = 0; s < NDOC; s++) {
+			rp_dedup_result a, b;
+			rp_dedup_get(clean, s, &a);
+			rp_dedup_get(d, s, &b);
+			CHECKF(a.cluster == b.cluster && a.duplicate == b.duplicate && a.similarity == b.similarity,
+			       "doc %llu, %d threads", (unsigned long long)s, threads);
+		}
+		const uint64_t *pa, *pb, *qa, *qb;
+		const double *pj, *qj;
+		size_t np = rp_dedup_pairs(clean, &pa, &pb, &pj), nq = rp_dedup_pairs(d, &qa, &qb, &qj);
+		CHECK(np == nq && np > 0);
+		for (size_t i = 0; i < np && i < nq; i++) CHECK(pa[i] == qa[i] && pb[i] == qb[i] && pj[i] == qj[i]);
+		rp_dedup_free(clean);
+		rp_dedup_free(d);
+		rp_pool_free(pool);
+	}
+	free(bad);
+}
+
 static void test_short_empty_and_keep_longest(void)
 {
 	const char *t[] = {"", "  ...  ", "", "Hello world", "hello, WORLD!", "  ...  ",
@@ -196,6 +203,7 @@ int main(void)
 	RUN(test_brute_force_exact);
 	RUN(test_deterministic_across_threads);
 	RUN(test_short_empty_and_keep_longest);
+	RUN(test_failed_batch_leaves_no_trace);
 	for (int i = 0; i < NDOC; i++) free(docs[i]);
 	TEST_END();
 }

@@ -15,9 +15,7 @@
 #include "test.h"
 #include "reprint.h"
 #include "internal.h"
-
-static uint64_t rng = 7;
-static uint64_t next(void) { rng += 0x9e3779b97f4a7c15ULL; return rp_mix64(rng); }
+#include "synth.h"
 
 #define NDOC 600
 static char *docs[NDOC];
@@ -25,45 +23,10 @@ static size_t lens[NDOC];
 static char ids[NDOC][16];
 static char base[256];
 
-static const char *vocab(uint64_t i)
-{
-	static char w[64][32];
-	static int init;
-	if (!init) {
-		for (int k = 0; k < 64; k++) snprintf(w[k], sizeof w[k], "w%dq%d", k * 7919 % 1000, k);
-		init = 1;
-	}
-	return w[i % 64];
-}
-
-/* As t_dedup: 200 base documents of 120-400 words, 400 copies with 0-6% of
- * words replaced, so that many pairs straddle the 0.8 threshold. */
 static void make_corpus(void)
 {
-	static char buf[8192];
-	static uint64_t words[NDOC][400];
-	size_t nw[NDOC];
-	for (int d = 0; d < NDOC; d++) {
-		if (d < 200) {
-			nw[d] = 120 + next() % 280;
-			for (size_t i = 0; i < nw[d]; i++) words[d][i] = next();
-		} else {
-			int src = (int)(next() % 200);
-			nw[d] = nw[src];
-			int permille = (int)(next() % 61);
-			for (size_t i = 0; i < nw[d]; i++)
-				words[d][i] = (int)(next() % 1000) < permille ? next() : words[src][i];
-		}
-		size_t len = 0;
-		for (size_t i = 0; i < nw[d]; i++) {
-			uint64_t x = words[d][i];
-			len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s%llu ", vocab(x), (x >> 8) % 3 ? "" : "x",
-			                        (unsigned long long)(x >> 40) % 97);
-		}
-		docs[d] = strdup(buf);
-		lens[d] = len;
-		snprintf(ids[d], sizeof ids[d], "d%03d", d);
-	}
+	synth_corpus(7, NDOC, docs, lens);
+	for (int d = 0; d < NDOC; d++) snprintf(ids[d], sizeof ids[d], "d%03d", d);
 }
 
 /* Files and flat directories, without forking (forking an ASan process is

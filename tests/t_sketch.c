@@ -189,8 +189,48 @@ static void test_fused_equals_two_steps(void)
 	CHECK(cases > 300);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The radix sorts against qsort: every length up to 300 (both sides of the
+ * insertion-sort cutoff) and a long one, with values spread over all bytes,
+ * sharing high bytes (passes skipped) or drawn from a few (many repeats). */
+static void test_radix_sorts_equal_qsort(void)
+{
+	enum { MAX = 20000 };
+	uint32_t *a = malloc(MAX * 4), *t = malloc(MAX * 4), *r = malloc(MAX * 4);
+	uint64_t *b = malloc(MAX * 8), *bt = malloc(MAX * 8), *br = malloc(MAX * 8);
+	for (int kind = 0; kind < 3; kind++)
+		for (size_t n = 0; n <= MAX; n = n < 300 ? n + 1 : MAX + (n == MAX)) {
+			for (size_t i = 0; i < n; i++) {
+				uint64_t x = next();
+				a[i] = kind == 0 ? (uint32_t)x : kind == 1 ? (uint32_t)(x & 0x00ff0f0f) : (uint32_t)(x % 5) << 24;
+				b[i] = kind == 0 ? x : kind == 1 ? x & 0x00ff0f0f00ff0000ULL : (x % 5) << 40;
+			}
+			memcpy(r, a, n * 4);
+			qsort(r, n, 4, cmp_u32);
+			rp_sort_u32_tmp(a, t, n);
+			CHECKF(!n || !memcmp(a, r, n * 4), "u32 kind %d n %zu", kind, n);
+			memcpy(br, b, n * 8);
+			qsort(br, n, 8, cmp_u64);
+			rp_sort_u64_tmp(b, bt, n);
+			CHECKF(!n || !memcmp(b, br, n * 8), "u64 kind %d n %zu", kind, n);
+		}
+	free(a), free(t), free(r), free(b), free(bt), free(br);
+}
+
 int main(void)
 {
+	RUN(test_radix_sorts_equal_qsort);
 	RUN(test_fused_equals_two_steps);
 	RUN(test_shingles_rolling_equals_direct);
 	RUN(test_estimate_unbiased_with_stated_error);

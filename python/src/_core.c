@@ -2550,12 +2550,19 @@ static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
 			goto done;
 		}
 		char tail[96];
+		/* as cli/dedup.c: similarity 1 (most records) without printf's float formatting */
+		static const char kept1[] = ", \"duplicate\": false, \"similarity\": 1}\n",
+		                  dup1[] = ", \"duplicate\": true, \"similarity\": 1}\n";
 		if (sb_put(&b, "{\"id\": ", 7) || sb_id(&b, ids, numbers, i) || sb_put(&b, ", \"cluster\": ", 13) ||
 		    sb_id(&b, ids, numbers, (Py_ssize_t)cl[i]))
 			goto nomem_or_err;
-		int k = snprintf(tail, sizeof tail, ", \"duplicate\": %s, \"similarity\": %.6g}\n",
-		                 dp[i] ? "true" : "false", (double)sp[i]);
-		if (sb_put(&b, tail, (size_t)k)) goto nomem_or_err;
+		if (sp[i] == 1.0f) {
+			if (dp[i] ? sb_put(&b, dup1, sizeof dup1 - 1) : sb_put(&b, kept1, sizeof kept1 - 1)) goto nomem_or_err;
+		} else {
+			int k = snprintf(tail, sizeof tail, ", \"duplicate\": %s, \"similarity\": %.6g}\n",
+			                 dp[i] ? "true" : "false", (double)sp[i]);
+			if (sb_put(&b, tail, (size_t)k)) goto nomem_or_err;
+		}
 		if (write != Py_None && b.n >= WRITE_CHUNK && sb_flush(&b, write)) goto done;
 	}
 	if (write != Py_None) {

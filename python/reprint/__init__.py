@@ -395,6 +395,8 @@ class DedupResult(Sequence[dict[str, Any]]):
         self._raw = (cluster, duplicate, similarity)
         self._id_strs: list[str] | None = None
         self._id_nums: bytes | None = None
+        self._id_store: Any = None  # a _core.Ids (dedup_jsonl): ids made into Python objects when asked
+        self._ids: list[Any] | None = None
         self.cluster_index = _array(cluster, "Q")
         self.duplicate = _array(duplicate, "B")
         self.similarity = _array(similarity, "f")
@@ -402,6 +404,27 @@ class DedupResult(Sequence[dict[str, Any]]):
         self.errors = errors
         self.params = params
         self._pairs = pairs
+
+    @property
+    def ids(self) -> list[Any] | None:
+        """The records' ids in input order (None for plain texts)."""
+        if self._ids is None and self._id_store is not None:
+            strs, nums = self._id_store.tolist()
+            self._id_strs, self._id_nums = strs, nums
+            self._ids = [_NumberId(x) if f else x for x, f in zip(strs, nums)] if any(nums) else strs
+        return self._ids
+
+    @ids.setter
+    def ids(self, value: list[Any] | None) -> None:
+        self._ids = value
+        self._id_store = None
+        self._id_strs = self._id_nums = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        ids = self.ids  # the compact store does not pickle: its ids as Python objects
+        state = dict(self.__dict__)
+        state["_id_store"], state["_ids"] = None, ids
+        return state
 
     def __len__(self) -> int:
         return len(self.cluster_index)
@@ -457,6 +480,8 @@ class DedupResult(Sequence[dict[str, Any]]):
 
     def _id_columns(self) -> tuple[Any, Any]:
         """ids as str plus a flag per id written unquoted (JSON numbers)."""
+        if self._id_store is not None:
+            return self._id_store, None
         if self.ids is None:
             return None, None
         if self._id_strs is None:
@@ -478,16 +503,24 @@ class DedupResult(Sequence[dict[str, Any]]):
 
     def jsonl_bytes(self) -> bytes:
         """The output of ``reprint dedup`` for this result (UTF-8), formatted by the C core."""
+        return self._lines(None)  # type: ignore[no-any-return]
+
+    def _lines(self, write: Any) -> Any:
+        """The lines, as bytes, or handed to write(chunk) in chunks of whole lines."""
         strs, nums = self._id_columns()
         err_lines = None
         if self.errors:
-            jid = (lambda i: _json_id(self.ids[i])) if self.ids is not None else str  # type: ignore[index]
+            if self._id_store is not None:
+                store = self._id_store
+                jid = lambda i: (lambda v, num: v if num else _json_str(v))(*store.item(i))  # noqa: E731
+            else:
+                jid = (lambda i: _json_id(self.ids[i])) if self.ids is not None else str  # type: ignore[index]
             err_lines = {}
             for i, e in self.errors.items():
                 msg, file, line, byte = (e, "", 0, 0) if isinstance(e, str) else e
                 err_lines[i] = (f'{{"id": {jid(i)}, "error": {_json_str(msg)}, "file": {_json_str(file)}, '
                                 f'"line": {line}, "byte": {byte}}}\n')
-        return _core.dedup_lines(strs, nums, self._raw[0], self._raw[1], self._raw[2], err_lines)
+        return _core.dedup_lines(strs, nums, self._raw[0], self._raw[1], self._raw[2], err_lines, write)
 
     def jsonl_lines(self) -> Iterator[str]:
         """The lines ``reprint dedup`` writes for this result (each ends in a newline)."""
@@ -500,13 +533,13 @@ class DedupResult(Sequence[dict[str, Any]]):
 
     def write_jsonl(self, out: PathLike | IO[str] | IO[bytes]) -> None:
         """Write the lines ``reprint dedup`` writes to a path or an open file."""
-        data = self.jsonl_bytes()
+        # streamed in chunks (the whole output is never one object, as in the CLI)
         if isinstance(out, (str, os.PathLike)):
-            _write_atomic(out, data)
+            _write_atomic(out, lambda f: self._lines(f.write))
         elif isinstance(out, (io.BufferedIOBase, io.RawIOBase)) or "b" in getattr(out, "mode", ""):
-            out.write(data)  # type: ignore[arg-type]
+            self._lines(out.write)
         else:
-            out.write(data.decode("utf-8", "surrogateescape"))  # type: ignore[arg-type]
+            self._lines(lambda chunk: out.write(chunk.decode("utf-8", "surrogateescape")))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"DedupResult({len(self)} documents, {len(self.removed())} duplicates)"
@@ -518,12 +551,12 @@ def _array_list(data: bytes, typecode: str) -> list[Any]:
     return a.tolist()
 
 
-def _write_atomic(path: Any, data: bytes) -> None:
-    """Write data to path under a temporary name, renamed into place on success."""
+def _write_atomic(path: Any, fill: Any) -> None:
+    """Write fill(f) to path under a temporary name, renamed into place on success."""
     tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            fill(f)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -661,29 +694,18 @@ def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
     reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
-    ids: list[Any] = []
-    nums = bytearray()
+    # the command's read loop in C (Dedup.add_reader): the next batch is read
+    # on a thread while this one is sketched, texts never become Python
+    # objects and ids stay in one compact store until asked for
+    ids = _core.Ids()
     errors: dict[int, Any] = {}
-    for batch in _prefetch(reader):
-        base = len(ids)
-        # columns by zip (C speed): a Python loop over every record cost about
-        # 5% of the command's time on 1.1 GB
-        rids, rnums, rtexts, rerrs = zip(*batch)
-        ids.extend(rids)
-        nums.extend(rnums)
-        texts = list(rtexts)
-        if rerrs.count(None) != len(rerrs):
-            for k, e in enumerate(rerrs):
-                if e is not None:
-                    if on_error == "fail":
-                        raise ReprintError(_format_error(e))
-                    errors[base + k] = e
-        _add_chunk(core, texts, base, on_error, errors)
+    bad = core.add_reader(reader, ids, errors if on_error == "skip" else None)
+    if bad is not None:
+        raise ReprintError(_format_error(bad))
     core.finish()
     cluster, dup, sim = core.results()
-    res = DedupResult(cluster, dup, sim, ids, errors, core.pairs(), core.params())
-    res._id_strs, res._id_nums = ids, bytes(nums)
-    res.ids = [_NumberId(x) if f else x for x, f in zip(ids, nums)] if any(nums) else ids
+    res = DedupResult(cluster, dup, sim, None, errors, core.pairs(), core.params())
+    res._id_store = ids
     if output is not None:
         res.write_jsonl(output)
     return res

@@ -1115,7 +1115,11 @@ static PyObject *Dedup_params(PyObject *self_o, PyObject *unused)
 	                     self->pool ? rp_pool_size(self->pool) : 0);
 }
 
+static PyObject *Dedup_add_reader(PyObject *self_o, PyObject *args);
+
 static PyMethodDef Dedup_methods[] = {
+	{"add_reader", Dedup_add_reader, METH_VARARGS,
+	 "add_reader(reader, ids, errors) -> None or the first bad record: sketch every record of a Reader."},
 	{"add", Dedup_add, METH_VARARGS, "add(texts, bad=None): sketch a list of texts (str, bytes or None)."},
 	{"finish", Dedup_finish, METH_NOARGS, "finish(): find candidates, verify them and cluster."},
 	{"results", Dedup_results, METH_NOARGS, "results() -> (cluster u64[n], duplicate u8[n], similarity f32[n])."},
@@ -1502,6 +1506,372 @@ static PyType_Slot Reader_slots[] = {
 	{0, NULL}};
 
 static PyType_Spec Reader_spec = {"reprint._core.Reader", sizeof(ReaderObject), 0, Py_TPFLAGS_DEFAULT, Reader_slots};
+
+/* ---- Ids: the ids of a whole run, compactly ------------------------------ */
+
+/* What dedup_jsonl keeps of every record: its id (UTF-8 bytes, one blob with
+ * end offsets) and whether it was a JSON number.  Made into Python strs only
+ * when asked (tolist, item): the output lines are written from the blob. */
+typedef struct {
+	PyObject_HEAD
+	char *blob;
+	size_t blob_len, blob_cap;
+	uint64_t *end; /* id i is blob[end[i-1] .. end[i]) */
+	uint8_t *num;
+	size_t n, cap;
+	int busy;
+} IdsObject;
+
+static PyObject *Ids_type, *Reader_type;
+
+/* Grow *p (of *cap elements of el bytes) to hold need; no GIL needed. */
+static int grow(void **p, size_t *cap, size_t need, size_t el)
+{
+	if (need <= *cap) return 0;
+	size_t c = *cap ? *cap : 64;
+	while (c < need) c *= 2;
+	void *q = realloc(*p, c * el);
+	if (!q) return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int ids_push(IdsObject *x, const char *id, size_t len, int number)
+{
+	if (x->n == x->cap) {
+		size_t c1 = x->cap, c2 = x->cap;
+		if (grow((void **)&x->end, &c1, x->n + 1, sizeof *x->end) || grow((void **)&x->num, &c2, x->n + 1, 1))
+			return -1;
+		x->cap = c1 < c2 ? c1 : c2;
+	}
+	if (grow((void **)&x->blob, &x->blob_cap, x->blob_len + len + 1, 1)) return -1;
+	if (len) memcpy(x->blob + x->blob_len, id, len);
+	x->blob_len += len;
+	x->end[x->n] = x->blob_len;
+	x->num[x->n] = (uint8_t)(number != 0);
+	x->n++;
+	return 0;
+}
+
+static const char *ids_get(const IdsObject *x, size_t i, size_t *len)
+{
+	uint64_t a = i ? x->end[i - 1] : 0;
+	*len = (size_t)(x->end[i] - a);
+	return x->blob + a;
+}
+
+static void Ids_dealloc(PyObject *self_o)
+{
+	IdsObject *self = (IdsObject *)self_o;
+	free(self->blob), free(self->end), free(self->num);
+	PyTypeObject *tp = Py_TYPE(self_o);
+	freefunc f = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+	f(self_o);
+	Py_DECREF(tp);
+}
+
+static Py_ssize_t Ids_len(PyObject *self_o)
+{
+	return (Py_ssize_t)((IdsObject *)self_o)->n;
+}
+
+/* tolist() -> (list of str, bytes of flags: 1 where the id was a JSON number) */
+static PyObject *Ids_tolist(PyObject *self_o, PyObject *unused)
+{
+	(void)unused;
+	IdsObject *self = (IdsObject *)self_o;
+	PyObject *l = PyList_New((Py_ssize_t)self->n);
+	if (!l) return NULL;
+	for (size_t i = 0; i < self->n; i++) {
+		size_t len;
+		const char *s = ids_get(self, i, &len);
+		PyObject *o = PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape");
+		if (!o) {
+			Py_DECREF(l);
+			return NULL;
+		}
+		PyList_SetItem(l, (Py_ssize_t)i, o);
+	}
+	return Py_BuildValue("(Ny#)", l, (const char *)self->num, (Py_ssize_t)self->n);
+}
+
+/* item(i) -> (id str, was a JSON number) */
+static PyObject *Ids_item(PyObject *self_o, PyObject *args)
+{
+	IdsObject *self = (IdsObject *)self_o;
+	Py_ssize_t i;
+	if (!PyArg_ParseTuple(args, "n", &i)) return NULL;
+	if (i < 0 || (size_t)i >= self->n) return PyErr_SetString(PyExc_IndexError, "id index out of range"), NULL;
+	size_t len;
+	const char *s = ids_get(self, (size_t)i, &len);
+	return Py_BuildValue("(NO)", PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "surrogateescape"),
+	                     self->num[i] ? Py_True : Py_False);
+}
+
+static PyMethodDef Ids_methods[] = {
+	{"tolist", Ids_tolist, METH_NOARGS, "tolist() -> (ids as str, bytes of flags: the id was a JSON number)."},
+	{"item", Ids_item, METH_VARARGS, "item(i) -> (id, was a JSON number)."},
+	{NULL, NULL, 0, NULL}};
+
+static PyType_Slot Ids_slots[] = {
+	{Py_tp_doc, "Ids(): the ids of the records Dedup.add_reader read, kept compactly."},
+	{Py_tp_new, PyType_GenericNew},
+	{Py_tp_dealloc, Ids_dealloc},
+	{Py_tp_methods, Ids_methods},
+	{Py_sq_length, Ids_len},
+	{0, NULL}};
+
+static PyType_Spec Ids_spec = {"reprint._core.Ids", sizeof(IdsObject), 0, Py_TPFLAGS_DEFAULT, Ids_slots};
+
+/* ---- Dedup.add_reader: the command's read loop ---------------------------- */
+
+/* As cli/input.c: a reader thread fills one of two batches (reused, so no
+ * memory is touched afresh per batch) while the calling thread sketches the
+ * other with the GIL released.  Texts never become Python objects. */
+typedef struct {
+	size_t n, cap;
+	char *text;
+	size_t text_len, text_cap;
+	size_t *off, *len;
+	int *bad;
+	const char **ptr;
+	struct bad_rec {
+		size_t k, msg_at, file_at;
+		uint64_t line, byte;
+	} *bads; /* the bad records of the batch: "message\0" and "file\0" in errs */
+	size_t nbad, bads_cap;
+	char *errs;
+	size_t errs_len, errs_cap;
+} rbatch;
+
+typedef struct {
+	rp_reader *reader;
+	IdsObject *ids;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	rbatch slot[2];
+	int full[2];
+	int done, stop, fatal, nomem;
+	rp_error err;
+} rfeeder;
+
+static int errs_put(rbatch *b, const char *s, size_t *at)
+{
+	size_t n = strlen(s) + 1;
+	if (grow((void **)&b->errs, &b->errs_cap, b->errs_len + n, 1)) return -1;
+	memcpy(b->errs + b->errs_len, s, n);
+	*at = b->errs_len;
+	b->errs_len += n;
+	return 0;
+}
+
+static int rbatch_add(rbatch *b, const rp_record *rec, const rp_error *err)
+{
+	if (b->n == b->cap) {
+		size_t c[4] = {b->cap, b->cap, b->cap, b->cap};
+		if (grow((void **)&b->off, &c[0], b->n + 1, sizeof *b->off) ||
+		    grow((void **)&b->len, &c[1], b->n + 1, sizeof *b->len) ||
+		    grow((void **)&b->bad, &c[2], b->n + 1, sizeof *b->bad) ||
+		    grow((void **)&b->ptr, &c[3], b->n + 1, sizeof *b->ptr))
+			return -1;
+		b->cap = c[0];
+		for (int i = 1; i < 4; i++)
+			if (c[i] < b->cap) b->cap = c[i];
+	}
+	size_t len = rec->bad ? 0 : rec->text_len;
+	if (grow((void **)&b->text, &b->text_cap, b->text_len + len + 1, 1)) return -1;
+	if (len) memcpy(b->text + b->text_len, rec->text, len);
+	b->off[b->n] = b->text_len;
+	b->len[b->n] = len;
+	b->bad[b->n] = rec->bad;
+	b->text_len += len;
+	if (rec->bad) {
+		if (grow((void **)&b->bads, &b->bads_cap, b->nbad + 1, sizeof *b->bads)) return -1;
+		struct bad_rec *e = &b->bads[b->nbad];
+		e->k = b->n;
+		e->line = err->line ? err->line : rec->line;
+		e->byte = err->byte;
+		if (errs_put(b, err->message, &e->msg_at) || errs_put(b, err->file[0] ? err->file : rec->file, &e->file_at))
+			return -1;
+		b->nbad++;
+	}
+	b->n++;
+	return 0;
+}
+
+static void rbatch_free(rbatch *b)
+{
+	free(b->text), free(b->off), free(b->len), free(b->bad), free(b->ptr), free(b->bads), free(b->errs);
+}
+
+static void *rfeed(void *v)
+{
+	rfeeder *fd = v;
+	int k = 0;
+	for (;;) {
+		pthread_mutex_lock(&fd->mu);
+		while (fd->full[k] && !fd->stop) pthread_cond_wait(&fd->cv, &fd->mu);
+		int stop = fd->stop;
+		pthread_mutex_unlock(&fd->mu);
+		if (stop) break;
+		rbatch *b = &fd->slot[k];
+		b->n = b->text_len = b->nbad = b->errs_len = 0;
+		int rc = 1, nomem = 0;
+		rp_record rec;
+		rp_error err;
+		while (b->n < BATCH_DOCS && b->text_len < BATCH_BYTES) {
+			rc = rp_reader_next(fd->reader, &rec, &err);
+			if (rc <= 0) break;
+			if (rbatch_add(b, &rec, &err) || ids_push(fd->ids, rec.id, rec.id_len, rec.id_is_number)) {
+				nomem = 1;
+				break;
+			}
+		}
+		pthread_mutex_lock(&fd->mu);
+		if (b->n && !nomem) fd->full[k] = 1;
+		if (rc < 0) fd->fatal = rc, fd->err = err;
+		if (nomem) fd->nomem = 1;
+		if (rc <= 0 || nomem) fd->done = 1;
+		pthread_cond_broadcast(&fd->cv);
+		pthread_mutex_unlock(&fd->mu);
+		if (rc <= 0 || nomem) break;
+		k ^= 1;
+	}
+	return NULL;
+}
+
+static PyObject *bad_tuple(const rbatch *b, const struct bad_rec *e)
+{
+	return Py_BuildValue("(NNKK)", PyUnicode_DecodeUTF8(b->errs + e->msg_at, (Py_ssize_t)strlen(b->errs + e->msg_at),
+	                                                    "replace"),
+	                     PyUnicode_DecodeUTF8(b->errs + e->file_at, (Py_ssize_t)strlen(b->errs + e->file_at),
+	                                          "surrogateescape"),
+	                     (unsigned long long)e->line, (unsigned long long)e->byte);
+}
+
+/* Sketch one batch; with errors (skip), a text the library refuses becomes a
+ * bad record (errors[position] = the library's message) and the batch is
+ * added again (a failed rp_dedup_add adds nothing).  0, or -1 with an
+ * exception set. */
+static int add_rbatch(DedupObject *self, rbatch *b, PyObject *errors)
+{
+	for (;;) {
+		size_t start = rp_dedup_count(self->d);
+		rp_error err;
+		int rc;
+		Py_BEGIN_ALLOW_THREADS
+		rc = rp_dedup_add(self->d, b->n, b->ptr, b->len, b->bad, &err);
+		Py_END_ALLOW_THREADS
+		if (!rc) return 0;
+		if (rc != RP_EDATA) return raise_rp(&err, rc, -1), -1;
+		text_batch tb = {b->n, b->n, b->ptr, b->len, b->bad, NULL, 0};
+		rp_error e2;
+		size_t i = find_bad_text(&tb, self->p.char_shingles, self->p.seed, &e2);
+		if (i >= b->n || rp_dedup_count(self->d) != start) return raise_rp(&err, rc, -1), -1;
+		if (errors == Py_None) return raise_rp(&e2, rc, (Py_ssize_t)(start + i)), -1;
+		PyObject *key = PyLong_FromSize_t(start + i);
+		PyObject *msg = PyUnicode_DecodeUTF8(e2.message, (Py_ssize_t)strnlen(e2.message, sizeof e2.message),
+		                                     "replace");
+		int bad = !key || !msg || PyDict_SetItem(errors, key, msg);
+		Py_XDECREF(key), Py_XDECREF(msg);
+		if (bad) return -1;
+		b->bad[i] = 1;
+		b->len[i] = 0;
+	}
+}
+
+/* add_reader(reader, ids, errors) -> None, or the first bad record's
+ * (message, file, line, byte) when errors is None (on_error="fail"; nothing
+ * after it is added).  Reads every record of reader, appends its id to ids
+ * and sketches its text; with errors a dict (on_error="skip"), bad records
+ * go in it as {position: (message, file, line, byte)} and join no cluster.
+ * Ctrl-C is checked between batches. */
+static PyObject *Dedup_add_reader(PyObject *self_o, PyObject *args)
+{
+	DedupObject *self = (DedupObject *)self_o;
+	PyObject *reader_o, *ids_o, *errors;
+	if (!PyArg_ParseTuple(args, "O!O!O", (PyTypeObject *)Reader_type, &reader_o, (PyTypeObject *)Ids_type, &ids_o,
+	                      &errors))
+		return NULL;
+	if (errors != Py_None && !PyDict_Check(errors)) return PyErr_SetString(PyExc_TypeError, "errors: a dict or None"), NULL;
+	if (dedup_ready(self, 0)) return NULL;
+	ReaderObject *rd = (ReaderObject *)reader_o;
+	IdsObject *ids = (IdsObject *)ids_o;
+	if (!rd->r) return PyErr_SetString(PyExc_RuntimeError, "Reader not initialised"), NULL;
+	if (ids->n != rp_dedup_count(self->d))
+		return raise_usage("add_reader: ids and documents differ in number");
+	if (rd->done) Py_RETURN_NONE;
+	if (claim(&self->busy)) return NULL;
+	if (claim(&rd->busy)) return self->busy = 0, NULL;
+	if (claim(&ids->busy)) return self->busy = rd->busy = 0, NULL;
+	rfeeder fd;
+	memset(&fd, 0, sizeof fd);
+	fd.reader = rd->r;
+	fd.ids = ids;
+	pthread_mutex_init(&fd.mu, NULL);
+	pthread_cond_init(&fd.cv, NULL);
+	PyObject *ret = NULL;
+	pthread_t th;
+	if (pthread_create(&th, NULL, rfeed, &fd)) {
+		PyErr_SetString(PyExc_OSError, "cannot start the reader thread");
+		goto out;
+	}
+	int k = 0, failed = 0;
+	for (;;) {
+		int have;
+		Py_BEGIN_ALLOW_THREADS
+		pthread_mutex_lock(&fd.mu);
+		while (!fd.full[k] && !fd.done) pthread_cond_wait(&fd.cv, &fd.mu);
+		have = fd.full[k];
+		pthread_mutex_unlock(&fd.mu);
+		Py_END_ALLOW_THREADS
+		if (!have) break;
+		rbatch *b = &fd.slot[k];
+		for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
+		if (b->nbad && errors == Py_None) { /* on_error="fail": the first bad record ends the run */
+			ret = bad_tuple(b, &b->bads[0]);
+			failed = 1;
+		}
+		size_t base = rp_dedup_count(self->d);
+		for (size_t i = 0; !failed && i < b->nbad; i++) {
+			PyObject *key = PyLong_FromSize_t(base + b->bads[i].k), *val = bad_tuple(b, &b->bads[i]);
+			if (!key || !val || PyDict_SetItem(errors, key, val)) failed = 1;
+			Py_XDECREF(key), Py_XDECREF(val);
+		}
+		if (!failed && (add_rbatch(self, b, errors) || PyErr_CheckSignals())) failed = 1;
+		Py_BEGIN_ALLOW_THREADS
+		pthread_mutex_lock(&fd.mu);
+		fd.full[k] = 0;
+		if (failed) fd.stop = 1;
+		pthread_cond_broadcast(&fd.cv);
+		pthread_mutex_unlock(&fd.mu);
+		Py_END_ALLOW_THREADS
+		if (failed) break;
+		k ^= 1;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	pthread_join(th, NULL);
+	Py_END_ALLOW_THREADS
+	if (failed) goto out; /* ret: the bad record, or NULL with the exception */
+	if (fd.nomem) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	if (fd.fatal) {
+		raise_rp(&fd.err, fd.fatal, -1);
+		goto out;
+	}
+	rd->done = 1;
+	ret = Py_None;
+	Py_INCREF(ret);
+out:
+	for (int i = 0; i < 2; i++) rbatch_free(&fd.slot[i]);
+	pthread_mutex_destroy(&fd.mu);
+	pthread_cond_destroy(&fd.cv);
+	self->busy = rd->busy = ids->busy = 0;
+	return ret;
+}
 
 /* ---- Index ------------------------------------------------------------------ */
 
@@ -2061,6 +2431,21 @@ static int sb_put(strbuf *b, const char *s, size_t n)
 	return 0;
 }
 
+#define WRITE_CHUNK (1u << 20)
+
+/* Hand the buffered lines to write(bytes) and empty the buffer. */
+static int sb_flush(strbuf *b, PyObject *write)
+{
+	PyObject *chunk = PyBytes_FromStringAndSize(b->p, (Py_ssize_t)b->n);
+	if (!chunk) return -1;
+	PyObject *r = PyObject_CallFunctionObjArgs(write, chunk, NULL);
+	Py_DECREF(chunk);
+	if (!r) return -1;
+	Py_DECREF(r);
+	b->n = 0;
+	return 0;
+}
+
 /* A JSON string as cli/common.c's json_string writes it. */
 static int sb_json_string(strbuf *b, const char *s, size_t n)
 {
@@ -2092,13 +2477,19 @@ static int sb_json_string(strbuf *b, const char *s, size_t n)
 }
 
 /* The JSON of id i: ids[i] (str) quoted, or unquoted when numbers[i]; the
- * number i when ids is None. */
+ * number i when ids is None; from the blob when ids is an Ids. */
 static int sb_id(strbuf *b, PyObject *ids, const char *numbers, Py_ssize_t i)
 {
 	if (ids == Py_None) {
 		char num[32];
 		int k = snprintf(num, sizeof num, "%zd", i);
 		return sb_put(b, num, (size_t)k);
+	}
+	if ((PyObject *)Py_TYPE(ids) == Ids_type) {
+		size_t len;
+		const char *s = ids_get((IdsObject *)ids, (size_t)i, &len);
+		if (((IdsObject *)ids)->num[i]) return sb_put(b, s, len);
+		return sb_json_string(b, s, len);
 	}
 	PyObject *o = PyList_GetItem(ids, i);
 	if (!o) return -1;
@@ -2109,24 +2500,28 @@ static int sb_id(strbuf *b, PyObject *ids, const char *numbers, Py_ssize_t i)
 	return sb_json_string(b, s, (size_t)n);
 }
 
-/* dedup_lines(ids, numbers, cluster, duplicate, similarity, errors) -> bytes:
- * the lines `reprint dedup` writes.  ids: list of str or None (positions);
+/* dedup_lines(ids, numbers, cluster, duplicate, similarity, errors, write=None)
+ * -> bytes: the lines `reprint dedup` writes; with write (a callable), they
+ * are handed to it in chunks of whole lines (about 1 MiB) and None returned.  ids: list of str, an Ids (which has its
+ * own flags: numbers is then ignored) or None (positions);
  * numbers: bytes of flags (id written unquoted) or None; cluster (uint64),
  * duplicate (uint8), similarity (float32) as from Dedup.results(); errors:
  * dict {position: line (str, with its newline)} for bad records, or None. */
 static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
 {
 	(void)self;
-	PyObject *ids, *numbers_o, *co, *dupo, *simo, *errors;
-	if (!PyArg_ParseTuple(args, "OOOOOO", &ids, &numbers_o, &co, &dupo, &simo, &errors)) return NULL;
-	if (ids != Py_None && list_check(ids, "ids")) return NULL;
+	PyObject *ids, *numbers_o, *co, *dupo, *simo, *errors, *write = Py_None;
+	if (!PyArg_ParseTuple(args, "OOOOOO|O", &ids, &numbers_o, &co, &dupo, &simo, &errors, &write)) return NULL;
+	if (write != Py_None && !PyCallable_Check(write)) return PyErr_SetString(PyExc_TypeError, "write: a callable"), NULL;
+	int ids_store = (PyObject *)Py_TYPE(ids) == Ids_type;
+	if (ids != Py_None && !ids_store && list_check(ids, "ids")) return NULL;
 	Py_buffer c = {0}, dup = {0}, sim = {0}, num = {0};
 	strbuf b = {0};
 	PyObject *out = NULL;
 	if (view_of(co, &c, 0) || view_of(dupo, &dup, 0) || view_of(simo, &sim, 0)) goto done;
 	if (numbers_o != Py_None && view_of(numbers_o, &num, 0)) goto done;
 	Py_ssize_t n = c.len / 8;
-	if (dup.len != n || sim.len != n * 4 || (ids != Py_None && PyList_Size(ids) != n) ||
+	if (dup.len != n || sim.len != n * 4 || (ids_store ? (Py_ssize_t)((IdsObject *)ids)->n != n : ids != Py_None && PyList_Size(ids) != n) ||
 	    (numbers_o != Py_None && num.len != n)) {
 		raise_usage("dedup_lines: arrays differ in length");
 		goto done;
@@ -2145,6 +2540,7 @@ static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
 				Py_ssize_t ln;
 				const char *ls = PyUnicode_AsUTF8AndSize(line, &ln);
 				if (!ls || sb_put(&b, ls, (size_t)ln)) goto nomem_or_err;
+				if (write != Py_None && b.n >= WRITE_CHUNK && sb_flush(&b, write)) goto done;
 				continue;
 			}
 			if (PyErr_Occurred()) goto done;
@@ -2154,12 +2550,26 @@ static PyObject *py_dedup_lines(PyObject *self, PyObject *args)
 			goto done;
 		}
 		char tail[96];
+		/* as cli/dedup.c: similarity 1 (most records) without printf's float formatting */
+		static const char kept1[] = ", \"duplicate\": false, \"similarity\": 1}\n",
+		                  dup1[] = ", \"duplicate\": true, \"similarity\": 1}\n";
 		if (sb_put(&b, "{\"id\": ", 7) || sb_id(&b, ids, numbers, i) || sb_put(&b, ", \"cluster\": ", 13) ||
 		    sb_id(&b, ids, numbers, (Py_ssize_t)cl[i]))
 			goto nomem_or_err;
-		int k = snprintf(tail, sizeof tail, ", \"duplicate\": %s, \"similarity\": %.6g}\n",
-		                 dp[i] ? "true" : "false", (double)sp[i]);
-		if (sb_put(&b, tail, (size_t)k)) goto nomem_or_err;
+		if (sp[i] == 1.0f) {
+			if (dp[i] ? sb_put(&b, dup1, sizeof dup1 - 1) : sb_put(&b, kept1, sizeof kept1 - 1)) goto nomem_or_err;
+		} else {
+			int k = snprintf(tail, sizeof tail, ", \"duplicate\": %s, \"similarity\": %.6g}\n",
+			                 dp[i] ? "true" : "false", (double)sp[i]);
+			if (sb_put(&b, tail, (size_t)k)) goto nomem_or_err;
+		}
+		if (write != Py_None && b.n >= WRITE_CHUNK && sb_flush(&b, write)) goto done;
+	}
+	if (write != Py_None) {
+		if (b.n && sb_flush(&b, write)) goto done;
+		out = Py_None;
+		Py_INCREF(out);
+		goto done;
 	}
 	out = PyBytes_FromStringAndSize(b.p ? b.p : "", (Py_ssize_t)b.n);
 	goto done;
@@ -2205,17 +2615,19 @@ static PyMethodDef core_methods[] = {
 	{"index_create", (PyCFunction)(void (*)(void))py_index_create, METH_VARARGS | METH_KEYWORDS,
 	 "index_create(path, min_words=0, sig_bits=0, store_text=False, **params): rp_index_create (0: defaults)."},
 	{"dedup_lines", py_dedup_lines, METH_VARARGS,
-	 "dedup_lines(ids, numbers, cluster, duplicate, similarity, errors) -> the lines reprint dedup writes."},
+	 "dedup_lines(ids, numbers, cluster, duplicate, similarity, errors, write=None) -> the lines reprint dedup\n"
+	 "writes (to write(chunk) in chunks when given)."},
 	{NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "reprint._core",
                                          "The C core of reprint (libreprint " RP_VERSION ").", -1, core_methods,
                                          NULL, NULL, NULL, NULL};
 
-static int add_type(PyObject *m, PyType_Spec *spec, const char *name)
+static int add_type(PyObject *m, PyType_Spec *spec, const char *name, PyObject **type)
 {
 	PyObject *t = PyType_FromSpec(spec);
 	if (!t) return -1;
+	if (type) *type = t; /* borrowed: the module keeps it */
 	if (PyModule_AddObject(m, name, t)) {
 		Py_DECREF(t);
 		return -1;
@@ -2243,8 +2655,9 @@ PyMODINIT_FUNC PyInit__core(void)
 	Py_INCREF(ReprintIOError);
 	if (PyModule_AddObject(m, "ReprintError", ReprintError) || PyModule_AddObject(m, "ReprintIOError", ReprintIOError))
 		goto fail;
-	if (add_type(m, &Dedup_spec, "Dedup") || add_type(m, &Reuse_spec, "Reuse") || add_type(m, &Reader_spec, "Reader") ||
-	    add_type(m, &Index_spec, "Index"))
+	if (add_type(m, &Dedup_spec, "Dedup", NULL) || add_type(m, &Reuse_spec, "Reuse", NULL) ||
+	    add_type(m, &Reader_spec, "Reader", &Reader_type) || add_type(m, &Ids_spec, "Ids", &Ids_type) ||
+	    add_type(m, &Index_spec, "Index", NULL))
 		goto fail;
 	if (PyModule_AddStringConstant(m, "VERSION", RP_VERSION) || PyModule_AddIntConstant(m, "NORM_VERSION", RP_NORM_VERSION) ||
 	    PyModule_AddIntConstant(m, "MAX_PERM", RP_MAX_PERM) || PyModule_AddIntConstant(m, "VERIFY_AUTO", RP_VERIFY_AUTO) ||

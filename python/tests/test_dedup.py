@@ -27,8 +27,11 @@ def test_dedup_jsonl_equals_cli(name, tmp_path):
     reprint.dedup_jsonl(corpus(name), out)
     assert out.read_bytes() == cli
     buf = io.BytesIO()
-    reprint.dedup_jsonl([corpus(name)], buf)
+    res = reprint.dedup_jsonl([corpus(name)], buf)
     assert buf.getvalue() == cli
+    text = io.StringIO()  # written in chunks of whole lines, each decoded
+    res.write_jsonl(text)
+    assert text.getvalue().encode() == cli and res.jsonl_bytes() == cli
 
 
 OPTIONS = [
@@ -126,6 +129,50 @@ def test_dedup_jsonl_skip_errors_equals_cli(tmp_path):
     assert out.read_bytes() == cli
     with pytest.raises(reprint.ReprintError, match=r"in.jsonl:2:.*missing text field"):
         reprint.dedup_jsonl(str(src), None)
+
+
+def test_dedup_jsonl_result_equals_dedup_of_its_records(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"id": 7, "text": "a b c d e f g"}\n{"id": "x\\"y", "text": "a b c d e f g"}\n'
+                    b'{"id": 2.5, "text": "h i j k l m n"}\nnot json\n{"text": "h i j k l m n"}\n')
+    res = reprint.dedup_jsonl(str(src), None, on_error="skip")
+    recs = list(reprint.read_records(str(src)))
+    assert res.ids == [r["id"] for r in recs]
+    assert [isinstance(i, reprint._NumberId) for i in res.ids] == [True, False, True, False, False]
+    assert res[1] == {"id": 'x"y', "cluster": "7", "duplicate": True, "similarity": 1.0}
+    assert res[3]["error"] == recs[3]["error"] and res.clusters() == {"7": ["7", 'x"y'], "2.5": ["2.5", recs[4]["id"]]}
+    cli = run_cli("dedup", "-q", "--on-error", "skip", str(src))
+    assert res.jsonl_bytes() == cli
+    import pickle
+    again = pickle.loads(pickle.dumps(reprint.dedup_jsonl(str(src), None, on_error="skip")))
+    assert again.ids == res.ids and again.jsonl_bytes() == cli and list(again) == list(res)
+    res.ids = ["a", "b", "c", "d", "e"]  # ids set by hand are the ones written
+    assert b'"id": "b", "cluster": "a"' in res.jsonl_bytes()
+
+
+def test_dedup_jsonl_stream_error(tmp_path):
+    import gzip
+    data = gzip.compress(b"".join(b'{"id": %d, "text": "word%d a b c d e"}\n' % (i, i) for i in range(20000)))
+    src = tmp_path / "cut.jsonl.gz"
+    src.write_bytes(data[:len(data) // 2])
+    with pytest.raises(reprint.ReprintError, match="truncated gzip"):
+        reprint.dedup_jsonl(str(src), None)
+
+
+def test_ctrl_c_interrupts_dedup_jsonl(tmp_path):
+    src = tmp_path / "big.jsonl"
+    with open(corpus("20news-bydate"), "rb") as f:
+        import gzip
+        one = gzip.decompress(f.read())
+    src.write_bytes(one * 6)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        reprint.dedup_jsonl(str(src), None)
+        time.sleep(5)
+    timer.join()
+    assert time.perf_counter() - t0 < 5
 
 
 def test_ctrl_c_interrupts_a_long_call():

@@ -380,8 +380,6 @@ static int sample_repeats(rp_reuse *r, size_t nnew)
 					t[slot] = r->seen[x], d[slot] = r->seen_doc[x];
 				}
 			rp_free(r->seen); rp_free(r->seen_doc);
-	for (size_t i = 0; i < r->norig && r->orig; i++) rp_free(r->orig[i]);
-	rp_free(r->orig); rp_free(r->orig_doc);
 			r->seen = t, r->seen_doc = d, r->seen_cap = cap;
 		}
 		uint64_t key = h | 64; /* never 0, the empty slot */
@@ -517,27 +515,6 @@ static size_t group_docs(const posting *p, size_t lo, size_t hi, uint32_t *docs)
 	for (size_t i = lo; i < hi; i++)
 		if (!m || docs[m - 1] != p[i].doc) docs[m++] = p[i].doc;
 	return m;
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return (a > b) - (a < b);
-}
-
-/* Sort a few keys: insertion sort when short, else qsort. */
-static void sort_small_u64(uint64_t *v, size_t n)
-{
-	if (n > 24) {
-		qsort(v, n, sizeof *v, cmp_u64);
-		return;
-	}
-	for (size_t i = 1; i < n; i++) {
-		uint64_t x = v[i];
-		size_t j = i;
-		while (j > 0 && v[j - 1] > x) v[j] = v[j - 1], j--;
-		v[j] = x;
-	}
 }
 
 /* Append every pair of docs[0..m) to *pairs. */
@@ -760,8 +737,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 				uint32_t c = side ? r->post[i].right : r->post[i].left;
 				if (c) ctx[nc++] = (uint64_t)c << 32 | r->post[i].doc;
 			}
-			if (nc > 256) rp_sort_u64_tmp(ctx, ctx_tmp, nc); /* boilerplate: thousands */
-			else sort_small_u64(ctx, nc);
+			rp_sort_u64_tmp(ctx, ctx_tmp, nc); /* a few; thousands for boilerplate */
 			for (size_t x = 0, y; x < nc; x = y) {
 				m = 0;
 				for (y = x; y < nc && ctx[y] >> 32 == ctx[x] >> 32; y++)

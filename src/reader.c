@@ -745,7 +745,8 @@ VBMI2_TARGET static const unsigned char *string_copy_vbmi2(const unsigned char *
 		uint64_t escaped = (even ^ invert) & follows;
 		uint64_t starts = bs & ~escaped;
 		/* The escaped bytes' values; 0 for anything but a simple escape
-		 * (the table is indexed by 7 bits, non-ASCII is in `other`). */
+		 * (the table is indexed by 7 bits: non-ASCII bytes, in ctl, are
+		 * refused separately). */
 		__m512i mapped = _mm512_permutex2var_epi8(lo, v, hi);
 		uint64_t invalid = _mm512_cmpeq_epi8_mask(mapped, _mm512_setzero_si512()) | ctl;
 		uint64_t real = (other & ~escaped) | (escaped & invalid) >> 1;

@@ -27,6 +27,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 8)
+#include <immintrin.h>
+#define HAVE_VBMI2_STRINGS 1 /* AVX-512 VBMI2 string decoding, chosen at run time */
+#endif
 #include <isa-l.h>
 /* For ZSTD_createDCtx_advanced: zstd allocates through rp_malloc too. */
 #define ZSTD_STATIC_LINKING_ONLY
@@ -84,6 +88,7 @@ struct rp_reader {
 	codec codec;
 	int in_eof;        /* read() returned 0 */
 	int done;          /* no more decompressed bytes */
+	int vbmi2;         /* string_copy_vbmi2 may run */
 	int skipping;      /* discarding the rest of an over-long record (or of a file) */
 	uint64_t line_no;  /* newline-terminated lines consumed */
 
@@ -703,6 +708,64 @@ static const unsigned char simple_escape[256] = {
 	['f'] = '\f', ['n'] = '\n', ['r'] = '\r', ['t'] = '\t',
 };
 
+#ifdef HAVE_VBMI2_STRINGS
+#define VBMI2_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt")))
+/* string_copy for AVX-512 VBMI2 machines: 64 bytes at a time, decoding
+ * one-character escapes in the block (vpermi2b maps the escaped byte,
+ * vpcompressb drops the backslashes), so text with an escape every few dozen
+ * bytes stays in the loop.  Stops at the first byte string_copy would stop at
+ * other than a one-character escape: a real quote, control or non-ASCII byte,
+ * any other escape; the same write bound holds. */
+VBMI2_TARGET static const unsigned char *string_copy_vbmi2(const unsigned char *p,
+                                                          const unsigned char *end, char **dst)
+{
+	const uint64_t even = 0x5555555555555555ULL;
+	const __m512i quote = _mm512_set1_epi8('"'), backslash = _mm512_set1_epi8('\\');
+	const __m512i space = _mm512_set1_epi8(0x20);
+	const __m512i lo = _mm512_loadu_si512((const void *)simple_escape);
+	const __m512i hi = _mm512_loadu_si512((const void *)(simple_escape + 64));
+	char *o = *dst;
+	while (end - p >= 64) {
+		__m512i v = _mm512_loadu_si512((const void *)p);
+		uint64_t bs = _mm512_cmpeq_epi8_mask(v, backslash);
+		/* Signed: also every non-ASCII byte. */
+		uint64_t ctl = _mm512_cmplt_epi8_mask(v, space);
+		uint64_t other = _mm512_cmpeq_epi8_mask(v, quote) | ctl;
+		if (!(bs | other)) {
+			_mm512_storeu_si512((void *)o, v);
+			p += 64;
+			o += 64;
+			continue;
+		}
+		/* The bytes escaped by a backslash (a block never starts inside an
+		 * escape): odd-length backslash runs escape the byte after them. */
+		uint64_t follows = bs << 1;
+		uint64_t odd_starts = bs & ~even & ~follows;
+		uint64_t invert = (odd_starts + bs) << 1;
+		uint64_t escaped = (even ^ invert) & follows;
+		uint64_t starts = bs & ~escaped;
+		/* The escaped bytes' values; 0 for anything but a simple escape
+		 * (the table is indexed by 7 bits: non-ASCII bytes, in ctl, are
+		 * refused separately). */
+		__m512i mapped = _mm512_permutex2var_epi8(lo, v, hi);
+		uint64_t invalid = _mm512_cmpeq_epi8_mask(mapped, _mm512_setzero_si512()) | ctl;
+		uint64_t real = (other & ~escaped) | (escaped & invalid) >> 1;
+		/* An escape in the last byte goes to the next block. */
+		uint64_t stopmask = real | (starts & 1ULL << 63);
+		unsigned stop = stopmask ? (unsigned)__builtin_ctzll(stopmask) : 64;
+		uint64_t keep = ~starts & (stop == 64 ? ~0ULL : (1ULL << stop) - 1);
+		__m512i out = _mm512_maskz_compress_epi8(keep, _mm512_mask_blend_epi8(escaped, v, mapped));
+		_mm512_storeu_si512((void *)o, out);
+		o += __builtin_popcountll(keep);
+		p += stop;
+		if (real && (unsigned)__builtin_ctzll(real) == stop) break;
+	}
+	*dst = o;
+	if (end - p >= 64) return p;
+	return string_copy(p, end, dst);
+}
+#endif
+
 static inline int hex4(const unsigned char *p, uint32_t *out)
 {
 	uint32_t v = 0;
@@ -752,6 +815,10 @@ static int scan_string(json_scan *js, string_mode mode, const char **out, size_t
 	char *dst = NULL, *base = NULL;
 	int strict = mode == STR_TEXT || mode >= STR_ID;
 	for (;;) {
+#ifdef HAVE_VBMI2_STRINGS
+		if (dst && js->r->vbmi2) p = string_copy_vbmi2(p, end, &dst);
+		else
+#endif
 		p = dst ? string_copy(p, end, &dst) : string_find(p, end);
 		if (p == end) return json_fail(js, open, "invalid JSON: unterminated string");
 		unsigned c = *p;
@@ -1268,6 +1335,11 @@ rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninpu
 	if (!r) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	memset(r, 0, sizeof *r);
 	r->fd = -1;
+#ifdef HAVE_VBMI2_STRINGS
+	r->vbmi2 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+	           __builtin_cpu_supports("popcnt");
+#endif
 	r->format = o.format;
 	r->max_record = o.max_record ? o.max_record : DEFAULT_MAX_RECORD;
 	if (r->max_record > SIZE_MAX / 4) r->max_record = SIZE_MAX / 4; /* room for the arithmetic */

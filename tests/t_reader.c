@@ -460,6 +460,63 @@ static void count_reset(size_t fail)
 	failed = 0;
 }
 
+/* Escapes, control and non-ASCII bytes at every offset around the 16- and
+ * 64-byte blocks the string decoders work in, after an earlier escape (the
+ * decoding loop) or not (the first escape starts it). */
+static void test_escape_blocks(void)
+{
+	static const struct {
+		const char *json, *text; /* text NULL: a bad record */
+		const char *msg;
+		int at; /* the error's byte within the token */
+	} tok[] = {
+		{"\\n", "\n", NULL, 0},
+		{"\\\\", "\\", NULL, 0},
+		{"\\\"", "\"", NULL, 0},
+		{"\\\\\\n", "\\\n", NULL, 0},
+		{"\\\\\\\\\\\\", "\\\\\\", NULL, 0},
+		{"\\/\\b\\f\\r\\t", "/\b\f\r\t", NULL, 0},
+		{"\\u00e9\\n", "\xc3\xa9\n", NULL, 0},
+		{"\xc3\xa9\\\"", "\xc3\xa9\"", NULL, 0},
+		{"\\x", NULL, "invalid JSON: invalid escape", 0},
+		{"\\\\\\x", NULL, "invalid JSON: invalid escape", 2},
+		{"\\\x01", NULL, "invalid JSON: invalid escape", 0},
+		{"\\\xc3\xa9", NULL, "invalid JSON: invalid escape", 0},
+		{"\\\xe2\x80\x99", NULL, "invalid JSON: invalid escape", 0}, /* 0xe2 & 0x7f is 'b' */
+		{"\x01", NULL, "invalid JSON: unescaped control character in string", 0},
+		{"\\n\xff", NULL, "invalid UTF-8", 2},
+		{"\\u0000", NULL, "NUL byte in text", 0},
+	};
+	const char *path = fx("escapes.jsonl");
+	size_t ntok = sizeof tok / sizeof tok[0], nrec = 0;
+	FILE *f = fopen(path, "wb");
+	for (size_t t = 0; t < ntok; t++)
+		for (int lead = 0; lead < 2; lead++)
+			for (int k = 0; k < 140; k++, nrec++)
+				fprintf(f, "{\"text\":\"%s%*s%s%s\"}\n", lead ? "\\n" : "", k, "",
+				        tok[t].json, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\\\\");
+	fclose(f);
+	got g = read_one(path, NULL);
+	CHECK(g.status == 0 && g.n == nrec);
+	size_t i = 0, fails = 0;
+	for (size_t t = 0; t < ntok && g.n == nrec; t++)
+		for (int lead = 0; lead < 2; lead++)
+			for (int k = 0; k < 140; k++, i++) {
+				got_rec *x = &g.rec[i];
+				if (!tok[t].text) {
+					uint64_t at = x->byte + 9 + (lead ? 2 : 0) + (uint64_t)k + (uint64_t)tok[t].at;
+					fails += !x->bad || strcmp(x->msg, tok[t].msg) || x->err_byte != at;
+					continue;
+				}
+				char want[512];
+				snprintf(want, sizeof want, "%s%*s%s%s", lead ? "\n" : "", k, "", tok[t].text,
+				         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\\");
+				fails += x->bad || strcmp(x->text, want) || x->text_len != strlen(want);
+			}
+	CHECK(fails == 0);
+	got_free(&g);
+}
+
 static void test_overlong_records(void)
 {
 	/* Lines of exactly max_record bytes pass (also before \r\n); one more
@@ -866,6 +923,7 @@ int main(void)
 	RUN(test_utf8_check);
 	RUN(test_jsonl_fields);
 	RUN(test_jsonl_bad_records);
+	RUN(test_escape_blocks);
 	RUN(test_overlong_records);
 	RUN(test_lines_format);
 	RUN(test_directory_walk);

@@ -64,6 +64,8 @@ struct rp_aligner {
 	size_t match_cap;
 	uint64_t *seeds, *tmp;
 	size_t seeds_cap, tmp_cap;
+	uint32_t *dcount;        /* seeds per diagonal, for the counting sort */
+	size_t dcount_cap;
 	rp_passage *seg;
 	size_t seg_cap;
 	uint8_t *claim_a, *claim_b;
@@ -87,7 +89,7 @@ void rp_aligner_free(rp_aligner *al)
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
 	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe);
 	rp_free(al->hb); rp_free(al->match); rp_free(al->seeds); rp_free(al->tmp); rp_free(al->seg);
-	rp_free(al->claim_a); rp_free(al->claim_b);
+	rp_free(al->claim_a); rp_free(al->claim_b); rp_free(al->dcount);
 	rp_free(al);
 }
 
@@ -315,7 +317,32 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	 * (a copied passage) they are sorted already. */
 	size_t unsorted = 0;
 	for (size_t q = 1; q < nseeds && !unsorted; q++) unsorted = seeds[q] < seeds[q - 1];
-	if (unsorted) rp_sort_u64_tmp(seeds, al->tmp, nseeds);
+	if (unsorted) {
+		/* On one diagonal, seeds in B order are in A order too (i = j -
+		 * diagonal), so a stable sort by diagonal sorts them by the whole
+		 * key: one counting pass when the diagonals are few enough. */
+		size_t ndiag = sa + sb; /* diagonals run from 0 to sa + sb - 2 */
+		if (ndiag <= ((size_t)1 << 16) && !rp_grow((void **)&al->dcount, &al->dcount_cap, ndiag, sizeof *al->dcount)) {
+			uint32_t *c = al->dcount;
+			memset(c, 0, ndiag * sizeof *c);
+			for (size_t q = 0; q < nseeds; q++) c[seeds[q] >> 32]++;
+			uint32_t sum = 0;
+			for (size_t d = 0; d < ndiag; d++) {
+				uint32_t v = c[d];
+				c[d] = sum;
+				sum += v;
+			}
+			uint64_t *t = al->tmp;
+			for (size_t q = 0; q < nseeds; q++) t[c[seeds[q] >> 32]++] = seeds[q];
+			al->tmp = seeds;
+			al->seeds = seeds = t;
+			size_t cap = al->tmp_cap;
+			al->tmp_cap = al->seeds_cap;
+			al->seeds_cap = cap;
+		} else {
+			rp_sort_u64_tmp(seeds, al->tmp, nseeds);
+		}
+	}
 	size_t nseg = 0;
 	for (size_t s = 0; s < nseeds;) {
 		size_t t = s;

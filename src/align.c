@@ -324,10 +324,16 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 		size_t ndiag = sa + sb; /* diagonals run from 0 to sa + sb - 2 */
 		if (ndiag <= ((size_t)1 << 16) && !rp_grow((void **)&al->dcount, &al->dcount_cap, ndiag, sizeof *al->dcount)) {
 			uint32_t *c = al->dcount;
-			memset(c, 0, ndiag * sizeof *c);
+			size_t lo = ndiag, hi = 0; /* the diagonals seeds are on */
+			for (size_t q = 0; q < nseeds; q++) {
+				size_t d = (size_t)(seeds[q] >> 32);
+				if (d < lo) lo = d;
+				if (d > hi) hi = d;
+			}
+			memset(c + lo, 0, (hi - lo + 1) * sizeof *c);
 			for (size_t q = 0; q < nseeds; q++) c[seeds[q] >> 32]++;
 			uint32_t sum = 0;
-			for (size_t d = 0; d < ndiag; d++) {
+			for (size_t d = lo; d <= hi; d++) {
 				uint32_t v = c[d];
 				c[d] = sum;
 				sum += v;

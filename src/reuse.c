@@ -273,6 +273,15 @@ static int keep(rp_reuse *r, worker *w, const void *const *part, const size_t *p
 			w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
 			if (atomic_fetch_add(&r->huge_used, cap) + cap <= HUGE_FIRST)
 				madvise(w->arena, cap / HUGE * HUGE, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+			/* Beyond them, fault the small pages in with one call (the
+			 * arena is filled to the end): a fault per 4 KB page costs
+			 * twice the zeroing (20news: 45 ms against 20).  Advice
+			 * only: an older kernel refuses it and the pages fault in
+			 * one by one. */
+			else
+				madvise(w->arena, cap / HUGE * HUGE, MADV_POPULATE_WRITE);
+#endif
 			w->arena_used = 0;
 			w->arena_cap = cap;
 		}

@@ -43,6 +43,7 @@ struct rp_aligner {
 	uint64_t *ha;            /* A's shingles */
 	size_t ha_cap;
 	size_t tmask;            /* table size - 1 */
+	size_t distinct;         /* distinct shingles of A */
 	uint64_t *t_hash;        /* table: a shingle hash ... */
 	uint32_t *t_head;        /* 1 + its first position in A, 0 empty */
 	uint32_t *t_cnt;         /* its occurrences in the current B (0 between calls) */
@@ -98,6 +99,7 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	al->a = a;
 	al->na = na;
 	al->sa = 0;
+	al->distinct = 0;
 	if (na > UINT32_MAX - 1) return RP_EDATA;
 	if (na < al->k) return 0;
 	size_t sa = na - al->k + 1, tcap = 1;
@@ -141,17 +143,22 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 		al->filt[f >> 6] |= 1ULL << (f & 63);
 	}
 	/* Inserted backwards so chains run in ascending order. */
+	size_t distinct = 0;
 	for (size_t i = sa; i-- > 0;) {
 		uint64_t h = al->ha[i];
 		size_t slot = h & al->tmask;
 		while (al->t_head[slot] && al->t_hash[slot] != h) slot = (slot + 1) & al->tmask;
+		distinct += !al->t_head[slot];
 		al->t_hash[slot] = h;
 		al->next[i] = al->t_head[slot];
 		al->t_head[slot] = (uint32_t)i + 1;
 	}
 	al->sa = sa;
+	al->distinct = distinct;
 	return 0;
 }
+
+size_t rp_aligner_distinct_a(const rp_aligner *al) { return al->distinct; }
 
 static int cmp_len_desc(const void *x, const void *y)
 {

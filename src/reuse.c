@@ -1201,6 +1201,10 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 		w->a_doc = -1;
 		if ((rc = read_hashes(r, a, 0, &w->ah, &w->ah_cap, &w->a_hash))) return rc;
 		if ((rc = rp_aligner_set_a(w->al, w->a_hash, r->ntok[a]))) return rc;
+		/* With nothing masked, A's distinct clean shingles are the
+		 * aligner's table's: distinct_clean need not count them again. */
+		if (r->mask_at[a] == r->mask_at[a + 1] && r->ntok[a] >= (uint32_t)r->p.ngram)
+			atomic_store_explicit(&r->ndist[a], (uint32_t)rp_aligner_distinct_a(w->al), memory_order_relaxed);
 		w->a_doc = a;
 		w->a_span = NULL;
 	}

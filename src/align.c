@@ -43,6 +43,7 @@ struct rp_aligner {
 	uint64_t *ha;            /* A's shingles */
 	size_t ha_cap;
 	size_t tmask;            /* table size - 1 */
+	size_t distinct;         /* distinct shingles of A */
 	uint64_t *t_hash;        /* table: a shingle hash ... */
 	uint32_t *t_head;        /* 1 + its first position in A, 0 empty */
 	uint32_t *t_cnt;         /* its occurrences in the current B (0 between calls) */
@@ -64,6 +65,8 @@ struct rp_aligner {
 	size_t match_cap;
 	uint64_t *seeds, *tmp;
 	size_t seeds_cap, tmp_cap;
+	uint32_t *dcount;        /* seeds per diagonal, for the counting sort */
+	size_t dcount_cap;
 	rp_passage *seg;
 	size_t seg_cap;
 	uint8_t *claim_a, *claim_b;
@@ -87,7 +90,7 @@ void rp_aligner_free(rp_aligner *al)
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
 	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe);
 	rp_free(al->hb); rp_free(al->match); rp_free(al->seeds); rp_free(al->tmp); rp_free(al->seg);
-	rp_free(al->claim_a); rp_free(al->claim_b);
+	rp_free(al->claim_a); rp_free(al->claim_b); rp_free(al->dcount);
 	rp_free(al);
 }
 
@@ -96,6 +99,7 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	al->a = a;
 	al->na = na;
 	al->sa = 0;
+	al->distinct = 0;
 	if (na > UINT32_MAX - 1) return RP_EDATA;
 	if (na < al->k) return 0;
 	size_t sa = na - al->k + 1, tcap = 1;
@@ -139,17 +143,22 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 		al->filt[f >> 6] |= 1ULL << (f & 63);
 	}
 	/* Inserted backwards so chains run in ascending order. */
+	size_t distinct = 0;
 	for (size_t i = sa; i-- > 0;) {
 		uint64_t h = al->ha[i];
 		size_t slot = h & al->tmask;
 		while (al->t_head[slot] && al->t_hash[slot] != h) slot = (slot + 1) & al->tmask;
+		distinct += !al->t_head[slot];
 		al->t_hash[slot] = h;
 		al->next[i] = al->t_head[slot];
 		al->t_head[slot] = (uint32_t)i + 1;
 	}
 	al->sa = sa;
+	al->distinct = distinct;
 	return 0;
 }
+
+size_t rp_aligner_distinct_a(const rp_aligner *al) { return al->distinct; }
 
 static int cmp_len_desc(const void *x, const void *y)
 {
@@ -315,7 +324,38 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	 * (a copied passage) they are sorted already. */
 	size_t unsorted = 0;
 	for (size_t q = 1; q < nseeds && !unsorted; q++) unsorted = seeds[q] < seeds[q - 1];
-	if (unsorted) rp_sort_u64_tmp(seeds, al->tmp, nseeds);
+	if (unsorted) {
+		/* On one diagonal, seeds in B order are in A order too (i = j -
+		 * diagonal), so a stable sort by diagonal sorts them by the whole
+		 * key: one counting pass when the diagonals are few enough. */
+		size_t ndiag = sa + sb; /* diagonals run from 0 to sa + sb - 2 */
+		if (ndiag <= ((size_t)1 << 16) && !rp_grow((void **)&al->dcount, &al->dcount_cap, ndiag, sizeof *al->dcount)) {
+			uint32_t *c = al->dcount;
+			size_t lo = ndiag, hi = 0; /* the diagonals seeds are on */
+			for (size_t q = 0; q < nseeds; q++) {
+				size_t d = (size_t)(seeds[q] >> 32);
+				if (d < lo) lo = d;
+				if (d > hi) hi = d;
+			}
+			memset(c + lo, 0, (hi - lo + 1) * sizeof *c);
+			for (size_t q = 0; q < nseeds; q++) c[seeds[q] >> 32]++;
+			uint32_t sum = 0;
+			for (size_t d = lo; d <= hi; d++) {
+				uint32_t v = c[d];
+				c[d] = sum;
+				sum += v;
+			}
+			uint64_t *t = al->tmp;
+			for (size_t q = 0; q < nseeds; q++) t[c[seeds[q] >> 32]++] = seeds[q];
+			al->tmp = seeds;
+			al->seeds = seeds = t;
+			size_t cap = al->tmp_cap;
+			al->tmp_cap = al->seeds_cap;
+			al->seeds_cap = cap;
+		} else {
+			rp_sort_u64_tmp(seeds, al->tmp, nseeds);
+		}
+	}
 	size_t nseg = 0;
 	for (size_t s = 0; s < nseeds;) {
 		size_t t = s;

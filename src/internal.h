@@ -156,6 +156,7 @@ typedef struct rp_aligner rp_aligner;
 rp_aligner *rp_aligner_new(const rp_align_opts *o);
 void rp_aligner_free(rp_aligner *al);
 int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na);
+size_t rp_aligner_distinct_a(const rp_aligner *al); /* distinct shingles of the A set */
 int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared);
 /* rp_reuse keeps token records in memory up to mem_bytes, writes the rest
  * to its token file, and maps that file when it is at most map_bytes, else

@@ -273,6 +273,15 @@ static int keep(rp_reuse *r, worker *w, const void *const *part, const size_t *p
 			w->arena = raw + (HUGE - (uintptr_t)raw % HUGE) % HUGE;
 			if (atomic_fetch_add(&r->huge_used, cap) + cap <= HUGE_FIRST)
 				madvise(w->arena, cap / HUGE * HUGE, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+			/* Beyond them, fault the small pages in with one call (the
+			 * arena is filled to the end): a fault per 4 KB page costs
+			 * twice the zeroing (20news: 45 ms against 20).  Advice
+			 * only: an older kernel refuses it and the pages fault in
+			 * one by one. */
+			else
+				madvise(w->arena, cap / HUGE * HUGE, MADV_POPULATE_WRITE);
+#endif
 			w->arena_used = 0;
 			w->arena_cap = cap;
 		}
@@ -1192,6 +1201,10 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 		w->a_doc = -1;
 		if ((rc = read_hashes(r, a, 0, &w->ah, &w->ah_cap, &w->a_hash))) return rc;
 		if ((rc = rp_aligner_set_a(w->al, w->a_hash, r->ntok[a]))) return rc;
+		/* With nothing masked, A's distinct clean shingles are the
+		 * aligner's table's: distinct_clean need not count them again. */
+		if (r->mask_at[a] == r->mask_at[a + 1] && r->ntok[a] >= (uint32_t)r->p.ngram)
+			atomic_store_explicit(&r->ndist[a], (uint32_t)rp_aligner_distinct_a(w->al), memory_order_relaxed);
 		w->a_doc = a;
 		w->a_span = NULL;
 	}

@@ -14,18 +14,26 @@
 size_t rp_winnow(const uint64_t *h, size_t n, size_t w, rp_fingerprint *out)
 {
 	if (w == 0 || n < w) return 0;
-	size_t nout = 0, min = SIZE_MAX;
-	for (size_t end = w - 1; end < n; end++) {
-		size_t start = end + 1 - w;
-		if (min == SIZE_MAX || min < start) {
+	/* The first window's rightmost minimum. */
+	size_t nout = 0, min = 0;
+	uint64_t hm = h[0];
+	for (size_t i = 1; i < w; i++)
+		if (h[i] <= hm) min = i, hm = h[i];
+	out[nout++] = (rp_fingerprint){hm, (uint32_t)min};
+	for (size_t end = w; end < n; end++) {
+		uint64_t x = h[end];
+		if (x <= hm) {
+			/* A new minimum (also when the old one just left: everything
+			 * after it in the window is larger, or it would not be the
+			 * rightmost). */
+			min = end, hm = x;
+			out[nout++] = (rp_fingerprint){hm, (uint32_t)min};
+		} else if (min + w <= end) {
 			/* The minimum left the window: rescan it (rightmost minimum). */
-			min = start;
-			for (size_t i = start + 1; i <= end; i++)
-				if (h[i] <= h[min]) min = i;
-			out[nout++] = (rp_fingerprint){h[min], (uint32_t)min};
-		} else if (h[end] <= h[min]) {
-			min = end;
-			out[nout++] = (rp_fingerprint){h[min], (uint32_t)min};
+			min = end + 1 - w, hm = h[min];
+			for (size_t i = min + 1; i <= end; i++)
+				if (h[i] <= hm) min = i, hm = h[i];
+			out[nout++] = (rp_fingerprint){hm, (uint32_t)min};
 		}
 	}
 	return nout;

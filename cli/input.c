@@ -1,5 +1,6 @@
 /* input.c — a reader thread fills batches of records while the calling
- * thread consumes the previous one (two slots); what the output needs of each
+ * thread consumes the previous one (two slots), or with one thread (-j1) the
+ * calling thread reads and consumes in turn; what the output needs of each
  * record (its id, the reason it was bad, where its original bytes went in the
  * spool) is kept in compact arrays for the whole run (dedup, reuse), or
  * carried by each batch (index add, query: bounded memory). */
@@ -125,6 +126,28 @@ static void batch_free(batch *b)
 	free(b->num);
 }
 
+/* Fill b with the next records; returns the reader's last status (1: more
+ * may follow, 0: the end, -1: a fatal error or a bad record not skipped, in
+ * *err) and adds what it read to *bytes. */
+static int fill_batch(feeder *fd, batch *b, rp_error *err, uint64_t *bytes)
+{
+	b->n = b->text_len = b->ids_len = b->errs_len = 0;
+	int rc = 1;
+	rp_record rec;
+	while (b->n < fd->max_records && b->text_len < fd->max_bytes) {
+		rc = rp_reader_next(fd->reader, &rec, err);
+		if (rc <= 0) break;
+		if (rec.bad && !fd->skip_errors) {
+			rc = -1;
+			break;
+		}
+		if (fd->meta) meta_add(fd->meta, &rec, err);
+		batch_add(b, &rec, err, !fd->meta);
+		*bytes += rec.raw_len + (rec.line ? 1 : 0);
+	}
+	return rc;
+}
+
 static void *feed(void *v)
 {
 	feeder *fd = v;
@@ -136,22 +159,9 @@ static void *feed(void *v)
 		pthread_mutex_unlock(&fd->mu);
 		if (stop) break;
 		batch *b = &fd->slot[k];
-		b->n = b->text_len = b->ids_len = b->errs_len = 0;
-		int rc = 1;
-		rp_record rec;
 		rp_error err;
 		uint64_t bytes = 0;
-		while (b->n < fd->max_records && b->text_len < fd->max_bytes) {
-			rc = rp_reader_next(fd->reader, &rec, &err);
-			if (rc <= 0) break;
-			if (rec.bad && !fd->skip_errors) {
-				rc = -1;
-				break;
-			}
-			if (fd->meta) meta_add(fd->meta, &rec, &err);
-			batch_add(b, &rec, &err, !fd->meta);
-			bytes += rec.raw_len + (rec.line ? 1 : 0);
-		}
+		int rc = fill_batch(fd, b, &err, &bytes);
 		pthread_mutex_lock(&fd->mu);
 		fd->records += b->n;
 		fd->bytes += bytes;
@@ -173,55 +183,98 @@ void write_id(FILE *f, const record_meta *m, uint64_t seq)
 	else json_string(f, m->ids + a, b - a);
 }
 
-static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, size_t max_records,
-                       size_t max_bytes, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
+static void show_progress(uint64_t nrec, uint64_t nbytes, double t0)
 {
-	feeder fd = {0};
-	fd.max_records = max_records;
-	fd.max_bytes = max_bytes;
-	rp_error err = {0};
+	fprintf(stderr, "\rreprint: %llu documents, %.0f MB, %.0f MB/s   ", (unsigned long long)nrec, nbytes / 1e6,
+	        nbytes / 1e6 / (now_seconds() - t0));
+}
+
+/* One thread (-j1): each batch is read, then consumed, on the calling
+ * thread, so that -j1 uses one core, as it says.  Returns as run_batches. */
+static int run_inline(feeder *fd, int progress, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx,
+                      rp_error *err)
+{
 	double t0 = now_seconds(), last = t0;
-	fd.reader = reader;
-	fd.skip_errors = skip_errors;
-	fd.meta = meta;
-	pthread_mutex_init(&fd.mu, NULL);
-	pthread_cond_init(&fd.cv, NULL);
+	batch *b = &fd->slot[0];
+	for (;;) {
+		uint64_t bytes = 0;
+		int rc = fill_batch(fd, b, &fd->err, &bytes);
+		fd->records += b->n;
+		fd->bytes += bytes;
+		if (rc < 0) fd->fatal = 1; /* after the records read before it */
+		if (b->n) {
+			for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
+			if (consume(ctx, b, err)) return 1;
+		}
+		if (rc <= 0) return 0;
+		if (progress && now_seconds() - last > 0.5) {
+			last = now_seconds();
+			show_progress(fd->records, fd->bytes, t0);
+		}
+	}
+}
+
+/* Two threads or more: a reader thread fills one slot while the calling
+ * thread consumes the other.  Returns as run_batches. */
+static int run_threaded(feeder *fd, int progress, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx,
+                        rp_error *err)
+{
+	double t0 = now_seconds(), last = t0;
+	pthread_mutex_init(&fd->mu, NULL);
+	pthread_cond_init(&fd->cv, NULL);
 	pthread_t th;
-	if (pthread_create(&th, NULL, feed, &fd)) {
-		cli_error("cannot start the reader thread");
+	if (pthread_create(&th, NULL, feed, fd)) {
+		pthread_mutex_destroy(&fd->mu);
+		pthread_cond_destroy(&fd->cv);
 		return -1;
 	}
-	int progress = !quiet && isatty(2);
 	int k = 0, failed = 0;
 	for (;;) {
-		pthread_mutex_lock(&fd.mu);
-		while (!fd.full[k] && !fd.done) pthread_cond_wait(&fd.cv, &fd.mu);
-		int have = fd.full[k];
-		uint64_t nrec = fd.records, nbytes = fd.bytes;
-		pthread_mutex_unlock(&fd.mu);
+		pthread_mutex_lock(&fd->mu);
+		while (!fd->full[k] && !fd->done) pthread_cond_wait(&fd->cv, &fd->mu);
+		int have = fd->full[k];
+		uint64_t nrec = fd->records, nbytes = fd->bytes;
+		pthread_mutex_unlock(&fd->mu);
 		if (!have) break;
-		batch *b = &fd.slot[k];
+		batch *b = &fd->slot[k];
 		for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
-		if (!failed && consume(ctx, b, &err)) failed = 1;
-		pthread_mutex_lock(&fd.mu);
-		fd.full[k] = 0;
-		if (failed) fd.stop = 1;
-		pthread_cond_broadcast(&fd.cv);
-		pthread_mutex_unlock(&fd.mu);
+		if (consume(ctx, b, err)) failed = 1;
+		pthread_mutex_lock(&fd->mu);
+		fd->full[k] = 0;
+		if (failed) fd->stop = 1;
+		pthread_cond_broadcast(&fd->cv);
+		pthread_mutex_unlock(&fd->mu);
 		if (failed) break;
 		k ^= 1;
 		if (progress && now_seconds() - last > 0.5) {
 			last = now_seconds();
-			fprintf(stderr, "\rreprint: %llu documents, %.0f MB, %.0f MB/s   ", (unsigned long long)nrec, nbytes / 1e6,
-			        nbytes / 1e6 / (last - t0));
+			show_progress(nrec, nbytes, t0);
 		}
 	}
 	pthread_join(th, NULL);
+	pthread_mutex_destroy(&fd->mu);
+	pthread_cond_destroy(&fd->cv);
+	return failed;
+}
+
+static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, int threads,
+                       size_t max_records, size_t max_bytes, int (*consume)(void *ctx, batch *b, rp_error *err),
+                       void *ctx)
+{
+	feeder fd = {0};
+	fd.max_records = max_records;
+	fd.max_bytes = max_bytes;
+	fd.reader = reader;
+	fd.skip_errors = skip_errors;
+	fd.meta = meta;
+	rp_error err = {0};
+	int progress = !quiet && isatty(2);
+	int rc = threads <= 1 ? run_inline(&fd, progress, consume, ctx, &err)
+	                      : run_threaded(&fd, progress, consume, ctx, &err);
 	if (progress) fputs("\r\033[K", stderr);
 	for (int i = 0; i < 2; i++) batch_free(&fd.slot[i]);
-	pthread_mutex_destroy(&fd.mu);
-	pthread_cond_destroy(&fd.cv);
-	if (failed) { cli_rp_error(&err); return -1; }
+	if (rc < 0) { cli_error("cannot start the reader thread"); return -1; }
+	if (rc) { cli_rp_error(&err); return -1; }
 	if (fd.fatal) { cli_rp_error(&fd.err); return -1; }
 	if (meta && meta->spool_error) {
 		cli_error("spool file: write failed: %s", strerror(meta->spool_error));
@@ -230,16 +283,16 @@ static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, in
 	return 0;
 }
 
-int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
+int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, int threads,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
 {
-	return run_batches(reader, skip_errors, meta, quiet, BATCH_RECORDS, BATCH_BYTES, consume, ctx);
+	return run_batches(reader, skip_errors, meta, quiet, threads, BATCH_RECORDS, BATCH_BYTES, consume, ctx);
 }
 
-int read_id_batches(rp_reader *reader, int skip_errors, int quiet, size_t max_records, size_t max_bytes,
+int read_id_batches(rp_reader *reader, int skip_errors, int quiet, int threads, size_t max_records, size_t max_bytes,
                     int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
 {
-	return run_batches(reader, skip_errors, NULL, quiet, max_records, max_bytes, consume, ctx);
+	return run_batches(reader, skip_errors, NULL, quiet, threads, max_records, max_bytes, consume, ctx);
 }
 
 const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len)

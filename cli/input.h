@@ -68,20 +68,22 @@ typedef struct feeder {
 
 /* realloc that grows geometrically and exits with a message on failure. */
 void *xgrow(void *p, size_t *cap, size_t need, size_t el);
-/* Read every record of reader on a reader thread, in batches of at most
- * BATCH_RECORDS and BATCH_BYTES, calling consume(ctx, batch, err) on the
- * calling thread for each; a progress line goes to stderr when it is a
+/* Read every record of reader in batches of at most BATCH_RECORDS and
+ * BATCH_BYTES, calling consume(ctx, batch, err) on the calling thread for
+ * each: with threads >= 2 (the size of the command's pool) a reader thread
+ * reads the next batch meanwhile; with 1 the calling thread reads it too, so
+ * that -j1 uses one core; a progress line goes to stderr when it is a
  * terminal and quiet is 0.  meta: what the output needs of every record,
  * kept for the whole run; NULL to have each batch carry its records' ids
  * and errors instead (bounded memory).  Returns 0, or -1 after printing the
  * error (a bad record with skip_errors 0, a fatal stream error, or
  * consume's error). */
-int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet,
+int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, int threads,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
 /* The same without a record_meta, in batches of the given size: index add
  * takes larger ones, as each is one job on the thread pool and fewer jobs
  * mean fewer waits of one thread for the other at their ends. */
-int read_id_batches(rp_reader *reader, int skip_errors, int quiet, size_t max_records, size_t max_bytes,
+int read_id_batches(rp_reader *reader, int skip_errors, int quiet, int threads, size_t max_records, size_t max_bytes,
                     int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
 /* Record seq's kept extra field k (length 0 when absent). */
 const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len);

@@ -90,6 +90,19 @@ head -c 300 "$T/c.jsonl.gz" >"$T/trunc.gz"
 $R dedup -q "$T/trunc.gz" -o "$T/o_tr" 2>"$T/e_tr"; expect_eq truncated_gzip_exit $? 1
 check truncated_gzip_message grep -q 'trunc.gz.*truncated' "$T/e_tr"
 check truncated_gzip_no_output test ! -e "$T/o_tr"
+# -j1 reads on the calling thread, -j2 on a reader thread: the same exit
+# status, message and output for a bad record, a skipped one, a broken stream
+RA=$(cd "$(dirname "$R")" && pwd)/$(basename "$R")
+for c in "bad.jsonl" "--on-error skip bad.jsonl" "trunc.gz"; do
+	case_name=$(echo "$c" | tr -c 'a-z0-9\n' _)
+	for j in 1 2; do
+		(cd "$T" && $RA dedup -q -j$j $c -o "o_j$j" 2>"e_j$j"; echo $? >"x_j$j")
+	done
+	check "j1_j2_same_exit_$case_name" cmp -s "$T/x_j1" "$T/x_j2"
+	check "j1_j2_same_message_$case_name" cmp -s "$T/e_j1" "$T/e_j2"
+	check "j1_j2_same_output_$case_name" sh -c "cmp -s '$T/o_j1' '$T/o_j2' || { test ! -e '$T/o_j1' && test ! -e '$T/o_j2'; }"
+	rm -f "$T"/[oex]_j[12]
+done
 $R dedup -q "$T/nonexistent.jsonl" 2>"$T/e_ne"; expect_eq missing_file_exit $? 1
 check missing_file_message grep -q 'nonexistent.jsonl' "$T/e_ne"
 # A 100 MB line: rejected by --max-record (64 MiB) with its position; the next line is read.

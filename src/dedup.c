@@ -544,7 +544,10 @@ static size_t bucket_start(const keyed *k, size_t m, size_t p)
  * walk that reuses these values gives the same clusters and pairs as one that
  * computed them itself; most checks the walk needs are of this shape (a
  * bucket of copies of one document).  Work is cut at bucket boundaries into
- * PRE_CHUNKS pieces per band. */
+ * PRE_CHUNKS pieces per band.  Each piece also lists the starts of its
+ * buckets of two or more, so that the serial walk visits only those (most
+ * buckets have one member): in the band's sort scratch, from the piece's
+ * first key on. */
 enum { PRE_CHUNKS = 16 };
 
 typedef struct {
@@ -553,21 +556,32 @@ typedef struct {
 	size_t *nkeys;
 	double **pre;
 	int *rc, *eno; /* per worker: the first failure and its errno */
+	uint32_t **multi;  /* per band: bucket starts, piece c's from its first key */
+	uint32_t *nmulti;  /* per band and piece: how many */
 } pre_job;
+
+/* Piece c's first key in a sorted band of m keys. */
+static size_t piece_start(const keyed *k, size_t m, size_t c)
+{
+	return bucket_start(k, m, m * c / PRE_CHUNKS);
+}
 
 static void pre_verify(void *v, size_t i, int wid)
 {
 	pre_job *j = v;
 	rp_dedup *d = j->d;
-	if (j->rc[wid]) return;
 	const keyed *k = j->keys[i / PRE_CHUNKS];
 	size_t m = j->nkeys[i / PRE_CHUNKS], c = i % PRE_CHUNKS;
 	double *pre = j->pre[i / PRE_CHUNKS];
-	size_t lo = bucket_start(k, m, m * c / PRE_CHUNKS), end = bucket_start(k, m, m * (c + 1) / PRE_CHUNKS);
+	size_t lo = piece_start(k, m, c), end = piece_start(k, m, c + 1);
+	uint32_t *multi = j->multi[i / PRE_CHUNKS] + lo, nmulti = 0;
+	j->nmulti[i] = 0;
+	if (j->rc[wid]) return;
 	while (lo < end) {
 		size_t hi = lo + 1;
 		while (hi < m && k[hi].key == k[lo].key) hi++;
 		if (hi - lo >= 2) {
+			multi[nmulti++] = (uint32_t)lo;
 			uint32_t e = (uint32_t)k[lo].seq, root = find_ro(d->parent, e);
 			for (size_t x = lo + 1; x < hi; x++) {
 				pre[x] = -1;
@@ -581,71 +595,75 @@ static void pre_verify(void *v, size_t i, int wid)
 		}
 		lo = hi;
 	}
+	j->nmulti[i] = nmulti;
 }
 
-/* Walk the buckets of one sorted band.  Within a bucket, in seq order, each
+/* Walk the buckets of two or more of one sorted band, as pre_verify listed
+ * them, in key order.  Within a bucket, in seq order, each
  * member is verified against the members of every other component present
  * in the bucket, stopping at the first that passes.  The clusters are then
  * exactly the connected components of the graph of all verified candidate
  * pairs, whatever the order of the work: the same answer the Spark job
  * computes with joins.  A bucket of copies of one document costs one find per
  * member; only a bucket of many unrelated documents costs quadratic time. */
-static int join_buckets(rp_dedup *d, const keyed *k, size_t m, const double *pre, bucket_groups *g)
+static int join_buckets(rp_dedup *d, const keyed *k, size_t m, const double *pre, const uint32_t *multi,
+                        const uint32_t *nmulti, bucket_groups *g)
 {
 	const double t = d->p.threshold;
-	for (size_t lo = 0; lo < m;) {
-		size_t hi = lo + 1;
-		while (hi < m && k[hi].key == k[lo].key) hi++;
-		if (hi - lo < 2) { lo = hi; continue; }
-		if (groups_reserve(g, hi - lo)) return RP_ENOMEM;
-		size_t ngroups = 0;
-		for (size_t x = lo; x < hi; x++) {
-			uint32_t s = (uint32_t)k[x].seq;
-			int32_t mine = -1; /* the group s belongs to */
-			for (size_t q = 0; q < ngroups; q++) {
-				if (g->dead[q]) continue;
-				g->root[q] = find(d->parent, g->root[q]);
-				int same = g->root[q] == find(d->parent, s);
-				if (!same) {
-					for (int32_t y = g->head[q]; y >= 0; y = g->next[y]) {
-						uint32_t e = (uint32_t)k[lo + (size_t)y].seq;
-						double j;
-						if (y == 0 && pre[x] >= 0) {
-							j = pre[x]; /* checked in parallel beforehand */
-						} else {
-							int rc = verify_pair(d, &d->ver[0], e, s, &j);
-							if (rc) return rc;
-						}
-						if (j >= t) {
-							unite(d->parent, e, s);
-							if (add_pair(d, e, s, j)) return RP_ENOMEM;
-							same = 1;
-							break;
+	for (size_t c = 0; c < PRE_CHUNKS; c++) {
+		const uint32_t *starts = multi + piece_start(k, m, c);
+		for (uint32_t b = 0; b < nmulti[c]; b++) {
+			size_t lo = starts[b], hi = lo + 1;
+			while (hi < m && k[hi].key == k[lo].key) hi++;
+			if (groups_reserve(g, hi - lo)) return RP_ENOMEM;
+			size_t ngroups = 0;
+			for (size_t x = lo; x < hi; x++) {
+				uint32_t s = (uint32_t)k[x].seq;
+				int32_t mine = -1; /* the group s belongs to */
+				for (size_t q = 0; q < ngroups; q++) {
+					if (g->dead[q]) continue;
+					g->root[q] = find(d->parent, g->root[q]);
+					int same = g->root[q] == find(d->parent, s);
+					if (!same) {
+						for (int32_t y = g->head[q]; y >= 0; y = g->next[y]) {
+							uint32_t e = (uint32_t)k[lo + (size_t)y].seq;
+							double j;
+							if (y == 0 && pre[x] >= 0) {
+								j = pre[x]; /* checked in parallel beforehand */
+							} else {
+								int rc = verify_pair(d, &d->ver[0], e, s, &j);
+								if (rc) return rc;
+							}
+							if (j >= t) {
+								unite(d->parent, e, s);
+								if (add_pair(d, e, s, j)) return RP_ENOMEM;
+								same = 1;
+								break;
+							}
 						}
 					}
+					if (!same) continue;
+					if (mine < 0) {
+						mine = (int32_t)q;
+					} else { /* s joined two groups: append q's members to mine */
+						g->next[g->tail[mine]] = g->head[q];
+						g->tail[mine] = g->tail[q];
+						g->dead[q] = 1;
+					}
 				}
-				if (!same) continue;
+				int32_t idx = (int32_t)(x - lo);
+				g->next[idx] = -1;
 				if (mine < 0) {
-					mine = (int32_t)q;
-				} else { /* s joined two groups: append q's members to mine */
-					g->next[g->tail[mine]] = g->head[q];
-					g->tail[mine] = g->tail[q];
-					g->dead[q] = 1;
+					mine = (int32_t)ngroups++;
+					g->head[mine] = g->tail[mine] = idx;
+					g->dead[mine] = 0;
+				} else {
+					g->next[g->tail[mine]] = idx;
+					g->tail[mine] = idx;
 				}
+				g->root[mine] = find(d->parent, s);
 			}
-			int32_t idx = (int32_t)(x - lo);
-			g->next[idx] = -1;
-			if (mine < 0) {
-				mine = (int32_t)ngroups++;
-				g->head[mine] = g->tail[mine] = idx;
-				g->dead[mine] = 0;
-			} else {
-				g->next[g->tail[mine]] = idx;
-				g->tail[mine] = idx;
-			}
-			g->root[mine] = find(d->parent, s);
 		}
-		lo = hi;
 	}
 	return 0;
 }
@@ -693,6 +711,7 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 	double *pre[256] = {0};
 	int *pre_rc = rp_malloc_array((size_t)d->nworkers * 2, sizeof *pre_rc);
 	size_t nkeys[256];
+	uint32_t nmulti[256 * PRE_CHUNKS];
 	bucket_groups groups = {0};
 	d->parent = rp_malloc_array(n ? n : 1, sizeof *d->parent);
 	d->rep = rp_malloc_array(n ? n : 1, sizeof *d->rep);
@@ -732,7 +751,10 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		int nb = d->p.bands - b0 < round ? d->p.bands - b0 : round;
 		band_job j = {d, b0, keys, tmp, count, nkeys};
 		rp_pool_run(d->pool, (size_t)nb, band_keys, &j);
-		pre_job pj = {d, keys, nkeys, pre, pre_rc, pre_rc + d->nworkers};
+		/* the sort scratch is free until the next round: the bucket starts */
+		uint32_t *multi[256];
+		for (int r = 0; r < nb; r++) multi[r] = (uint32_t *)tmp[r];
+		pre_job pj = {d, keys, nkeys, pre, pre_rc, pre_rc + d->nworkers, multi, nmulti};
 		memset(pre_rc, 0, (size_t)d->nworkers * 2 * sizeof *pre_rc);
 		rp_pool_run(d->pool, (size_t)nb * PRE_CHUNKS, pre_verify, &pj);
 		for (int w = 0; w < d->nworkers; w++)
@@ -742,7 +764,8 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 				goto fail;
 			}
 		for (int r = 0; r < nb; r++)
-			if ((rc = join_buckets(d, keys[r], nkeys[r], pre[r], &groups))) goto fail;
+			if ((rc = join_buckets(d, keys[r], nkeys[r], pre[r], multi[r], nmulti + r * PRE_CHUNKS, &groups)))
+				goto fail;
 	}
 
 	/* Representatives and similarities. */

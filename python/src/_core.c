@@ -1705,6 +1705,22 @@ static void rbatch_free(rbatch *b)
 	free(b->text), free(b->off), free(b->len), free(b->bad), free(b->ptr), free(b->bads), free(b->errs);
 }
 
+/* Fill b with the next records and their ids; returns the reader's last
+ * status (1: more may follow, 0: the end, -1: a fatal error in *err), or 2
+ * when out of memory. */
+static int rfill(rfeeder *fd, rbatch *b, rp_error *err)
+{
+	b->n = b->text_len = b->nbad = b->errs_len = 0;
+	int rc = 1;
+	rp_record rec;
+	while (b->n < BATCH_DOCS && b->text_len < BATCH_BYTES) {
+		rc = rp_reader_next(fd->reader, &rec, err);
+		if (rc <= 0) break;
+		if (rbatch_add(b, &rec, err) || ids_push(fd->ids, rec.id, rec.id_len, rec.id_is_number)) return 2;
+	}
+	return rc;
+}
+
 static void *rfeed(void *v)
 {
 	rfeeder *fd = v;
@@ -1716,18 +1732,8 @@ static void *rfeed(void *v)
 		pthread_mutex_unlock(&fd->mu);
 		if (stop) break;
 		rbatch *b = &fd->slot[k];
-		b->n = b->text_len = b->nbad = b->errs_len = 0;
-		int rc = 1, nomem = 0;
-		rp_record rec;
 		rp_error err;
-		while (b->n < BATCH_DOCS && b->text_len < BATCH_BYTES) {
-			rc = rp_reader_next(fd->reader, &rec, &err);
-			if (rc <= 0) break;
-			if (rbatch_add(b, &rec, &err) || ids_push(fd->ids, rec.id, rec.id_len, rec.id_is_number)) {
-				nomem = 1;
-				break;
-			}
-		}
+		int rc = rfill(fd, b, &err), nomem = rc == 2;
 		pthread_mutex_lock(&fd->mu);
 		if (b->n && !nomem) fd->full[k] = 1;
 		if (rc < 0) fd->fatal = rc, fd->err = err;
@@ -1781,6 +1787,79 @@ static int add_rbatch(DedupObject *self, rbatch *b, PyObject *errors)
 	}
 }
 
+/* Take one batch read by add_reader: report or record its bad records and
+ * sketch the rest.  0, or 1 with *ret the first bad record (errors None) or
+ * NULL and an exception set. */
+static int take_rbatch(DedupObject *self, rbatch *b, PyObject *errors, PyObject **ret)
+{
+	for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
+	if (b->nbad && errors == Py_None) { /* on_error="fail": the first bad record ends the run */
+		*ret = bad_tuple(b, &b->bads[0]);
+		return 1;
+	}
+	size_t base = rp_dedup_count(self->d);
+	for (size_t i = 0; i < b->nbad; i++) {
+		PyObject *key = PyLong_FromSize_t(base + b->bads[i].k), *val = bad_tuple(b, &b->bads[i]);
+		int bad = !key || !val || PyDict_SetItem(errors, key, val);
+		Py_XDECREF(key), Py_XDECREF(val);
+		if (bad) return 1;
+	}
+	return add_rbatch(self, b, errors) || PyErr_CheckSignals() ? 1 : 0;
+}
+
+/* One thread (threads=1): read a batch, then sketch it, in turn. */
+static int add_inline(DedupObject *self, rfeeder *fd, PyObject *errors, PyObject **ret)
+{
+	rbatch *b = &fd->slot[0];
+	for (;;) {
+		int rc;
+		rp_error err;
+		Py_BEGIN_ALLOW_THREADS
+		rc = rfill(fd, b, &err);
+		Py_END_ALLOW_THREADS
+		if (rc == 2) return fd->nomem = 1, 0;
+		if (b->n && take_rbatch(self, b, errors, ret)) return 1;
+		if (rc < 0) fd->fatal = rc, fd->err = err;
+		if (rc <= 0) return 0;
+	}
+}
+
+/* Two threads or more: a reader thread fills one slot while the batch in
+ * the other is sketched. */
+static int add_threaded(DedupObject *self, rfeeder *fd, PyObject *errors, PyObject **ret)
+{
+	pthread_t th;
+	if (pthread_create(&th, NULL, rfeed, fd)) {
+		PyErr_SetString(PyExc_OSError, "cannot start the reader thread");
+		return 1;
+	}
+	int k = 0, failed = 0;
+	for (;;) {
+		int have;
+		Py_BEGIN_ALLOW_THREADS
+		pthread_mutex_lock(&fd->mu);
+		while (!fd->full[k] && !fd->done) pthread_cond_wait(&fd->cv, &fd->mu);
+		have = fd->full[k];
+		pthread_mutex_unlock(&fd->mu);
+		Py_END_ALLOW_THREADS
+		if (!have) break;
+		failed = take_rbatch(self, &fd->slot[k], errors, ret);
+		Py_BEGIN_ALLOW_THREADS
+		pthread_mutex_lock(&fd->mu);
+		fd->full[k] = 0;
+		if (failed) fd->stop = 1;
+		pthread_cond_broadcast(&fd->cv);
+		pthread_mutex_unlock(&fd->mu);
+		Py_END_ALLOW_THREADS
+		if (failed) break;
+		k ^= 1;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	pthread_join(th, NULL);
+	Py_END_ALLOW_THREADS
+	return failed;
+}
+
 /* add_reader(reader, ids, errors) -> None, or the first bad record's
  * (message, file, line, byte) when errors is None (on_error="fail"; nothing
  * after it is added).  Reads every record of reader, appends its id to ids
@@ -1812,47 +1891,8 @@ static PyObject *Dedup_add_reader(PyObject *self_o, PyObject *args)
 	pthread_mutex_init(&fd.mu, NULL);
 	pthread_cond_init(&fd.cv, NULL);
 	PyObject *ret = NULL;
-	pthread_t th;
-	if (pthread_create(&th, NULL, rfeed, &fd)) {
-		PyErr_SetString(PyExc_OSError, "cannot start the reader thread");
-		goto out;
-	}
-	int k = 0, failed = 0;
-	for (;;) {
-		int have;
-		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&fd.mu);
-		while (!fd.full[k] && !fd.done) pthread_cond_wait(&fd.cv, &fd.mu);
-		have = fd.full[k];
-		pthread_mutex_unlock(&fd.mu);
-		Py_END_ALLOW_THREADS
-		if (!have) break;
-		rbatch *b = &fd.slot[k];
-		for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
-		if (b->nbad && errors == Py_None) { /* on_error="fail": the first bad record ends the run */
-			ret = bad_tuple(b, &b->bads[0]);
-			failed = 1;
-		}
-		size_t base = rp_dedup_count(self->d);
-		for (size_t i = 0; !failed && i < b->nbad; i++) {
-			PyObject *key = PyLong_FromSize_t(base + b->bads[i].k), *val = bad_tuple(b, &b->bads[i]);
-			if (!key || !val || PyDict_SetItem(errors, key, val)) failed = 1;
-			Py_XDECREF(key), Py_XDECREF(val);
-		}
-		if (!failed && (add_rbatch(self, b, errors) || PyErr_CheckSignals())) failed = 1;
-		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&fd.mu);
-		fd.full[k] = 0;
-		if (failed) fd.stop = 1;
-		pthread_cond_broadcast(&fd.cv);
-		pthread_mutex_unlock(&fd.mu);
-		Py_END_ALLOW_THREADS
-		if (failed) break;
-		k ^= 1;
-	}
-	Py_BEGIN_ALLOW_THREADS
-	pthread_join(th, NULL);
-	Py_END_ALLOW_THREADS
+	int failed = rp_pool_size(self->pool) <= 1 ? add_inline(self, &fd, errors, &ret)
+	                                            : add_threaded(self, &fd, errors, &ret);
 	if (failed) goto out; /* ret: the bad record, or NULL with the exception */
 	if (fd.nomem) {
 		PyErr_NoMemory();

@@ -125,10 +125,28 @@ def test_dedup_jsonl_skip_errors_equals_cli(tmp_path):
                     b'{"id": "3", "text": "a b c d e f g"}\n{"text": "no id here at all"}\n')
     cli = run_cli("dedup", "-q", "--on-error", "skip", str(src))
     out = tmp_path / "out.jsonl"
-    reprint.dedup_jsonl(str(src), out, on_error="skip")
+    for threads in (1, 2):  # read on the calling thread, or on a reader thread
+        reprint.dedup_jsonl(str(src), out, on_error="skip", threads=threads)
+        assert out.read_bytes() == cli
+        with pytest.raises(reprint.ReprintError, match=r"in.jsonl:2:.*missing text field"):
+            reprint.dedup_jsonl(str(src), None, threads=threads)
+
+
+def test_dedup_jsonl_one_thread_equals_two(tmp_path):
+    cli = run_cli("dedup", "-q", corpus("reuters21578"))
+    out = tmp_path / "out.jsonl"
+    reprint.dedup_jsonl(corpus("reuters21578"), out, threads=1)
     assert out.read_bytes() == cli
-    with pytest.raises(reprint.ReprintError, match=r"in.jsonl:2:.*missing text field"):
-        reprint.dedup_jsonl(str(src), None)
+    # a stream broken half-way: the same error, after the same records, either way
+    broken = tmp_path / "broken.jsonl.gz"
+    with open(corpus("reuters21578"), "rb") as f:
+        broken.write_bytes(f.read(200000))
+    msgs = []
+    for threads in (1, 2):
+        with pytest.raises(reprint.ReprintError) as e:
+            reprint.dedup_jsonl(str(broken), None, threads=threads)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1] and "truncated" in msgs[0]
 
 
 def test_dedup_jsonl_result_equals_dedup_of_its_records(tmp_path):

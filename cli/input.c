@@ -134,7 +134,13 @@ static int fill_batch(feeder *fd, batch *b, rp_error *err, uint64_t *bytes)
 	b->n = b->text_len = b->ids_len = b->errs_len = 0;
 	int rc = 1;
 	rp_record rec;
-	while (b->n < fd->max_records && b->text_len < fd->max_bytes) {
+	/* The first batches are small, so the workers start at once: 1/16 of
+	 * the size, doubling up to the full size. */
+	size_t max_bytes = fd->max_bytes >> (fd->ramp < 4 ? 4 - fd->ramp : 0);
+	size_t max_records = fd->max_records >> (fd->ramp < 4 ? 4 - fd->ramp : 0);
+	fd->ramp++;
+	if (!max_records) max_records = 1;
+	while (b->n < max_records && b->text_len < max_bytes) {
 		rc = rp_reader_next(fd->reader, &rec, err);
 		if (rc <= 0) break;
 		if (rec.bad && !fd->skip_errors) {

@@ -63,6 +63,7 @@ typedef struct feeder {
 	rp_error err;
 	record_meta *meta;   /* NULL: the batches carry the ids instead */
 	size_t max_records, max_bytes; /* of a batch */
+	unsigned ramp;       /* batches read so far, up to 4: the first are smaller */
 	uint64_t records, bytes; /* read so far, for the progress line */
 } feeder;
 

@@ -5,7 +5,6 @@
  * under a temporary name renamed into place only on success. */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -369,7 +368,7 @@ int cmd_dedup(int argc, char **argv)
 	if (o.stats && out_open(&stats, o.stats)) goto done;
 
 	both ctx = {d, ru, dx};
-	if (read_batches(reader, o.skip_errors, &meta, o.quiet, rp_pool_size(pool), add_both, &ctx)) goto done;
+	if (read_batches(reader, o.skip_errors, &meta, o.quiet, pool, add_both, &ctx)) goto done;
 	double t_read = now_seconds();
 	if (rp_dedup_finish(d, &err)) { cli_rp_error(&err); goto done; }
 	if (o.verbose && !o.quiet)

@@ -295,7 +295,7 @@ static int cmd_add(int argc, char **argv)
 	if (rp_reader_new(&reader, inputs, ninputs, &io.ro, &x.err)) { cli_rp_error(&x.err); goto done; }
 	/* 16 MB batches: half as many pool jobs as 8 MB ones; the second thread
 	 * slept 1.8 s instead of 2.6 s over a million documents, for 16 MB */
-	if (read_id_batches(reader, io.skip_errors, io.quiet, rp_pool_size(pool), 16384, (size_t)16 << 20, add_consume, &x))
+	if (read_id_batches(reader, io.skip_errors, io.quiet, pool, 16384, (size_t)16 << 20, add_consume, &x))
 		goto done;
 	uint64_t records = x.records;
 	double t1 = now_seconds(), c1 = cpu_seconds();
@@ -708,7 +708,7 @@ int cmd_query(int argc, char **argv)
 	if (rp_reader_new(&reader, inputs, ninputs, &io.ro, &err)) { cli_rp_error(&err); goto done; }
 	if (out_open(&out, output)) goto done;
 	q.out = out.f;
-	if (read_id_batches(reader, io.skip_errors, io.quiet, rp_pool_size(q.pool), BATCH_RECORDS, BATCH_BYTES, query_consume, &q)) goto done;
+	if (read_id_batches(reader, io.skip_errors, io.quiet, q.pool, BATCH_RECORDS, BATCH_BYTES, query_consume, &q)) goto done;
 	if (out_commit(&out)) goto done;
 	double secs = now_seconds() - t0;
 	if (!io.quiet)

@@ -1,11 +1,11 @@
-/* input.c — a reader thread fills batches of records while the calling
- * thread consumes the previous one (two slots), or with one thread (-j1) the
- * calling thread reads and consumes in turn; what the output needs of each
+/* input.c — records read in batches, two slots: while the pool's threads
+ * work on one batch, the calling thread reads the next into the other slot
+ * (rp_pool_side), then joins them, so reading needs no thread of its own and
+ * -j1 uses one core; what the output needs of each
  * record (its id, the reason it was bad, where its original bytes went in the
  * spool) is kept in compact arrays for the whole run (dedup, reuse), or
  * carried by each batch (index add, query: bounded memory). */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,34 +154,6 @@ static int fill_batch(feeder *fd, batch *b, rp_error *err, uint64_t *bytes)
 	return rc;
 }
 
-static void *feed(void *v)
-{
-	feeder *fd = v;
-	int k = 0;
-	for (;;) {
-		pthread_mutex_lock(&fd->mu);
-		while (fd->full[k] && !fd->stop) pthread_cond_wait(&fd->cv, &fd->mu);
-		int stop = fd->stop;
-		pthread_mutex_unlock(&fd->mu);
-		if (stop) break;
-		batch *b = &fd->slot[k];
-		rp_error err;
-		uint64_t bytes = 0;
-		int rc = fill_batch(fd, b, &err, &bytes);
-		pthread_mutex_lock(&fd->mu);
-		fd->records += b->n;
-		fd->bytes += bytes;
-		if (b->n) fd->full[k] = 1;
-		if (rc < 0) fd->fatal = 1, fd->err = err;
-		if (rc <= 0) fd->done = 1;
-		pthread_cond_broadcast(&fd->cv);
-		pthread_mutex_unlock(&fd->mu);
-		if (rc <= 0) break;
-		k ^= 1;
-	}
-	return NULL;
-}
-
 void write_id(FILE *f, const record_meta *m, uint64_t seq)
 {
 	uint64_t a = seq ? m->id_end[seq - 1] : 0, b = m->id_end[seq];
@@ -195,75 +167,23 @@ static void show_progress(uint64_t nrec, uint64_t nbytes, double t0)
 	        nbytes / 1e6 / (now_seconds() - t0));
 }
 
-/* One thread (-j1): each batch is read, then consumed, on the calling
- * thread, so that -j1 uses one core, as it says.  Returns as run_batches. */
-static int run_inline(feeder *fd, int progress, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx,
-                      rp_error *err)
+/* Reading the next batch, as the pool's side task. */
+typedef struct {
+	feeder *fd;
+	batch *b;
+	int rc, done;
+	uint64_t bytes;
+	rp_error err;
+} read_ahead;
+
+static void read_next(void *v)
 {
-	double t0 = now_seconds(), last = t0;
-	batch *b = &fd->slot[0];
-	for (;;) {
-		uint64_t bytes = 0;
-		int rc = fill_batch(fd, b, &fd->err, &bytes);
-		fd->records += b->n;
-		fd->bytes += bytes;
-		if (rc < 0) fd->fatal = 1; /* after the records read before it */
-		if (b->n) {
-			for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
-			if (consume(ctx, b, err)) return 1;
-		}
-		if (rc <= 0) return 0;
-		if (progress && now_seconds() - last > 0.5) {
-			last = now_seconds();
-			show_progress(fd->records, fd->bytes, t0);
-		}
-	}
+	read_ahead *r = v;
+	r->rc = fill_batch(r->fd, r->b, &r->err, &r->bytes);
+	r->done = 1;
 }
 
-/* Two threads or more: a reader thread fills one slot while the calling
- * thread consumes the other.  Returns as run_batches. */
-static int run_threaded(feeder *fd, int progress, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx,
-                        rp_error *err)
-{
-	double t0 = now_seconds(), last = t0;
-	pthread_mutex_init(&fd->mu, NULL);
-	pthread_cond_init(&fd->cv, NULL);
-	pthread_t th;
-	if (pthread_create(&th, NULL, feed, fd)) {
-		pthread_mutex_destroy(&fd->mu);
-		pthread_cond_destroy(&fd->cv);
-		return -1;
-	}
-	int k = 0, failed = 0;
-	for (;;) {
-		pthread_mutex_lock(&fd->mu);
-		while (!fd->full[k] && !fd->done) pthread_cond_wait(&fd->cv, &fd->mu);
-		int have = fd->full[k];
-		uint64_t nrec = fd->records, nbytes = fd->bytes;
-		pthread_mutex_unlock(&fd->mu);
-		if (!have) break;
-		batch *b = &fd->slot[k];
-		for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
-		if (consume(ctx, b, err)) failed = 1;
-		pthread_mutex_lock(&fd->mu);
-		fd->full[k] = 0;
-		if (failed) fd->stop = 1;
-		pthread_cond_broadcast(&fd->cv);
-		pthread_mutex_unlock(&fd->mu);
-		if (failed) break;
-		k ^= 1;
-		if (progress && now_seconds() - last > 0.5) {
-			last = now_seconds();
-			show_progress(nrec, nbytes, t0);
-		}
-	}
-	pthread_join(th, NULL);
-	pthread_mutex_destroy(&fd->mu);
-	pthread_cond_destroy(&fd->cv);
-	return failed;
-}
-
-static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, int threads,
+static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, rp_pool *pool,
                        size_t max_records, size_t max_bytes, int (*consume)(void *ctx, batch *b, rp_error *err),
                        void *ctx)
 {
@@ -274,13 +194,43 @@ static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, in
 	fd.skip_errors = skip_errors;
 	fd.meta = meta;
 	rp_error err = {0};
-	int progress = !quiet && isatty(2);
-	int rc = threads <= 1 ? run_inline(&fd, progress, consume, ctx, &err)
-	                      : run_threaded(&fd, progress, consume, ctx, &err);
+	int progress = !quiet && isatty(2), failed = 0, k = 0;
+	double t0 = now_seconds(), last = t0;
+	/* r: the reading of slot k's records, done.  Each turn reads slot k ^ 1
+	 * on the pool's calling thread while the other threads start on slot k
+	 * (rp_pool_side), or after slot k when consume runs no job. */
+	read_ahead r = {&fd, &fd.slot[0], 0, 0, 0, {0}};
+	read_next(&r);
+	for (;;) {
+		batch *b = &fd.slot[k];
+		int rc = r.rc;
+		fd.records += b->n;
+		fd.bytes += r.bytes;
+		if (rc < 0) fd.err = r.err; /* reported after the records read before it */
+		r = (read_ahead){&fd, &fd.slot[k ^ 1], 0, 0, 0, {0}};
+		if (rc > 0) rp_pool_side(pool, read_next, &r);
+		if (b->n) {
+			for (size_t i = 0; i < b->n; i++) b->ptr[i] = b->text + b->off[i];
+			failed = consume(ctx, b, &err) != 0;
+		}
+		if (rc > 0) {
+			rp_pool_side(pool, NULL, NULL);
+			if (!r.done && !failed) read_next(&r);
+		}
+		if (failed) break;
+		if (rc <= 0) {
+			fd.fatal = rc < 0;
+			break;
+		}
+		k ^= 1;
+		if (progress && now_seconds() - last > 0.5) {
+			last = now_seconds();
+			show_progress(fd.records, fd.bytes, t0);
+		}
+	}
 	if (progress) fputs("\r\033[K", stderr);
 	for (int i = 0; i < 2; i++) batch_free(&fd.slot[i]);
-	if (rc < 0) { cli_error("cannot start the reader thread"); return -1; }
-	if (rc) { cli_rp_error(&err); return -1; }
+	if (failed) { cli_rp_error(&err); return -1; }
 	if (fd.fatal) { cli_rp_error(&fd.err); return -1; }
 	if (meta && meta->spool_error) {
 		cli_error("spool file: write failed: %s", strerror(meta->spool_error));
@@ -289,16 +239,16 @@ static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, in
 	return 0;
 }
 
-int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, int threads,
+int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, rp_pool *pool,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
 {
-	return run_batches(reader, skip_errors, meta, quiet, threads, BATCH_RECORDS, BATCH_BYTES, consume, ctx);
+	return run_batches(reader, skip_errors, meta, quiet, pool, BATCH_RECORDS, BATCH_BYTES, consume, ctx);
 }
 
-int read_id_batches(rp_reader *reader, int skip_errors, int quiet, int threads, size_t max_records, size_t max_bytes,
+int read_id_batches(rp_reader *reader, int skip_errors, int quiet, rp_pool *pool, size_t max_records, size_t max_bytes,
                     int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
 {
-	return run_batches(reader, skip_errors, NULL, quiet, threads, max_records, max_bytes, consume, ctx);
+	return run_batches(reader, skip_errors, NULL, quiet, pool, max_records, max_bytes, consume, ctx);
 }
 
 const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len)

@@ -1,8 +1,8 @@
-/* input.h — reading records in batches on a reader thread, and what the
- * output needs of every record, for the commands that read corpora. */
+/* input.h — reading records in batches, the next one read while the pool
+ * works on the last, and what the output needs of every record, for the
+ * commands that read corpora. */
 #ifndef RP_INPUT_H
 #define RP_INPUT_H
-#include <pthread.h>
 #include <stdio.h>
 #include "reprint.h"
 
@@ -55,11 +55,8 @@ typedef struct {
 typedef struct feeder {
 	rp_reader *reader;
 	int skip_errors;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	batch slot[2];
-	int full[2];
-	int done, stop, fatal;
+	int fatal;           /* the reader failed: err */
 	rp_error err;
 	record_meta *meta;   /* NULL: the batches carry the ids instead */
 	size_t max_records, max_bytes; /* of a batch */
@@ -71,20 +68,20 @@ typedef struct feeder {
 void *xgrow(void *p, size_t *cap, size_t need, size_t el);
 /* Read every record of reader in batches of at most BATCH_RECORDS and
  * BATCH_BYTES, calling consume(ctx, batch, err) on the calling thread for
- * each: with threads >= 2 (the size of the command's pool) a reader thread
- * reads the next batch meanwhile; with 1 the calling thread reads it too, so
- * that -j1 uses one core; a progress line goes to stderr when it is a
+ * each; the next batch is read by the calling thread at the start of the
+ * first job consume runs on pool (rp_pool_side), while the pool's other
+ * threads start on the batch; a progress line goes to stderr when it is a
  * terminal and quiet is 0.  meta: what the output needs of every record,
  * kept for the whole run; NULL to have each batch carry its records' ids
  * and errors instead (bounded memory).  Returns 0, or -1 after printing the
  * error (a bad record with skip_errors 0, a fatal stream error, or
  * consume's error). */
-int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, int threads,
+int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, rp_pool *pool,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
 /* The same without a record_meta, in batches of the given size: index add
  * takes larger ones, as each is one job on the thread pool and fewer jobs
  * mean fewer waits of one thread for the other at their ends. */
-int read_id_batches(rp_reader *reader, int skip_errors, int quiet, int threads, size_t max_records, size_t max_bytes,
+int read_id_batches(rp_reader *reader, int skip_errors, int quiet, rp_pool *pool, size_t max_records, size_t max_bytes,
                     int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
 /* Record seq's kept extra field k (length 0 when absent). */
 const char *meta_extra(const record_meta *m, int k, uint64_t seq, size_t *len);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli.h"
 #include "input.h"
 #include <xxhash.h>
@@ -266,7 +267,7 @@ int cmd_reuse(int argc, char **argv)
 	if (clusters_path && out_open(&cl, clusters_path)) goto done;
 	if (boiler_path && out_open(&bp, boiler_path)) goto done;
 	if (stats_path && out_open(&st, stats_path)) goto done;
-	if (read_batches(reader, skip, &meta, quiet, rp_pool_size(pool), add_batch, r)) goto done;
+	if (read_batches(reader, skip, &meta, quiet, pool, add_batch, r)) goto done;
 	if (group_field && set_groups(r, &meta)) goto done;
 	cpu[0] = cpu_now();
 	if (rp_reuse_finish(r, &err)) { cli_rp_error(&err); goto done; }

@@ -89,6 +89,13 @@ void rp_lsh_choose(double t, int num_perm, int *bands, int *rows);
 typedef struct rp_pool rp_pool;
 rp_pool *rp_pool_new(int nthreads); /* nthreads <= 0: number of cores */
 int rp_pool_size(const rp_pool *pool);
+/* Have the next job the pool runs (whoever starts it: rp_dedup_add,
+ * rp_reuse_add, ...) first call side(arg) on the calling thread, while the
+ * pool's other threads start on the job's items; the caller then joins
+ * them.  A reader overlaps the next batch's reading with this batch's work
+ * so, with no thread of its own.  side NULL cancels; a job started with
+ * side set clears it. */
+void rp_pool_side(rp_pool *pool, void (*side)(void *arg), void *arg);
 void rp_pool_free(rp_pool *pool);
 
 /* ---- tokens ------------------------------------------------------------ */

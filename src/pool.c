@@ -4,7 +4,10 @@
  * on the pool's threads and the calling thread, handing out indices one at a
  * time, and returns when all have finished.  worker is in [0, size): 0 is the
  * caller, so per-worker scratch can be indexed by it.  Callers place results
- * by index, so the outcome does not depend on the number of threads. */
+ * by index, so the outcome does not depend on the number of threads.
+ * rp_pool_side(pool, fn, arg) has the next job run fn(arg) on the calling
+ * thread before it takes items (the command's reader reads the next batch
+ * there while the other threads sketch this one). */
 #include <pthread.h>
 #include <unistd.h>
 #include "internal.h"
@@ -20,6 +23,8 @@ struct rp_pool {
 	int active;          /* workers inside the current job */
 	uint64_t generation; /* bumped for every job */
 	int quit;
+	void (*side)(void *); /* for the next job's caller (rp_pool_side) */
+	void *side_arg;
 };
 
 typedef struct { rp_pool *pool; int id; } worker_arg;
@@ -100,9 +105,20 @@ rp_pool *rp_pool_new(int nthreads)
 
 int rp_pool_size(const rp_pool *pool) { return pool ? pool->size : 1; }
 
+void rp_pool_side(rp_pool *p, void (*side)(void *), void *arg)
+{
+	if (!p) return;
+	p->side = side;
+	p->side_arg = side ? arg : NULL;
+}
+
 void rp_pool_run(rp_pool *p, size_t n, void (*fn)(void *, size_t, int), void *arg)
 {
+	void (*side)(void *) = p ? p->side : NULL;
+	void *side_arg = p ? p->side_arg : NULL;
+	if (side) p->side = NULL, p->side_arg = NULL;
 	if (!p || p->size == 1 || n <= 1) {
+		if (side) side(side_arg);
 		for (size_t i = 0; i < n; i++) fn(arg, i, 0);
 		return;
 	}
@@ -114,6 +130,7 @@ void rp_pool_run(rp_pool *p, size_t n, void (*fn)(void *, size_t, int), void *ar
 	p->generation++;
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
+	if (side) side(side_arg);
 	run_items(p, 0);
 	pthread_mutex_lock(&p->lock);
 	/* All indices are handed out; wait for workers still inside the job. */

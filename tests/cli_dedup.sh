@@ -90,8 +90,9 @@ head -c 300 "$T/c.jsonl.gz" >"$T/trunc.gz"
 $R dedup -q "$T/trunc.gz" -o "$T/o_tr" 2>"$T/e_tr"; expect_eq truncated_gzip_exit $? 1
 check truncated_gzip_message grep -q 'trunc.gz.*truncated' "$T/e_tr"
 check truncated_gzip_no_output test ! -e "$T/o_tr"
-# -j1 reads on the calling thread, -j2 on a reader thread: the same exit
-# status, message and output for a bad record, a skipped one, a broken stream
+# -j1 reads each batch alone, -j2 while the other thread works on the last:
+# the same exit status, message and output for a bad record, a skipped one,
+# a broken stream
 RA=$(cd "$(dirname "$R")" && pwd)/$(basename "$R")
 for c in "bad.jsonl" "--on-error skip bad.jsonl" "trunc.gz"; do
 	case_name=$(echo "$c" | tr -c 'a-z0-9\n' _)

@@ -1,6 +1,7 @@
 /* The dedup stage end to end in the library: planted near-duplicates against
  * brute-force exact Jaccard, determinism across thread counts, short and empty
  * documents, the representative rules. */
+#include <pthread.h>
 #include <math.h>
 #include "test.h"
 #include "reprint.h"
@@ -195,9 +196,51 @@ static void test_short_empty_and_keep_longest(void)
 	rp_pool_free(pool);
 }
 
+/* rp_pool_side: the next job, and only it, runs the side task once on the
+ * calling thread, and every item still runs exactly once. */
+typedef struct { int calls; pthread_t caller; int on_caller; } side_state;
+static void side_task(void *v)
+{
+	side_state *s = v;
+	s->calls++;
+	s->on_caller = pthread_equal(pthread_self(), s->caller);
+	for (volatile int i = 0; i < 200000; i++) {} /* the other threads start meanwhile */
+}
+static void count_item(void *v, size_t i, int wid)
+{
+	(void)wid;
+	__atomic_fetch_add(&((int *)v)[i], 1, __ATOMIC_RELAXED);
+}
+static void test_pool_side(void)
+{
+	for (int threads = 1; threads <= 3; threads++) {
+		rp_pool *pool = rp_pool_new(threads);
+		CHECK(pool != NULL);
+		int hits[1000] = {0};
+		side_state s = {0, pthread_self(), 0};
+		rp_pool_side(pool, side_task, &s);
+		rp_pool_run(pool, 1000, count_item, hits);
+		CHECK(s.calls == 1 && s.on_caller);
+		int once = 1;
+		for (int i = 0; i < 1000; i++) once &= hits[i] == 1;
+		CHECK(once);
+		rp_pool_run(pool, 1000, count_item, hits); /* the side went with the first job */
+		CHECK(s.calls == 1);
+		rp_pool_side(pool, side_task, &s);
+		rp_pool_side(pool, NULL, NULL); /* cancelled */
+		rp_pool_run(pool, 10, count_item, hits);
+		CHECK(s.calls == 1);
+		rp_pool_side(pool, side_task, &s); /* a job of one item runs it too */
+		rp_pool_run(pool, 1, count_item, hits);
+		CHECK(s.calls == 2);
+		rp_pool_free(pool);
+	}
+}
+
 int main(void)
 {
 	make_corpus();
+	RUN(test_pool_side);
 	RUN(test_brute_force_estimate);
 	RUN(test_brute_force_auto);
 	RUN(test_brute_force_exact);

@@ -1648,11 +1648,8 @@ typedef struct {
 typedef struct {
 	rp_reader *reader;
 	IdsObject *ids;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	rbatch slot[2];
-	int full[2];
-	int done, stop, fatal, nomem;
+	int fatal, nomem;
 	rp_error err;
 } rfeeder;
 
@@ -1721,32 +1718,6 @@ static int rfill(rfeeder *fd, rbatch *b, rp_error *err)
 	return rc;
 }
 
-static void *rfeed(void *v)
-{
-	rfeeder *fd = v;
-	int k = 0;
-	for (;;) {
-		pthread_mutex_lock(&fd->mu);
-		while (fd->full[k] && !fd->stop) pthread_cond_wait(&fd->cv, &fd->mu);
-		int stop = fd->stop;
-		pthread_mutex_unlock(&fd->mu);
-		if (stop) break;
-		rbatch *b = &fd->slot[k];
-		rp_error err;
-		int rc = rfill(fd, b, &err), nomem = rc == 2;
-		pthread_mutex_lock(&fd->mu);
-		if (b->n && !nomem) fd->full[k] = 1;
-		if (rc < 0) fd->fatal = rc, fd->err = err;
-		if (nomem) fd->nomem = 1;
-		if (rc <= 0 || nomem) fd->done = 1;
-		pthread_cond_broadcast(&fd->cv);
-		pthread_mutex_unlock(&fd->mu);
-		if (rc <= 0 || nomem) break;
-		k ^= 1;
-	}
-	return NULL;
-}
-
 static PyObject *bad_tuple(const rbatch *b, const struct bad_rec *e)
 {
 	return Py_BuildValue("(NNKK)", PyUnicode_DecodeUTF8(b->errs + e->msg_at, (Py_ssize_t)strlen(b->errs + e->msg_at),
@@ -1807,57 +1778,51 @@ static int take_rbatch(DedupObject *self, rbatch *b, PyObject *errors, PyObject 
 	return add_rbatch(self, b, errors) || PyErr_CheckSignals() ? 1 : 0;
 }
 
-/* One thread (threads=1): read a batch, then sketch it, in turn. */
-static int add_inline(DedupObject *self, rfeeder *fd, PyObject *errors, PyObject **ret)
+/* Reading the next batch, as the pool's side task (rp_pool_side). */
+typedef struct {
+	rfeeder *fd;
+	rbatch *b;
+	int rc, done;
+	rp_error err;
+} rread;
+
+static void rread_next(void *v)
 {
-	rbatch *b = &fd->slot[0];
-	for (;;) {
-		int rc;
-		rp_error err;
-		Py_BEGIN_ALLOW_THREADS
-		rc = rfill(fd, b, &err);
-		Py_END_ALLOW_THREADS
-		if (rc == 2) return fd->nomem = 1, 0;
-		if (b->n && take_rbatch(self, b, errors, ret)) return 1;
-		if (rc < 0) fd->fatal = rc, fd->err = err;
-		if (rc <= 0) return 0;
-	}
+	rread *r = v;
+	r->rc = rfill(r->fd, r->b, &r->err);
+	r->done = 1;
 }
 
-/* Two threads or more: a reader thread fills one slot while the batch in
- * the other is sketched. */
-static int add_threaded(DedupObject *self, rfeeder *fd, PyObject *errors, PyObject **ret)
+/* Read and sketch every batch: the next batch is read on this thread while
+ * the pool's other threads start sketching this one (the GIL released), as
+ * the command does.  0, or 1 as take_rbatch. */
+static int add_batches(DedupObject *self, rfeeder *fd, PyObject *errors, PyObject **ret)
 {
-	pthread_t th;
-	if (pthread_create(&th, NULL, rfeed, fd)) {
-		PyErr_SetString(PyExc_OSError, "cannot start the reader thread");
-		return 1;
-	}
-	int k = 0, failed = 0;
+	int k = 0;
+	rread r = {fd, &fd->slot[0], 0, 0, {0}};
+	Py_BEGIN_ALLOW_THREADS
+	rread_next(&r);
+	Py_END_ALLOW_THREADS
 	for (;;) {
-		int have;
-		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&fd->mu);
-		while (!fd->full[k] && !fd->done) pthread_cond_wait(&fd->cv, &fd->mu);
-		have = fd->full[k];
-		pthread_mutex_unlock(&fd->mu);
-		Py_END_ALLOW_THREADS
-		if (!have) break;
-		failed = take_rbatch(self, &fd->slot[k], errors, ret);
-		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&fd->mu);
-		fd->full[k] = 0;
-		if (failed) fd->stop = 1;
-		pthread_cond_broadcast(&fd->cv);
-		pthread_mutex_unlock(&fd->mu);
-		Py_END_ALLOW_THREADS
-		if (failed) break;
+		rbatch *b = &fd->slot[k];
+		int rc = r.rc;
+		if (rc == 2) return fd->nomem = 1, 0;
+		if (rc < 0) fd->fatal = rc, fd->err = r.err; /* raised after the records read before it */
+		r = (rread){fd, &fd->slot[k ^ 1], 0, 0, {0}};
+		if (rc > 0) rp_pool_side(self->pool, rread_next, &r);
+		int failed = b->n && take_rbatch(self, b, errors, ret);
+		if (rc > 0) {
+			rp_pool_side(self->pool, NULL, NULL);
+			if (!r.done && !failed) {
+				Py_BEGIN_ALLOW_THREADS
+				rread_next(&r);
+				Py_END_ALLOW_THREADS
+			}
+		}
+		if (failed) return 1;
+		if (rc <= 0) return 0;
 		k ^= 1;
 	}
-	Py_BEGIN_ALLOW_THREADS
-	pthread_join(th, NULL);
-	Py_END_ALLOW_THREADS
-	return failed;
 }
 
 /* add_reader(reader, ids, errors) -> None, or the first bad record's
@@ -1888,12 +1853,8 @@ static PyObject *Dedup_add_reader(PyObject *self_o, PyObject *args)
 	memset(&fd, 0, sizeof fd);
 	fd.reader = rd->r;
 	fd.ids = ids;
-	pthread_mutex_init(&fd.mu, NULL);
-	pthread_cond_init(&fd.cv, NULL);
 	PyObject *ret = NULL;
-	int failed = rp_pool_size(self->pool) <= 1 ? add_inline(self, &fd, errors, &ret)
-	                                            : add_threaded(self, &fd, errors, &ret);
-	if (failed) goto out; /* ret: the bad record, or NULL with the exception */
+	if (add_batches(self, &fd, errors, &ret)) goto out; /* ret: the bad record, or NULL with the exception */
 	if (fd.nomem) {
 		PyErr_NoMemory();
 		goto out;
@@ -1907,8 +1868,6 @@ static PyObject *Dedup_add_reader(PyObject *self_o, PyObject *args)
 	Py_INCREF(ret);
 out:
 	for (int i = 0; i < 2; i++) rbatch_free(&fd.slot[i]);
-	pthread_mutex_destroy(&fd.mu);
-	pthread_cond_destroy(&fd.cv);
 	self->busy = rd->busy = ids->busy = 0;
 	return ret;
 }

@@ -24,6 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_SCAN 1
+#endif
 
 #define MAX_OCC 16
 
@@ -37,6 +41,7 @@ static inline uint64_t seed_key(size_t i, size_t j, size_t sa)
 struct rp_aligner {
 	size_t k;
 	uint32_t gap, min_tokens;
+	int scalar;              /* never the AVX-512 scan (tests) */
 	/* side A */
 	const uint64_t *a;
 	size_t na, sa;
@@ -61,6 +66,8 @@ struct rp_aligner {
 	size_t hb_cap;
 	uint32_t *maybe;         /* B positions that pass the filter */
 	size_t maybe_cap;
+	uint64_t *bits;          /* B's tokens, then its windows, that pass the token filter (AVX-512) */
+	size_t bits_cap;
 	uint64_t *match;         /* j << 32 | slot of every B shingle found in A */
 	size_t match_cap;
 	uint64_t *seeds, *tmp;
@@ -88,7 +95,7 @@ void rp_aligner_free(rp_aligner *al)
 {
 	if (!al) return;
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
-	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe);
+	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe); rp_free(al->bits);
 	rp_free(al->hb); rp_free(al->match); rp_free(al->seeds); rp_free(al->tmp); rp_free(al->seg);
 	rp_free(al->claim_a); rp_free(al->claim_b); rp_free(al->dcount);
 	rp_free(al);
@@ -159,6 +166,7 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 }
 
 size_t rp_aligner_distinct_a(const rp_aligner *al) { return al->distinct; }
+void rp_aligner_set_scalar(rp_aligner *al, int scalar) { al->scalar = scalar; }
 
 static int cmp_len_desc(const void *x, const void *y)
 {
@@ -245,6 +253,82 @@ static int trim_to_agreement(rp_passage *p, const uint64_t *a, const uint64_t *b
 	return p->a_end - p->a_start >= min_tokens && p->b_end - p->b_start >= min_tokens;
 }
 
+#ifdef HAVE_AVX512_SCAN
+/* rp_aligner_run's scan of B with AVX-512: a bitmap of B's tokens in A's
+ * token filter, then of the windows of k such tokens (shifted and anded),
+ * then, eight windows at a time, the shingle hashes of those that pass,
+ * from the formula (shingle.c), tested against the shingle filter (gathered)
+ * and packed into maybe and hb (room for sb + 8 of each).  The same
+ * positions and hashes as the scalar scan, in the same order.  k <= 64. */
+#define SCAN_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,popcnt")))
+SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b, size_t nb, uint64_t *bits,
+                                        uint32_t *maybe, uint64_t *hb)
+{
+	const size_t k = al->k, sb = nb - k + 1, nw = (nb + 63) / 64;
+	const unsigned tshift = 64 - al->tbits, fshift = 64 - al->fbits;
+	const uint64_t *tfilt = al->tfilt, *filt = al->filt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	/* 1. tokens in A's token filter: bit i */
+	const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63);
+	const __m128i tsh = _mm_cvtsi32_si128((int)tshift);
+	uint8_t *tb = (uint8_t *)bits;
+	memset(bits, 0, (nw + 1) * sizeof *bits);
+	size_t i = 0;
+	for (; i + 8 <= nb; i += 8) {
+		__m512i f = _mm512_srl_epi64(_mm512_loadu_si512((const void *)(b + i)), tsh);
+		__m512i w = _mm512_i64gather_epi64(_mm512_srli_epi64(f, 6), (const void *)tfilt, 8);
+		tb[i / 8] = (uint8_t)_mm512_test_epi64_mask(_mm512_srlv_epi64(w, _mm512_and_si512(f, low6)), one);
+	}
+	for (; i < nb; i++) {
+		uint64_t f = b[i] >> tshift;
+		tb[i / 8] |= (uint8_t)(((tfilt[f >> 6] >> (f & 63)) & 1) << (i & 7));
+	}
+	/* 2. windows whose k tokens all are: bit j (0 past the last window) */
+	for (size_t q = 0; q < nw; q++) {
+		uint64_t cur = bits[q], nxt = bits[q + 1], w = cur;
+		for (size_t r = 1; r < k; r++) w &= cur >> r | nxt << (64 - r);
+		bits[q] = w;
+	}
+	/* 3. their shingle hashes, in the shingle filter */
+	const uint8_t *wb = tb;
+	const __m512i c1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
+	const __m512i c2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+	const __m512i vt = _mm512_set1_epi64((long long)tag);
+	const __m128i fsh = _mm_cvtsi32_si128((int)fshift);
+	const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	size_t n = 0, j = 0;
+	for (; j + 8 <= sb; j += 8) {
+		__mmask8 m = wb[j / 8];
+		if (!m) continue;
+		__m512i h = vt;
+		for (size_t t = 0; t < k; t++)
+			h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_loadu_si512((const void *)(b + j + t)),
+			                                          _mm512_set1_epi64((long long)(k - 1 - t))));
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		h = _mm512_mullo_epi64(h, c1);
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		h = _mm512_mullo_epi64(h, c2);
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		__m512i f = _mm512_srl_epi64(h, fsh);
+		__m512i w = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, _mm512_srli_epi64(f, 6), (const void *)filt, 8);
+		m = _mm512_mask_test_epi64_mask(m, _mm512_srlv_epi64(w, _mm512_and_si512(f, low6)), one);
+		_mm512_storeu_si512((void *)(hb + n), _mm512_maskz_compress_epi64(m, h));
+		_mm256_storeu_si256((__m256i *)(maybe + n),
+		                    _mm256_maskz_compress_epi32(m, _mm256_add_epi32(_mm256_set1_epi32((int)j), iota)));
+		n += (size_t)__builtin_popcount(m);
+	}
+	for (; j < sb; j++) {
+		if (!((wb[j / 8] >> (j & 7)) & 1)) continue;
+		uint64_t h = 0;
+		for (size_t t = 0; t < k; t++) h ^= rp_rotl64(b[j + t], (unsigned)(k - 1 - t));
+		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
+		maybe[n] = (uint32_t)j;
+		hb[n] = x;
+		n += (filt[f >> 6] >> (f & 63)) & 1;
+	}
+	return n;
+}
+#endif
+
 int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared)
 {
 	*out = NULL;
@@ -256,8 +340,8 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	if (nb > UINT32_MAX - 1 || (sa && na + nb > UINT32_MAX - 1)) return RP_EDATA;
 	if (!sa || nb < k) return 0;
 	size_t sb = nb - k + 1;
-	if (rp_grow((void **)&al->hb, &al->hb_cap, sb, sizeof *al->hb)
-	    || rp_grow((void **)&al->maybe, &al->maybe_cap, sb, sizeof *al->maybe))
+	if (rp_grow((void **)&al->hb, &al->hb_cap, sb + 8, sizeof *al->hb)
+	    || rp_grow((void **)&al->maybe, &al->maybe_cap, sb + 8, sizeof *al->maybe))
 		return RP_ENOMEM;
 	/* B's shingles that A may have: every token in A's token filter, then
 	 * the shingle in A's shingle filter.  The shingle hashes are rp_shingles'
@@ -268,6 +352,13 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	uint32_t *maybe = al->maybe;
 	uint64_t *hb = al->hb, h = 0;
 	size_t miss = SIZE_MAX; /* the last token A lacks, among those read */
+#ifdef HAVE_AVX512_SCAN
+	if (!al->scalar && k <= 64 && rp_have_avx512dq() && __builtin_cpu_supports("avx512vl")) {
+		if (rp_grow((void **)&al->bits, &al->bits_cap, nb / 64 + 2, sizeof *al->bits)) return RP_ENOMEM;
+		nmaybe = scan_b_avx512(al, b, nb, al->bits, maybe, hb);
+		goto scanned;
+	}
+#endif
 #define IN_A(x) ((tfilt[((x) >> tshift) >> 6] >> (((x) >> tshift) & 63)) & 1)
 	for (size_t i = 0; i < k; i++) {
 		h ^= rp_rotl64(b[i], (unsigned)(k - 1 - i));
@@ -286,6 +377,9 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 		nmaybe += (filt[f >> 6] >> (f & 63)) & 1;
 	}
 #undef IN_A
+#ifdef HAVE_AVX512_SCAN
+scanned:
+#endif
 	/* B's shingles found in A, and how often each occurs in B. */
 	for (size_t x = 0; x < nmaybe; x++) {
 		size_t j = maybe[x];

@@ -16,12 +16,18 @@ static uint64_t next(void)
 
 static void test_shingles_rolling_equals_direct(void)
 {
-	uint64_t tok[40], out[40];
-	for (int i = 0; i < 40; i++) tok[i] = next();
+	uint64_t tok[200], out[200];
+	for (int i = 0; i < 200; i++) tok[i] = next();
 	tok[7] = tok[12]; /* repeated tokens */
-	for (int n = 1; n <= 9; n++) {
-		size_t m = rp_shingles(tok, 40, n, out);
-		CHECK(m == (size_t)(40 - n + 1));
+	/* lengths and n for the eight-at-a-time path, its tail, and rotations past 63 */
+	const int ns[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 63, 64, 65, 70};
+	const size_t lens[] = {40, 200, 16, 17};
+	for (size_t q = 0; q < sizeof ns / sizeof *ns * 4; q++) {
+		int n = ns[q / 4];
+		size_t len = lens[q % 4];
+		if ((size_t)n > len) continue;
+		size_t m = rp_shingles(tok, len, n, out);
+		CHECK(m == len - (size_t)n + 1);
 		for (size_t j = 0; j < m; j++) {
 			uint64_t h = 0;
 			for (int i = 0; i < n; i++) h ^= rp_rotl64(tok[j + i], (unsigned)(n - 1 - i));

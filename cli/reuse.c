@@ -23,7 +23,7 @@ static void help(void)
 	     "boilerplate: they count neither in passages nor in containment.  Inputs and bad\n"
 	     "records as for 'reprint dedup'; a skipped bad record is written first as\n"
 	     "{\"id\", \"error\", \"file\", \"line\", \"byte\"}.  The token streams of documents of\n"
-	     "--min-words or more (16 bytes a word) are held in memory up to a quarter of the\n"
+	     "--min-words or more (about 10 bytes a word) are held in memory up to a quarter of the\n"
 	     "physical memory, the rest in a temporary file in $TMPDIR.\n\n"
 	     "  -m, --min-words N      shortest passage, in words (default 50)\n"
 	     "  -n, --ngram N          seed length in words (default 5)\n"

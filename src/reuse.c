@@ -5,7 +5,8 @@
  * fingerprint) and keeps the fingerprints as postings, each with hashes of
  * the tokens on its left and on its right (context_sigs), and, for each
  * document long enough to hold a passage, either its text or its token
- * stream (hash and byte span of every token): texts while few documents
+ * stream (hash and byte span of every token, the spans packed into a byte of
+ * gap and a byte of length where they fit: keep_record): texts while few documents
  * share fingerprints (sample_repeats), the documents in candidates being
  * tokenised again in rp_reuse_finish (materialize).  Both in memory up to a
  * budget (a quarter of the physical memory), beyond it in an unlinked
@@ -435,7 +436,7 @@ static void add_item(void *v, size_t i, int wid)
  * between batches: keeping the text (about 6 bytes a token) and tokenising
  * again only the documents the candidates need is cheaper when few are
  * needed (a corpus of mostly distinct texts: 15% of the 1.1 GB one), a
- * record at once (16 bytes a token, every page of it touched for the first
+ * record at once (10 bytes a token, every page of it touched for the first
  * time) when most are.  The estimate: among a 1/64 sample of the
  * fingerprints (by hash) of the batches so far, the share already seen in
  * another document. */
@@ -665,7 +666,7 @@ static void tok_item(void *v, size_t i, int wid)
 /* Token records of the documents in candidates and of the reference
  * documents of boilerplate, tokenised again from their kept texts: most
  * documents of a corpus of distinct texts are in no candidate, and a record
- * is 16 bytes a token against about 6 bytes of text.  (Other documents with
+ * is about 10 bytes a token against about 6 bytes of text.  (Other documents with
  * boilerplate are tokenised again where their masks are found: read_kept.) */
 static int materialize(rp_reuse *r)
 {

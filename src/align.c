@@ -8,8 +8,10 @@
  *     the table and bit filters of its tokens and shingles) and aligned
  *     against many B, as reuse does for all pairs with one first document;
  *     B's shingles are finalised only where all their tokens pass A's token
- *     filter, and probed only where they pass its shingle filter;
- *  2. chain: seeds sorted by diagonal (j - i) then i; seeds on one diagonal
+ *     filter, and probed only where they pass its shingle filter (with
+ *     AVX-512, eight at a time: scan_b_avx512);
+ *  2. chain: seeds, made in B order, chained on their diagonal (j - i) as
+ *     they come (on one diagonal they come in A order); seeds on one diagonal
  *     closer than max_gap tokens join one segment, so a changed word (which
  *     breaks k seeds) does not split a passage;
  *  3. merge: segments that follow each other within max_gap tokens in both A
@@ -19,7 +21,7 @@
  *     already claimed in A or in B, so every token belongs to one passage;
  *  5. extend both ends token by token while the tokens agree.
  * Passages found in any order: a paragraph moved to the top is its own
- * passage.  Cost O(|A| + |B| + seeds) (seeds radix-sorted), no allocation
+ * passage.  Cost O(|A| + |B| + seeds), no allocation
  * per pair once the scratch has grown. */
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +32,6 @@
 #endif
 
 #define MAX_OCC 16
-
-/* A seed packed into one key that sorts by diagonal, then by position in A:
- * (j - i + sa - 1) << 32 | i. */
-static inline uint64_t seed_key(size_t i, size_t j, size_t sa)
-{
-	return (uint64_t)(j + sa - 1 - i) << 32 | (uint64_t)i;
-}
 
 struct rp_aligner {
 	size_t k;
@@ -70,10 +65,8 @@ struct rp_aligner {
 	size_t bits_cap;
 	uint64_t *match;         /* j << 32 | slot of every B shingle found in A */
 	size_t match_cap;
-	uint64_t *seeds, *tmp;
-	size_t seeds_cap, tmp_cap;
-	uint32_t *dcount;        /* seeds per diagonal, for the counting sort */
-	size_t dcount_cap;
+	uint32_t *open;          /* per diagonal: 1 + the segment being chained on it, else 0 */
+	size_t open_cap;
 	rp_passage *seg;
 	size_t seg_cap;
 	uint8_t *claim_a, *claim_b;
@@ -96,8 +89,8 @@ void rp_aligner_free(rp_aligner *al)
 	if (!al) return;
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
 	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe); rp_free(al->bits);
-	rp_free(al->hb); rp_free(al->match); rp_free(al->seeds); rp_free(al->tmp); rp_free(al->seg);
-	rp_free(al->claim_a); rp_free(al->claim_b); rp_free(al->dcount);
+	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg);
+	rp_free(al->claim_a); rp_free(al->claim_b);
 	rp_free(al);
 }
 
@@ -395,73 +388,48 @@ scanned:
 		if (!al->t_cnt[slot]++) inter++;
 	}
 	*shared = inter;
-	/* 1. seeds: (i, j) with equal shingles, unless the shingle occurs more
-	 * than MAX_OCC times in B */
-	size_t nseeds = 0;
-	int rc = RP_ENOMEM;
-	for (size_t q = 0; q < nmatch; q++) {
+	/* 1-2. seeds: (i, j) with equal shingles, unless the shingle occurs more
+	 * than MAX_OCC times in B, chained as they come: in B order, so each
+	 * diagonal's come in A order (i = j - diagonal); open[d] is 1 + the
+	 * segment a seed on diagonal d (j - i + sa - 1) would extend, 0 between
+	 * calls */
+	size_t nseg = 0, ndiag = sa + sb - 1;
+	if (ndiag > al->open_cap) {
+		rp_free(al->open);
+		al->open_cap = 0;
+		if (!(al->open = rp_malloc_array(ndiag, sizeof *al->open))) {
+			for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
+			return RP_ENOMEM;
+		}
+		memset(al->open, 0, ndiag * sizeof *al->open);
+		al->open_cap = ndiag;
+	}
+	uint32_t *open = al->open;
+	int rc = 0;
+	for (size_t q = 0; q < nmatch && !rc; q++) {
 		size_t j = (size_t)(al->match[q] >> 32), slot = (size_t)(al->match[q] & 0xffffffffu);
 		if (al->t_cnt[slot] > MAX_OCC) continue;
 		for (uint32_t i1 = al->t_head[slot]; i1; i1 = al->next[i1 - 1]) {
-			if (nseeds == al->seeds_cap && rp_grow((void **)&al->seeds, &al->seeds_cap, nseeds + 1, sizeof *al->seeds))
-				goto out;
-			al->seeds[nseeds++] = seed_key(i1 - 1, j, sa);
+			uint32_t i = i1 - 1, d = (uint32_t)(j + sa - 1 - i), o = open[d];
+			/* a segment being chained: a_start its first seed, a_end its last,
+			 * b_start its diagonal */
+			if (o && i - al->seg[o - 1].a_end <= gap) al->seg[o - 1].a_end = i;
+			else if (!(rc = push(&al->seg, &nseg, &al->seg_cap, (rp_passage){i, i, d, 0, 0, 0, 0, 0, 0})))
+				open[d] = (uint32_t)nseg;
+			else break;
 		}
 	}
 	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
 	nmatch = 0;
-	if (!nseeds) return 0;
-	if (rp_grow((void **)&al->tmp, &al->tmp_cap, nseeds, sizeof *al->tmp)) return RP_ENOMEM;
-	/* 2. chain along diagonals */
-	uint64_t *seeds = al->seeds;
-	/* Seeds come in B order, each B position's in A order: on one diagonal
-	 * (a copied passage) they are sorted already. */
-	size_t unsorted = 0;
-	for (size_t q = 1; q < nseeds && !unsorted; q++) unsorted = seeds[q] < seeds[q - 1];
-	if (unsorted) {
-		/* On one diagonal, seeds in B order are in A order too (i = j -
-		 * diagonal), so a stable sort by diagonal sorts them by the whole
-		 * key: one counting pass when the diagonals are few enough. */
-		size_t ndiag = sa + sb; /* diagonals run from 0 to sa + sb - 2 */
-		if (ndiag <= ((size_t)1 << 16) && !rp_grow((void **)&al->dcount, &al->dcount_cap, ndiag, sizeof *al->dcount)) {
-			uint32_t *c = al->dcount;
-			size_t lo = ndiag, hi = 0; /* the diagonals seeds are on */
-			for (size_t q = 0; q < nseeds; q++) {
-				size_t d = (size_t)(seeds[q] >> 32);
-				if (d < lo) lo = d;
-				if (d > hi) hi = d;
-			}
-			memset(c + lo, 0, (hi - lo + 1) * sizeof *c);
-			for (size_t q = 0; q < nseeds; q++) c[seeds[q] >> 32]++;
-			uint32_t sum = 0;
-			for (size_t d = lo; d <= hi; d++) {
-				uint32_t v = c[d];
-				c[d] = sum;
-				sum += v;
-			}
-			uint64_t *t = al->tmp;
-			for (size_t q = 0; q < nseeds; q++) t[c[seeds[q] >> 32]++] = seeds[q];
-			al->tmp = seeds;
-			al->seeds = seeds = t;
-			size_t cap = al->tmp_cap;
-			al->tmp_cap = al->seeds_cap;
-			al->seeds_cap = cap;
-		} else {
-			rp_sort_u64_tmp(seeds, al->tmp, nseeds);
-		}
+	for (size_t x = 0; x < nseg; x++) {
+		rp_passage *p = &al->seg[x];
+		open[p->b_start] = 0;
+		int64_t diag = (int64_t)p->b_start - (int64_t)(sa - 1);
+		uint32_t i0 = p->a_start, i1 = p->a_end + (uint32_t)k;
+		*p = (rp_passage){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};
 	}
-	size_t nseg = 0;
-	for (size_t s = 0; s < nseeds;) {
-		size_t t = s;
-		while (t + 1 < nseeds && seeds[t + 1] >> 32 == seeds[s] >> 32
-		       && (uint32_t)seeds[t + 1] - (uint32_t)seeds[t] <= gap)
-			t++;
-		int64_t diag = (int64_t)(seeds[s] >> 32) - (int64_t)(sa - 1);
-		uint32_t i0 = (uint32_t)seeds[s], i1 = (uint32_t)seeds[t] + (uint32_t)k;
-		rp_passage p = {i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};
-		if (push(&al->seg, &nseg, &al->seg_cap, p)) return RP_ENOMEM;
-		s = t + 1;
-	}
+	if (rc) return rc;
+	if (!nseg) return 0;
 	/* 3. merge segments that follow each other in both A and B */
 	rp_passage *seg = al->seg;
 	sort_passages(seg, nseg, cmp_a_start);
@@ -521,9 +489,6 @@ scanned:
 	*out = sel;
 	*nout = nsel;
 	return 0;
-out:
-	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
-	return rc;
 }
 
 rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *o,

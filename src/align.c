@@ -67,8 +67,8 @@ struct rp_aligner {
 	size_t match_cap;
 	uint32_t *open;          /* per diagonal: 1 + the segment being chained on it, else 0 */
 	size_t open_cap;
-	rp_passage *seg;
-	size_t seg_cap;
+	rp_passage *seg, *seg_tmp;
+	size_t seg_cap, seg_tmp_cap;
 	uint8_t *claim_a, *claim_b;
 	size_t claim_a_cap, claim_b_cap;
 };
@@ -89,7 +89,7 @@ void rp_aligner_free(rp_aligner *al)
 	if (!al) return;
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
 	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe); rp_free(al->bits);
-	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg);
+	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg); rp_free(al->seg_tmp);
 	rp_free(al->claim_a); rp_free(al->claim_b);
 	rp_free(al);
 }
@@ -161,36 +161,45 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 size_t rp_aligner_distinct_a(const rp_aligner *al) { return al->distinct; }
 void rp_aligner_set_scalar(rp_aligner *al, int scalar) { al->scalar = scalar; }
 
-static int cmp_len_desc(const void *x, const void *y)
+/* The orders passages are sorted in: by a_start then b_start, or longest
+ * first (by_len), then so.  Strict and total on the segments of one
+ * alignment (no two start at the same seed). */
+static inline int before(const rp_passage *a, const rp_passage *b, int by_len)
 {
-	const rp_passage *a = x, *b = y;
-	uint32_t la = a->a_end - a->a_start, lb = b->a_end - b->a_start;
-	if (la != lb) return la > lb ? -1 : 1;
-	if (a->a_start != b->a_start) return a->a_start < b->a_start ? -1 : 1;
-	return (a->b_start > b->b_start) - (a->b_start < b->b_start);
+	if (by_len) {
+		uint32_t la = a->a_end - a->a_start, lb = b->a_end - b->a_start;
+		if (la != lb) return la > lb;
+	}
+	if (a->a_start != b->a_start) return a->a_start < b->a_start;
+	return a->b_start < b->b_start;
 }
 
-static int cmp_a_start(const void *x, const void *y)
+/* Sort passages: insertion sort of runs of 16 (most alignments have fewer),
+ * then the runs merged pairwise through tmp (room for n). */
+static void sort_passages(rp_passage *p, size_t n, int by_len, rp_passage *tmp)
 {
-	const rp_passage *a = x, *b = y;
-	if (a->a_start != b->a_start) return a->a_start < b->a_start ? -1 : 1;
-	return (a->b_start > b->b_start) - (a->b_start < b->b_start);
-}
-
-/* Sort passages by cmp (a total order on them): insertion sort when few,
- * which most alignments have, else qsort. */
-static inline void sort_passages(rp_passage *p, size_t n, int (*cmp)(const void *, const void *))
-{
-	if (n > 16) {
-		qsort(p, n, sizeof *p, cmp);
-		return;
+	for (size_t s = 0; s < n; s += 16) {
+		size_t e = s + 16 < n ? s + 16 : n;
+		for (size_t i = s + 1; i < e; i++) {
+			rp_passage x = p[i];
+			size_t j = i;
+			while (j > s && before(&x, &p[j - 1], by_len)) p[j] = p[j - 1], j--;
+			p[j] = x;
+		}
 	}
-	for (size_t i = 1; i < n; i++) {
-		rp_passage x = p[i];
-		size_t j = i;
-		while (j > 0 && cmp(&p[j - 1], &x) > 0) p[j] = p[j - 1], j--;
-		p[j] = x;
+	rp_passage *src = p, *dst = tmp;
+	for (size_t w = 16; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, i = lo, j = mid, o = lo;
+			while (i < mid && j < hi) dst[o++] = before(&src[j], &src[i], by_len) ? src[j++] : src[i++];
+			while (i < mid) dst[o++] = src[i++];
+			while (j < hi) dst[o++] = src[j++];
+		}
+		rp_passage *t = src;
+		src = dst;
+		dst = t;
 	}
+	if (src != p) memcpy(p, src, n * sizeof *p);
 }
 
 /* Append to a growable passage array. */
@@ -431,8 +440,9 @@ scanned:
 	if (rc) return rc;
 	if (!nseg) return 0;
 	/* 3. merge segments that follow each other in both A and B */
+	if (rp_grow((void **)&al->seg_tmp, &al->seg_tmp_cap, nseg, sizeof *al->seg_tmp)) return RP_ENOMEM;
 	rp_passage *seg = al->seg;
-	sort_passages(seg, nseg, cmp_a_start);
+	sort_passages(seg, nseg, 0, al->seg_tmp);
 	size_t m = 0;
 	for (size_t s = 0; s < nseg; s++) {
 		int merged = 0;
@@ -464,7 +474,7 @@ scanned:
 	memset(claim_b, 0, nb);
 	rp_passage *sel = NULL;
 	size_t nsel = 0, sel_cap = 0;
-	sort_passages(seg, nseg, cmp_len_desc);
+	sort_passages(seg, nseg, 1, al->seg_tmp);
 	for (size_t s = 0; s < nseg; s++) {
 		rp_passage p = seg[s];
 		if (p.a_end - p.a_start < min_tokens && p.b_end - p.b_start < min_tokens) continue;
@@ -485,7 +495,7 @@ scanned:
 			return RP_ENOMEM;
 		}
 	}
-	sort_passages(sel, nsel, cmp_a_start);
+	sort_passages(sel, nsel, 0, al->seg_tmp); /* nsel <= nseg */
 	*out = sel;
 	*nout = nsel;
 	return 0;

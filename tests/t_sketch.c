@@ -46,6 +46,35 @@ static void test_shingles_rolling_equals_direct(void)
 	CHECK(x != y);
 }
 
+/* Winnowing against its definition: in every window of w hashes the
+ * rightmost minimum, each newly selected position once; random hashes, and
+ * hashes from a few values (many ties), w around the vector width. */
+static void test_winnow_equals_definition(void)
+{
+	static uint64_t h[3000];
+	static rp_fingerprint fp[3000];
+	const size_t ws[] = {1, 2, 7, 8, 15, 16, 17, 24, 46, 47, 64, 100};
+	size_t bad = 0;
+	for (int round = 0; round < 120; round++) {
+		size_t n = 1 + (size_t)(next() % 3000), w = ws[round % 12];
+		uint64_t range = round % 3 == 0 ? 3 : round % 3 == 1 ? 1000 : UINT64_MAX;
+		for (size_t i = 0; i < n; i++) h[i] = range == UINT64_MAX ? next() : next() % range;
+		size_t m = rp_winnow(h, n, w, fp), k = 0;
+		size_t prev = SIZE_MAX;
+		for (size_t s = 0; n >= w && s + w <= n; s++) {
+			size_t p = s;
+			for (size_t i = s + 1; i < s + w; i++)
+				if (h[i] <= h[p]) p = i;
+			if (p == prev) continue;
+			prev = p;
+			if (k >= m || fp[k].pos != p || fp[k].hash != h[p]) bad++;
+			k++;
+		}
+		if (k != m) bad++;
+	}
+	CHECK(bad == 0);
+}
+
 /* Two random sets with |A ∩ B| = c, |A| = a, |B| = b (sorted for exact J). */
 static void make_pair(uint64_t *A, size_t a, uint64_t *B, size_t b, size_t c)
 {
@@ -239,6 +268,7 @@ int main(void)
 	RUN(test_radix_sorts_equal_qsort);
 	RUN(test_fused_equals_two_steps);
 	RUN(test_shingles_rolling_equals_direct);
+	RUN(test_winnow_equals_definition);
 	RUN(test_estimate_unbiased_with_stated_error);
 	RUN(test_sketch_properties);
 	RUN(test_exact_jaccard);

@@ -266,7 +266,10 @@ int cmd_reuse(int argc, char **argv)
 	if (clusters_path && out_open(&cl, clusters_path)) goto done;
 	if (boiler_path && out_open(&bp, boiler_path)) goto done;
 	if (stats_path && out_open(&st, stats_path)) goto done;
-	if (read_batches(reader, skip, &meta, quiet, add_batch, r)) goto done;
+	/* Batches of 4 MB, not 8: the reader's two batch buffers are fresh
+	 * memory, and page faults were a fifth of the run (20news: 271 -> 259
+	 * ms at the median). */
+	if (read_batches_max(reader, skip, &meta, quiet, (size_t)4 << 20, add_batch, r)) goto done;
 	if (group_field && set_groups(r, &meta)) goto done;
 	cpu[0] = cpu_now();
 	if (rp_reuse_finish(r, &err)) { cli_rp_error(&err); goto done; }

@@ -245,6 +245,12 @@ int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quie
 	return run_batches(reader, skip_errors, meta, quiet, pool, BATCH_RECORDS, BATCH_BYTES, consume, ctx);
 }
 
+int read_batches_max(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, rp_pool *pool,
+                     size_t max_bytes, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
+{
+	return run_batches(reader, skip_errors, meta, quiet, pool, BATCH_RECORDS, max_bytes, consume, ctx);
+}
+
 int read_id_batches(rp_reader *reader, int skip_errors, int quiet, rp_pool *pool, size_t max_records, size_t max_bytes,
                     int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx)
 {

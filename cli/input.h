@@ -78,6 +78,10 @@ void *xgrow(void *p, size_t *cap, size_t need, size_t el);
  * consume's error). */
 int read_batches(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, rp_pool *pool,
                  int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
+/* The same in batches of at most max_bytes of text: reuse takes smaller
+ * ones, as the two batch buffers are memory touched for the first time. */
+int read_batches_max(rp_reader *reader, int skip_errors, record_meta *meta, int quiet, rp_pool *pool,
+                     size_t max_bytes, int (*consume)(void *ctx, batch *b, rp_error *err), void *ctx);
 /* The same without a record_meta, in batches of the given size: index add
  * takes larger ones, as each is one job on the thread pool and fewer jobs
  * mean fewer waits of one thread for the other at their ends. */

@@ -24,7 +24,7 @@ static void help(void)
 	     "boilerplate: they count neither in passages nor in containment.  Inputs and bad\n"
 	     "records as for 'reprint dedup'; a skipped bad record is written first as\n"
 	     "{\"id\", \"error\", \"file\", \"line\", \"byte\"}.  The token streams of documents of\n"
-	     "--min-words or more (16 bytes a word) are held in memory up to a quarter of the\n"
+	     "--min-words or more (about 10 bytes a word) are held in memory up to a quarter of the\n"
 	     "physical memory, the rest in a temporary file in $TMPDIR.\n\n"
 	     "  -m, --min-words N      shortest passage, in words (default 50)\n"
 	     "  -n, --ngram N          seed length in words (default 5)\n"
@@ -267,7 +267,10 @@ int cmd_reuse(int argc, char **argv)
 	if (clusters_path && out_open(&cl, clusters_path)) goto done;
 	if (boiler_path && out_open(&bp, boiler_path)) goto done;
 	if (stats_path && out_open(&st, stats_path)) goto done;
-	if (read_batches(reader, skip, &meta, quiet, pool, add_batch, r)) goto done;
+	/* Batches of 4 MB, not 8: the reader's two batch buffers are fresh
+	 * memory, and page faults were a fifth of the run (20news: 271 -> 259
+	 * ms at the median). */
+	if (read_batches_max(reader, skip, &meta, quiet, pool, (size_t)4 << 20, add_batch, r)) goto done;
 	if (group_field && set_groups(r, &meta)) goto done;
 	cpu[0] = cpu_now();
 	if (rp_reuse_finish(r, &err)) { cli_rp_error(&err); goto done; }

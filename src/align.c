@@ -8,8 +8,10 @@
  *     the table and bit filters of its tokens and shingles) and aligned
  *     against many B, as reuse does for all pairs with one first document;
  *     B's shingles are finalised only where all their tokens pass A's token
- *     filter, and probed only where they pass its shingle filter;
- *  2. chain: seeds sorted by diagonal (j - i) then i; seeds on one diagonal
+ *     filter, and probed only where they pass its shingle filter (with
+ *     AVX-512, eight at a time: scan_b_avx512);
+ *  2. chain: seeds, made in B order, chained on their diagonal (j - i) as
+ *     they come (on one diagonal they come in A order); seeds on one diagonal
  *     closer than max_gap tokens join one segment, so a changed word (which
  *     breaks k seeds) does not split a passage;
  *  3. merge: segments that follow each other within max_gap tokens in both A
@@ -19,24 +21,22 @@
  *     already claimed in A or in B, so every token belongs to one passage;
  *  5. extend both ends token by token while the tokens agree.
  * Passages found in any order: a paragraph moved to the top is its own
- * passage.  Cost O(|A| + |B| + seeds) (seeds radix-sorted), no allocation
+ * passage.  Cost O(|A| + |B| + seeds), no allocation
  * per pair once the scratch has grown. */
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_SCAN 1
+#endif
 
 #define MAX_OCC 16
-
-/* A seed packed into one key that sorts by diagonal, then by position in A:
- * (j - i + sa - 1) << 32 | i. */
-static inline uint64_t seed_key(size_t i, size_t j, size_t sa)
-{
-	return (uint64_t)(j + sa - 1 - i) << 32 | (uint64_t)i;
-}
 
 struct rp_aligner {
 	size_t k;
 	uint32_t gap, min_tokens;
+	int scalar;              /* never the AVX-512 scan (tests) */
 	/* side A */
 	const uint64_t *a;
 	size_t na, sa;
@@ -61,14 +61,14 @@ struct rp_aligner {
 	size_t hb_cap;
 	uint32_t *maybe;         /* B positions that pass the filter */
 	size_t maybe_cap;
+	uint64_t *bits;          /* B's tokens, then its windows, that pass the token filter (AVX-512) */
+	size_t bits_cap;
 	uint64_t *match;         /* j << 32 | slot of every B shingle found in A */
 	size_t match_cap;
-	uint64_t *seeds, *tmp;
-	size_t seeds_cap, tmp_cap;
-	uint32_t *dcount;        /* seeds per diagonal, for the counting sort */
-	size_t dcount_cap;
-	rp_passage *seg;
-	size_t seg_cap;
+	uint32_t *open;          /* per diagonal: 1 + the segment being chained on it, else 0 */
+	size_t open_cap;
+	rp_passage *seg, *seg_tmp;
+	size_t seg_cap, seg_tmp_cap;
 	uint8_t *claim_a, *claim_b;
 	size_t claim_a_cap, claim_b_cap;
 };
@@ -88,9 +88,9 @@ void rp_aligner_free(rp_aligner *al)
 {
 	if (!al) return;
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
-	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe);
-	rp_free(al->hb); rp_free(al->match); rp_free(al->seeds); rp_free(al->tmp); rp_free(al->seg);
-	rp_free(al->claim_a); rp_free(al->claim_b); rp_free(al->dcount);
+	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe); rp_free(al->bits);
+	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg); rp_free(al->seg_tmp);
+	rp_free(al->claim_a); rp_free(al->claim_b);
 	rp_free(al);
 }
 
@@ -159,37 +159,47 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 }
 
 size_t rp_aligner_distinct_a(const rp_aligner *al) { return al->distinct; }
+void rp_aligner_set_scalar(rp_aligner *al, int scalar) { al->scalar = scalar; }
 
-static int cmp_len_desc(const void *x, const void *y)
+/* The orders passages are sorted in: by a_start then b_start, or longest
+ * first (by_len), then so.  Strict and total on the segments of one
+ * alignment (no two start at the same seed). */
+static inline int before(const rp_passage *a, const rp_passage *b, int by_len)
 {
-	const rp_passage *a = x, *b = y;
-	uint32_t la = a->a_end - a->a_start, lb = b->a_end - b->a_start;
-	if (la != lb) return la > lb ? -1 : 1;
-	if (a->a_start != b->a_start) return a->a_start < b->a_start ? -1 : 1;
-	return (a->b_start > b->b_start) - (a->b_start < b->b_start);
+	if (by_len) {
+		uint32_t la = a->a_end - a->a_start, lb = b->a_end - b->a_start;
+		if (la != lb) return la > lb;
+	}
+	if (a->a_start != b->a_start) return a->a_start < b->a_start;
+	return a->b_start < b->b_start;
 }
 
-static int cmp_a_start(const void *x, const void *y)
+/* Sort passages: insertion sort of runs of 16 (most alignments have fewer),
+ * then the runs merged pairwise through tmp (room for n). */
+static void sort_passages(rp_passage *p, size_t n, int by_len, rp_passage *tmp)
 {
-	const rp_passage *a = x, *b = y;
-	if (a->a_start != b->a_start) return a->a_start < b->a_start ? -1 : 1;
-	return (a->b_start > b->b_start) - (a->b_start < b->b_start);
-}
-
-/* Sort passages by cmp (a total order on them): insertion sort when few,
- * which most alignments have, else qsort. */
-static inline void sort_passages(rp_passage *p, size_t n, int (*cmp)(const void *, const void *))
-{
-	if (n > 16) {
-		qsort(p, n, sizeof *p, cmp);
-		return;
+	for (size_t s = 0; s < n; s += 16) {
+		size_t e = s + 16 < n ? s + 16 : n;
+		for (size_t i = s + 1; i < e; i++) {
+			rp_passage x = p[i];
+			size_t j = i;
+			while (j > s && before(&x, &p[j - 1], by_len)) p[j] = p[j - 1], j--;
+			p[j] = x;
+		}
 	}
-	for (size_t i = 1; i < n; i++) {
-		rp_passage x = p[i];
-		size_t j = i;
-		while (j > 0 && cmp(&p[j - 1], &x) > 0) p[j] = p[j - 1], j--;
-		p[j] = x;
+	rp_passage *src = p, *dst = tmp;
+	for (size_t w = 16; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, i = lo, j = mid, o = lo;
+			while (i < mid && j < hi) dst[o++] = before(&src[j], &src[i], by_len) ? src[j++] : src[i++];
+			while (i < mid) dst[o++] = src[i++];
+			while (j < hi) dst[o++] = src[j++];
+		}
+		rp_passage *t = src;
+		src = dst;
+		dst = t;
 	}
+	if (src != p) memcpy(p, src, n * sizeof *p);
 }
 
 /* Append to a growable passage array. */
@@ -245,6 +255,82 @@ static int trim_to_agreement(rp_passage *p, const uint64_t *a, const uint64_t *b
 	return p->a_end - p->a_start >= min_tokens && p->b_end - p->b_start >= min_tokens;
 }
 
+#ifdef HAVE_AVX512_SCAN
+/* rp_aligner_run's scan of B with AVX-512: a bitmap of B's tokens in A's
+ * token filter, then of the windows of k such tokens (shifted and anded),
+ * then, eight windows at a time, the shingle hashes of those that pass,
+ * from the formula (shingle.c), tested against the shingle filter (gathered)
+ * and packed into maybe and hb (room for sb + 8 of each).  The same
+ * positions and hashes as the scalar scan, in the same order.  k <= 64. */
+#define SCAN_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,popcnt")))
+SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b, size_t nb, uint64_t *bits,
+                                        uint32_t *maybe, uint64_t *hb)
+{
+	const size_t k = al->k, sb = nb - k + 1, nw = (nb + 63) / 64;
+	const unsigned tshift = 64 - al->tbits, fshift = 64 - al->fbits;
+	const uint64_t *tfilt = al->tfilt, *filt = al->filt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	/* 1. tokens in A's token filter: bit i */
+	const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63);
+	const __m128i tsh = _mm_cvtsi32_si128((int)tshift);
+	uint8_t *tb = (uint8_t *)bits;
+	memset(bits, 0, (nw + 1) * sizeof *bits);
+	size_t i = 0;
+	for (; i + 8 <= nb; i += 8) {
+		__m512i f = _mm512_srl_epi64(_mm512_loadu_si512((const void *)(b + i)), tsh);
+		__m512i w = _mm512_i64gather_epi64(_mm512_srli_epi64(f, 6), (const void *)tfilt, 8);
+		tb[i / 8] = (uint8_t)_mm512_test_epi64_mask(_mm512_srlv_epi64(w, _mm512_and_si512(f, low6)), one);
+	}
+	for (; i < nb; i++) {
+		uint64_t f = b[i] >> tshift;
+		tb[i / 8] |= (uint8_t)(((tfilt[f >> 6] >> (f & 63)) & 1) << (i & 7));
+	}
+	/* 2. windows whose k tokens all are: bit j (0 past the last window) */
+	for (size_t q = 0; q < nw; q++) {
+		uint64_t cur = bits[q], nxt = bits[q + 1], w = cur;
+		for (size_t r = 1; r < k; r++) w &= cur >> r | nxt << (64 - r);
+		bits[q] = w;
+	}
+	/* 3. their shingle hashes, in the shingle filter */
+	const uint8_t *wb = tb;
+	const __m512i c1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
+	const __m512i c2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+	const __m512i vt = _mm512_set1_epi64((long long)tag);
+	const __m128i fsh = _mm_cvtsi32_si128((int)fshift);
+	const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	size_t n = 0, j = 0;
+	for (; j + 8 <= sb; j += 8) {
+		__mmask8 m = wb[j / 8];
+		if (!m) continue;
+		__m512i h = vt;
+		for (size_t t = 0; t < k; t++)
+			h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_loadu_si512((const void *)(b + j + t)),
+			                                          _mm512_set1_epi64((long long)(k - 1 - t))));
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		h = _mm512_mullo_epi64(h, c1);
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		h = _mm512_mullo_epi64(h, c2);
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		__m512i f = _mm512_srl_epi64(h, fsh);
+		__m512i w = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, _mm512_srli_epi64(f, 6), (const void *)filt, 8);
+		m = _mm512_mask_test_epi64_mask(m, _mm512_srlv_epi64(w, _mm512_and_si512(f, low6)), one);
+		_mm512_storeu_si512((void *)(hb + n), _mm512_maskz_compress_epi64(m, h));
+		_mm256_storeu_si256((__m256i *)(maybe + n),
+		                    _mm256_maskz_compress_epi32(m, _mm256_add_epi32(_mm256_set1_epi32((int)j), iota)));
+		n += (size_t)__builtin_popcount(m);
+	}
+	for (; j < sb; j++) {
+		if (!((wb[j / 8] >> (j & 7)) & 1)) continue;
+		uint64_t h = 0;
+		for (size_t t = 0; t < k; t++) h ^= rp_rotl64(b[j + t], (unsigned)(k - 1 - t));
+		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
+		maybe[n] = (uint32_t)j;
+		hb[n] = x;
+		n += (filt[f >> 6] >> (f & 63)) & 1;
+	}
+	return n;
+}
+#endif
+
 int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared)
 {
 	*out = NULL;
@@ -256,8 +342,8 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	if (nb > UINT32_MAX - 1 || (sa && na + nb > UINT32_MAX - 1)) return RP_EDATA;
 	if (!sa || nb < k) return 0;
 	size_t sb = nb - k + 1;
-	if (rp_grow((void **)&al->hb, &al->hb_cap, sb, sizeof *al->hb)
-	    || rp_grow((void **)&al->maybe, &al->maybe_cap, sb, sizeof *al->maybe))
+	if (rp_grow((void **)&al->hb, &al->hb_cap, sb + 8, sizeof *al->hb)
+	    || rp_grow((void **)&al->maybe, &al->maybe_cap, sb + 8, sizeof *al->maybe))
 		return RP_ENOMEM;
 	/* B's shingles that A may have: every token in A's token filter, then
 	 * the shingle in A's shingle filter.  The shingle hashes are rp_shingles'
@@ -268,6 +354,13 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	uint32_t *maybe = al->maybe;
 	uint64_t *hb = al->hb, h = 0;
 	size_t miss = SIZE_MAX; /* the last token A lacks, among those read */
+#ifdef HAVE_AVX512_SCAN
+	if (!al->scalar && k <= 64 && rp_have_avx512dq() && __builtin_cpu_supports("avx512vl")) {
+		if (rp_grow((void **)&al->bits, &al->bits_cap, nb / 64 + 2, sizeof *al->bits)) return RP_ENOMEM;
+		nmaybe = scan_b_avx512(al, b, nb, al->bits, maybe, hb);
+		goto scanned;
+	}
+#endif
 #define IN_A(x) ((tfilt[((x) >> tshift) >> 6] >> (((x) >> tshift) & 63)) & 1)
 	for (size_t i = 0; i < k; i++) {
 		h ^= rp_rotl64(b[i], (unsigned)(k - 1 - i));
@@ -286,6 +379,9 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 		nmaybe += (filt[f >> 6] >> (f & 63)) & 1;
 	}
 #undef IN_A
+#ifdef HAVE_AVX512_SCAN
+scanned:
+#endif
 	/* B's shingles found in A, and how often each occurs in B. */
 	for (size_t x = 0; x < nmaybe; x++) {
 		size_t j = maybe[x];
@@ -301,76 +397,52 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 		if (!al->t_cnt[slot]++) inter++;
 	}
 	*shared = inter;
-	/* 1. seeds: (i, j) with equal shingles, unless the shingle occurs more
-	 * than MAX_OCC times in B */
-	size_t nseeds = 0;
-	int rc = RP_ENOMEM;
-	for (size_t q = 0; q < nmatch; q++) {
+	/* 1-2. seeds: (i, j) with equal shingles, unless the shingle occurs more
+	 * than MAX_OCC times in B, chained as they come: in B order, so each
+	 * diagonal's come in A order (i = j - diagonal); open[d] is 1 + the
+	 * segment a seed on diagonal d (j - i + sa - 1) would extend, 0 between
+	 * calls */
+	size_t nseg = 0, ndiag = sa + sb - 1;
+	if (ndiag > al->open_cap) {
+		rp_free(al->open);
+		al->open_cap = 0;
+		if (!(al->open = rp_malloc_array(ndiag, sizeof *al->open))) {
+			for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
+			return RP_ENOMEM;
+		}
+		memset(al->open, 0, ndiag * sizeof *al->open);
+		al->open_cap = ndiag;
+	}
+	uint32_t *open = al->open;
+	int rc = 0;
+	for (size_t q = 0; q < nmatch && !rc; q++) {
 		size_t j = (size_t)(al->match[q] >> 32), slot = (size_t)(al->match[q] & 0xffffffffu);
 		if (al->t_cnt[slot] > MAX_OCC) continue;
 		for (uint32_t i1 = al->t_head[slot]; i1; i1 = al->next[i1 - 1]) {
-			if (nseeds == al->seeds_cap && rp_grow((void **)&al->seeds, &al->seeds_cap, nseeds + 1, sizeof *al->seeds))
-				goto out;
-			al->seeds[nseeds++] = seed_key(i1 - 1, j, sa);
+			uint32_t i = i1 - 1, d = (uint32_t)(j + sa - 1 - i), o = open[d];
+			/* a segment being chained: a_start its first seed, a_end its last,
+			 * b_start its diagonal */
+			if (o && i - al->seg[o - 1].a_end <= gap) al->seg[o - 1].a_end = i;
+			else if (!(rc = push(&al->seg, &nseg, &al->seg_cap, (rp_passage){i, i, d, 0, 0, 0, 0, 0, 0})))
+				open[d] = (uint32_t)nseg;
+			else break;
 		}
 	}
 	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
 	nmatch = 0;
-	if (!nseeds) return 0;
-	if (rp_grow((void **)&al->tmp, &al->tmp_cap, nseeds, sizeof *al->tmp)) return RP_ENOMEM;
-	/* 2. chain along diagonals */
-	uint64_t *seeds = al->seeds;
-	/* Seeds come in B order, each B position's in A order: on one diagonal
-	 * (a copied passage) they are sorted already. */
-	size_t unsorted = 0;
-	for (size_t q = 1; q < nseeds && !unsorted; q++) unsorted = seeds[q] < seeds[q - 1];
-	if (unsorted) {
-		/* On one diagonal, seeds in B order are in A order too (i = j -
-		 * diagonal), so a stable sort by diagonal sorts them by the whole
-		 * key: one counting pass when the diagonals are few enough. */
-		size_t ndiag = sa + sb; /* diagonals run from 0 to sa + sb - 2 */
-		if (ndiag <= ((size_t)1 << 16) && !rp_grow((void **)&al->dcount, &al->dcount_cap, ndiag, sizeof *al->dcount)) {
-			uint32_t *c = al->dcount;
-			size_t lo = ndiag, hi = 0; /* the diagonals seeds are on */
-			for (size_t q = 0; q < nseeds; q++) {
-				size_t d = (size_t)(seeds[q] >> 32);
-				if (d < lo) lo = d;
-				if (d > hi) hi = d;
-			}
-			memset(c + lo, 0, (hi - lo + 1) * sizeof *c);
-			for (size_t q = 0; q < nseeds; q++) c[seeds[q] >> 32]++;
-			uint32_t sum = 0;
-			for (size_t d = lo; d <= hi; d++) {
-				uint32_t v = c[d];
-				c[d] = sum;
-				sum += v;
-			}
-			uint64_t *t = al->tmp;
-			for (size_t q = 0; q < nseeds; q++) t[c[seeds[q] >> 32]++] = seeds[q];
-			al->tmp = seeds;
-			al->seeds = seeds = t;
-			size_t cap = al->tmp_cap;
-			al->tmp_cap = al->seeds_cap;
-			al->seeds_cap = cap;
-		} else {
-			rp_sort_u64_tmp(seeds, al->tmp, nseeds);
-		}
+	for (size_t x = 0; x < nseg; x++) {
+		rp_passage *p = &al->seg[x];
+		open[p->b_start] = 0;
+		int64_t diag = (int64_t)p->b_start - (int64_t)(sa - 1);
+		uint32_t i0 = p->a_start, i1 = p->a_end + (uint32_t)k;
+		*p = (rp_passage){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};
 	}
-	size_t nseg = 0;
-	for (size_t s = 0; s < nseeds;) {
-		size_t t = s;
-		while (t + 1 < nseeds && seeds[t + 1] >> 32 == seeds[s] >> 32
-		       && (uint32_t)seeds[t + 1] - (uint32_t)seeds[t] <= gap)
-			t++;
-		int64_t diag = (int64_t)(seeds[s] >> 32) - (int64_t)(sa - 1);
-		uint32_t i0 = (uint32_t)seeds[s], i1 = (uint32_t)seeds[t] + (uint32_t)k;
-		rp_passage p = {i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};
-		if (push(&al->seg, &nseg, &al->seg_cap, p)) return RP_ENOMEM;
-		s = t + 1;
-	}
+	if (rc) return rc;
+	if (!nseg) return 0;
 	/* 3. merge segments that follow each other in both A and B */
+	if (rp_grow((void **)&al->seg_tmp, &al->seg_tmp_cap, nseg, sizeof *al->seg_tmp)) return RP_ENOMEM;
 	rp_passage *seg = al->seg;
-	sort_passages(seg, nseg, cmp_a_start);
+	sort_passages(seg, nseg, 0, al->seg_tmp);
 	size_t m = 0;
 	for (size_t s = 0; s < nseg; s++) {
 		int merged = 0;
@@ -402,7 +474,7 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	memset(claim_b, 0, nb);
 	rp_passage *sel = NULL;
 	size_t nsel = 0, sel_cap = 0;
-	sort_passages(seg, nseg, cmp_len_desc);
+	sort_passages(seg, nseg, 1, al->seg_tmp);
 	for (size_t s = 0; s < nseg; s++) {
 		rp_passage p = seg[s];
 		if (p.a_end - p.a_start < min_tokens && p.b_end - p.b_start < min_tokens) continue;
@@ -423,13 +495,10 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 			return RP_ENOMEM;
 		}
 	}
-	sort_passages(sel, nsel, cmp_a_start);
+	sort_passages(sel, nsel, 0, al->seg_tmp); /* nsel <= nseg */
 	*out = sel;
 	*nout = nsel;
 	return 0;
-out:
-	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
-	return rc;
 }
 
 rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *o,

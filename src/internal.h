@@ -45,6 +45,9 @@ static inline uint64_t rp_rotl64(uint64_t x, unsigned r)
 	return r ? (x << r) | (x >> (64 - r)) : x;
 }
 
+/* Whether the CPU has AVX-512 F and DQ (shingle.c; checked once). */
+int rp_have_avx512dq(void);
+
 /* Rolling shingle hash (shingle.c documents it): rp_roll_init gives the
  * first shingle of a non-empty token stream, rp_roll_next the j-th (j >= 1,
  * j < rp_shingle_count) from the one before. */
@@ -158,6 +161,8 @@ void rp_aligner_free(rp_aligner *al);
 int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na);
 size_t rp_aligner_distinct_a(const rp_aligner *al); /* distinct shingles of the A set */
 int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared);
+/* Use the scalar scan of B even where AVX-512 is available (tests compare the two). */
+void rp_aligner_set_scalar(rp_aligner *al, int scalar);
 /* rp_reuse keeps token records in memory up to mem_bytes, writes the rest
  * to its token file, and maps that file when it is at most map_bytes, else
  * reads it with pread (defaults: a quarter of the physical memory each).

@@ -5,7 +5,8 @@
  * fingerprint) and keeps the fingerprints as postings, each with hashes of
  * the tokens on its left and on its right (context_sigs), and, for each
  * document long enough to hold a passage, either its text or its token
- * stream (hash and byte span of every token): texts while few documents
+ * stream (hash and byte span of every token, the spans packed into a byte of
+ * gap and a byte of length where they fit: keep_record): texts while few documents
  * share fingerprints (sample_repeats), the documents in candidates being
  * tokenised again in rp_reuse_finish (materialize).  Both in memory up to a
  * budget (a quarter of the physical memory), beyond it in an unlinked
@@ -58,6 +59,16 @@ typedef struct {
 	uint32_t nref;
 } template_hit;
 
+/* A document's token spans: starts st and ends en (wide), or a checkpoint
+ * start every SPAN_BLOCK tokens (ck) and a gap byte and a length byte a token
+ * (gl; the gap from the previous token's end, 0 at a checkpoint). */
+#define SPAN_BLOCK 64
+typedef struct {
+	const uint32_t *st, *en;
+	const uint32_t *ck;
+	const uint8_t *gl;
+} spans;
+
 typedef struct {
 	rp_tokens tok;
 	uint64_t *shingles;
@@ -69,7 +80,8 @@ typedef struct {
 	rp_aligner *al;
 	int64_t a_doc;     /* the document held in ah (masked) and set as the aligner's A, -1 if none */
 	const uint64_t *a_hash; /* its token hashes, boilerplate replaced by values that match nothing */
-	const uint32_t *a_span; /* its token starts then ends, NULL until needed */
+	spans a_sp;        /* its token spans */
+	int a_sp_ok;       /* 0 until needed */
 	uint64_t *ah, *bh; /* buffers for token hashes */
 	size_t ah_cap, bh_cap;
 	uint32_t *aspan, *bspan; /* buffers for token spans */
@@ -84,6 +96,8 @@ typedef struct {
 	size_t sh_cap, set_cap;
 	uint64_t *stage; /* a document's token file record, to write at once */
 	size_t stage_cap;
+	uint8_t *packed; /* a document's spans, packed */
+	size_t packed_cap;
 	char *arena;     /* token records held in memory: the current chunk */
 	size_t arena_used, arena_cap;
 	char **chunks;   /* all chunks */
@@ -109,6 +123,7 @@ struct rp_reuse {
 	const char **mem;   /* each document's token record when held in memory, else NULL */
 	const char **txt;   /* each document's text when held in memory, else NULL (in the file at txt_at) */
 	uint64_t *txt_at, *txt_len;
+	uint8_t *wide;      /* token record with spans as two arrays of starts and ends, not packed */
 	int eager;          /* keep token records at once, not texts (sample_repeats) */
 	int keep_mode;      /* 0: decide (sample_repeats), 1: always texts, 2: always records */
 	uint64_t *seen;     /* sampled fingerprints seen (hash | 64), open addressing */
@@ -303,6 +318,61 @@ spill:
 	return 0;
 }
 
+/* Bytes of the spans of n tokens in a token record. */
+static size_t span_bytes(size_t n, int wide)
+{
+	return wide ? 8 * n : 4 * ((n + SPAN_BLOCK - 1) / SPAN_BLOCK) + 2 * n;
+}
+
+/* The token record of w->tok (hashes, then spans: packed where every length
+ * and gap fits a byte, a quarter of the record smaller; else starts then
+ * ends) kept as keep does; *wide says which. */
+static int keep_record(rp_reuse *r, worker *w, const char **mem, uint64_t *at, uint8_t *wide)
+{
+	const size_t n = w->tok.n;
+	const uint32_t *st = w->tok.start, *en = w->tok.end;
+	uint32_t big = 0;
+	if (rp_grow((void **)&w->packed, &w->packed_cap, span_bytes(n, 0), 1)) return RP_ENOMEM;
+	uint8_t *gl = w->packed + 4 * ((n + SPAN_BLOCK - 1) / SPAN_BLOCK);
+	for (size_t b = 0; b < n; b += SPAN_BLOCK) {
+		size_t e = b + SPAN_BLOCK < n ? b + SPAN_BLOCK : n;
+		memcpy(w->packed + 4 * (b / SPAN_BLOCK), &st[b], 4);
+		gl[2 * b] = 0;
+		gl[2 * b + 1] = (uint8_t)(en[b] - st[b]);
+		big |= en[b] - st[b];
+		for (size_t i = b + 1; i < e; i++) {
+			uint32_t gap = st[i] - en[i - 1], len = en[i] - st[i];
+			big |= gap | len; /* a token starting before the last one ended wraps: big */
+			gl[2 * i] = (uint8_t)gap;
+			gl[2 * i + 1] = (uint8_t)len;
+		}
+	}
+	*wide = big > 255;
+	if (*wide) {
+		const void *part[3] = {w->tok.hash, st, en};
+		size_t plen[3] = {n * 8, n * 4, n * 4};
+		return keep(r, w, part, plen, 3, mem, at);
+	}
+	const void *part[2] = {w->tok.hash, w->packed};
+	size_t plen[2] = {n * 8, span_bytes(n, 0)};
+	return keep(r, w, part, plen, 2, mem, at);
+}
+
+/* Start and end of token i. */
+static inline void span_at(const spans *v, size_t i, uint64_t *start, uint64_t *end)
+{
+	if (v->st) {
+		*start = v->st[i];
+		*end = v->en[i];
+		return;
+	}
+	size_t b = i / SPAN_BLOCK * SPAN_BLOCK;
+	uint32_t x = v->ck[i / SPAN_BLOCK];
+	for (size_t t = b; t < i; t++) x += (uint32_t)v->gl[2 * t + 1] + v->gl[2 * t + 2];
+	*start = x;
+	*end = x + v->gl[2 * i + 1];
+}
+
 static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	int rc = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &w->tok, err);
@@ -320,10 +390,8 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 		/* the first HUGE_FIRST bytes as records: on huge pages they cost
 		 * less than tokenising again */
 		if (r->keep_mode ? r->keep_mode == 2 : r->eager || atomic_load(&r->mem_used) < HUGE_FIRST) {
-			/* The token record: the hashes, then the starts, then the ends. */
-			const void *part[3] = {w->tok.hash, w->tok.start, w->tok.end};
-			size_t plen[3] = {n * 8, n * 4, n * 4};
-			rc = keep(r, w, part, plen, 3, &r->mem[seq], &r->spill_at[seq]);
+			/* The token record: the hashes, then the spans. */
+			rc = keep_record(r, w, &r->mem[seq], &r->spill_at[seq], &r->wide[seq]);
 		} else {
 			const void *part[1] = {text};
 			size_t plen[1] = {len};
@@ -359,6 +427,7 @@ static void add_item(void *v, size_t i, int wid)
 	r->ntok[seq] = r->nfp[seq] = 0;
 	r->spill_at[seq] = r->txt_at[seq] = r->txt_len[seq] = 0;
 	r->mem[seq] = r->txt[seq] = NULL;
+	r->wide[seq] = 0;
 	if (j->bad && j->bad[i]) { j->status[i] = 0; return; }
 	j->status[i] = add_one(r, &r->w[wid], seq, j->texts[i], j->lens[i], &j->errs[i]);
 }
@@ -367,7 +436,7 @@ static void add_item(void *v, size_t i, int wid)
  * between batches: keeping the text (about 6 bytes a token) and tokenising
  * again only the documents the candidates need is cheaper when few are
  * needed (a corpus of mostly distinct texts: 15% of the 1.1 GB one), a
- * record at once (16 bytes a token, every page of it touched for the first
+ * record at once (10 bytes a token, every page of it touched for the first
  * time) when most are.  The estimate: among a 1/64 sample of the
  * fingerprints (by hash) of the batches so far, the share already seen in
  * another document. */
@@ -425,6 +494,8 @@ rp_status rp_reuse_add(rp_reuse *r, size_t n, const char *const *texts, const si
 		r->txt_at = q;
 		if (!(q = rp_realloc_array(r->txt_len, cap, sizeof *r->txt_len))) goto nomem;
 		r->txt_len = q;
+		if (!(q = rp_realloc_array(r->wide, cap, sizeof *r->wide))) goto nomem;
+		r->wide = q;
 		r->cap = cap;
 	}
 	add_job j = {r, r->n, texts, lens, bad, NULL, NULL};
@@ -463,45 +534,56 @@ static int cmp_posting(const void *x, const void *y)
 	return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
-static inline unsigned posting_byte(const posting *p, int b)
+static inline int posting_less(const posting *a, const posting *b)
 {
-	if (b < 4) return (p->pos >> (8 * b)) & 0xff;
-	if (b < 8) return (p->doc >> (8 * (b - 4))) & 0xff;
-	return (unsigned)(p->hash >> (8 * (b - 8))) & 0xff;
+	if (a->hash != b->hash) return a->hash < b->hash;
+	if (a->doc != b->doc) return a->doc < b->doc;
+	return a->pos < b->pos;
 }
 
-/* Sort postings by (hash, doc, pos), the order cmp_posting gives: LSD radix
- * sort, a byte a pass from pos's lowest to hash's highest, skipping bytes
- * that every posting has alike; qsort when short or out of memory. */
+/* Sort postings by (hash, doc, pos), the order cmp_posting gives: scattered
+ * into buckets of hash ranges (about two postings a bucket over the range the
+ * hashes span: winnowed minima crowd the low end, but not so much that the
+ * buckets grow long), each bucket then sorted by insertion (qsort when
+ * long); qsort when short or out of memory. */
 static void sort_postings(posting *p, size_t n)
 {
 	posting *tmp = n >= 256 ? rp_malloc_array(n, sizeof *tmp) : NULL;
-	size_t(*count)[256] = tmp ? rp_malloc_array(16, sizeof *count) : NULL;
-	if (!count) {
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; tmp && i < n; i++) {
+		if (p[i].hash < lo) lo = p[i].hash;
+		if (p[i].hash > hi) hi = p[i].hash;
+	}
+	unsigned shift = 0;
+	while (tmp && ((hi - lo) >> shift) >= n / 2) shift++;
+	size_t nb = tmp ? (size_t)((hi - lo) >> shift) + 2 : 0;
+	size_t *at = tmp ? rp_malloc_array(nb, sizeof *at) : NULL;
+	if (!at) {
 		rp_free(tmp);
 		if (n) qsort(p, n, sizeof *p, cmp_posting);
 		return;
 	}
-	memset(count, 0, 16 * sizeof *count);
-	for (size_t i = 0; i < n; i++)
-		for (int b = 0; b < 16; b++) count[b][posting_byte(&p[i], b)]++;
-	posting *src = p, *dst = tmp;
-	for (int b = 0; b < 16; b++) {
-		if (count[b][posting_byte(&src[0], b)] == n) continue; /* all alike */
-		size_t sum = 0;
-		for (int c = 0; c < 256; c++) {
-			size_t x = count[b][c];
-			count[b][c] = sum;
-			sum += x;
+	memset(at, 0, nb * sizeof *at);
+	for (size_t i = 0; i < n; i++) at[((p[i].hash - lo) >> shift) + 1]++;
+	for (size_t b = 1; b < nb; b++) at[b] += at[b - 1];
+	for (size_t i = 0; i < n; i++) tmp[at[(p[i].hash - lo) >> shift]++] = p[i];
+	/* at[b] is now the end of bucket b */
+	for (size_t b = 0, s = 0; b + 1 < nb; s = at[b++]) {
+		size_t e = at[b];
+		if (e - s > 48) {
+			qsort(tmp + s, e - s, sizeof *tmp, cmp_posting);
+			continue;
 		}
-		for (size_t i = 0; i < n; i++) dst[count[b][posting_byte(&src[i], b)]++] = src[i];
-		posting *t = src;
-		src = dst;
-		dst = t;
+		for (size_t i = s + 1; i < e; i++) {
+			posting x = tmp[i];
+			size_t j = i;
+			while (j > s && posting_less(&x, &tmp[j - 1])) tmp[j] = tmp[j - 1], j--;
+			tmp[j] = x;
+		}
 	}
-	if (src != p) memcpy(p, src, n * sizeof *p);
+	memcpy(p, tmp, n * sizeof *p);
 	rp_free(tmp);
-	rp_free(count);
+	rp_free(at);
 }
 
 static int cmp_doc_pos(const void *x, const void *y)
@@ -578,15 +660,13 @@ static void tok_item(void *v, size_t i, int wid)
 	if ((j->rc[i] = rp_tokenize(text, len, r->p.char_shingles, r->p.seed, &w->tok, NULL))) return;
 	size_t n = w->tok.n;
 	if (n != r->ntok[d]) { j->rc[i] = RP_EDATA; return; }
-	const void *part[3] = {w->tok.hash, w->tok.start, w->tok.end};
-	size_t plen[3] = {n * 8, n * 4, n * 4};
-	if (!(j->rc[i] = keep(r, w, part, plen, 3, &r->mem[d], &r->spill_at[d]))) r->txt_len[d] = 0; /* has its record */
+	if (!(j->rc[i] = keep_record(r, w, &r->mem[d], &r->spill_at[d], &r->wide[d]))) r->txt_len[d] = 0; /* has its record */
 }
 
 /* Token records of the documents in candidates and of the reference
  * documents of boilerplate, tokenised again from their kept texts: most
  * documents of a corpus of distinct texts are in no candidate, and a record
- * is 16 bytes a token against about 6 bytes of text.  (Other documents with
+ * is about 10 bytes a token against about 6 bytes of text.  (Other documents with
  * boilerplate are tokenised again where their masks are found: read_kept.) */
 static int materialize(rp_reuse *r)
 {
@@ -615,6 +695,7 @@ out:
 	for (int i = 0; i < r->nworkers; i++) {
 		rp_tokens_free(&r->w[i].tok);
 		rp_free(r->w[i].stage), r->w[i].stage = NULL, r->w[i].stage_cap = 0;
+		rp_free(r->w[i].packed), r->w[i].packed = NULL, r->w[i].packed_cap = 0;
 	}
 	rp_free(need);
 	rp_free(list);
@@ -645,6 +726,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		rp_free(w->shingles), w->shingles = NULL, w->shingles_cap = 0;
 		rp_free(w->fp), w->fp = NULL, w->fp_cap = 0;
 		rp_free(w->stage), w->stage = NULL, w->stage_cap = 0;
+		rp_free(w->packed), w->packed = NULL, w->packed_cap = 0;
 	}
 	/* (materialize uses tok and stage again, and frees them after) */
 	/* The postings array grew by doubling: give the slack back before the
@@ -922,23 +1004,28 @@ static int read_hashes(rp_reuse *r, uint32_t doc, int copy, uint64_t **buf, size
 	return 0;
 }
 
-/* Byte spans of document doc's tokens: n starts, then n ends. */
-static int read_spans(rp_reuse *r, uint32_t doc, uint32_t **buf, size_t *cap, const uint32_t **out)
+/* Spans of document doc's tokens, pointing into its record or into *buf. */
+static int read_spans(rp_reuse *r, uint32_t doc, uint32_t **buf, size_t *cap, spans *out)
 {
 	size_t n = r->ntok[doc];
+	int wide = r->wide[doc];
+	const char *at = NULL;
+	memset(out, 0, sizeof *out);
 	if (r->txt_len[doc]) {
 		int rc = read_kept(r, doc, 1, (void **)buf, cap);
-		*out = *buf;
+		out->st = *buf, out->en = *buf + n;
 		return rc;
 	}
-	const char *at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
-	if (at) {
-		*out = (const uint32_t *)(at + n * 8);
-		return 0;
+	at = r->mem[doc] ? r->mem[doc] : r->map ? r->map + r->spill_at[doc] : NULL;
+	if (at) at += n * 8;
+	else {
+		size_t bytes = span_bytes(n, wide);
+		if (rp_grow((void **)buf, cap, bytes / 4 + 1, sizeof **buf)) return RP_ENOMEM;
+		if (n && rp_pread_all(r->spill_fd, *buf, bytes, r->spill_at[doc] + n * 8)) return RP_EIO;
+		at = (const char *)*buf;
 	}
-	if (rp_grow((void **)buf, cap, n ? 2 * n : 1, sizeof **buf)) return RP_ENOMEM;
-	if (n && rp_pread_all(r->spill_fd, *buf, n * 8, r->spill_at[doc] + n * 8)) return RP_EIO;
-	*out = *buf;
+	if (wide) out->st = (const uint32_t *)at, out->en = (const uint32_t *)at + n;
+	else out->ck = (const uint32_t *)at, out->gl = (const uint8_t *)at + 4 * ((n + SPAN_BLOCK - 1) / SPAN_BLOCK);
 	return 0;
 }
 
@@ -1206,23 +1293,24 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 		if (r->mask_at[a] == r->mask_at[a + 1] && r->ntok[a] >= (uint32_t)r->p.ngram)
 			atomic_store_explicit(&r->ndist[a], (uint32_t)rp_aligner_distinct_a(w->al), memory_order_relaxed);
 		w->a_doc = a;
-		w->a_span = NULL;
+		w->a_sp_ok = 0;
 	}
 	const uint64_t *bh;
 	if ((rc = read_hashes(r, b, 0, &w->bh, &w->bh_cap, &bh))) return rc;
 	size_t inter;
 	if ((rc = rp_aligner_run(w->al, bh, r->ntok[b], &out->passages, &out->npassages, &inter))) return rc;
 	if (!out->npassages) return 0;
-	const uint32_t *bspan;
-	if (!w->a_span && (rc = read_spans(r, a, &w->aspan, &w->aspan_cap, &w->a_span))) return rc;
-	if ((rc = read_spans(r, b, &w->bspan, &w->bspan_cap, &bspan))) return rc;
-	const uint32_t *as = w->a_span, *ae = w->a_span + r->ntok[a], *bs = bspan, *be = bspan + r->ntok[b];
+	spans bsp;
+	if (!w->a_sp_ok && (rc = read_spans(r, a, &w->aspan, &w->aspan_cap, &w->a_sp))) return rc;
+	w->a_sp_ok = 1;
+	if ((rc = read_spans(r, b, &w->bspan, &w->bspan_cap, &bsp))) return rc;
 	for (size_t q = 0; q < out->npassages; q++) {
 		rp_passage *p = &out->passages[q];
-		p->a_byte_start = as[p->a_start];
-		p->a_byte_end = ae[p->a_end - 1];
-		p->b_byte_start = bs[p->b_start];
-		p->b_byte_end = be[p->b_end - 1];
+		uint64_t x;
+		span_at(&w->a_sp, p->a_start, &p->a_byte_start, &x);
+		span_at(&w->a_sp, p->a_end - 1, &x, &p->a_byte_end);
+		span_at(&bsp, p->b_start, &p->b_byte_start, &x);
+		span_at(&bsp, p->b_end - 1, &x, &p->b_byte_end);
 	}
 	size_t na = distinct_clean(r, w, a, w->a_hash), nb = distinct_clean(r, w, b, bh);
 	if (na == SIZE_MAX || nb == SIZE_MAX) return RP_ENOMEM;
@@ -1310,12 +1398,16 @@ static rp_status deferred_spans(rp_reuse *r, worker *w, uint32_t doc, rp_range *
 	w->ref_doc = -1;
 	int rc = mask_doc(r, w, doc, lo, &runs, &nruns);
 	w->ref_doc = -1;
-	const uint32_t *st;
-	if (!rc && nruns) rc = read_spans(r, doc, &w->bspan, &w->bspan_cap, &st);
+	spans sp;
+	if (!rc && nruns) rc = read_spans(r, doc, &w->bspan, &w->bspan_cap, &sp);
 	if (!rc && nruns && !(*out = rp_malloc_array(nruns, sizeof **out))) rc = RP_ENOMEM;
 	if (!rc)
-		for (size_t q = 0; q < nruns; q++)
-			(*out)[(*nout)++] = (rp_range){st[runs[2 * q]], st[r->ntok[doc] + runs[2 * q + 1] - 1]};
+		for (size_t q = 0; q < nruns; q++) {
+			uint64_t s, e, x;
+			span_at(&sp, runs[2 * q], &s, &x);
+			span_at(&sp, runs[2 * q + 1] - 1, &x, &e);
+			(*out)[(*nout)++] = (rp_range){s, e};
+		}
 	rp_free(runs);
 	if (rc == RP_ENOMEM) return rp_set_error(err, rc, "out of memory");
 	if (rc) return rp_set_error(err, rc, "cannot read the temporary token file");
@@ -1331,15 +1423,18 @@ rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, siz
 	if (r->txt_len[doc]) return deferred_spans(r, w, (uint32_t)doc, out, nout, err);
 	uint32_t lo = r->mask_at[doc], hi = r->mask_at[doc + 1];
 	if (lo == hi) return RP_OK;
-	const uint32_t *st;
-	int rc = read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &st);
+	spans sp;
+	int rc = read_spans(r, (uint32_t)doc, &w->bspan, &w->bspan_cap, &sp);
 	if (rc == RP_ENOMEM) return rp_set_error(err, rc, "out of memory");
 	if (rc) return rp_set_error(err, RP_EIO, "cannot read the temporary token file");
 	*out = rp_malloc_array(hi - lo, sizeof **out);
 	if (!*out) return rp_set_error(err, RP_ENOMEM, "out of memory");
-	const uint32_t *en = st + r->ntok[doc];
-	for (uint32_t q = lo; q < hi; q++)
-		(*out)[(*nout)++] = (rp_range){st[r->mask_run[2 * q]], en[r->mask_run[2 * q + 1] - 1]};
+	for (uint32_t q = lo; q < hi; q++) {
+		uint64_t s, e, x;
+		span_at(&sp, r->mask_run[2 * q], &s, &x);
+		span_at(&sp, r->mask_run[2 * q + 1] - 1, &x, &e);
+		(*out)[(*nout)++] = (rp_range){s, e};
+	}
 	return RP_OK;
 }
 
@@ -1355,14 +1450,14 @@ void rp_reuse_free(rp_reuse *r)
 		rp_free(w->shingles); rp_free(w->fp); rp_free(w->post);
 		rp_aligner_free(w->al);
 		rp_free(w->ah); rp_free(w->bh); rp_free(w->aspan); rp_free(w->bspan);
-		rp_free(w->ref_buf); rp_free(w->masked); rp_free(w->sh); rp_free(w->set); rp_free(w->stage);
+		rp_free(w->ref_buf); rp_free(w->masked); rp_free(w->sh); rp_free(w->set); rp_free(w->stage); rp_free(w->packed);
 		for (size_t c = 0; c < w->nchunks; c++) rp_free(w->chunks[c]);
 		rp_free(w->chunks);
 	}
 	rp_free(r->w);
 	if (r->map) munmap((void *)r->map, r->map_len);
 	if (r->spill_fd >= 0) close(r->spill_fd);
-	rp_free(r->spill_at); rp_free(r->ntok); rp_free(r->nfp); rp_free((void *)r->mem);
+	rp_free(r->spill_at); rp_free(r->wide); rp_free(r->ntok); rp_free(r->nfp); rp_free((void *)r->mem);
 	rp_free((void *)r->txt); rp_free(r->txt_at); rp_free(r->txt_len);
 	rp_free(r->seen); rp_free(r->seen_doc);
 	for (size_t i = 0; i < r->norig && r->orig; i++) rp_free(r->orig[i]);

@@ -5,8 +5,50 @@
  * O(1) per token whatever n is, then passed through a 64-bit finaliser so that
  * every output bit depends on every input bit.  A stream shorter than n tokens
  * gives one shingle made of all its tokens, so short documents still compare;
- * an empty stream gives none. */
+ * an empty stream gives none.  With AVX-512 (chosen at run time) eight
+ * shingles are hashed at once from the formula instead of rolling: the same
+ * values, bit for bit. */
 #include "internal.h"
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_SHINGLES 1
+
+/* Shingles [0, count) in blocks of eight; returns how many were done. */
+__attribute__((target("avx512f,avx512dq"))) static size_t shingles_avx512(const uint64_t *tok, size_t count,
+                                                                           size_t w, uint64_t tag, uint64_t *out)
+{
+	const __m512i c1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
+	const __m512i c2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+	const __m512i vt = _mm512_set1_epi64((long long)tag);
+	size_t j = 0;
+	for (; j + 8 <= count; j += 8) {
+		__m512i h = vt;
+		for (size_t i = 0; i < w; i++)
+			h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_loadu_si512((const void *)(tok + j + i)),
+			                                          _mm512_set1_epi64((long long)((w - 1 - i) & 63))));
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		h = _mm512_mullo_epi64(h, c1);
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		h = _mm512_mullo_epi64(h, c2);
+		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		_mm512_storeu_si512((void *)(out + j), h);
+	}
+	return j;
+}
+
+int rp_have_avx512dq(void)
+{
+	static int have = -1; /* racing threads store the same value */
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+	if (h < 0) {
+		h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
+	}
+	return h;
+}
+#else
+int rp_have_avx512dq(void) { return 0; }
+#endif
 
 size_t rp_shingles(const uint64_t *tok, size_t ntok, int n, uint64_t *out)
 {
@@ -14,6 +56,16 @@ size_t rp_shingles(const uint64_t *tok, size_t ntok, int n, uint64_t *out)
 	if (count == 0) return 0;
 	rp_roll r;
 	out[0] = rp_roll_init(&r, tok, ntok, n);
-	for (size_t j = 1; j < count; j++) out[j] = rp_roll_next(&r, tok, j);
+	size_t j = 1;
+#ifdef HAVE_AVX512_SHINGLES
+	if (count >= 9 && rp_have_avx512dq()) {
+		j = 1 + shingles_avx512(tok + 1, count - 1, r.w, r.tag, out + 1);
+		if (j == count) return count;
+		/* the rolling state of shingle j - 1, for the rest */
+		r.h = 0;
+		for (size_t i = 0; i < r.w; i++) r.h ^= rp_rotl64(tok[j - 1 + i], (unsigned)(r.w - 1 - i));
+	}
+#endif
+	for (; j < count; j++) out[j] = rp_roll_next(&r, tok, j);
 	return count;
 }

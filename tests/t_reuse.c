@@ -128,6 +128,53 @@ static void test_token_records_anywhere(void)
 	for (int i = 0; i < 60; i++) free(docs[i]);
 }
 
+/* Passages' byte offsets are the tokenizer's spans of their first and last
+ * tokens, whether a document's record keeps its spans packed (a byte of gap
+ * and of length a token) or wide (a gap or a word of 256 bytes or more), in
+ * memory or in the token file, records or texts kept. */
+static void test_spans_packed_and_wide(void)
+{
+	char *docs[12];
+	for (int i = 0; i < 6; i++) {
+		size_t la = artlen[i], cut = la / 2;
+		while (cut < la && art[i][cut] != ' ') cut++;
+		/* 2i: the article with 300 spaces in the middle, or a 300-letter word
+		 * (i odd); 2i + 1: the article as it is */
+		docs[2 * i] = malloc(la + 310);
+		memcpy(docs[2 * i], art[i], cut);
+		memset(docs[2 * i] + cut, i % 2 ? 'q' : ' ', 300);
+		docs[2 * i][cut] = docs[2 * i][cut + 299] = ' ';
+		memcpy(docs[2 * i] + cut + 300, art[i] + cut, la - cut);
+		docs[2 * i][la + 300] = 0;
+		docs[2 * i + 1] = strdup(art[i]);
+	}
+	rp_tokens tok[12];
+	memset(tok, 0, sizeof tok);
+	rp_error e;
+	for (int i = 0; i < 12; i++) CHECK(rp_tokenize(docs[i], strlen(docs[i]), 0, 0, &tok[i], &e) == 0);
+	size_t checked = 0, bad = 0;
+	for (int where = 0; where <= 7; where++) {
+		rp_reuse *r;
+		CHECK(run_limit(12, docs, &r, where) == 0);
+		const rp_reuse_pair *p;
+		size_t n;
+		while (rp_reuse_next(r, &p, &n, &e) == 0 && n)
+			for (size_t i = 0; i < n; i++)
+				for (size_t q = 0; q < p[i].npassages; q++) {
+					const rp_passage *x = &p[i].passages[q];
+					const rp_tokens *ta = &tok[p[i].a], *tb = &tok[p[i].b];
+					checked++;
+					bad += x->a_byte_start != ta->start[x->a_start] || x->a_byte_end != ta->end[x->a_end - 1]
+					       || x->b_byte_start != tb->start[x->b_start] || x->b_byte_end != tb->end[x->b_end - 1];
+				}
+		rp_reuse_free(r);
+	}
+	printf("# packed and wide spans: %zu passages checked, %zu wrong\n", checked, bad);
+	CHECK(checked >= 8 * 6);
+	CHECK(bad == 0);
+	for (int i = 0; i < 12; i++) rp_tokens_free(&tok[i]), free(docs[i]);
+}
+
 static void test_shared_template_is_not_reuse(void)
 {
 	char header[2048], footer[2048], *docs[40];
@@ -484,6 +531,7 @@ int main(void)
 	RUN(test_syndicated_story_is_reuse);
 	RUN(test_excerpt_found);
 	RUN(test_token_records_anywhere);
+	RUN(test_spans_packed_and_wide);
 	RUN(test_exact_runs_found);
 	RUN(test_run_around_common_phrase);
 	RUN(test_allocation_failures);

@@ -16,12 +16,18 @@ static uint64_t next(void)
 
 static void test_shingles_rolling_equals_direct(void)
 {
-	uint64_t tok[40], out[40];
-	for (int i = 0; i < 40; i++) tok[i] = next();
+	uint64_t tok[200], out[200];
+	for (int i = 0; i < 200; i++) tok[i] = next();
 	tok[7] = tok[12]; /* repeated tokens */
-	for (int n = 1; n <= 9; n++) {
-		size_t m = rp_shingles(tok, 40, n, out);
-		CHECK(m == (size_t)(40 - n + 1));
+	/* lengths and n for the eight-at-a-time path, its tail, and rotations past 63 */
+	const int ns[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 63, 64, 65, 70};
+	const size_t lens[] = {40, 200, 16, 17};
+	for (size_t q = 0; q < sizeof ns / sizeof *ns * 4; q++) {
+		int n = ns[q / 4];
+		size_t len = lens[q % 4];
+		if ((size_t)n > len) continue;
+		size_t m = rp_shingles(tok, len, n, out);
+		CHECK(m == len - (size_t)n + 1);
 		for (size_t j = 0; j < m; j++) {
 			uint64_t h = 0;
 			for (int i = 0; i < n; i++) h ^= rp_rotl64(tok[j + i], (unsigned)(n - 1 - i));
@@ -38,6 +44,35 @@ static void test_shingles_rolling_equals_direct(void)
 	rp_shingles(ab, 2, 2, &x);
 	rp_shingles(ba, 2, 2, &y);
 	CHECK(x != y);
+}
+
+/* Winnowing against its definition: in every window of w hashes the
+ * rightmost minimum, each newly selected position once; random hashes, and
+ * hashes from a few values (many ties), w around the vector width. */
+static void test_winnow_equals_definition(void)
+{
+	static uint64_t h[3000];
+	static rp_fingerprint fp[3000];
+	const size_t ws[] = {1, 2, 7, 8, 15, 16, 17, 24, 46, 47, 64, 100};
+	size_t bad = 0;
+	for (int round = 0; round < 120; round++) {
+		size_t n = 1 + (size_t)(next() % 3000), w = ws[round % 12];
+		uint64_t range = round % 3 == 0 ? 3 : round % 3 == 1 ? 1000 : UINT64_MAX;
+		for (size_t i = 0; i < n; i++) h[i] = range == UINT64_MAX ? next() : next() % range;
+		size_t m = rp_winnow(h, n, w, fp), k = 0;
+		size_t prev = SIZE_MAX;
+		for (size_t s = 0; n >= w && s + w <= n; s++) {
+			size_t p = s;
+			for (size_t i = s + 1; i < s + w; i++)
+				if (h[i] <= h[p]) p = i;
+			if (p == prev) continue;
+			prev = p;
+			if (k >= m || fp[k].pos != p || fp[k].hash != h[p]) bad++;
+			k++;
+		}
+		if (k != m) bad++;
+	}
+	CHECK(bad == 0);
 }
 
 /* Two random sets with |A ∩ B| = c, |A| = a, |B| = b (sorted for exact J). */
@@ -233,6 +268,7 @@ int main(void)
 	RUN(test_radix_sorts_equal_qsort);
 	RUN(test_fused_equals_two_steps);
 	RUN(test_shingles_rolling_equals_direct);
+	RUN(test_winnow_equals_definition);
 	RUN(test_estimate_unbiased_with_stated_error);
 	RUN(test_sketch_properties);
 	RUN(test_exact_jaccard);

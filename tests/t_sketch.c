@@ -161,32 +161,64 @@ static void test_lsh_curve_by_simulation(void)
 /* The one-pass path dedup takes equals rp_shingles then rp_sketch, with the
  * low 32 bits of every shingle, for every stream length around n and every K
  * shape (densification on short streams, a full sketch on long ones). */
+/* The inverse of rp_mix64 (x ^= x >> 33 is its own inverse; the multipliers
+ * are odd, so invertible modulo 2^64). */
+static uint64_t unmix64(uint64_t x)
+{
+	uint64_t m1 = 0xff51afd7ed558ccdULL, m2 = 0xc4ceb9fe1a85ec53ULL, i1 = m1, i2 = m2;
+	for (int k = 0; k < 6; k++) i1 *= 2 - m1 * i1, i2 *= 2 - m2 * i2;
+	x ^= x >> 33;
+	x *= i2;
+	x ^= x >> 33;
+	x *= i1;
+	x ^= x >> 33;
+	return x;
+}
+
 static void test_fused_equals_two_steps(void)
 {
 	static uint64_t tok[700], sh[700];
 	static uint32_t low[700];
-	uint32_t a[1024], b[1024];
+	uint32_t a[1024], b[1024], c[1024];
 	const int Ks[] = {1, 7, 64, 128, 1024};
+	const int ns[] = {1, 2, 5, 9, 16, 17, 64};
 	int bad = 0, cases = 0;
-	for (size_t i = 0; i < 700; i++) tok[i] = next();
-	for (int ki = 0; ki < 5; ki++)
-		for (int n = 1; n <= 9; n += 4)
-			for (size_t ntok = 0; ntok <= 700; ntok += ntok < 20 ? 1 : 97) {
-				int K = Ks[ki];
-				uint64_t seed = next();
-				size_t m = rp_shingles(tok, ntok, n, sh);
-				rp_sketch(sh, m, K, seed, a);
-				memset(low, 0, sizeof low);
-				static rp_probes pr;
-				rp_probes_init(&pr, K, seed);
-				size_t m2 = rp_sketch_tokens(tok, ntok, n, K, seed, b, low, &pr);
-				size_t m3 = rp_sketch_tokens(tok, ntok, n, K, seed, b + 0, NULL, NULL);
-				cases++;
-				if (m != m2 || m != m3 || memcmp(a, b, (size_t)K * sizeof *a)) { bad++; continue; }
-				for (size_t j = 0; j < m; j++) bad += low[j] != (uint32_t)sh[j];
-			}
+	for (int kind = 0; kind < 2; kind++) {
+		for (size_t i = 0; i < 700; i++) tok[i] = next();
+		if (kind) /* 1-token shingles whose value is the empty marker: sketch_add's adjustment */
+			for (size_t i = 0; i < 700; i += 3)
+				tok[i] = unmix64((next() << 32 | 0xffffffffULL)) ^ 0x9e3779b97f4a7c15ULL;
+		for (int ki = 0; ki < 5; ki++)
+			for (int ni = 0; ni < 7; ni++)
+				for (size_t ntok = 0; ntok <= 700; ntok += ntok < 40 ? 1 : 97) {
+					int K = Ks[ki], n = kind ? 1 : ns[ni];
+					if (kind && ni) continue;
+					uint64_t seed = next();
+					size_t m = rp_shingles(tok, ntok, n, sh);
+					rp_sketch(sh, m, K, seed, a);
+					static rp_probes pr;
+					rp_probes_init(&pr, K, seed);
+					/* every path: the CPU's widest and the portable one, with and without the table */
+					for (int portable = 0; portable < 2; portable++) {
+						rp_sketch_portable(portable);
+						memset(low, 0, sizeof low);
+						size_t m2 = rp_sketch_tokens(tok, ntok, n, K, seed, b, low, &pr);
+						size_t m3 = rp_sketch_tokens(tok, ntok, n, K, seed, c, NULL, NULL);
+						cases++;
+						if (m != m2 || m != m3 || memcmp(a, b, (size_t)K * sizeof *a) ||
+						    memcmp(a, c, (size_t)K * sizeof *a)) {
+							bad++;
+							continue;
+						}
+						for (size_t j = 0; j < m; j++) bad += low[j] != (uint32_t)sh[j];
+					}
+					rp_sketch_portable(0);
+				}
+	}
 	CHECKF(bad == 0, "%d of %d cases differ", bad, cases);
-	CHECK(cases > 300);
+	CHECK(cases > 3000);
+	/* The crafted tokens did give the empty marker. */
+	CHECK(rp_shingles(tok, 1, 1, sh) == 1 && (uint32_t)sh[0] == 0xffffffffu);
 }
 
 static int cmp_u32(const void *a, const void *b)

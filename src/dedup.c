@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include "internal.h"
@@ -189,6 +190,27 @@ static int grow_docs(rp_dedup *d, size_t need)
 	return 0;
 }
 
+/* Fault in the pages of [p, p + bytes) with one call: the signatures of a
+ * batch are 512 bytes a document of fresh memory, and a page fault per 4 KB
+ * cost more than zeroing them (8% of the CPU time on scaled 100 MB).  Advice
+ * only: a kernel without MADV_POPULATE_WRITE (before 5.14) refuses it and
+ * the pages fault in one by one. */
+static void prefault(void *p, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+	static uintptr_t page;
+	if (!page) {
+		long ps = sysconf(_SC_PAGESIZE);
+		page = ps > 0 ? (uintptr_t)ps : 4096;
+	}
+	if (bytes < 2 * page) return;
+	uintptr_t a = (uintptr_t)p & ~(page - 1), e = ((uintptr_t)p + bytes + page - 1) & ~(page - 1);
+	madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+#else
+	(void)p, (void)bytes;
+#endif
+}
+
 typedef struct {
 	rp_dedup *d;
 	size_t base;
@@ -282,6 +304,7 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 	if (d->finished) return rp_set_error(err, RP_EUSAGE, "rp_dedup_add after rp_dedup_finish");
 	if (d->n + n > UINT32_MAX - 1) return rp_set_error(err, RP_EUSAGE, "more than 4294967294 documents");
 	if (grow_docs(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	prefault(d->sig + d->n * (size_t)d->p.num_perm, n * (size_t)d->p.num_perm * sizeof *d->sig);
 	add_job j = {d, d->n, texts, lens, bad, NULL, NULL, NULL};
 	j.status = rp_malloc_array(n ? n : 1, sizeof *j.status);
 	j.errs = rp_malloc_array((size_t)d->nworkers, sizeof *j.errs);

@@ -123,7 +123,32 @@ __attribute__((target(SKETCH_AVX512))) static void densify_avx512(uint32_t *sig,
 		for (int i = 0; i < K; i++) sig[i] = sig[last];
 		return;
 	}
-	for (int e = 0; e < m; e++) {
+	int e0 = 0;
+	if (K == 128) {
+		/* The 128 bins in eight registers, looked up sixteen probes (two
+		 * empty bins) at a time by four two-register permutes: faster than
+		 * gathering them from memory. */
+		__m512i s[8];
+		for (int r = 0; r < 8; r++) s[r] = _mm512_loadu_si512((const void *)(sig + 16 * r));
+		for (; e0 + 2 <= m; e0 += 2) {
+			__m128i p0 = _mm_loadu_si128((const __m128i *)(const void *)t->bin[empty[e0]]);
+			__m128i p1 = _mm_loadu_si128((const __m128i *)(const void *)t->bin[empty[e0 + 1]]);
+			__m512i at = _mm512_cvtepu16_epi32(_mm256_inserti128_si256(_mm256_castsi128_si256(p0), p1, 1));
+			__m512i a = _mm512_permutex2var_epi32(s[0], at, s[1]), b = _mm512_permutex2var_epi32(s[2], at, s[3]);
+			__m512i c = _mm512_permutex2var_epi32(s[4], at, s[5]), d = _mm512_permutex2var_epi32(s[6], at, s[7]);
+			__mmask16 b5 = _mm512_test_epi32_mask(at, _mm512_set1_epi32(32));
+			__mmask16 b6 = _mm512_test_epi32_mask(at, _mm512_set1_epi32(64));
+			__m512i g = _mm512_mask_blend_epi32(b6, _mm512_mask_blend_epi32(b5, a, b), _mm512_mask_blend_epi32(b5, c, d));
+			unsigned hit = _mm512_cmpneq_epi32_mask(g, none);
+			/* the first hit of each half; a half without one is left for the loop below */
+			if (!(hit & 0xff) || !(hit >> 8)) break;
+			val[e0] = (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
+				_mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit)), g)));
+			val[e0 + 1] = (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
+				_mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit >> 8) + 8), g)));
+		}
+	}
+	for (int e = e0; e < m; e++) {
 		uint32_t i = empty[e];
 		__m256i at = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)t->bin[i]));
 		__m256i g = _mm256_i32gather_epi32((const int *)(const void *)sig, at, 4);

@@ -300,8 +300,22 @@ size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t
 	return count;
 }
 
+#ifdef HAVE_AVX512_SKETCH
+__attribute__((target(SKETCH_AVX512))) static int sig_equal_avx512(const uint32_t *a, const uint32_t *b, int K)
+{
+	int eq = 0;
+	for (int i = 0; i < K; i += 16)
+		eq += __builtin_popcount(_mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(a + i)),
+		                                                 _mm512_loadu_si512((const void *)(b + i))));
+	return eq;
+}
+#endif
+
 double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K)
 {
+#ifdef HAVE_AVX512_SKETCH
+	if (K > 0 && K % 16 == 0 && have_avx512()) return (double)sig_equal_avx512(a, b, K) / K;
+#endif
 	int eq = 0;
 	for (int i = 0; i < K; i++) eq += a[i] == b[i];
 	return K ? (double)eq / K : 0.0;

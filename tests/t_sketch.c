@@ -221,6 +221,28 @@ static void test_fused_equals_two_steps(void)
 	CHECK(rp_shingles(tok, 1, 1, sh) == 1 && (uint32_t)sh[0] == 0xffffffffu);
 }
 
+/* The signature estimate on both paths: the share of equal positions. */
+static void test_sig_jaccard_paths(void)
+{
+	uint32_t a[1024], b[1024];
+	const int Ks[] = {1, 16, 64, 100, 128, 1024};
+	int bad = 0;
+	for (int t = 0; t < 200; t++) {
+		int K = Ks[t % 6], eq = 0;
+		for (int i = 0; i < K; i++) {
+			a[i] = (uint32_t)next();
+			b[i] = next() % 3 ? a[i] : (uint32_t)next();
+			eq += a[i] == b[i];
+		}
+		for (int portable = 0; portable < 2; portable++) {
+			rp_sketch_portable(portable);
+			bad += rp_sig_jaccard(a, b, K) != (double)eq / K;
+		}
+		rp_sketch_portable(0);
+	}
+	CHECKF(bad == 0, "%d differ", bad);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -265,6 +287,7 @@ int main(void)
 {
 	RUN(test_radix_sorts_equal_qsort);
 	RUN(test_fused_equals_two_steps);
+	RUN(test_sig_jaccard_paths);
 	RUN(test_shingles_rolling_equals_direct);
 	RUN(test_estimate_unbiased_with_stated_error);
 	RUN(test_sketch_properties);

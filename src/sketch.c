@@ -66,6 +66,7 @@ __attribute__((target(SKETCH_AVX512))) static void sketch_avx512(const uint64_t 
 	const __m512i m1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
 	const __m512i m2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
 	const __m512i all1 = _mm512_set1_epi64(0xffffffffLL);
+	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
 	/* (bin << 32 | value) of a chunk of shingles, then the minima: reading
 	 * them back right after the vector stores stalled on forwarding. */
 	enum { CHUNK = 256 };
@@ -77,8 +78,16 @@ __attribute__((target(SKETCH_AVX512))) static void sketch_avx512(const uint64_t 
 			__mmask8 m = left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
 			const uint64_t *t = tok + c0 + j;
 			__m512i h = vtag;
-			for (size_t i = 0; i < w; i++)
-				h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_maskz_loadu_epi64(m, t + i), rot[i]));
+			if (w == 5) { /* the default, unrolled */
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t), 4));
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 1), 3));
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 2), 2));
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 3), 1));
+				h = _mm512_xor_si512(h, _mm512_maskz_loadu_epi64(m, t + 4));
+			} else {
+				for (size_t i = 0; i < w; i++)
+					h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_maskz_loadu_epi64(m, t + i), rot[i]));
+			}
 			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); /* rp_mix64 */
 			h = _mm512_mullo_epi64(h, m1);
 			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
@@ -86,7 +95,13 @@ __attribute__((target(SKETCH_AVX512))) static void sketch_avx512(const uint64_t 
 			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
 			__m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(h, vk), 32);
 			__m512i bin = _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(h, 32), vk), lo);
-			if (low32) _mm256_mask_storeu_epi32(low32 + c0 + j, m, _mm512_cvtepi64_epi32(h));
+			if (low32) {
+				/* The low halves by a permute: a down-converting store to
+				 * memory (vpmovqd) is slow on some CPUs. */
+				__m256i lo32 = _mm512_castsi512_si256(_mm512_permutexvar_epi32(even, h));
+				if (m == 0xff) _mm256_storeu_si256((__m256i *)(void *)(low32 + c0 + j), lo32);
+				else _mm256_mask_storeu_epi32(low32 + c0 + j, m, lo32);
+			}
 			__m512i v = _mm512_and_si512(h, all1);
 			v = _mm512_mask_sub_epi64(v, _mm512_cmpeq_epi64_mask(v, all1), v, _mm512_set1_epi64(1)); /* not EMPTY */
 			_mm512_mask_storeu_epi64(key + j, m, _mm512_or_si512(_mm512_andnot_si512(all1, bin), v));
@@ -96,6 +111,17 @@ __attribute__((target(SKETCH_AVX512))) static void sketch_avx512(const uint64_t 
 			uint32_t cur = sig[b];
 			sig[b] = v < cur ? v : cur;
 		}
+	}
+}
+
+/* Bin i's value when its RP_PROBES table probes all found empty bins: the
+ * probe sequence continued until a full one. */
+static uint32_t probe_on(const uint32_t *sig, int K, uint64_t seed, uint32_t i)
+{
+	uint64_t base = probe_base(seed, (int)i);
+	for (uint64_t attempt = RP_PROBES + 1;; attempt++) {
+		uint32_t j = probe_bin(base, attempt, (uint64_t)K);
+		if (sig[j] != RP_SIG_EMPTY) return sig[j];
 	}
 }
 
@@ -130,9 +156,10 @@ __attribute__((target(SKETCH_AVX512))) static void densify_avx512(uint32_t *sig,
 		 * gathering them from memory. */
 		__m512i s[8];
 		for (int r = 0; r < 8; r++) s[r] = _mm512_loadu_si512((const void *)(sig + 16 * r));
-		for (; e0 + 2 <= m; e0 += 2) {
+		for (; e0 < m; e0 += 2) {
+			int e1 = e0 + 1 < m ? e0 + 1 : e0; /* an odd last one goes twice */
 			__m128i p0 = _mm_loadu_si128((const __m128i *)(const void *)t->bin[empty[e0]]);
-			__m128i p1 = _mm_loadu_si128((const __m128i *)(const void *)t->bin[empty[e0 + 1]]);
+			__m128i p1 = _mm_loadu_si128((const __m128i *)(const void *)t->bin[empty[e1]]);
 			__m512i at = _mm512_cvtepu16_epi32(_mm256_inserti128_si256(_mm256_castsi128_si256(p0), p1, 1));
 			__m512i a = _mm512_permutex2var_epi32(s[0], at, s[1]), b = _mm512_permutex2var_epi32(s[2], at, s[3]);
 			__m512i c = _mm512_permutex2var_epi32(s[4], at, s[5]), d = _mm512_permutex2var_epi32(s[6], at, s[7]);
@@ -140,12 +167,13 @@ __attribute__((target(SKETCH_AVX512))) static void densify_avx512(uint32_t *sig,
 			__mmask16 b6 = _mm512_test_epi32_mask(at, _mm512_set1_epi32(64));
 			__m512i g = _mm512_mask_blend_epi32(b6, _mm512_mask_blend_epi32(b5, a, b), _mm512_mask_blend_epi32(b5, c, d));
 			unsigned hit = _mm512_cmpneq_epi32_mask(g, none);
-			/* the first hit of each half; a half without one is left for the loop below */
-			if (!(hit & 0xff) || !(hit >> 8)) break;
-			val[e0] = (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
-				_mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit)), g)));
-			val[e0 + 1] = (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
-				_mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit >> 8) + 8), g)));
+			/* the first hit of each half, or the probes beyond the table */
+			val[e0] = hit & 0xff ? (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
+			                           _mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit)), g)))
+			                     : probe_on(sig, K, seed, empty[e0]);
+			val[e1] = hit >> 8 ? (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
+			                         _mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit >> 8) + 8), g)))
+			                   : probe_on(sig, K, seed, empty[e1]);
 		}
 	}
 	for (int e = e0; e < m; e++) {
@@ -153,18 +181,7 @@ __attribute__((target(SKETCH_AVX512))) static void densify_avx512(uint32_t *sig,
 		__m256i at = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)t->bin[i]));
 		__m256i g = _mm256_i32gather_epi32((const int *)(const void *)sig, at, 4);
 		__mmask8 hit = _mm256_cmpneq_epi32_mask(g, _mm256_set1_epi32(-1));
-		if (hit) {
-			val[e] = (uint32_t)_mm256_cvtsi256_si32(_mm256_maskz_compress_epi32(hit, g));
-			continue;
-		}
-		uint64_t base = probe_base(seed, (int)i);
-		for (uint64_t attempt = RP_PROBES + 1;; attempt++) {
-			uint32_t j = probe_bin(base, attempt, (uint64_t)K);
-			if (sig[j] != RP_SIG_EMPTY) {
-				val[e] = sig[j];
-				break;
-			}
-		}
+		val[e] = hit ? (uint32_t)_mm256_cvtsi256_si32(_mm256_maskz_compress_epi32(hit, g)) : probe_on(sig, K, seed, i);
 	}
 	for (int e = 0; e < m; e++) sig[empty[e]] = val[e];
 }

@@ -91,6 +91,10 @@ void rp_sketch_probed(const uint64_t *shingles, size_t n, int K, uint64_t seed, 
  * time.  Returns the number of shingles (sketch.c). */
 size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, uint32_t *sig,
                         uint32_t *low32, const rp_probes *probes);
+/* rp_sketch_tokens, densification and rp_sig_jaccard take AVX-512 paths
+ * when the CPU has it; both give the same results.  on = 1 keeps them to
+ * the portable code (tests; not thread-safe). */
+void rp_sketch_portable(int on);
 
 /* Length of the well-formed multi-byte UTF-8 sequence at p (p[0] >= 0x80),
  * or 0: no overlongs, no surrogates, nothing above U+10FFFF.  Inline: the

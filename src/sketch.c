@@ -11,6 +11,10 @@
  * sqrt(J(1-J)/K).  Values are 32-bit; RP_SIG_EMPTY marks an empty set. */
 #include <string.h>
 #include "internal.h"
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5)
+#include <immintrin.h>
+#define HAVE_AVX512_SKETCH 1 /* shingles hashed eight at a time, chosen at run time */
+#endif
 
 /* Shingle h competes for the minimum of bin (h*K >> 64). */
 static inline void sketch_add(uint32_t *sig, uint64_t h, uint64_t k)
@@ -44,6 +48,165 @@ void rp_probes_init(rp_probes *t, int K, uint64_t seed)
 	}
 }
 
+#ifdef HAVE_AVX512_SKETCH
+#define SKETCH_AVX512 "avx512f,avx512dq,avx512vl"
+
+/* Shingles j .. j+7 of a full-window stream (w tokens each, count of them)
+ * at once: each is XOR_i rotl(tok[j+i], w-1-i), the rolling hash's value
+ * written out (shingle.c), then rp_mix64, the bin (h*K >> 64 from two 32-bit
+ * products: K < 2^32) and the 32-bit value, exactly as sketch_add has them.
+ * The minima are then taken one shingle at a time (bins collide). */
+__attribute__((target(SKETCH_AVX512))) static void sketch_avx512(const uint64_t *tok, size_t count, size_t w,
+                                                              uint64_t tag, uint64_t k, uint32_t *sig,
+                                                              uint32_t *low32)
+{
+	__m512i rot[16];
+	for (size_t i = 0; i < w; i++) rot[i] = _mm512_set1_epi64((long long)((w - 1 - i) & 63));
+	const __m512i vtag = _mm512_set1_epi64((long long)tag), vk = _mm512_set1_epi64((long long)k);
+	const __m512i m1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
+	const __m512i m2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+	const __m512i all1 = _mm512_set1_epi64(0xffffffffLL);
+	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+	/* (bin << 32 | value) of a chunk of shingles, then the minima: reading
+	 * them back right after the vector stores stalled on forwarding. */
+	enum { CHUNK = 256 };
+	uint64_t key[CHUNK];
+	for (size_t c0 = 0; c0 < count; c0 += CHUNK) {
+		size_t cn = count - c0 < CHUNK ? count - c0 : CHUNK;
+		for (size_t j = 0; j < cn; j += 8) {
+			size_t left = cn - j;
+			__mmask8 m = left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
+			const uint64_t *t = tok + c0 + j;
+			__m512i h = vtag;
+			if (w == 5) { /* the default, unrolled */
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t), 4));
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 1), 3));
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 2), 2));
+				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 3), 1));
+				h = _mm512_xor_si512(h, _mm512_maskz_loadu_epi64(m, t + 4));
+			} else {
+				for (size_t i = 0; i < w; i++)
+					h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_maskz_loadu_epi64(m, t + i), rot[i]));
+			}
+			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); /* rp_mix64 */
+			h = _mm512_mullo_epi64(h, m1);
+			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+			h = _mm512_mullo_epi64(h, m2);
+			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+			__m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(h, vk), 32);
+			__m512i bin = _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(h, 32), vk), lo);
+			if (low32) {
+				/* The low halves by a permute: a down-converting store to
+				 * memory (vpmovqd) is slow on some CPUs. */
+				__m256i lo32 = _mm512_castsi512_si256(_mm512_permutexvar_epi32(even, h));
+				if (m == 0xff) _mm256_storeu_si256((__m256i *)(void *)(low32 + c0 + j), lo32);
+				else _mm256_mask_storeu_epi32(low32 + c0 + j, m, lo32);
+			}
+			__m512i v = _mm512_and_si512(h, all1);
+			v = _mm512_mask_sub_epi64(v, _mm512_cmpeq_epi64_mask(v, all1), v, _mm512_set1_epi64(1)); /* not EMPTY */
+			_mm512_mask_storeu_epi64(key + j, m, _mm512_or_si512(_mm512_andnot_si512(all1, bin), v));
+		}
+		for (size_t j = 0; j < cn; j++) {
+			uint32_t b = (uint32_t)(key[j] >> 32), v = (uint32_t)key[j];
+			uint32_t cur = sig[b];
+			sig[b] = v < cur ? v : cur;
+		}
+	}
+}
+
+/* Bin i's value when its RP_PROBES table probes all found empty bins: the
+ * probe sequence continued until a full one. */
+static uint32_t probe_on(const uint32_t *sig, int K, uint64_t seed, uint32_t i)
+{
+	uint64_t base = probe_base(seed, (int)i);
+	for (uint64_t attempt = RP_PROBES + 1;; attempt++) {
+		uint32_t j = probe_bin(base, attempt, (uint64_t)K);
+		if (sig[j] != RP_SIG_EMPTY) return sig[j];
+	}
+}
+
+/* densify() with a probe table for K a multiple of 16: the empty bins
+ * listed sixteen at a time, and each one's eight table probes gathered at
+ * once; the bins are written at the end, so the probes see the bins as the
+ * shingles left them, as densify's copy does.  The rare bin whose eight
+ * probes all miss continues densify's probe sequence. */
+__attribute__((target(SKETCH_AVX512))) static void densify_avx512(uint32_t *sig, int K, uint64_t seed,
+                                                               const rp_probes *t)
+{
+	uint32_t empty[RP_MAX_PERM + 16], val[RP_MAX_PERM];
+	const __m512i none = _mm512_set1_epi32(-1);
+	__m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	int m = 0, last = 0;
+	for (int i = 0; i < K; i += 16, idx = _mm512_add_epi32(idx, _mm512_set1_epi32(16))) {
+		__mmask16 e = _mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(sig + i)), none);
+		_mm512_storeu_si512((void *)(empty + m), _mm512_maskz_compress_epi32(e, idx));
+		m += __builtin_popcount(e);
+		unsigned f = (uint16_t)~e;
+		if (f) last = i + 31 - __builtin_clz(f);
+	}
+	if (m == 0 || m == K) return;
+	if (m == K - 1) {
+		for (int i = 0; i < K; i++) sig[i] = sig[last];
+		return;
+	}
+	int e0 = 0;
+	if (K == 128) {
+		/* The 128 bins in eight registers, looked up sixteen probes (two
+		 * empty bins) at a time by four two-register permutes: faster than
+		 * gathering them from memory. */
+		__m512i s[8];
+		for (int r = 0; r < 8; r++) s[r] = _mm512_loadu_si512((const void *)(sig + 16 * r));
+		for (; e0 < m; e0 += 2) {
+			int e1 = e0 + 1 < m ? e0 + 1 : e0; /* an odd last one goes twice */
+			__m128i p0 = _mm_loadu_si128((const __m128i *)(const void *)t->bin[empty[e0]]);
+			__m128i p1 = _mm_loadu_si128((const __m128i *)(const void *)t->bin[empty[e1]]);
+			__m512i at = _mm512_cvtepu16_epi32(_mm256_inserti128_si256(_mm256_castsi128_si256(p0), p1, 1));
+			__m512i a = _mm512_permutex2var_epi32(s[0], at, s[1]), b = _mm512_permutex2var_epi32(s[2], at, s[3]);
+			__m512i c = _mm512_permutex2var_epi32(s[4], at, s[5]), d = _mm512_permutex2var_epi32(s[6], at, s[7]);
+			__mmask16 b5 = _mm512_test_epi32_mask(at, _mm512_set1_epi32(32));
+			__mmask16 b6 = _mm512_test_epi32_mask(at, _mm512_set1_epi32(64));
+			__m512i g = _mm512_mask_blend_epi32(b6, _mm512_mask_blend_epi32(b5, a, b), _mm512_mask_blend_epi32(b5, c, d));
+			unsigned hit = _mm512_cmpneq_epi32_mask(g, none);
+			/* the first hit of each half, or the probes beyond the table */
+			val[e0] = hit & 0xff ? (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
+			                           _mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit)), g)))
+			                     : probe_on(sig, K, seed, empty[e0]);
+			val[e1] = hit >> 8 ? (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
+			                         _mm512_permutexvar_epi32(_mm512_set1_epi32(__builtin_ctz(hit >> 8) + 8), g)))
+			                   : probe_on(sig, K, seed, empty[e1]);
+		}
+	}
+	for (int e = e0; e < m; e++) {
+		uint32_t i = empty[e];
+		__m256i at = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)t->bin[i]));
+		__m256i g = _mm256_i32gather_epi32((const int *)(const void *)sig, at, 4);
+		__mmask8 hit = _mm256_cmpneq_epi32_mask(g, _mm256_set1_epi32(-1));
+		val[e] = hit ? (uint32_t)_mm256_cvtsi256_si32(_mm256_maskz_compress_epi32(hit, g)) : probe_on(sig, K, seed, i);
+	}
+	for (int e = 0; e < m; e++) sig[empty[e]] = val[e];
+}
+
+static int portable_only; /* rp_sketch_portable: tests */
+
+static int have_avx512(void)
+{
+	static int have = -1;
+	if (have < 0)
+		have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+		       __builtin_cpu_supports("avx512vl");
+	return have && !portable_only;
+}
+#endif
+
+void rp_sketch_portable(int on)
+{
+#ifdef HAVE_AVX512_SKETCH
+	portable_only = on;
+#else
+	(void)on;
+#endif
+}
+
 /* Optimal densification.  An empty bin i probes bins mix(seed, i, attempt)
  * mod K until one is non-empty; the first RP_PROBES come from the table when
  * one is given for this K and seed (a document of a few dozen shingles leaves
@@ -53,6 +216,12 @@ static void densify(uint32_t *sig, int K, uint64_t seed, const rp_probes *t)
 {
 	const uint64_t k = (uint64_t)K;
 	if (t && (t->K != K || t->seed != seed)) t = NULL; /* made for another sketch */
+#ifdef HAVE_AVX512_SKETCH
+	if (t && K % 16 == 0 && have_avx512()) {
+		densify_avx512(sig, K, seed, t);
+		return;
+	}
+#endif
 	/* The empty bins, listed without a branch per bin (whether a bin is
 	 * empty is a coin toss on short documents). */
 	uint16_t empty[RP_MAX_PERM];
@@ -112,6 +281,7 @@ void rp_sketch(const uint64_t *shingles, size_t n, int K, uint64_t seed, uint32_
 	rp_sketch_probed(shingles, n, K, seed, sig, NULL);
 }
 
+
 size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, uint32_t *sig,
                         uint32_t *low32, const rp_probes *probes)
 {
@@ -120,6 +290,15 @@ size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t
 	for (int i = 0; i < K; i++) sig[i] = RP_SIG_EMPTY;
 	if (count == 0) return 0;
 	const uint64_t k = (uint64_t)K;
+#ifdef HAVE_AVX512_SKETCH
+	/* Full windows of up to 16 tokens: the vector path costs w operations
+	 * per eight shingles where the rolling hash costs three per shingle. */
+	if (ntok >= (size_t)n && n <= 16 && have_avx512()) {
+		sketch_avx512(tok, count, (size_t)n, 0x9e3779b97f4a7c15ULL * (uint64_t)n, k, sig, low32);
+		densify(sig, K, seed, probes);
+		return count;
+	}
+#endif
 	rp_roll r;
 	uint64_t h = rp_roll_init(&r, tok, ntok, n);
 	if (low32) {
@@ -138,8 +317,22 @@ size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t
 	return count;
 }
 
+#ifdef HAVE_AVX512_SKETCH
+__attribute__((target(SKETCH_AVX512))) static int sig_equal_avx512(const uint32_t *a, const uint32_t *b, int K)
+{
+	int eq = 0;
+	for (int i = 0; i < K; i += 16)
+		eq += __builtin_popcount(_mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(a + i)),
+		                                                 _mm512_loadu_si512((const void *)(b + i))));
+	return eq;
+}
+#endif
+
 double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K)
 {
+#ifdef HAVE_AVX512_SKETCH
+	if (K > 0 && K % 16 == 0 && have_avx512()) return (double)sig_equal_avx512(a, b, K) / K;
+#endif
 	int eq = 0;
 	for (int i = 0; i < K; i++) eq += a[i] == b[i];
 	return K ? (double)eq / K : 0.0;

@@ -196,32 +196,86 @@ static void test_lsh_curve_by_simulation(void)
 /* The one-pass path dedup takes equals rp_shingles then rp_sketch, with the
  * low 32 bits of every shingle, for every stream length around n and every K
  * shape (densification on short streams, a full sketch on long ones). */
+/* The inverse of rp_mix64 (x ^= x >> 33 is its own inverse; the multipliers
+ * are odd, so invertible modulo 2^64). */
+static uint64_t unmix64(uint64_t x)
+{
+	uint64_t m1 = 0xff51afd7ed558ccdULL, m2 = 0xc4ceb9fe1a85ec53ULL, i1 = m1, i2 = m2;
+	for (int k = 0; k < 6; k++) i1 *= 2 - m1 * i1, i2 *= 2 - m2 * i2;
+	x ^= x >> 33;
+	x *= i2;
+	x ^= x >> 33;
+	x *= i1;
+	x ^= x >> 33;
+	return x;
+}
+
 static void test_fused_equals_two_steps(void)
 {
 	static uint64_t tok[700], sh[700];
 	static uint32_t low[700];
-	uint32_t a[1024], b[1024];
+	uint32_t a[1024], b[1024], c[1024];
 	const int Ks[] = {1, 7, 64, 128, 1024};
+	const int ns[] = {1, 2, 5, 9, 16, 17, 64};
 	int bad = 0, cases = 0;
-	for (size_t i = 0; i < 700; i++) tok[i] = next();
-	for (int ki = 0; ki < 5; ki++)
-		for (int n = 1; n <= 9; n += 4)
-			for (size_t ntok = 0; ntok <= 700; ntok += ntok < 20 ? 1 : 97) {
-				int K = Ks[ki];
-				uint64_t seed = next();
-				size_t m = rp_shingles(tok, ntok, n, sh);
-				rp_sketch(sh, m, K, seed, a);
-				memset(low, 0, sizeof low);
-				static rp_probes pr;
-				rp_probes_init(&pr, K, seed);
-				size_t m2 = rp_sketch_tokens(tok, ntok, n, K, seed, b, low, &pr);
-				size_t m3 = rp_sketch_tokens(tok, ntok, n, K, seed, b + 0, NULL, NULL);
-				cases++;
-				if (m != m2 || m != m3 || memcmp(a, b, (size_t)K * sizeof *a)) { bad++; continue; }
-				for (size_t j = 0; j < m; j++) bad += low[j] != (uint32_t)sh[j];
-			}
+	for (int kind = 0; kind < 2; kind++) {
+		for (size_t i = 0; i < 700; i++) tok[i] = next();
+		if (kind) /* 1-token shingles whose value is the empty marker: sketch_add's adjustment */
+			for (size_t i = 0; i < 700; i += 3)
+				tok[i] = unmix64((next() << 32 | 0xffffffffULL)) ^ 0x9e3779b97f4a7c15ULL;
+		for (int ki = 0; ki < 5; ki++)
+			for (int ni = 0; ni < 7; ni++)
+				for (size_t ntok = 0; ntok <= 700; ntok += ntok < 40 ? 1 : 97) {
+					int K = Ks[ki], n = kind ? 1 : ns[ni];
+					if (kind && ni) continue;
+					uint64_t seed = next();
+					size_t m = rp_shingles(tok, ntok, n, sh);
+					rp_sketch(sh, m, K, seed, a);
+					static rp_probes pr;
+					rp_probes_init(&pr, K, seed);
+					/* every path: the CPU's widest and the portable one, with and without the table */
+					for (int portable = 0; portable < 2; portable++) {
+						rp_sketch_portable(portable);
+						memset(low, 0, sizeof low);
+						size_t m2 = rp_sketch_tokens(tok, ntok, n, K, seed, b, low, &pr);
+						size_t m3 = rp_sketch_tokens(tok, ntok, n, K, seed, c, NULL, NULL);
+						cases++;
+						if (m != m2 || m != m3 || memcmp(a, b, (size_t)K * sizeof *a) ||
+						    memcmp(a, c, (size_t)K * sizeof *a)) {
+							bad++;
+							continue;
+						}
+						for (size_t j = 0; j < m; j++) bad += low[j] != (uint32_t)sh[j];
+					}
+					rp_sketch_portable(0);
+				}
+	}
 	CHECKF(bad == 0, "%d of %d cases differ", bad, cases);
-	CHECK(cases > 300);
+	CHECK(cases > 3000);
+	/* The crafted tokens did give the empty marker. */
+	CHECK(rp_shingles(tok, 1, 1, sh) == 1 && (uint32_t)sh[0] == 0xffffffffu);
+}
+
+/* The signature estimate on both paths: the share of equal positions. */
+static void test_sig_jaccard_paths(void)
+{
+	uint32_t a[1024], b[1024];
+	const int Ks[] = {1, 16, 64, 100, 128, 1024};
+	int bad = 0;
+	for (int t = 0; t < 200; t++) {
+		int K = Ks[t % 6], eq = 0;
+		for (int i = 0; i < K; i++) {
+			a[i] = (uint32_t)next();
+			b[i] = next() % 3 ? a[i] : (uint32_t)next();
+			eq += a[i] == b[i];
+		}
+		for (int portable = 0; portable < 2; portable++) {
+			rp_sketch_portable(portable);
+			bad += rp_sig_jaccard(a, b, K) != (double)eq / K;
+		}
+		rp_sketch_portable(0);
+	}
+	CHECKF(bad == 0, "%d differ", bad);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -237,7 +291,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* The radix sorts against qsort: every length up to 300 (both sides of the
- * insertion-sort cutoff) and a long one, with values spread over all bytes,
+ * insertion-sort cutoff), some up to 1205 (both sides of the 32-bit sort's
+ * one-scatter cutoff) and a long one, with values spread over all bytes,
  * sharing high bytes (passes skipped) or drawn from a few (many repeats). */
 static void test_radix_sorts_equal_qsort(void)
 {
@@ -245,7 +300,7 @@ static void test_radix_sorts_equal_qsort(void)
 	uint32_t *a = malloc(MAX * 4), *t = malloc(MAX * 4), *r = malloc(MAX * 4);
 	uint64_t *b = malloc(MAX * 8), *bt = malloc(MAX * 8), *br = malloc(MAX * 8);
 	for (int kind = 0; kind < 3; kind++)
-		for (size_t n = 0; n <= MAX; n = n < 300 ? n + 1 : MAX + (n == MAX)) {
+		for (size_t n = 0; n <= MAX; n = n < 300 ? n + 1 : n < 1200 ? n + 181 : MAX + (n == MAX)) {
 			for (size_t i = 0; i < n; i++) {
 				uint64_t x = next();
 				a[i] = kind == 0 ? (uint32_t)x : kind == 1 ? (uint32_t)(x & 0x00ff0f0f) : (uint32_t)(x % 5) << 24;
@@ -267,6 +322,7 @@ int main(void)
 {
 	RUN(test_radix_sorts_equal_qsort);
 	RUN(test_fused_equals_two_steps);
+	RUN(test_sig_jaccard_paths);
 	RUN(test_shingles_rolling_equals_direct);
 	RUN(test_winnow_equals_definition);
 	RUN(test_estimate_unbiased_with_stated_error);

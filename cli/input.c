@@ -91,8 +91,9 @@ static void batch_add(batch *b, const rp_record *rec, const rp_error *err, int w
 		b->cap = cap;
 	}
 	size_t len = rec->bad ? 0 : rec->text_len;
+	int decoded_here = rec->text == b->text + b->text_len; /* by the reader, into the batch (its text sink) */
 	b->text = xgrow(b->text, &b->text_cap, b->text_len + len + 1, 1);
-	if (len) memcpy(b->text + b->text_len, rec->text, len);
+	if (len && !decoded_here) memcpy(b->text + b->text_len, rec->text, len);
 	b->off[b->n] = b->text_len;
 	b->len[b->n] = len;
 	b->bad[b->n] = rec->bad;
@@ -140,6 +141,7 @@ static int fill_batch(feeder *fd, batch *b, rp_error *err, uint64_t *bytes)
 	size_t max_records = fd->max_records >> (fd->ramp < 4 ? 4 - fd->ramp : 0);
 	fd->ramp++;
 	if (!max_records) max_records = 1;
+	rp_reader_set_text_sink(fd->reader, &b->text, &b->text_len, &b->text_cap);
 	while (b->n < max_records && b->text_len < max_bytes) {
 		rc = rp_reader_next(fd->reader, &rec, err);
 		if (rc <= 0) break;
@@ -151,6 +153,7 @@ static int fill_batch(feeder *fd, batch *b, rp_error *err, uint64_t *bytes)
 		batch_add(b, &rec, err, !fd->meta);
 		*bytes += rec.raw_len + (rec.line ? 1 : 0);
 	}
+	rp_reader_set_text_sink(fd->reader, NULL, NULL, NULL);
 	return rc;
 }
 

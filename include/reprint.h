@@ -197,6 +197,14 @@ void rp_reader_free(rp_reader *r);
  * (k < RP_MAX_EXTRA), e.g. a date or a site name; call before the first
  * rp_reader_next.  A record whose field is not a string or number is bad. */
 rp_status rp_reader_set_extra(rp_reader *r, int k, const char *path, rp_error *err);
+/* Have JSON texts with escapes decoded straight into the caller's buffer, at
+ * *buf + *len, instead of the reader's own (one copy fewer for a caller that
+ * gathers texts in one buffer): rec->text then points there.  *buf is grown
+ * with rp_realloc as needed (*cap its size); the reader never changes *len,
+ * the caller advances it past the texts it keeps.  A text without escapes
+ * still points into the reader's line.  buf NULL: back to the reader's own
+ * buffer.  The three pointers must stay valid while set. */
+void rp_reader_set_text_sink(rp_reader *r, char **buf, size_t *len, size_t *cap);
 
 /* ---- dedup ------------------------------------------------------------- */
 typedef struct rp_dedup rp_dedup;

@@ -108,6 +108,8 @@ struct rp_reader {
 	/* decode buffers: text and id with escapes, object keys with escapes, PATH:LINE ids */
 	char *text_buf, *id_buf, *key_buf, *extra_buf[RP_MAX_EXTRA];
 	size_t text_cap, id_cap, key_cap, extra_cap[RP_MAX_EXTRA];
+	char **sink;       /* rp_reader_set_text_sink: texts decoded at *sink + *sink_len */
+	size_t *sink_len, *sink_cap;
 
 	uint64_t seq;
 	int fatal;         /* nonzero: a fatal error happened; every call repeats it */
@@ -876,19 +878,23 @@ static int scan_string(json_scan *js, string_mode mode, const char **out, size_t
 				/* Decoded text is never longer than its escaped form, so
 				 * one allocation of the rest of the line is enough. */
 				rp_reader *r = js->r;
-				char **bufp = mode == STR_TEXT ? &r->text_buf
+				int sunk = mode == STR_TEXT && r->sink;
+				char **bufp = sunk ? r->sink
+				              : mode == STR_TEXT ? &r->text_buf
 				              : mode == STR_ID ? &r->id_buf
 				              : mode >= STR_EXTRA ? &r->extra_buf[mode - STR_EXTRA] : &r->key_buf;
-				size_t *capp = mode == STR_TEXT ? &r->text_cap
+				size_t *capp = sunk ? r->sink_cap
+				               : mode == STR_TEXT ? &r->text_cap
 				               : mode == STR_ID ? &r->id_cap
 				               : mode >= STR_EXTRA ? &r->extra_cap[mode - STR_EXTRA] : &r->key_cap;
+				size_t at = sunk ? *r->sink_len : 0;
 				void *b = *bufp;
-				if (rp_grow(&b, capp, (size_t)(end - open), 1)) {
+				if (rp_grow(&b, capp, at + (size_t)(end - open), 1)) {
 					js->nomem = 1;
 					return json_fail(js, esc, "out of memory");
 				}
 				*bufp = b;
-				base = dst = b;
+				base = dst = (char *)b + at;
 				memcpy(dst, open + 1, (size_t)(esc - open - 1));
 				dst += esc - open - 1;
 			}
@@ -1371,6 +1377,13 @@ rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninpu
 	r->ninputs = ninputs;
 	*out = r;
 	return RP_OK;
+}
+
+void rp_reader_set_text_sink(rp_reader *r, char **buf, size_t *len, size_t *cap)
+{
+	r->sink = buf;
+	r->sink_len = buf ? len : NULL;
+	r->sink_cap = buf ? cap : NULL;
 }
 
 rp_status rp_reader_set_extra(rp_reader *r, int k, const char *path, rp_error *err)

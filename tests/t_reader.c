@@ -913,6 +913,44 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path);
 }
 
+/* rp_reader_set_text_sink: a text with escapes is decoded at buf + len,
+ * one without still points into the line, and the caller's len decides
+ * where the next one goes; unset, the reader's own buffer again. */
+static void test_text_sink(void)
+{
+	const char *path = fx("sink.jsonl");
+	write_str(path, "{\"id\": 1, \"text\": \"plain words\"}\n"
+	                "{\"id\": 2, \"text\": \"line\\none \\u00e9\"}\n"
+	                "{\"id\": 3, \"text\": \"tab\\there\", \"x\": }\n"
+	                "{\"id\": 4, \"text\": \"quote \\\"q\\\"\"}\n"
+	                "{\"id\": 5, \"text\": \"again\\n\"}\n");
+	rp_reader *r = NULL;
+	rp_error e;
+	const char *in[1] = {path};
+	CHECK(rp_reader_new(&r, in, 1, NULL, &e) == 0);
+	if (!r) return;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	rp_reader_set_text_sink(r, &buf, &len, &cap);
+	rp_record rec;
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad);
+	CHECK(rec.text_len == 11 && !memcmp(rec.text, "plain words", 11));
+	CHECK(!buf || rec.text < buf || rec.text >= buf + cap); /* in the line */
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad);
+	CHECK(buf && rec.text == buf && rec.text_len == 11 && !memcmp(rec.text, "line\none \xc3\xa9", 11));
+	len = rec.text_len; /* kept */
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && rec.bad); /* decoded, then bad: len unchanged */
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad);
+	CHECK(rec.text == buf + 11 && rec.text_len == 9 && !memcmp(rec.text, "quote \"q\"", 9));
+	CHECK(!memcmp(buf, "line\none \xc3\xa9", 11)); /* the kept text is intact */
+	rp_reader_set_text_sink(r, NULL, NULL, NULL);
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad);
+	CHECK(rec.text_len == 6 && !memcmp(rec.text, "again\n", 6) && (rec.text < buf || rec.text >= buf + cap));
+	CHECK(rp_reader_next(r, &rec, &e) == 0);
+	rp_reader_free(r);
+	free(buf);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/t_reader.XXXXXX");
@@ -924,6 +962,7 @@ int main(void)
 	RUN(test_jsonl_fields);
 	RUN(test_jsonl_bad_records);
 	RUN(test_escape_blocks);
+	RUN(test_text_sink);
 	RUN(test_overlong_records);
 	RUN(test_lines_format);
 	RUN(test_directory_walk);

@@ -1677,8 +1677,9 @@ static int rbatch_add(rbatch *b, const rp_record *rec, const rp_error *err)
 			if (c[i] < b->cap) b->cap = c[i];
 	}
 	size_t len = rec->bad ? 0 : rec->text_len;
+	int decoded_here = rec->text == b->text + b->text_len; /* by the reader (its text sink) */
 	if (grow((void **)&b->text, &b->text_cap, b->text_len + len + 1, 1)) return -1;
-	if (len) memcpy(b->text + b->text_len, rec->text, len);
+	if (len && !decoded_here) memcpy(b->text + b->text_len, rec->text, len);
 	b->off[b->n] = b->text_len;
 	b->len[b->n] = len;
 	b->bad[b->n] = rec->bad;
@@ -1710,11 +1711,16 @@ static int rfill(rfeeder *fd, rbatch *b, rp_error *err)
 	b->n = b->text_len = b->nbad = b->errs_len = 0;
 	int rc = 1;
 	rp_record rec;
+	rp_reader_set_text_sink(fd->reader, &b->text, &b->text_len, &b->text_cap);
 	while (b->n < BATCH_DOCS && b->text_len < BATCH_BYTES) {
 		rc = rp_reader_next(fd->reader, &rec, err);
 		if (rc <= 0) break;
-		if (rbatch_add(b, &rec, err) || ids_push(fd->ids, rec.id, rec.id_len, rec.id_is_number)) return 2;
+		if (rbatch_add(b, &rec, err) || ids_push(fd->ids, rec.id, rec.id_len, rec.id_is_number)) {
+			rc = 2;
+			break;
+		}
 	}
+	rp_reader_set_text_sink(fd->reader, NULL, NULL, NULL);
 	return rc;
 }
 

@@ -65,7 +65,7 @@ struct rp_aligner {
 	size_t bits_cap;
 	uint64_t *match;         /* j << 32 | slot of every B shingle found in A */
 	size_t match_cap;
-	uint32_t *open;          /* per diagonal: 1 + the segment being chained on it, else 0 */
+	uint64_t *open;          /* per diagonal: the segment being chained on it, else 0 */
 	size_t open_cap;
 	rp_passage *seg, *seg_tmp;
 	size_t seg_cap, seg_tmp_cap;
@@ -399,9 +399,9 @@ scanned:
 	*shared = inter;
 	/* 1-2. seeds: (i, j) with equal shingles, unless the shingle occurs more
 	 * than MAX_OCC times in B, chained as they come: in B order, so each
-	 * diagonal's come in A order (i = j - diagonal); open[d] is 1 + the
-	 * segment a seed on diagonal d (j - i + sa - 1) would extend, 0 between
-	 * calls */
+	 * diagonal's come in A order (i = j - diagonal); open[d] is (1 + the
+	 * segment a seed on diagonal d (j - i + sa - 1) would extend) << 32 | its
+	 * last seed's i, 0 between calls */
 	size_t nseg = 0, ndiag = sa + sb - 1;
 	if (ndiag > al->open_cap) {
 		rp_free(al->open);
@@ -413,26 +413,32 @@ scanned:
 		memset(al->open, 0, ndiag * sizeof *al->open);
 		al->open_cap = ndiag;
 	}
-	uint32_t *open = al->open;
+	uint64_t *open = al->open;
 	int rc = 0;
 	for (size_t q = 0; q < nmatch && !rc; q++) {
 		size_t j = (size_t)(al->match[q] >> 32), slot = (size_t)(al->match[q] & 0xffffffffu);
 		if (al->t_cnt[slot] > MAX_OCC) continue;
 		for (uint32_t i1 = al->t_head[slot]; i1; i1 = al->next[i1 - 1]) {
-			uint32_t i = i1 - 1, d = (uint32_t)(j + sa - 1 - i), o = open[d];
-			/* a segment being chained: a_start its first seed, a_end its last,
-			 * b_start its diagonal */
-			if (o && i - al->seg[o - 1].a_end <= gap) al->seg[o - 1].a_end = i;
-			else if (!(rc = push(&al->seg, &nseg, &al->seg_cap, (rp_passage){i, i, d, 0, 0, 0, 0, 0, 0})))
-				open[d] = (uint32_t)nseg;
-			else break;
+			uint32_t i = i1 - 1, d = (uint32_t)(j + sa - 1 - i);
+			uint64_t o = open[d];
+			/* a segment being chained: a_start its first seed, a_end its last
+			 * (once closed), b_start its diagonal */
+			if (o && i - (uint32_t)o <= gap) open[d] = (o & ~(uint64_t)0xffffffffu) | i;
+			else {
+				if (o) al->seg[(o >> 32) - 1].a_end = (uint32_t)o;
+				if ((rc = push(&al->seg, &nseg, &al->seg_cap, (rp_passage){i, i, d, 0, 0, 0, 0, 0, 0}))) break;
+				open[d] = (uint64_t)nseg << 32 | i;
+			}
 		}
 	}
 	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
 	nmatch = 0;
+	for (size_t x = 0; x < nseg; x++) { /* close the segments still open */
+		uint64_t o = open[al->seg[x].b_start];
+		if (o) al->seg[(o >> 32) - 1].a_end = (uint32_t)o, open[al->seg[x].b_start] = 0;
+	}
 	for (size_t x = 0; x < nseg; x++) {
 		rp_passage *p = &al->seg[x];
-		open[p->b_start] = 0;
 		int64_t diag = (int64_t)p->b_start - (int64_t)(sa - 1);
 		uint32_t i0 = p->a_start, i1 = p->a_end + (uint32_t)k;
 		*p = (rp_passage){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};

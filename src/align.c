@@ -33,6 +33,9 @@
 
 #define MAX_OCC 16
 
+/* A passage while it is found: token ranges in A and in B, half-open. */
+typedef struct { uint32_t a_start, a_end, b_start, b_end; } segment;
+
 struct rp_aligner {
 	size_t k;
 	uint32_t gap, min_tokens;
@@ -67,8 +70,8 @@ struct rp_aligner {
 	size_t match_cap;
 	uint64_t *open;          /* per diagonal: the segment being chained on it, else 0 */
 	size_t open_cap;
-	rp_passage *seg, *seg_tmp;
-	size_t seg_cap, seg_tmp_cap;
+	segment *seg, *seg_tmp, *sel;
+	size_t seg_cap, seg_tmp_cap, sel_cap;
 	uint8_t *claim_a, *claim_b;
 	size_t claim_a_cap, claim_b_cap;
 };
@@ -89,7 +92,7 @@ void rp_aligner_free(rp_aligner *al)
 	if (!al) return;
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
 	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe); rp_free(al->bits);
-	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg); rp_free(al->seg_tmp);
+	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg); rp_free(al->seg_tmp); rp_free(al->sel);
 	rp_free(al->claim_a); rp_free(al->claim_b);
 	rp_free(al);
 }
@@ -164,7 +167,7 @@ void rp_aligner_set_scalar(rp_aligner *al, int scalar) { al->scalar = scalar; }
 /* The orders passages are sorted in: by a_start then b_start, or longest
  * first (by_len), then so.  Strict and total on the segments of one
  * alignment (no two start at the same seed). */
-static inline int before(const rp_passage *a, const rp_passage *b, int by_len)
+static inline int before(const segment *a, const segment *b, int by_len)
 {
 	if (by_len) {
 		uint32_t la = a->a_end - a->a_start, lb = b->a_end - b->a_start;
@@ -174,20 +177,20 @@ static inline int before(const rp_passage *a, const rp_passage *b, int by_len)
 	return a->b_start < b->b_start;
 }
 
-/* Sort passages: insertion sort of runs of 16 (most alignments have fewer),
+/* Sort segments: insertion sort of runs of 16 (most alignments have fewer),
  * then the runs merged pairwise through tmp (room for n). */
-static void sort_passages(rp_passage *p, size_t n, int by_len, rp_passage *tmp)
+static void sort_segments(segment *p, size_t n, int by_len, segment *tmp)
 {
 	for (size_t s = 0; s < n; s += 16) {
 		size_t e = s + 16 < n ? s + 16 : n;
 		for (size_t i = s + 1; i < e; i++) {
-			rp_passage x = p[i];
+			segment x = p[i];
 			size_t j = i;
 			while (j > s && before(&x, &p[j - 1], by_len)) p[j] = p[j - 1], j--;
 			p[j] = x;
 		}
 	}
-	rp_passage *src = p, *dst = tmp;
+	segment *src = p, *dst = tmp;
 	for (size_t w = 16; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
 			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, i = lo, j = mid, o = lo;
@@ -195,15 +198,15 @@ static void sort_passages(rp_passage *p, size_t n, int by_len, rp_passage *tmp)
 			while (i < mid) dst[o++] = src[i++];
 			while (j < hi) dst[o++] = src[j++];
 		}
-		rp_passage *t = src;
+		segment *t = src;
 		src = dst;
 		dst = t;
 	}
 	if (src != p) memcpy(p, src, n * sizeof *p);
 }
 
-/* Append to a growable passage array. */
-static int push(rp_passage **v, size_t *n, size_t *cap, rp_passage p)
+/* Append to a growable segment array. */
+static int push(segment **v, size_t *n, size_t *cap, segment p)
 {
 	if (rp_grow((void **)v, cap, *n + 1, sizeof **v)) return RP_ENOMEM;
 	(*v)[(*n)++] = p;
@@ -214,7 +217,7 @@ static int push(rp_passage **v, size_t *n, size_t *cap, rp_passage p)
  * trimmed by as many tokens at each end as the A range (a merged passage may
  * change diagonal in the middle, so each end keeps its own alignment).
  * Returns 0 if too little is left or the B part is claimed. */
-static int unclaimed_part(rp_passage *p, const uint8_t *claim_a, const uint8_t *claim_b, uint32_t min_tokens)
+static int unclaimed_part(segment *p, const uint8_t *claim_a, const uint8_t *claim_b, uint32_t min_tokens)
 {
 	uint32_t best_s = 0, best_len = 0, s = p->a_start;
 	for (uint32_t i = p->a_start; i <= p->a_end; i++) {
@@ -246,7 +249,7 @@ static int unclaimed_part(rp_passage *p, const uint8_t *claim_a, const uint8_t *
 
 /* Move p's ends inwards until each end's tokens agree on both sides, so a
  * passage never starts or ends on a word that only one side has. */
-static int trim_to_agreement(rp_passage *p, const uint64_t *a, const uint64_t *b, uint32_t min_tokens)
+static int trim_to_agreement(segment *p, const uint64_t *a, const uint64_t *b, uint32_t min_tokens)
 {
 	while (p->a_start < p->a_end && p->b_start < p->b_end && a[p->a_start] != b[p->b_start])
 		p->a_start++, p->b_start++;
@@ -426,7 +429,7 @@ scanned:
 			if (o && i - (uint32_t)o <= gap) open[d] = (o & ~(uint64_t)0xffffffffu) | i;
 			else {
 				if (o) al->seg[(o >> 32) - 1].a_end = (uint32_t)o;
-				if ((rc = push(&al->seg, &nseg, &al->seg_cap, (rp_passage){i, i, d, 0, 0, 0, 0, 0, 0}))) break;
+				if ((rc = push(&al->seg, &nseg, &al->seg_cap, (segment){i, i, d, 0}))) break;
 				open[d] = (uint64_t)nseg << 32 | i;
 			}
 		}
@@ -438,23 +441,23 @@ scanned:
 		if (o) al->seg[(o >> 32) - 1].a_end = (uint32_t)o, open[al->seg[x].b_start] = 0;
 	}
 	for (size_t x = 0; x < nseg; x++) {
-		rp_passage *p = &al->seg[x];
+		segment *p = &al->seg[x];
 		int64_t diag = (int64_t)p->b_start - (int64_t)(sa - 1);
 		uint32_t i0 = p->a_start, i1 = p->a_end + (uint32_t)k;
-		*p = (rp_passage){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};
+		*p = (segment){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag)};
 	}
 	if (rc) return rc;
 	if (!nseg) return 0;
 	/* 3. merge segments that follow each other in both A and B */
 	if (rp_grow((void **)&al->seg_tmp, &al->seg_tmp_cap, nseg, sizeof *al->seg_tmp)) return RP_ENOMEM;
-	rp_passage *seg = al->seg;
-	sort_passages(seg, nseg, 0, al->seg_tmp);
+	segment *seg = al->seg;
+	sort_segments(seg, nseg, 0, al->seg_tmp);
 	size_t m = 0;
 	for (size_t s = 0; s < nseg; s++) {
 		int merged = 0;
 		/* Look back over a few recent segments for one this continues. */
 		for (size_t q = m; q-- > 0 && m - q <= 8;) {
-			rp_passage *r = &seg[q];
+			segment *r = &seg[q];
 			/* s continues r after a small insertion or deletion: it starts
 			 * where r ends (at most one token of overlap) or within max_gap
 			 * after, in both A and B.  A segment overlapping r more is another
@@ -478,11 +481,10 @@ scanned:
 	uint8_t *claim_a = al->claim_a, *claim_b = al->claim_b;
 	memset(claim_a, 0, na);
 	memset(claim_b, 0, nb);
-	rp_passage *sel = NULL;
-	size_t nsel = 0, sel_cap = 0;
-	sort_passages(seg, nseg, 1, al->seg_tmp);
+	size_t nsel = 0;
+	sort_segments(seg, nseg, 1, al->seg_tmp);
 	for (size_t s = 0; s < nseg; s++) {
-		rp_passage p = seg[s];
+		segment p = seg[s];
 		if (p.a_end - p.a_start < min_tokens && p.b_end - p.b_start < min_tokens) continue;
 		if (!unclaimed_part(&p, claim_a, claim_b, min_tokens) || !trim_to_agreement(&p, a, b, min_tokens)) continue;
 		/* 5. extend while tokens agree and are free */
@@ -495,13 +497,15 @@ scanned:
 		 * their first owner. */
 		memset(claim_a + p.a_start, 1, p.a_end - p.a_start);
 		memset(claim_b + p.b_start, 1, p.b_end - p.b_start);
-		p.tokens = p.a_end - p.a_start;
-		if (push(&sel, &nsel, &sel_cap, p)) {
-			rp_free(sel);
-			return RP_ENOMEM;
-		}
+		if (push(&al->sel, &nsel, &al->sel_cap, p)) return RP_ENOMEM;
 	}
-	sort_passages(sel, nsel, 0, al->seg_tmp); /* nsel <= nseg */
+	sort_segments(al->sel, nsel, 0, al->seg_tmp); /* nsel <= nseg */
+	rp_passage *sel = nsel ? rp_malloc_array(nsel, sizeof *sel) : NULL;
+	if (nsel && !sel) return RP_ENOMEM;
+	for (size_t q = 0; q < nsel; q++) {
+		const segment *x = &al->sel[q];
+		sel[q] = (rp_passage){x->a_start, x->a_end, x->b_start, x->b_end, x->a_end - x->a_start, 0, 0, 0, 0};
+	}
 	*out = sel;
 	*nout = nsel;
 	return 0;

@@ -1296,7 +1296,7 @@ static size_t distinct_clean(rp_reuse *r, worker *w, uint32_t doc, const uint64_
 	}
 	/* Count them in a hash set (shingle hashes are well mixed: low bits index it). */
 	size_t tcap = 16, u = 0, zero = 0;
-	while (tcap < 2 * m) tcap <<= 1;
+	while (tcap < (m <= ((size_t)1 << 14) ? 4 : 2) * m) tcap <<= 1; /* load 1/4 while it fits the L2 cache */
 	if (rp_grow((void **)&w->set, &w->set_cap, tcap, sizeof *w->set)) return SIZE_MAX;
 	memset(w->set, 0, tcap * sizeof *w->set);
 	for (size_t i = 0; i < m; i++) {

@@ -5,11 +5,11 @@
  *     and of B at j are equal, found through a hash table of A's shingles
  *     (a shingle occurring more than MAX_OCC times in B seeds nothing: it is
  *     repetition, not a passage).  A is prepared once (rp_aligner_set_a:
- *     the table and bit filters of its tokens and shingles) and aligned
- *     against many B, as reuse does for all pairs with one first document;
- *     B's shingles are finalised only where all their tokens pass A's token
- *     filter, and probed only where they pass its shingle filter (with
- *     AVX-512, eight at a time: scan_b_avx512);
+ *     the table and a bit filter of its tokens) and aligned against many B,
+ *     as reuse does for all pairs with one first document; B's shingles are
+ *     finalised only where all their tokens pass A's token filter, and
+ *     probed where they also pass a bit filter of A's shingles (scan_b), or
+ *     all, eight at a time with AVX-512 (scan_b_avx512);
  *  2. chain: seeds, made in B order, chained on their diagonal (j - i) as
  *     they come (on one diagonal they come in A order); seeds on one diagonal
  *     closer than max_gap tokens join one segment, so a changed word (which
@@ -123,15 +123,8 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	}
 	al->tmask = tcap - 1;
 	memset(al->t_head, 0, tcap * sizeof *al->t_head);
-	/* The filter: about 32 bits per shingle of A, so that nearly every
-	 * shingle of B that A lacks is turned away without a probe. */
-	unsigned fbits = 12;
-	while (fbits < 40 && ((size_t)1 << fbits) < sa * 32) fbits++;
-	size_t fwords = ((size_t)1 << fbits) / 64;
-	if (rp_grow((void **)&al->filt, &al->filt_cap, fwords, sizeof *al->filt)) return RP_ENOMEM;
-	memset(al->filt, 0, fwords * sizeof *al->filt);
-	al->fbits = fbits;
-	/* and about 16 bits per token of A */
+	al->fbits = 0; /* the shingle filter: built when the scalar scan needs it */
+	/* The token filter: about 16 bits per token of A */
 	unsigned tbits = 12;
 	while (tbits < 40 && ((size_t)1 << tbits) < na * 16) tbits++;
 	size_t twords = ((size_t)1 << tbits) / 64;
@@ -143,10 +136,6 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 		al->tfilt[f >> 6] |= 1ULL << (f & 63);
 	}
 	rp_shingles(a, na, (int)al->k, al->ha);
-	for (size_t i = 0; i < sa; i++) {
-		uint64_t f = al->ha[i] >> (64 - fbits);
-		al->filt[f >> 6] |= 1ULL << (f & 63);
-	}
 	/* Inserted backwards so chains run in ascending order. */
 	size_t distinct = 0;
 	for (size_t i = sa; i-- > 0;) {
@@ -160,6 +149,26 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	}
 	al->sa = sa;
 	al->distinct = distinct;
+	return 0;
+}
+
+/* The shingle filter of the scalar scan: about 32 bits per shingle of A,
+ * so that nearly every shingle of B that A lacks is turned away without a
+ * probe.  (The AVX-512 scan probes every window its token filter passes:
+ * three in four are in A, and a gather per eight cost more than the probes
+ * it saved.) */
+static int build_filter(rp_aligner *al)
+{
+	unsigned fbits = 12;
+	while (fbits < 40 && ((size_t)1 << fbits) < al->sa * 32) fbits++;
+	size_t fwords = ((size_t)1 << fbits) / 64;
+	if (rp_grow((void **)&al->filt, &al->filt_cap, fwords, sizeof *al->filt)) return RP_ENOMEM;
+	memset(al->filt, 0, fwords * sizeof *al->filt);
+	for (size_t i = 0; i < al->sa; i++) {
+		uint64_t f = al->ha[i] >> (64 - fbits);
+		al->filt[f >> 6] |= 1ULL << (f & 63);
+	}
+	al->fbits = fbits;
 	return 0;
 }
 
@@ -260,20 +269,53 @@ static int trim_to_agreement(segment *p, const uint64_t *a, const uint64_t *b, u
 	return p->a_end - p->a_start >= min_tokens && p->b_end - p->b_start >= min_tokens;
 }
 
+/* rp_aligner_run's scan of B: the positions j of B's shingles whose tokens
+ * all pass A's token filter and which pass its shingle filter, into maybe,
+ * and their hashes, rp_shingles' (rolling, finalised only where a window
+ * passes the token filter), into hb; returns how many. */
+static size_t scan_b(const rp_aligner *al, const uint64_t *b, size_t nb, uint32_t *maybe, uint64_t *hb)
+{
+	const size_t k = al->k, sb = nb - k + 1;
+	const unsigned fshift = 64 - al->fbits, tshift = 64 - al->tbits, rw = (unsigned)(k & 63);
+	const uint64_t *filt = al->filt, *tfilt = al->tfilt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	uint64_t h = 0;
+	size_t n = 0, miss = SIZE_MAX; /* the last token A lacks, among those read */
+#define IN_A(x) ((tfilt[((x) >> tshift) >> 6] >> (((x) >> tshift) & 63)) & 1)
+	for (size_t i = 0; i < k; i++) {
+		h ^= rp_rotl64(b[i], (unsigned)(k - 1 - i));
+		if (!IN_A(b[i])) miss = i;
+	}
+	for (size_t j = 0; j < sb; j++) {
+		if (j) {
+			uint64_t t = b[j + k - 1];
+			h = rp_rotl64(h, 1) ^ rp_rotl64(b[j - 1], rw) ^ t;
+			if (!IN_A(t)) miss = j + k - 1;
+		}
+		if (miss != SIZE_MAX && miss >= j) continue;
+		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
+		maybe[n] = (uint32_t)j;
+		hb[n] = x;
+		n += (filt[f >> 6] >> (f & 63)) & 1;
+	}
+#undef IN_A
+	return n;
+}
+
 #ifdef HAVE_AVX512_SCAN
 /* rp_aligner_run's scan of B with AVX-512: a bitmap of B's tokens in A's
- * token filter, then of the windows of k such tokens (shifted and anded),
- * then, eight windows at a time, the shingle hashes of those that pass,
- * from the formula (shingle.c), tested against the shingle filter (gathered)
- * and packed into maybe and hb (room for sb + 8 of each).  The same
- * positions and hashes as the scalar scan, in the same order.  k <= 64. */
+ * token filter (gathered), then of the windows of k such tokens (shifted and
+ * anded), then, eight windows at a time, the shingle hashes of those that
+ * pass, from the formula (shingle.c), packed into maybe and hb (room for
+ * sb + 8 of each).  The positions the scalar scan gives and more (no
+ * shingle filter: all go to the table, which decides), with the same
+ * hashes, in order.  k <= 64. */
 #define SCAN_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,popcnt")))
 SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b, size_t nb, uint64_t *bits,
                                         uint32_t *maybe, uint64_t *hb)
 {
 	const size_t k = al->k, sb = nb - k + 1, nw = (nb + 63) / 64;
-	const unsigned tshift = 64 - al->tbits, fshift = 64 - al->fbits;
-	const uint64_t *tfilt = al->tfilt, *filt = al->filt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	const unsigned tshift = 64 - al->tbits;
+	const uint64_t *tfilt = al->tfilt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
 	/* 1. tokens in A's token filter: bit i */
 	const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63);
 	const __m128i tsh = _mm_cvtsi32_si128((int)tshift);
@@ -300,7 +342,6 @@ SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b,
 	const __m512i c1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
 	const __m512i c2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
 	const __m512i vt = _mm512_set1_epi64((long long)tag);
-	const __m128i fsh = _mm_cvtsi32_si128((int)fshift);
 	const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	size_t n = 0, j = 0;
 	for (; j + 8 <= sb; j += 8) {
@@ -315,9 +356,6 @@ SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b,
 		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
 		h = _mm512_mullo_epi64(h, c2);
 		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-		__m512i f = _mm512_srl_epi64(h, fsh);
-		__m512i w = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, _mm512_srli_epi64(f, 6), (const void *)filt, 8);
-		m = _mm512_mask_test_epi64_mask(m, _mm512_srlv_epi64(w, _mm512_and_si512(f, low6)), one);
 		_mm512_storeu_si512((void *)(hb + n), _mm512_maskz_compress_epi64(m, h));
 		_mm256_storeu_si256((__m256i *)(maybe + n),
 		                    _mm256_maskz_compress_epi32(m, _mm256_add_epi32(_mm256_set1_epi32((int)j), iota)));
@@ -327,10 +365,8 @@ SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b,
 		if (!((wb[j / 8] >> (j & 7)) & 1)) continue;
 		uint64_t h = 0;
 		for (size_t t = 0; t < k; t++) h ^= rp_rotl64(b[j + t], (unsigned)(k - 1 - t));
-		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
 		maybe[n] = (uint32_t)j;
-		hb[n] = x;
-		n += (filt[f >> 6] >> (f & 63)) & 1;
+		hb[n++] = rp_mix64(h ^ tag);
 	}
 	return n;
 }
@@ -350,43 +386,21 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	if (rp_grow((void **)&al->hb, &al->hb_cap, sb + 8, sizeof *al->hb)
 	    || rp_grow((void **)&al->maybe, &al->maybe_cap, sb + 8, sizeof *al->maybe))
 		return RP_ENOMEM;
-	/* B's shingles that A may have: every token in A's token filter, then
-	 * the shingle in A's shingle filter.  The shingle hashes are rp_shingles'
-	 * (rolling, finalised only where a window passes the token filter). */
-	size_t nmatch = 0, inter = 0, nmaybe = 0;
-	const unsigned fshift = 64 - al->fbits, tshift = 64 - al->tbits, rw = (unsigned)(k & 63);
-	const uint64_t *filt = al->filt, *tfilt = al->tfilt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	/* B's shingles that A may have (every token in A's token filter), then
+	 * those found in A. */
+	size_t nmatch = 0, inter = 0, nmaybe;
 	uint32_t *maybe = al->maybe;
-	uint64_t *hb = al->hb, h = 0;
-	size_t miss = SIZE_MAX; /* the last token A lacks, among those read */
+	uint64_t *hb = al->hb;
 #ifdef HAVE_AVX512_SCAN
 	if (!al->scalar && k <= 64 && rp_have_avx512dq() && __builtin_cpu_supports("avx512vl")) {
 		if (rp_grow((void **)&al->bits, &al->bits_cap, nb / 64 + 2, sizeof *al->bits)) return RP_ENOMEM;
 		nmaybe = scan_b_avx512(al, b, nb, al->bits, maybe, hb);
-		goto scanned;
-	}
+	} else
 #endif
-#define IN_A(x) ((tfilt[((x) >> tshift) >> 6] >> (((x) >> tshift) & 63)) & 1)
-	for (size_t i = 0; i < k; i++) {
-		h ^= rp_rotl64(b[i], (unsigned)(k - 1 - i));
-		if (!IN_A(b[i])) miss = i;
+	{
+		if (!al->fbits && build_filter(al)) return RP_ENOMEM;
+		nmaybe = scan_b(al, b, nb, maybe, hb);
 	}
-	for (size_t j = 0; j < sb; j++) {
-		if (j) {
-			uint64_t t = b[j + k - 1];
-			h = rp_rotl64(h, 1) ^ rp_rotl64(b[j - 1], rw) ^ t;
-			if (!IN_A(t)) miss = j + k - 1;
-		}
-		if (miss != SIZE_MAX && miss >= j) continue;
-		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
-		maybe[nmaybe] = (uint32_t)j;
-		hb[nmaybe] = x;
-		nmaybe += (filt[f >> 6] >> (f & 63)) & 1;
-	}
-#undef IN_A
-#ifdef HAVE_AVX512_SCAN
-scanned:
-#endif
 	/* B's shingles found in A, and how often each occurs in B. */
 	for (size_t x = 0; x < nmaybe; x++) {
 		size_t j = maybe[x];

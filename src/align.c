@@ -5,11 +5,11 @@
  *     and of B at j are equal, found through a hash table of A's shingles
  *     (a shingle occurring more than MAX_OCC times in B seeds nothing: it is
  *     repetition, not a passage).  A is prepared once (rp_aligner_set_a:
- *     the table and bit filters of its tokens and shingles) and aligned
- *     against many B, as reuse does for all pairs with one first document;
- *     B's shingles are finalised only where all their tokens pass A's token
- *     filter, and probed only where they pass its shingle filter (with
- *     AVX-512, eight at a time: scan_b_avx512);
+ *     the table and a bit filter of its tokens) and aligned against many B,
+ *     as reuse does for all pairs with one first document; B's shingles are
+ *     finalised only where all their tokens pass A's token filter, and
+ *     probed where they also pass a bit filter of A's shingles (scan_b), or
+ *     all, eight at a time with AVX-512 (scan_b_avx512);
  *  2. chain: seeds, made in B order, chained on their diagonal (j - i) as
  *     they come (on one diagonal they come in A order); seeds on one diagonal
  *     closer than max_gap tokens join one segment, so a changed word (which
@@ -32,6 +32,9 @@
 #endif
 
 #define MAX_OCC 16
+
+/* A passage while it is found: token ranges in A and in B, half-open. */
+typedef struct { uint32_t a_start, a_end, b_start, b_end; } segment;
 
 struct rp_aligner {
 	size_t k;
@@ -65,10 +68,10 @@ struct rp_aligner {
 	size_t bits_cap;
 	uint64_t *match;         /* j << 32 | slot of every B shingle found in A */
 	size_t match_cap;
-	uint32_t *open;          /* per diagonal: 1 + the segment being chained on it, else 0 */
+	uint64_t *open;          /* per diagonal: the segment being chained on it, else 0 */
 	size_t open_cap;
-	rp_passage *seg, *seg_tmp;
-	size_t seg_cap, seg_tmp_cap;
+	segment *seg, *seg_tmp, *sel;
+	size_t seg_cap, seg_tmp_cap, sel_cap;
 	uint8_t *claim_a, *claim_b;
 	size_t claim_a_cap, claim_b_cap;
 };
@@ -89,7 +92,7 @@ void rp_aligner_free(rp_aligner *al)
 	if (!al) return;
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
 	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe); rp_free(al->bits);
-	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg); rp_free(al->seg_tmp);
+	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg); rp_free(al->seg_tmp); rp_free(al->sel);
 	rp_free(al->claim_a); rp_free(al->claim_b);
 	rp_free(al);
 }
@@ -103,7 +106,9 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	if (na > UINT32_MAX - 1) return RP_EDATA;
 	if (na < al->k) return 0;
 	size_t sa = na - al->k + 1, tcap = 1;
-	while (tcap < sa * 2) tcap <<= 1;
+	/* load at most 1/4 (few collisions, each a mispredicted branch) while the
+	 * table fits the L2 cache, else 1/2 */
+	while (tcap < sa * (sa <= ((size_t)1 << 14) ? 4 : 2)) tcap <<= 1;
 	if (rp_grow((void **)&al->ha, &al->ha_cap, sa, sizeof *al->ha)
 	    || rp_grow((void **)&al->next, &al->next_cap, sa, sizeof *al->next))
 		return RP_ENOMEM;
@@ -118,15 +123,8 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	}
 	al->tmask = tcap - 1;
 	memset(al->t_head, 0, tcap * sizeof *al->t_head);
-	/* The filter: about 32 bits per shingle of A, so that nearly every
-	 * shingle of B that A lacks is turned away without a probe. */
-	unsigned fbits = 12;
-	while (fbits < 40 && ((size_t)1 << fbits) < sa * 32) fbits++;
-	size_t fwords = ((size_t)1 << fbits) / 64;
-	if (rp_grow((void **)&al->filt, &al->filt_cap, fwords, sizeof *al->filt)) return RP_ENOMEM;
-	memset(al->filt, 0, fwords * sizeof *al->filt);
-	al->fbits = fbits;
-	/* and about 16 bits per token of A */
+	al->fbits = 0; /* the shingle filter: built when the scalar scan needs it */
+	/* The token filter: about 16 bits per token of A */
 	unsigned tbits = 12;
 	while (tbits < 40 && ((size_t)1 << tbits) < na * 16) tbits++;
 	size_t twords = ((size_t)1 << tbits) / 64;
@@ -138,10 +136,6 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 		al->tfilt[f >> 6] |= 1ULL << (f & 63);
 	}
 	rp_shingles(a, na, (int)al->k, al->ha);
-	for (size_t i = 0; i < sa; i++) {
-		uint64_t f = al->ha[i] >> (64 - fbits);
-		al->filt[f >> 6] |= 1ULL << (f & 63);
-	}
 	/* Inserted backwards so chains run in ascending order. */
 	size_t distinct = 0;
 	for (size_t i = sa; i-- > 0;) {
@@ -158,13 +152,33 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	return 0;
 }
 
+/* The shingle filter of the scalar scan: about 32 bits per shingle of A,
+ * so that nearly every shingle of B that A lacks is turned away without a
+ * probe.  (The AVX-512 scan probes every window its token filter passes:
+ * three in four are in A, and a gather per eight cost more than the probes
+ * it saved.) */
+static int build_filter(rp_aligner *al)
+{
+	unsigned fbits = 12;
+	while (fbits < 40 && ((size_t)1 << fbits) < al->sa * 32) fbits++;
+	size_t fwords = ((size_t)1 << fbits) / 64;
+	if (rp_grow((void **)&al->filt, &al->filt_cap, fwords, sizeof *al->filt)) return RP_ENOMEM;
+	memset(al->filt, 0, fwords * sizeof *al->filt);
+	for (size_t i = 0; i < al->sa; i++) {
+		uint64_t f = al->ha[i] >> (64 - fbits);
+		al->filt[f >> 6] |= 1ULL << (f & 63);
+	}
+	al->fbits = fbits;
+	return 0;
+}
+
 size_t rp_aligner_distinct_a(const rp_aligner *al) { return al->distinct; }
 void rp_aligner_set_scalar(rp_aligner *al, int scalar) { al->scalar = scalar; }
 
 /* The orders passages are sorted in: by a_start then b_start, or longest
  * first (by_len), then so.  Strict and total on the segments of one
  * alignment (no two start at the same seed). */
-static inline int before(const rp_passage *a, const rp_passage *b, int by_len)
+static inline int before(const segment *a, const segment *b, int by_len)
 {
 	if (by_len) {
 		uint32_t la = a->a_end - a->a_start, lb = b->a_end - b->a_start;
@@ -174,20 +188,20 @@ static inline int before(const rp_passage *a, const rp_passage *b, int by_len)
 	return a->b_start < b->b_start;
 }
 
-/* Sort passages: insertion sort of runs of 16 (most alignments have fewer),
+/* Sort segments: insertion sort of runs of 16 (most alignments have fewer),
  * then the runs merged pairwise through tmp (room for n). */
-static void sort_passages(rp_passage *p, size_t n, int by_len, rp_passage *tmp)
+static void sort_segments(segment *p, size_t n, int by_len, segment *tmp)
 {
 	for (size_t s = 0; s < n; s += 16) {
 		size_t e = s + 16 < n ? s + 16 : n;
 		for (size_t i = s + 1; i < e; i++) {
-			rp_passage x = p[i];
+			segment x = p[i];
 			size_t j = i;
 			while (j > s && before(&x, &p[j - 1], by_len)) p[j] = p[j - 1], j--;
 			p[j] = x;
 		}
 	}
-	rp_passage *src = p, *dst = tmp;
+	segment *src = p, *dst = tmp;
 	for (size_t w = 16; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
 			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, i = lo, j = mid, o = lo;
@@ -195,15 +209,15 @@ static void sort_passages(rp_passage *p, size_t n, int by_len, rp_passage *tmp)
 			while (i < mid) dst[o++] = src[i++];
 			while (j < hi) dst[o++] = src[j++];
 		}
-		rp_passage *t = src;
+		segment *t = src;
 		src = dst;
 		dst = t;
 	}
 	if (src != p) memcpy(p, src, n * sizeof *p);
 }
 
-/* Append to a growable passage array. */
-static int push(rp_passage **v, size_t *n, size_t *cap, rp_passage p)
+/* Append to a growable segment array. */
+static int push(segment **v, size_t *n, size_t *cap, segment p)
 {
 	if (rp_grow((void **)v, cap, *n + 1, sizeof **v)) return RP_ENOMEM;
 	(*v)[(*n)++] = p;
@@ -214,7 +228,7 @@ static int push(rp_passage **v, size_t *n, size_t *cap, rp_passage p)
  * trimmed by as many tokens at each end as the A range (a merged passage may
  * change diagonal in the middle, so each end keeps its own alignment).
  * Returns 0 if too little is left or the B part is claimed. */
-static int unclaimed_part(rp_passage *p, const uint8_t *claim_a, const uint8_t *claim_b, uint32_t min_tokens)
+static int unclaimed_part(segment *p, const uint8_t *claim_a, const uint8_t *claim_b, uint32_t min_tokens)
 {
 	uint32_t best_s = 0, best_len = 0, s = p->a_start;
 	for (uint32_t i = p->a_start; i <= p->a_end; i++) {
@@ -246,7 +260,7 @@ static int unclaimed_part(rp_passage *p, const uint8_t *claim_a, const uint8_t *
 
 /* Move p's ends inwards until each end's tokens agree on both sides, so a
  * passage never starts or ends on a word that only one side has. */
-static int trim_to_agreement(rp_passage *p, const uint64_t *a, const uint64_t *b, uint32_t min_tokens)
+static int trim_to_agreement(segment *p, const uint64_t *a, const uint64_t *b, uint32_t min_tokens)
 {
 	while (p->a_start < p->a_end && p->b_start < p->b_end && a[p->a_start] != b[p->b_start])
 		p->a_start++, p->b_start++;
@@ -255,20 +269,53 @@ static int trim_to_agreement(rp_passage *p, const uint64_t *a, const uint64_t *b
 	return p->a_end - p->a_start >= min_tokens && p->b_end - p->b_start >= min_tokens;
 }
 
+/* rp_aligner_run's scan of B: the positions j of B's shingles whose tokens
+ * all pass A's token filter and which pass its shingle filter, into maybe,
+ * and their hashes, rp_shingles' (rolling, finalised only where a window
+ * passes the token filter), into hb; returns how many. */
+static size_t scan_b(const rp_aligner *al, const uint64_t *b, size_t nb, uint32_t *maybe, uint64_t *hb)
+{
+	const size_t k = al->k, sb = nb - k + 1;
+	const unsigned fshift = 64 - al->fbits, tshift = 64 - al->tbits, rw = (unsigned)(k & 63);
+	const uint64_t *filt = al->filt, *tfilt = al->tfilt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	uint64_t h = 0;
+	size_t n = 0, miss = SIZE_MAX; /* the last token A lacks, among those read */
+#define IN_A(x) ((tfilt[((x) >> tshift) >> 6] >> (((x) >> tshift) & 63)) & 1)
+	for (size_t i = 0; i < k; i++) {
+		h ^= rp_rotl64(b[i], (unsigned)(k - 1 - i));
+		if (!IN_A(b[i])) miss = i;
+	}
+	for (size_t j = 0; j < sb; j++) {
+		if (j) {
+			uint64_t t = b[j + k - 1];
+			h = rp_rotl64(h, 1) ^ rp_rotl64(b[j - 1], rw) ^ t;
+			if (!IN_A(t)) miss = j + k - 1;
+		}
+		if (miss != SIZE_MAX && miss >= j) continue;
+		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
+		maybe[n] = (uint32_t)j;
+		hb[n] = x;
+		n += (filt[f >> 6] >> (f & 63)) & 1;
+	}
+#undef IN_A
+	return n;
+}
+
 #ifdef HAVE_AVX512_SCAN
 /* rp_aligner_run's scan of B with AVX-512: a bitmap of B's tokens in A's
- * token filter, then of the windows of k such tokens (shifted and anded),
- * then, eight windows at a time, the shingle hashes of those that pass,
- * from the formula (shingle.c), tested against the shingle filter (gathered)
- * and packed into maybe and hb (room for sb + 8 of each).  The same
- * positions and hashes as the scalar scan, in the same order.  k <= 64. */
+ * token filter (gathered), then of the windows of k such tokens (shifted and
+ * anded), then, eight windows at a time, the shingle hashes of those that
+ * pass, from the formula (shingle.c), packed into maybe and hb (room for
+ * sb + 8 of each).  The positions the scalar scan gives and more (no
+ * shingle filter: all go to the table, which decides), with the same
+ * hashes, in order.  k <= 64. */
 #define SCAN_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,popcnt")))
 SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b, size_t nb, uint64_t *bits,
                                         uint32_t *maybe, uint64_t *hb)
 {
 	const size_t k = al->k, sb = nb - k + 1, nw = (nb + 63) / 64;
-	const unsigned tshift = 64 - al->tbits, fshift = 64 - al->fbits;
-	const uint64_t *tfilt = al->tfilt, *filt = al->filt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	const unsigned tshift = 64 - al->tbits;
+	const uint64_t *tfilt = al->tfilt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
 	/* 1. tokens in A's token filter: bit i */
 	const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63);
 	const __m128i tsh = _mm_cvtsi32_si128((int)tshift);
@@ -295,7 +342,6 @@ SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b,
 	const __m512i c1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
 	const __m512i c2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
 	const __m512i vt = _mm512_set1_epi64((long long)tag);
-	const __m128i fsh = _mm_cvtsi32_si128((int)fshift);
 	const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	size_t n = 0, j = 0;
 	for (; j + 8 <= sb; j += 8) {
@@ -310,9 +356,6 @@ SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b,
 		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
 		h = _mm512_mullo_epi64(h, c2);
 		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-		__m512i f = _mm512_srl_epi64(h, fsh);
-		__m512i w = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, _mm512_srli_epi64(f, 6), (const void *)filt, 8);
-		m = _mm512_mask_test_epi64_mask(m, _mm512_srlv_epi64(w, _mm512_and_si512(f, low6)), one);
 		_mm512_storeu_si512((void *)(hb + n), _mm512_maskz_compress_epi64(m, h));
 		_mm256_storeu_si256((__m256i *)(maybe + n),
 		                    _mm256_maskz_compress_epi32(m, _mm256_add_epi32(_mm256_set1_epi32((int)j), iota)));
@@ -322,10 +365,8 @@ SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b,
 		if (!((wb[j / 8] >> (j & 7)) & 1)) continue;
 		uint64_t h = 0;
 		for (size_t t = 0; t < k; t++) h ^= rp_rotl64(b[j + t], (unsigned)(k - 1 - t));
-		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
 		maybe[n] = (uint32_t)j;
-		hb[n] = x;
-		n += (filt[f >> 6] >> (f & 63)) & 1;
+		hb[n++] = rp_mix64(h ^ tag);
 	}
 	return n;
 }
@@ -345,43 +386,21 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 	if (rp_grow((void **)&al->hb, &al->hb_cap, sb + 8, sizeof *al->hb)
 	    || rp_grow((void **)&al->maybe, &al->maybe_cap, sb + 8, sizeof *al->maybe))
 		return RP_ENOMEM;
-	/* B's shingles that A may have: every token in A's token filter, then
-	 * the shingle in A's shingle filter.  The shingle hashes are rp_shingles'
-	 * (rolling, finalised only where a window passes the token filter). */
-	size_t nmatch = 0, inter = 0, nmaybe = 0;
-	const unsigned fshift = 64 - al->fbits, tshift = 64 - al->tbits, rw = (unsigned)(k & 63);
-	const uint64_t *filt = al->filt, *tfilt = al->tfilt, tag = 0x9e3779b97f4a7c15ULL * (uint64_t)k;
+	/* B's shingles that A may have (every token in A's token filter), then
+	 * those found in A. */
+	size_t nmatch = 0, inter = 0, nmaybe;
 	uint32_t *maybe = al->maybe;
-	uint64_t *hb = al->hb, h = 0;
-	size_t miss = SIZE_MAX; /* the last token A lacks, among those read */
+	uint64_t *hb = al->hb;
 #ifdef HAVE_AVX512_SCAN
 	if (!al->scalar && k <= 64 && rp_have_avx512dq() && __builtin_cpu_supports("avx512vl")) {
 		if (rp_grow((void **)&al->bits, &al->bits_cap, nb / 64 + 2, sizeof *al->bits)) return RP_ENOMEM;
 		nmaybe = scan_b_avx512(al, b, nb, al->bits, maybe, hb);
-		goto scanned;
-	}
+	} else
 #endif
-#define IN_A(x) ((tfilt[((x) >> tshift) >> 6] >> (((x) >> tshift) & 63)) & 1)
-	for (size_t i = 0; i < k; i++) {
-		h ^= rp_rotl64(b[i], (unsigned)(k - 1 - i));
-		if (!IN_A(b[i])) miss = i;
+	{
+		if (!al->fbits && build_filter(al)) return RP_ENOMEM;
+		nmaybe = scan_b(al, b, nb, maybe, hb);
 	}
-	for (size_t j = 0; j < sb; j++) {
-		if (j) {
-			uint64_t t = b[j + k - 1];
-			h = rp_rotl64(h, 1) ^ rp_rotl64(b[j - 1], rw) ^ t;
-			if (!IN_A(t)) miss = j + k - 1;
-		}
-		if (miss != SIZE_MAX && miss >= j) continue;
-		uint64_t x = rp_mix64(h ^ tag), f = x >> fshift;
-		maybe[nmaybe] = (uint32_t)j;
-		hb[nmaybe] = x;
-		nmaybe += (filt[f >> 6] >> (f & 63)) & 1;
-	}
-#undef IN_A
-#ifdef HAVE_AVX512_SCAN
-scanned:
-#endif
 	/* B's shingles found in A, and how often each occurs in B. */
 	for (size_t x = 0; x < nmaybe; x++) {
 		size_t j = maybe[x];
@@ -399,9 +418,9 @@ scanned:
 	*shared = inter;
 	/* 1-2. seeds: (i, j) with equal shingles, unless the shingle occurs more
 	 * than MAX_OCC times in B, chained as they come: in B order, so each
-	 * diagonal's come in A order (i = j - diagonal); open[d] is 1 + the
-	 * segment a seed on diagonal d (j - i + sa - 1) would extend, 0 between
-	 * calls */
+	 * diagonal's come in A order (i = j - diagonal); open[d] is (1 + the
+	 * segment a seed on diagonal d (j - i + sa - 1) would extend) << 32 | its
+	 * last seed's i, 0 between calls */
 	size_t nseg = 0, ndiag = sa + sb - 1;
 	if (ndiag > al->open_cap) {
 		rp_free(al->open);
@@ -413,42 +432,48 @@ scanned:
 		memset(al->open, 0, ndiag * sizeof *al->open);
 		al->open_cap = ndiag;
 	}
-	uint32_t *open = al->open;
+	uint64_t *open = al->open;
 	int rc = 0;
 	for (size_t q = 0; q < nmatch && !rc; q++) {
 		size_t j = (size_t)(al->match[q] >> 32), slot = (size_t)(al->match[q] & 0xffffffffu);
 		if (al->t_cnt[slot] > MAX_OCC) continue;
 		for (uint32_t i1 = al->t_head[slot]; i1; i1 = al->next[i1 - 1]) {
-			uint32_t i = i1 - 1, d = (uint32_t)(j + sa - 1 - i), o = open[d];
-			/* a segment being chained: a_start its first seed, a_end its last,
-			 * b_start its diagonal */
-			if (o && i - al->seg[o - 1].a_end <= gap) al->seg[o - 1].a_end = i;
-			else if (!(rc = push(&al->seg, &nseg, &al->seg_cap, (rp_passage){i, i, d, 0, 0, 0, 0, 0, 0})))
-				open[d] = (uint32_t)nseg;
-			else break;
+			uint32_t i = i1 - 1, d = (uint32_t)(j + sa - 1 - i);
+			uint64_t o = open[d];
+			/* a segment being chained: a_start its first seed, a_end its last
+			 * (once closed), b_start its diagonal */
+			if (o && i - (uint32_t)o <= gap) open[d] = (o & ~(uint64_t)0xffffffffu) | i;
+			else {
+				if (o) al->seg[(o >> 32) - 1].a_end = (uint32_t)o;
+				if ((rc = push(&al->seg, &nseg, &al->seg_cap, (segment){i, i, d, 0}))) break;
+				open[d] = (uint64_t)nseg << 32 | i;
+			}
 		}
 	}
 	for (size_t q = 0; q < nmatch; q++) al->t_cnt[al->match[q] & 0xffffffffu] = 0;
 	nmatch = 0;
+	for (size_t x = 0; x < nseg; x++) { /* close the segments still open */
+		uint64_t o = open[al->seg[x].b_start];
+		if (o) al->seg[(o >> 32) - 1].a_end = (uint32_t)o, open[al->seg[x].b_start] = 0;
+	}
 	for (size_t x = 0; x < nseg; x++) {
-		rp_passage *p = &al->seg[x];
-		open[p->b_start] = 0;
+		segment *p = &al->seg[x];
 		int64_t diag = (int64_t)p->b_start - (int64_t)(sa - 1);
 		uint32_t i0 = p->a_start, i1 = p->a_end + (uint32_t)k;
-		*p = (rp_passage){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), 0, 0, 0, 0, 0};
+		*p = (segment){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag)};
 	}
 	if (rc) return rc;
 	if (!nseg) return 0;
 	/* 3. merge segments that follow each other in both A and B */
 	if (rp_grow((void **)&al->seg_tmp, &al->seg_tmp_cap, nseg, sizeof *al->seg_tmp)) return RP_ENOMEM;
-	rp_passage *seg = al->seg;
-	sort_passages(seg, nseg, 0, al->seg_tmp);
+	segment *seg = al->seg;
+	sort_segments(seg, nseg, 0, al->seg_tmp);
 	size_t m = 0;
 	for (size_t s = 0; s < nseg; s++) {
 		int merged = 0;
 		/* Look back over a few recent segments for one this continues. */
 		for (size_t q = m; q-- > 0 && m - q <= 8;) {
-			rp_passage *r = &seg[q];
+			segment *r = &seg[q];
 			/* s continues r after a small insertion or deletion: it starts
 			 * where r ends (at most one token of overlap) or within max_gap
 			 * after, in both A and B.  A segment overlapping r more is another
@@ -472,11 +497,10 @@ scanned:
 	uint8_t *claim_a = al->claim_a, *claim_b = al->claim_b;
 	memset(claim_a, 0, na);
 	memset(claim_b, 0, nb);
-	rp_passage *sel = NULL;
-	size_t nsel = 0, sel_cap = 0;
-	sort_passages(seg, nseg, 1, al->seg_tmp);
+	size_t nsel = 0;
+	sort_segments(seg, nseg, 1, al->seg_tmp);
 	for (size_t s = 0; s < nseg; s++) {
-		rp_passage p = seg[s];
+		segment p = seg[s];
 		if (p.a_end - p.a_start < min_tokens && p.b_end - p.b_start < min_tokens) continue;
 		if (!unclaimed_part(&p, claim_a, claim_b, min_tokens) || !trim_to_agreement(&p, a, b, min_tokens)) continue;
 		/* 5. extend while tokens agree and are free */
@@ -489,13 +513,15 @@ scanned:
 		 * their first owner. */
 		memset(claim_a + p.a_start, 1, p.a_end - p.a_start);
 		memset(claim_b + p.b_start, 1, p.b_end - p.b_start);
-		p.tokens = p.a_end - p.a_start;
-		if (push(&sel, &nsel, &sel_cap, p)) {
-			rp_free(sel);
-			return RP_ENOMEM;
-		}
+		if (push(&al->sel, &nsel, &al->sel_cap, p)) return RP_ENOMEM;
 	}
-	sort_passages(sel, nsel, 0, al->seg_tmp); /* nsel <= nseg */
+	sort_segments(al->sel, nsel, 0, al->seg_tmp); /* nsel <= nseg */
+	rp_passage *sel = nsel ? rp_malloc_array(nsel, sizeof *sel) : NULL;
+	if (nsel && !sel) return RP_ENOMEM;
+	for (size_t q = 0; q < nsel; q++) {
+		const segment *x = &al->sel[q];
+		sel[q] = (rp_passage){x->a_start, x->a_end, x->b_start, x->b_end, x->a_end - x->a_start, 0, 0, 0, 0};
+	}
 	*out = sel;
 	*nout = nsel;
 	return 0;

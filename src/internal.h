@@ -45,8 +45,11 @@ static inline uint64_t rp_rotl64(uint64_t x, unsigned r)
 	return r ? (x << r) | (x >> (64 - r)) : x;
 }
 
-/* Whether the CPU has AVX-512 F and DQ (shingle.c; checked once). */
+/* Whether the CPU has AVX-512 F and DQ (shingle.c; checked once), and so
+ * whether shingles, winnowing, the aligner's scan and span packing take
+ * their AVX-512 paths; never while rp_simd_off is set (tests compare). */
 int rp_have_avx512dq(void);
+extern int rp_simd_off;
 
 /* Rolling shingle hash (shingle.c documents it): rp_roll_init gives the
  * first shingle of a non-empty token stream, rp_roll_next the j-th (j >= 1,

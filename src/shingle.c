@@ -36,9 +36,12 @@ __attribute__((target("avx512f,avx512dq"))) static size_t shingles_avx512(const 
 	return j;
 }
 
+int rp_simd_off;
+
 int rp_have_avx512dq(void)
 {
 	static int have = -1; /* racing threads store the same value */
+	if (rp_simd_off) return 0;
 	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
 	if (h < 0) {
 		h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
@@ -47,6 +50,7 @@ int rp_have_avx512dq(void)
 	return h;
 }
 #else
+int rp_simd_off;
 int rp_have_avx512dq(void) { return 0; }
 #endif
 

@@ -14,7 +14,7 @@ static uint64_t next(void)
 	return rp_mix64(rng);
 }
 
-static void test_shingles_rolling_equals_direct(void)
+static void shingles_rolling_equals_direct(void)
 {
 	uint64_t tok[200], out[200];
 	for (int i = 0; i < 200; i++) tok[i] = next();
@@ -49,7 +49,7 @@ static void test_shingles_rolling_equals_direct(void)
 /* Winnowing against its definition: in every window of w hashes the
  * rightmost minimum, each newly selected position once; random hashes, and
  * hashes from a few values (many ties), w around the vector width. */
-static void test_winnow_equals_definition(void)
+static void winnow_equals_definition(void)
 {
 	static uint64_t h[3000];
 	static rp_fingerprint fp[3000];
@@ -73,6 +73,18 @@ static void test_winnow_equals_definition(void)
 		if (k != m) bad++;
 	}
 	CHECK(bad == 0);
+}
+
+static void test_winnow_equals_definition(void)
+{
+	for (rp_simd_off = 1; rp_simd_off >= 0; rp_simd_off--) winnow_equals_definition(); /* both paths */
+	rp_simd_off = 0;
+}
+
+static void test_shingles_rolling_equals_direct(void)
+{
+	for (rp_simd_off = 1; rp_simd_off >= 0; rp_simd_off--) shingles_rolling_equals_direct(); /* both paths */
+	rp_simd_off = 0;
 }
 
 /* Two random sets with |A ∩ B| = c, |A| = a, |B| = b (sorted for exact J). */

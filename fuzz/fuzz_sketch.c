@@ -1,4 +1,4 @@
-/* fuzz_sketch.c — rp_shingles, rp_sketch, rp_sig_jaccard, rp_set_jaccard.
+/* fuzz_sketch.c — rp_shingles, rp_sketch, rp_sketch_tokens, rp_sig_jaccard, rp_set_jaccard.
  *
  * Input: byte 0 = n-gram length and mode, bytes 1-2 = K, byte 3 = seed and
  * alphabet, byte 4 = where A ends and B begins; the rest gives two streams A
@@ -13,6 +13,8 @@
  *    gives all RP_SIG_EMPTY; a non-empty set leaves no bin empty and fills the
  *    empty bins with values of non-empty ones; the order and repetition of
  *    shingles do not matter; the seed changes only densified bins;
+ *  - rp_sketch_tokens, on every path, equals rp_shingles then rp_sketch and
+ *    gives the low 32 bits of every shingle;
  *  - rp_sig_jaccard is in [0, 1], symmetric, 1 for a signature with itself
  *    and for the signatures of equal sets, 0 when no value is shared;
  *  - rp_set_jaccard equals a naive count, is in [0, 1], symmetric, 1 on
@@ -100,6 +102,29 @@ static void check_sketch(const uint64_t *sh, size_t ns, int K, uint64_t seed, co
 	free(vals);
 }
 
+/* rp_sketch_tokens (dedup's one pass: shingles, sketch, the spilled low 32
+ * bits) equals rp_shingles then rp_sketch, on the CPU's widest path and the
+ * portable one, with the probe table and without. */
+static void check_fused(const uint64_t *tok, size_t ntok, int n, int K, uint64_t seed, const uint64_t *sh, size_t ns,
+                        const uint32_t *sig)
+{
+	static rp_probes pr;
+	rp_probes_init(&pr, K, seed);
+	uint32_t *f = fz_xmalloc((size_t)K * sizeof *f), *lw = fz_xmalloc((ns + 1) * sizeof *lw);
+	for (int portable = 0; portable < 2; portable++) {
+		rp_sketch_portable(portable);
+		for (int table = 0; table < 2; table++) {
+			size_t m = rp_sketch_tokens(tok, ntok, n, K, seed, f, table ? lw : NULL, table ? &pr : NULL);
+			FCHECKF(m == ns, "%zu fused shingles, %zu", m, ns);
+			FCHECKF(!memcmp(f, sig, (size_t)K * sizeof *f), "fused sketch differs (portable %d, table %d)", portable, table);
+			for (size_t j = 0; table && j < ns; j++) FCHECKF(lw[j] == (uint32_t)sh[j], "low 32 bits of shingle %zu", j);
+		}
+	}
+	rp_sketch_portable(0);
+	free(f);
+	free(lw);
+}
+
 static double naive_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
 	if (!na && !nb) return 1.0;
@@ -157,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sig[d] = fz_xmalloc((size_t)K * sizeof **sig);
 		rp_sketch(sh[d], ns[d], K, seed, sig[d]);
 		check_sketch(sh[d], ns[d], K, seed, sig[d]);
+		if (!raw) check_fused(tok[d], ntok[d], n, K, seed, sh[d], ns[d], sig[d]);
 		set[d] = fz_xmalloc((ns[d] + 1) * sizeof **set);
 		nset[d] = sorted_set(sh[d], ns[d], set[d]);
 	}

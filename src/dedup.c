@@ -435,19 +435,18 @@ static void cache_insert(uint64_t *ck, double *cj, size_t cap, uint64_t key, dou
 	cj[i] = j;
 }
 
-/* Remember a result (once CACHE_MAX is reached, or memory runs short, no
- * more: the cache only saves work). */
-static void cache_put(verifier *v, uint64_t key, double j)
+/* Remember a result (once CACHE_MAX is reached, no more); 0 or RP_ENOMEM. */
+static int cache_put(verifier *v, uint64_t key, double j)
 {
 	if (2 * (v->cn + 1) > v->ccap) {
 		size_t cap = v->ccap ? 2 * v->ccap : 1024;
-		if (cap > CACHE_MAX) return;
+		if (cap > CACHE_MAX) return 0;
 		uint64_t *ck = rp_malloc_array(cap, sizeof *ck);
 		double *cj = rp_malloc_array(cap, sizeof *cj);
 		if (!ck || !cj) {
 			rp_free(ck);
 			rp_free(cj);
-			return;
+			return RP_ENOMEM;
 		}
 		memset(ck, 0, cap * sizeof *ck);
 		for (size_t i = 0; i < v->ccap; i++)
@@ -458,6 +457,7 @@ static void cache_put(verifier *v, uint64_t key, double j)
 	}
 	cache_insert(v->ck, v->cj, v->ccap, key, j);
 	v->cn++;
+	return 0;
 }
 
 static int exact_jaccard(rp_dedup *d, verifier *v, size_t a, size_t b, double *j)
@@ -469,8 +469,7 @@ static int exact_jaccard(rp_dedup *d, verifier *v, size_t a, size_t b, double *j
 	if ((rc = load_set(d, (int64_t)a, &v->a, &v->a_cap, &v->a_n, &v->a_doc))) return rc;
 	if ((rc = load_set(d, (int64_t)b, &v->b, &v->b_cap, &v->b_n, &v->b_doc))) return rc;
 	*j = rp_set_jaccard(v->a, v->a_n, v->b, v->b_n);
-	if (a != b) cache_put(v, key, *j);
-	return 0;
+	return a != b ? cache_put(v, key, *j) : 0;
 }
 
 static double estimate(const rp_dedup *d, size_t a, size_t b)

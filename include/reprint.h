@@ -89,6 +89,10 @@ void rp_lsh_choose(double t, int num_perm, int *bands, int *rows);
 typedef struct rp_pool rp_pool;
 rp_pool *rp_pool_new(int nthreads); /* nthreads <= 0: number of cores */
 int rp_pool_size(const rp_pool *pool);
+/* Run fn(arg, i, worker) for every i in [0, n) on the pool's threads and the
+ * calling thread; returns when all are done.  worker is in [0, size), 0 the
+ * caller, for per-thread scratch. */
+void rp_pool_run(rp_pool *pool, size_t n, void (*fn)(void *arg, size_t i, int worker), void *arg);
 /* Have the next job the pool runs (whoever starts it: rp_dedup_add,
  * rp_reuse_add, ...) first call side(arg) on the calling thread, while the
  * pool's other threads start on the job's items; the caller then joins
@@ -229,6 +233,12 @@ uint64_t rp_dedup_length(const rp_dedup *d, uint64_t seq);
 void rp_dedup_get(const rp_dedup *d, uint64_t seq, rp_dedup_result *res);
 /* Verified pairs (a < b by seq) that joined clusters, in order of (a, b). */
 size_t rp_dedup_pairs(const rp_dedup *d, const uint64_t **a, const uint64_t **b, const double **jaccard);
+/* After rp_dedup_finish: free what only finding the clusters needed (the
+ * signatures, the temporary shingle file, the workers' scratch) early.
+ * rp_dedup_get, _pairs, _count and _length keep working, and may run on
+ * another thread meanwhile (the command writes its output while a second
+ * thread releases).  Before rp_dedup_finish it does nothing. */
+void rp_dedup_release(rp_dedup *d);
 void rp_dedup_free(rp_dedup *d);
 
 /* ---- passages: alignment and the comparison of two documents ----------- */

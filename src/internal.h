@@ -25,9 +25,6 @@ int rp_set_error(rp_error *err, int code, const char *fmt, ...)
 int rp_set_error_at(rp_error *err, int code, const char *file, uint64_t line, uint64_t byte,
                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* Thread pool: run fn(arg, i) for i in [0, n) on the pool's threads and the
- * caller; returns when all are done. */
-void rp_pool_run(rp_pool *pool, size_t n, void (*fn)(void *arg, size_t i, int worker), void *arg);
 
 /* 64-bit finaliser (murmur3 fmix64): a bijection with full avalanche. */
 static inline uint64_t rp_mix64(uint64_t x)

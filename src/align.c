@@ -26,8 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#ifdef RP_HAVE_SHINGLE8
 #define HAVE_AVX512_SCAN 1
 #endif
 
@@ -339,23 +338,12 @@ SCAN_TARGET static size_t scan_b_avx512(const rp_aligner *al, const uint64_t *b,
 	}
 	/* 3. their shingle hashes, in the shingle filter */
 	const uint8_t *wb = tb;
-	const __m512i c1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
-	const __m512i c2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
-	const __m512i vt = _mm512_set1_epi64((long long)tag);
 	const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	size_t n = 0, j = 0;
 	for (; j + 8 <= sb; j += 8) {
 		__mmask8 m = wb[j / 8];
 		if (!m) continue;
-		__m512i h = vt;
-		for (size_t t = 0; t < k; t++)
-			h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_loadu_si512((const void *)(b + j + t)),
-			                                          _mm512_set1_epi64((long long)(k - 1 - t))));
-		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-		h = _mm512_mullo_epi64(h, c1);
-		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-		h = _mm512_mullo_epi64(h, c2);
-		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+		__m512i h = rp_shingle8(b + j, 0xff, k, tag);
 		_mm512_storeu_si512((void *)(hb + n), _mm512_maskz_compress_epi64(m, h));
 		_mm256_storeu_si256((__m256i *)(maybe + n),
 		                    _mm256_maskz_compress_epi32(m, _mm256_add_epi32(_mm256_set1_epi32((int)j), iota)));

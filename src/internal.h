@@ -48,6 +48,37 @@ static inline uint64_t rp_rotl64(uint64_t x, unsigned r)
 int rp_have_avx512dq(void);
 extern int rp_simd_off;
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RP_HAVE_SHINGLE8 1
+/* The hashes of the eight shingles of w tokens starting at t, t + 1, ...,
+ * t + 7 (lanes outside m load nothing; their values are garbage), from the
+ * formula: rp_mix64(tag ^ XOR_i rotl(t[i], w - 1 - i)), rp_roll's values
+ * bit for bit.  One definition for the AVX-512 paths of shingle.c, sketch.c
+ * and align.c; the default w = 5 with immediate rotates. */
+__attribute__((target("avx512f,avx512dq"))) static inline __m512i rp_shingle8(const uint64_t *t, __mmask8 m,
+                                                                              size_t w, uint64_t tag)
+{
+	__m512i h = _mm512_set1_epi64((long long)tag);
+	if (w == 5) {
+		h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t), 4));
+		h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 1), 3));
+		h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 2), 2));
+		h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 3), 1));
+		h = _mm512_xor_si512(h, _mm512_maskz_loadu_epi64(m, t + 4));
+	} else {
+		for (size_t i = 0; i < w; i++)
+			h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_maskz_loadu_epi64(m, t + i),
+			                                          _mm512_set1_epi64((long long)((w - 1 - i) & 63))));
+	}
+	h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); /* rp_mix64 */
+	h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL));
+	h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+	h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL));
+	return _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+}
+#endif
+
 /* Rolling shingle hash (shingle.c documents it): rp_roll_init gives the
  * first shingle of a non-empty token stream, rp_roll_next the j-th (j >= 1,
  * j < rp_shingle_count) from the one before. */

@@ -9,30 +9,15 @@
  * shingles are hashed at once from the formula instead of rolling: the same
  * values, bit for bit. */
 #include "internal.h"
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#ifdef RP_HAVE_SHINGLE8
 #define HAVE_AVX512_SHINGLES 1
 
 /* Shingles [0, count) in blocks of eight; returns how many were done. */
 __attribute__((target("avx512f,avx512dq"))) static size_t shingles_avx512(const uint64_t *tok, size_t count,
                                                                            size_t w, uint64_t tag, uint64_t *out)
 {
-	const __m512i c1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
-	const __m512i c2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
-	const __m512i vt = _mm512_set1_epi64((long long)tag);
 	size_t j = 0;
-	for (; j + 8 <= count; j += 8) {
-		__m512i h = vt;
-		for (size_t i = 0; i < w; i++)
-			h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_loadu_si512((const void *)(tok + j + i)),
-			                                          _mm512_set1_epi64((long long)((w - 1 - i) & 63))));
-		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-		h = _mm512_mullo_epi64(h, c1);
-		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-		h = _mm512_mullo_epi64(h, c2);
-		h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-		_mm512_storeu_si512((void *)(out + j), h);
-	}
+	for (; j + 8 <= count; j += 8) _mm512_storeu_si512((void *)(out + j), rp_shingle8(tok + j, 0xff, w, tag));
 	return j;
 }
 

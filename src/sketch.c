@@ -11,8 +11,7 @@
  * sqrt(J(1-J)/K).  Values are 32-bit; RP_SIG_EMPTY marks an empty set. */
 #include <string.h>
 #include "internal.h"
-#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5)
-#include <immintrin.h>
+#ifdef RP_HAVE_SHINGLE8
 #define HAVE_AVX512_SKETCH 1 /* shingles hashed eight at a time, chosen at run time */
 #endif
 
@@ -60,11 +59,7 @@ __attribute__((target(SKETCH_AVX512))) static void sketch_avx512(const uint64_t 
                                                               uint64_t tag, uint64_t k, uint32_t *sig,
                                                               uint32_t *low32)
 {
-	__m512i rot[16];
-	for (size_t i = 0; i < w; i++) rot[i] = _mm512_set1_epi64((long long)((w - 1 - i) & 63));
-	const __m512i vtag = _mm512_set1_epi64((long long)tag), vk = _mm512_set1_epi64((long long)k);
-	const __m512i m1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL);
-	const __m512i m2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+	const __m512i vk = _mm512_set1_epi64((long long)k);
 	const __m512i all1 = _mm512_set1_epi64(0xffffffffLL);
 	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
 	/* (bin << 32 | value) of a chunk of shingles, then the minima: reading
@@ -77,22 +72,7 @@ __attribute__((target(SKETCH_AVX512))) static void sketch_avx512(const uint64_t 
 			size_t left = cn - j;
 			__mmask8 m = left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
 			const uint64_t *t = tok + c0 + j;
-			__m512i h = vtag;
-			if (w == 5) { /* the default, unrolled */
-				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t), 4));
-				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 1), 3));
-				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 2), 2));
-				h = _mm512_xor_si512(h, _mm512_rol_epi64(_mm512_maskz_loadu_epi64(m, t + 3), 1));
-				h = _mm512_xor_si512(h, _mm512_maskz_loadu_epi64(m, t + 4));
-			} else {
-				for (size_t i = 0; i < w; i++)
-					h = _mm512_xor_si512(h, _mm512_rolv_epi64(_mm512_maskz_loadu_epi64(m, t + i), rot[i]));
-			}
-			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); /* rp_mix64 */
-			h = _mm512_mullo_epi64(h, m1);
-			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-			h = _mm512_mullo_epi64(h, m2);
-			h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+			__m512i h = rp_shingle8(t, m, w, tag);
 			__m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(h, vk), 32);
 			__m512i bin = _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(h, 32), vk), lo);
 			if (low32) {

@@ -183,7 +183,7 @@ def test_ctrl_c_interrupts_dedup_jsonl(tmp_path):
         import gzip
         one = gzip.decompress(f.read())
     src.write_bytes(one * 6)
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))  # mid-call: it takes 0.3 s or more
     timer.start()
     t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
@@ -195,7 +195,7 @@ def test_ctrl_c_interrupts_dedup_jsonl(tmp_path):
 
 def test_ctrl_c_interrupts_a_long_call():
     texts = [r["text"] for r in records("20news-bydate")] * 6  # about 110,000 documents, seconds of work
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))  # mid-call: it takes 0.3 s or more
     timer.start()
     t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):

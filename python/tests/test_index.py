@@ -257,14 +257,15 @@ def test_add_jsonl_equals_cli_add(tmp_path):
 
 
 def test_ctrl_c_interrupts_add(tmp_path):
-    texts = [r["text"] for r in records("20news-bydate")] * 6  # about 110,000 documents, seconds of work
+    texts = [r["text"] for r in records("20news-bydate")] * 6  # about 110,000 documents: 0.3 s or more
+    ids = [str(i) for i in range(len(texts))]
     path = str(tmp_path / "ix")
     idx = reprint.Index.create(path)
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))  # during the first batches
     timer.start()
     t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
-        idx.add(texts, ids=[str(i) for i in range(len(texts))])
+        idx.add(texts, ids=ids)
         time.sleep(5)  # finished before the signal: wait for it so the test still sees it
     timer.join()
     assert time.perf_counter() - t0 < 5

@@ -19,20 +19,24 @@ measure() {
 	i=0
 	: >"$OUT/times"
 	while [ $i -lt "$RUNS" ]; do
-		# CPU from perf's task-clock when there is perf (ms resolution; time(1)'s is 10 ms)
+		# Wall and CPU from perf when there is perf (its elapsed time in us, its
+		# task-clock in ms; time(1) counts both in 10 ms, a tenth of a -j2 run on
+		# 100 MB), the peak RSS from time(1)
 		if command -v perf >/dev/null 2>&1; then
-			perf stat -x, -e task-clock -o "$OUT/ps" /usr/bin/time -f "%e %U %S %M" -o "$OUT/t1" "$@" >/dev/null
-			cpu=$(awk -F, '/task-clock/ { printf "%.3f", $1 / 1000 }' "$OUT/ps")
+			perf stat -e task-clock -o "$OUT/ps" /usr/bin/time -f "%e %U %S %M" -o "$OUT/t1" "$@" >/dev/null
+			cpu=$(awk '/task-clock/ { gsub(/,/, "", $1); printf "%.4f", $1 / 1000 }' "$OUT/ps")
+			wall=$(awk '/seconds time elapsed/ { gsub(/,/, "", $1); print $1 }' "$OUT/ps")
 		else
 			/usr/bin/time -f "%e %U %S %M" -o "$OUT/t1" "$@" >/dev/null
 			cpu=$(awk '{ print $2 + $3 }' "$OUT/t1")
+			wall=$(awk '{ print $1 }' "$OUT/t1")
 		fi
-		awk -v c="$cpu" '{ print $1, c, 0, $4 }' "$OUT/t1" >>"$OUT/times"
+		awk -v c="$cpu" -v w="$wall" '{ print w, c, 0, $4 }' "$OUT/t1" >>"$OUT/times"
 		i=$((i + 1))
 	done
 	sort -n "$OUT/times" | awk -v n="$RUNS" '
 		{ w[NR] = $1; c[NR] = $2 + $3; m[NR] = $4 }
-		END { printf "%.2f %.2f %.3f %.0f\n", w[1], w[int((n + 1) / 2)], c[1], m[1] / 1024 }'
+		END { printf "%.4f %.4f %.4f %.0f\n", w[1], w[int((n + 1) / 2)], c[1], m[1] / 1024 }'
 }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -47,7 +51,7 @@ for c in scaled-100MB scaled-1100MB; do
 	set -- $(measure $R dedup -q -j2 "$f" -o "$OUT/o.jsonl")
 	w2=$1 m2=$2 rss=$4
 	awk -v c="$c" -v mb="$mb" -v w1="$w1" -v m1="$m1" -v c1="$c1" -v w2="$w2" -v m2="$m2" -v rss="$rss" 'BEGIN {
-		printf "| %s | %s | %.2f s (%.0f MB/s) / %.2f | %.2f (%.0f MB per CPU-s) | %.2f s (%.0f MB/s) / %.2f | %.2fx | %s |\n",
+		printf "| %s | %s | %.3f s (%.0f MB/s) / %.3f | %.3f (%.0f MB per CPU-s) | %.3f s (%.0f MB/s) / %.3f | %.2fx | %s |\n",
 		       c, mb, w1, mb / w1, m1, c1, mb / c1, w2, mb / w2, m2, w1 / w2, rss }'
 done
 
@@ -77,5 +81,5 @@ for f in $DATA/bbc-news.jsonl.gz $DATA/reuters21578.jsonl.gz $DATA/20news-bydate
 	esac
 	set -- $(measure $R reuse -q -j1 "$f" -o "$OUT/r.jsonl")
 	awk -v f="$(basename "$f")" -v mb="$mb" -v w="$1" -v c="$3" -v rss="$4" 'BEGIN {
-		printf "| %s | %s | %.2f | %.0f | %.2f | %s |\n", f, mb, c, mb / c, w, rss }'
+		printf "| %s | %s | %.3f | %.0f | %.3f | %s |\n", f, mb, c, mb / c, w, rss }'
 done

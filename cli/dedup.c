@@ -393,7 +393,8 @@ static void format_chunk(void *v, size_t i, int wid)
 	FILE *m = open_memstream(&o->buf[i], &o->len[i]);
 	if (!m) { o->failed[i] = 1; return; }
 	write_results(m, o->meta, o->res, o->dx, lo, hi, &o->kept[i], &o->removed[i]);
-	o->failed[i] = fclose(m) != 0;
+	int bad = ferror(m); /* a write that could not grow the buffer */
+	o->failed[i] = (fclose(m) != 0) | (bad != 0);
 }
 
 /* All result lines into f, in input order: on the calling thread alone with

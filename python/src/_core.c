@@ -1626,9 +1626,10 @@ static PyType_Spec Ids_spec = {"reprint._core.Ids", sizeof(IdsObject), 0, Py_TPF
 
 /* ---- Dedup.add_reader: the command's read loop ---------------------------- */
 
-/* As cli/input.c: a reader thread fills one of two batches (reused, so no
- * memory is touched afresh per batch) while the calling thread sketches the
- * other with the GIL released.  Texts never become Python objects. */
+/* As cli/input.c: the calling thread reads the next of two batches (reused,
+ * so no memory is touched afresh per batch) as the pool's side task while
+ * the pool's other threads sketch the last one, the GIL released.  Texts
+ * never become Python objects. */
 typedef struct {
 	size_t n, cap;
 	char *text;

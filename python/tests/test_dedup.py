@@ -125,7 +125,7 @@ def test_dedup_jsonl_skip_errors_equals_cli(tmp_path):
                     b'{"id": "3", "text": "a b c d e f g"}\n{"text": "no id here at all"}\n')
     cli = run_cli("dedup", "-q", "--on-error", "skip", str(src))
     out = tmp_path / "out.jsonl"
-    for threads in (1, 2):  # read on the calling thread, or on a reader thread
+    for threads in (1, 2):  # reading alone, or beside a pool thread sketching
         reprint.dedup_jsonl(str(src), out, on_error="skip", threads=threads)
         assert out.read_bytes() == cli
         with pytest.raises(reprint.ReprintError, match=r"in.jsonl:2:.*missing text field"):

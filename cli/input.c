@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "input.h"
+#include "refetch.h"
 
 void *xgrow(void *p, size_t *cap, size_t need, size_t el)
 {
@@ -64,6 +65,7 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 		m->spool_len += rec->raw_len;
 		m->raw_end[m->n] = m->spool_len;
 	}
+	if (m->texts) refetch_add(m->texts, rec);
 	if (rec->bad) {
 		m->bad = xgrow(m->bad, &m->bad_cap, m->nbad + 1, sizeof *m->bad);
 		bad_record *b = &m->bad[m->nbad++];

@@ -46,6 +46,7 @@ typedef struct {
 	bad_record *bad;
 	size_t nbad, bad_cap;
 	uint64_t bytes;     /* input bytes read */
+	struct refetch *texts; /* set by the caller: note where every text can be read again */
 	int keep_extra[RP_MAX_EXTRA]; /* set by the caller: keep rec->extra[k] */
 	char *extra[RP_MAX_EXTRA];    /* their values, concatenated */
 	size_t extra_len[RP_MAX_EXTRA], extra_cap[RP_MAX_EXTRA];

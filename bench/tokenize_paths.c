@@ -28,7 +28,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	static const char *names[] = {"", "general", "SSE2", "AVX2", "AVX-512"};
+	static const char *names[] = {"", "general", "SSE2", "AVX2", "AVX-512", "VBMI"};
 	for (int f = 1; f < argc; f++) {
 		const char *in[] = {argv[f]};
 		rp_reader_opts ro = {RP_FORMAT_JSONL, "text", "id", 0};
@@ -47,13 +47,13 @@ int main(int argc, char **argv)
 			bytes += rec.text_len;
 		}
 		rp_reader_free(r);
-		rp_tokens tok[5] = {{0}};
+		rp_tokens tok[6] = {{0}};
 		size_t mismatches = 0, ntok = 0;
 		for (size_t i = 0; i < n; i++) { /* every path gives the general path's tokens */
-			int rc[5];
-			for (int p = RP_TOK_GENERAL; p <= RP_TOK_AVX512; p++) rc[p] = rp_tokenize_path(text[i], len[i], 0, 0, &tok[p], &e, p);
+			int rc[6];
+			for (int p = RP_TOK_GENERAL; p <= RP_TOK_VBMI; p++) rc[p] = rp_tokenize_path(text[i], len[i], 0, 0, &tok[p], &e, p);
 			ntok += tok[RP_TOK_GENERAL].n;
-			for (int p = RP_TOK_SSE2; p <= RP_TOK_AVX512; p++) {
+			for (int p = RP_TOK_SSE2; p <= RP_TOK_VBMI; p++) {
 				int same = rc[p] == rc[RP_TOK_GENERAL] && tok[p].n == tok[RP_TOK_GENERAL].n;
 				for (size_t k = 0; same && k < tok[p].n; k++)
 					same = tok[p].hash[k] == tok[1].hash[k] && tok[p].start[k] == tok[1].start[k] && tok[p].end[k] == tok[1].end[k];
@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("%s: %zu docs, %.1f MB of text, %zu tokens, %zu mismatches\n", argv[f], n, bytes / 1e6, ntok, mismatches);
-		for (int p = RP_TOK_GENERAL; p <= RP_TOK_AVX512; p++) {
+		for (int p = RP_TOK_GENERAL; p <= RP_TOK_VBMI; p++) {
 			double t[5];
 			for (int rep = 0; rep < 5; rep++) {
 				double a = now();
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 			printf("  %-8s best %.3f s %6.0f MB/s %5.2f ns/token; median %.3f s\n", names[p], t[0], bytes / 1e6 / t[0],
 			       t[0] * 1e9 / (ntok ? ntok : 1), t[2]);
 		}
-		for (int p = 0; p < 5; p++) rp_tokens_free(&tok[p]);
+		for (int p = 0; p < 6; p++) rp_tokens_free(&tok[p]);
 		for (size_t i = 0; i < n; i++) free(text[i]);
 		free(text);
 		free(len);

@@ -152,10 +152,10 @@ static inline size_t rp_utf8_sequence(const unsigned char *p, const unsigned cha
 
 /* rp_tokenize on a chosen path, for tests and benchmarks: all give the same
  * tokens.  AUTO is rp_tokenize's choice (the widest the CPU has); GENERAL
- * skips the 64-byte block tokenizer; AVX512 falls back to AVX2 on a CPU
- * without it, AVX2 to SSE2, and all to GENERAL where the compiler has no
- * SSE2. */
-enum { RP_TOK_AUTO, RP_TOK_GENERAL, RP_TOK_SSE2, RP_TOK_AVX2, RP_TOK_AVX512 };
+ * skips the 64-byte block tokenizer; VBMI (AVX-512 with VBMI and VBMI2)
+ * falls back to AVX512 on a CPU without them, AVX512 to AVX2, AVX2 to SSE2,
+ * and all to GENERAL where the compiler has no SSE2. */
+enum { RP_TOK_AUTO, RP_TOK_GENERAL, RP_TOK_SSE2, RP_TOK_AVX2, RP_TOK_AVX512, RP_TOK_VBMI };
 rp_status rp_tokenize_path(const char *text, size_t len, int char_tokens, uint64_t seed, rp_tokens *out,
                            rp_error *err, int path);
 

@@ -486,6 +486,165 @@ __attribute__((target(AVX512))) static int flush_batch(tokenizer *tk, const unsi
 #undef BLOCK_TARGET
 #undef BLOCK_CLASSIFY
 #undef BLOCK_BATCH
+
+/* ---- AVX-512 with VBMI and VBMI2: the words of a block in registers ----
+ *
+ * The same blocks, masks and stops as normalize_block.h, but no loop over
+ * the words: the block's word starts and ends are compressed out of an index
+ * vector (vpcompressb), widened and stored with a few vector stores, and the
+ * words' bytes are permuted straight out of the lowered text (vpermt2b over
+ * the 128 bytes from 32 before the block), zeroed past each word's length,
+ * and hashed eight at a time.  A word carried in from the last block takes
+ * its bytes from the 32 before the block; words longer than 16 bytes are
+ * hashed again the slow exact way.  Bytes past the end of the text load as
+ * blanks, and a word's own bytes all lie in the text, so a short word near
+ * the end needs no care. */
+#define AVX512VBMI AVX512 ",avx512vbmi,avx512vbmi2"
+
+/* The 64 bytes of s from i, blanks past len. */
+__attribute__((target(AVX512VBMI))) static inline __m512i load_block(const unsigned char *s, size_t len, size_t i)
+{
+	if (i >= len) return _mm512_set1_epi8(' ');
+	if (len - i >= 64) return _mm512_loadu_si512((const void *)(s + i));
+	return _mm512_mask_loadu_epi8(_mm512_set1_epi8(' '), (__mmask64)((1ULL << (len - i)) - 1), s + i);
+}
+
+/* common_separators of the 64 bytes in v. */
+__attribute__((target(AVX512VBMI))) static inline uint64_t common_separators_zmm(__m512i v)
+{
+	__m512i even = _mm512_and_si512(v, _mm512_set1_epi8((char)0xfe));
+	uint64_t e2 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)0xe2));
+	uint64_t x80 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)0x80));
+	uint64_t third = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)0x93)) |
+	                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)0x94)) |
+	                 _mm512_cmpeq_epi8_mask(even, _mm512_set1_epi8((char)0x98)) |
+	                 _mm512_cmpeq_epi8_mask(even, _mm512_set1_epi8((char)0x9c)) |
+	                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)0xa6));
+	uint64_t c2 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)0xc2));
+	uint64_t a0 = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)0xa0));
+	uint64_t s3 = e2 & (x80 >> 1) & (third >> 2), s2 = c2 & (a0 >> 1);
+	return s3 | (s3 << 1) | (s3 << 2) | s2 | (s2 << 1);
+}
+
+/* short_hash of eight words: bytes 0-7 and 8-15, length << 56 per lane. */
+__attribute__((target(AVX512))) static inline __m512i short_hash8(__m512i lo, __m512i hi, __m512i len56, uint64_t seed)
+{
+	__m512i h = _mm512_mullo_epi64(_mm512_xor_si512(lo, _mm512_set1_epi64((long long)seed)),
+	                               _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL));
+	__m512i g = _mm512_mullo_epi64(_mm512_xor_si512(hi, _mm512_set1_epi64((long long)(seed >> 7))),
+	                               _mm512_set1_epi64((long long)0xc2b2ae3d27d4eb4fULL));
+	h = _mm512_xor_si512(_mm512_xor_si512(h, _mm512_rol_epi64(g, 31)), len56);
+	h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); /* rp_mix64 */
+	h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL));
+	h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+	h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL));
+	return _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+}
+
+__attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const unsigned char *s, size_t len,
+                                                          size_t *pos, size_t *slow_until)
+{
+	rp_tokens *out = tk->out;
+	size_t i = *pos, n = out->n;
+	uint64_t carry = 0; /* 1 when a word runs into this block; out->start[n] is its start */
+	const __m512i lower = _mm512_set1_epi8(0x20);
+	/* Byte k of a block is byte 32 + k of the permute tables. */
+	const __m512i index = _mm512_add_epi8(_mm512_set_epi64(0x3f3e3d3c3b3a3938LL, 0x3736353433323130LL,
+	                                                       0x2f2e2d2c2b2a2928LL, 0x2726252423222120LL,
+	                                                       0x1f1e1d1c1b1a1918LL, 0x1716151413121110LL,
+	                                                       0x0f0e0d0c0b0a0908LL, 0x0706050403020100LL),
+	                                      _mm512_set1_epi8(32));
+	const __m512i lane = _mm512_set_epi64(0x0707070707070707LL, 0x0606060606060606LL, 0x0505050505050505LL,
+	                                      0x0404040404040404LL, 0x0303030303030303LL, 0x0202020202020202LL,
+	                                      0x0101010101010101LL, 0); /* byte -> its 8-byte lane */
+	const __m512i byte = _mm512_set1_epi64(0x0706050403020100LL); /* byte -> its place in its lane */
+	__m512i cur = load_block(s, len, i), prevl = lower;
+	while (i < len) {
+		if (out->cap - n < 64 && grow_tokens(out)) return RP_ENOMEM;
+		__m512i next = load_block(s, len, i + 64);
+		__m512i letter = _mm512_sub_epi8(_mm512_or_si512(cur, lower), _mm512_set1_epi8('a'));
+		uint64_t word = _mm512_cmplt_epu8_mask(letter, _mm512_set1_epi8(26)) |
+		                _mm512_cmplt_epu8_mask(_mm512_sub_epi8(cur, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+		uint64_t high = _mm512_cmplt_epi8_mask(cur, _mm512_set1_epi8(1));
+		uint64_t hyph = _mm512_cmpeq_epi8_mask(cur, _mm512_set1_epi8('-'));
+		uint64_t ctl = _mm512_cmple_epu8_mask(cur, _mm512_set1_epi8(0x20));
+		if (high) high &= ~common_separators_zmm(cur);
+		uint64_t prev = (word << 1) | carry;
+		uint64_t bad = high | (hyph & prev & ((ctl >> 1) | (1ULL << 63)));
+		uint64_t st = word & ~prev, en = ~word & prev;
+		unsigned b = 64;
+		if (bad) {
+			b = (unsigned)__builtin_ctzll(bad);
+			uint64_t keep = b ? ~0ULL >> (64 - b) : 0;
+			st &= keep;
+			en &= keep;
+		}
+		uint32_t base = (uint32_t)i;
+		__m512i curl = _mm512_or_si512(cur, lower);
+		unsigned k = (unsigned)__builtin_popcountll(en), ns = (unsigned)__builtin_popcountll(st);
+		if (k) { /* k words end here (at most 32), the first perhaps carried in */
+			uint32_t *S = out->start, *E = out->end;
+			uint64_t *H = out->hash;
+			__m512i sb = _mm512_maskz_compress_epi8(st, index), eb = _mm512_maskz_compress_epi8(en, index);
+			__m512i off = _mm512_set1_epi32((int)(base - 32));
+			_mm512_storeu_si512((void *)(E + n), _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(eb)), off));
+			if (k > 16)
+				_mm512_storeu_si512((void *)(E + n + 16),
+				                    _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(eb, 1)), off));
+			_mm512_storeu_si512((void *)(S + n + carry),
+			                    _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(sb)), off));
+			if (ns > 16)
+				_mm512_storeu_si512((void *)(S + n + carry + 16),
+				                    _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sb, 1)), off));
+			if (carry) { /* its start first: 32 - (bytes before the block), or 0 (then too long anyway) */
+				uint32_t back = base - S[n];
+				sb = _mm512_mask_expand_epi8(_mm512_set1_epi8((char)(back <= 32 ? 32 - back : 0)), ~1ULL, sb);
+			}
+			__m512i lens = _mm512_sub_epi8(eb, sb);
+			uint64_t slow = _mm512_cmpgt_epu8_mask(lens, _mm512_set1_epi8(16)) & (~0ULL >> (64 - k));
+			__m512i t0 = _mm512_alignr_epi32(curl, prevl, 8), t1 = _mm512_alignr_epi32(_mm512_or_si512(next, lower), curl, 8);
+			for (unsigned g = 0; g < k; g += 8) {
+				__m512i sel = _mm512_add_epi8(lane, _mm512_set1_epi8((char)g));
+				__m512i at = _mm512_add_epi8(_mm512_permutexvar_epi8(sel, sb), byte);
+				__m512i l8 = _mm512_permutexvar_epi8(sel, lens);
+				__m512i lo = _mm512_maskz_permutex2var_epi8(_mm512_cmplt_epu8_mask(byte, l8), t0, at, t1);
+				__m512i hi = _mm512_maskz_permutex2var_epi8(
+					_mm512_cmplt_epu8_mask(_mm512_add_epi8(byte, _mm512_set1_epi8(8)), l8), t0,
+					_mm512_add_epi8(at, _mm512_set1_epi8(8)), t1);
+				__m512i len56 = _mm512_maskz_permutexvar_epi8(0x8080808080808080ULL, sel, lens);
+				_mm512_storeu_si512((void *)(H + n + g), short_hash8(lo, hi, len56, tk->seed));
+			}
+			for (; slow; slow &= slow - 1) {
+				size_t j = n + (size_t)__builtin_ctzll(slow);
+				if (ascii_word_hash_slow(tk, s + S[j], E[j] - S[j], H + j)) return RP_ENOMEM;
+			}
+			n += k;
+			carry = carry + ns - k;
+		} else if (st) { /* one word running into the next block */
+			out->start[n] = base + (uint32_t)__builtin_ctzll(st);
+			carry = 1;
+		}
+		if (b < 64) {
+			out->n = n;
+			*pos = carry ? out->start[n] : i + b;
+			unsigned upto = __builtin_popcountll(bad) > 8 ? 64 - (unsigned)__builtin_clzll(bad)
+			                                               : b + (unsigned)__builtin_ctzll(~(bad >> b) | (1ULL << 63));
+			*slow_until = i + upto;
+			return 0;
+		}
+		prevl = curl;
+		cur = next;
+		i += 64;
+	}
+	if (carry) { /* a word running to the end of the text */
+		out->end[n] = (uint32_t)len;
+		if (ascii_word_hash(tk, s, len, out->start[n], len, out->hash + n)) return RP_ENOMEM;
+		n++;
+	}
+	out->n = n;
+	*pos = len;
+	return 0;
+}
 #endif
 #endif
 
@@ -522,10 +681,13 @@ rp_status rp_tokenize_path(const char *text, size_t len, int char_tokens, uint64
 	if (path != RP_TOK_SSE2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
 	    __builtin_cpu_supports("popcnt"))
 		block = block_avx2;
-	if ((path == RP_TOK_AUTO || path == RP_TOK_AVX512) && block == block_avx2 &&
+	if ((path == RP_TOK_AUTO || path >= RP_TOK_AVX512) && block == block_avx2 &&
 	    __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
 	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
 		block = block_avx512;
+	if ((path == RP_TOK_AUTO || path == RP_TOK_VBMI) && block == block_avx512 &&
+	    __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2"))
+		block = block_vbmi;
 #endif
 #else
 	(void)path;

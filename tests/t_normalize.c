@@ -196,7 +196,7 @@ static void test_bad_input(void)
 
 /* ---- The 64-byte block tokenizer against the general path ---- */
 
-static rp_tokens ptok[5];
+static rp_tokens ptok[6];
 
 /* text[0, len) on every path (in a buffer of exactly len bytes, so ASan sees
  * any read past the end): the same status, error byte, hashes and spans as
@@ -205,16 +205,16 @@ static int paths_agree(const char *text, size_t len, int chars, uint64_t seed, c
 {
 	char *buf = malloc(len ? len : 1);
 	if (len) memcpy(buf, text, len);
-	int rc[5];
-	size_t byte[5];
-	for (int p = RP_TOK_GENERAL; p <= RP_TOK_AVX512; p++) {
+	int rc[6];
+	size_t byte[6];
+	for (int p = RP_TOK_GENERAL; p <= RP_TOK_VBMI; p++) {
 		rp_error e;
 		memset(&e, 0, sizeof e);
 		rc[p] = rp_tokenize_path(buf, len, chars, seed, &ptok[p], &e, p);
 		byte[p] = rc[p] ? e.byte : 0;
 	}
 	free(buf);
-	for (int p = RP_TOK_SSE2; p <= RP_TOK_AVX512; p++) {
+	for (int p = RP_TOK_SSE2; p <= RP_TOK_VBMI; p++) {
 		const rp_tokens *g = &ptok[RP_TOK_GENERAL], *b = &ptok[p];
 		int same = rc[p] == rc[RP_TOK_GENERAL] && byte[p] == byte[RP_TOK_GENERAL];
 		if (same && !rc[p]) {
@@ -338,6 +338,6 @@ int main(void)
 	RUN(test_block_special_bytes);
 	RUN(test_block_random_mixes);
 	rp_tokens_free(&tok);
-	for (int p = 0; p < 5; p++) rp_tokens_free(&ptok[p]);
+	for (int p = 0; p < 6; p++) rp_tokens_free(&ptok[p]);
 	TEST_END();
 }

@@ -546,7 +546,8 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 {
 	rp_tokens *out = tk->out;
 	size_t i = *pos, n = out->n;
-	uint64_t carry = 0; /* 1 when a word runs into this block; out->start[n] is its start */
+	uint64_t carry = 0, seed = tk->seed; /* carry: 1 when a word runs into this block */
+	uint32_t cstart = 0;                  /* then its start, as out->start[n] */
 	const __m512i lower = _mm512_set1_epi8(0x20);
 	/* Byte k of a block is byte 32 + k of the permute tables. */
 	const __m512i index = _mm512_add_epi8(_mm512_set_epi64(0x3f3e3d3c3b3a3938LL, 0x3736353433323130LL,
@@ -597,7 +598,7 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 				_mm512_storeu_si512((void *)(S + n + carry + 16),
 				                    _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(sb, 1)), off));
 			if (carry) { /* its start first: 32 - (bytes before the block), or 0 (then too long anyway) */
-				uint32_t back = base - S[n];
+				uint32_t back = base - cstart;
 				sb = _mm512_mask_expand_epi8(_mm512_set1_epi8((char)(back <= 32 ? 32 - back : 0)), ~1ULL, sb);
 			}
 			__m512i lens = _mm512_sub_epi8(eb, sb);
@@ -612,7 +613,7 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 					_mm512_cmplt_epu8_mask(_mm512_add_epi8(byte, _mm512_set1_epi8(8)), l8), t0,
 					_mm512_add_epi8(at, _mm512_set1_epi8(8)), t1);
 				__m512i len56 = _mm512_maskz_permutexvar_epi8(0x8080808080808080ULL, sel, lens);
-				_mm512_storeu_si512((void *)(H + n + g), short_hash8(lo, hi, len56, tk->seed));
+				_mm512_storeu_si512((void *)(H + n + g), short_hash8(lo, hi, len56, seed));
 			}
 			for (; slow; slow &= slow - 1) {
 				size_t j = n + (size_t)__builtin_ctzll(slow);
@@ -620,8 +621,9 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 			}
 			n += k;
 			carry = carry + ns - k;
+			if (carry) cstart = base + 63 - (uint32_t)__builtin_clzll(st); /* the last start; stored already */
 		} else if (st) { /* one word running into the next block */
-			out->start[n] = base + (uint32_t)__builtin_ctzll(st);
+			cstart = out->start[n] = base + (uint32_t)__builtin_ctzll(st);
 			carry = 1;
 		}
 		if (b < 64) {

@@ -72,14 +72,13 @@ refetch *refetch_new(int nslots)
 	f->nslots = nslots;
 	f->cur = -1;
 	f->file_no = UINT64_MAX;
-	/* Leave room for the outputs, the spool and the reader's own. */
+	/* At most half the descriptors the process may have: the rest stay for
+	 * the outputs, the spool and the reader's own. */
 	struct rlimit rl;
-	f->max_files = 64;
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 128)
-		f->max_files = (size_t)rl.rlim_cur - 64;
-	else if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur == RLIM_INFINITY)
-		f->max_files = 1 << 16;
-	if (f->max_files > (1u << SRC_BITS) - 2) f->max_files = (1u << SRC_BITS) - 2;
+	f->max_files = 32;
+	if (!getrlimit(RLIMIT_NOFILE, &rl))
+		f->max_files = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 2 > (1u << SRC_BITS) - 2
+		                   ? (1u << SRC_BITS) - 2 : (size_t)rl.rlim_cur / 2;
 	return f;
 }
 

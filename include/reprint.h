@@ -275,6 +275,8 @@ rp_status rp_texts_add_text(rp_texts *t, const char *text, size_t len, rp_error 
 rp_status rp_texts_ready(rp_texts *t, rp_error *err);
 rp_status rp_texts_fetch(void *t, int slot, uint64_t seq, const char **text, size_t *len, rp_error *err);
 rp_status rp_texts_unchanged(rp_texts *t, rp_error *err);
+/* Forget the texts from seq n on (those of a batch rp_dedup_add refused). */
+void rp_texts_truncate(rp_texts *t, size_t n);
 void rp_texts_free(rp_texts *t);
 rp_status rp_dedup_finish(rp_dedup *d, rp_error *err);
 size_t rp_dedup_count(const rp_dedup *d);

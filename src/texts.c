@@ -241,6 +241,11 @@ rp_status rp_texts_unchanged(rp_texts *t, rp_error *err)
 	return RP_OK;
 }
 
+void rp_texts_truncate(rp_texts *t, size_t n)
+{
+	if (n < t->n) t->n = n;
+}
+
 void rp_texts_free(rp_texts *t)
 {
 	if (!t) return;

@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include "cli.h"
 #include "input.h"
-#include "refetch.h"
 #include "index.h"
 
 static void help(void)
@@ -454,7 +453,7 @@ int cmd_dedup(int argc, char **argv)
 	result *res = NULL;
 	rp_reader *reader = NULL;
 	record_meta meta = {0};
-	refetch *texts = NULL;
+	rp_texts *texts = NULL;
 	out_file out = {0}, pairs = {0}, kept = {0}, removed = {0}, stats = {0};
 	dedup_index *dx = NULL;
 	uint8_t *drop = NULL;
@@ -464,11 +463,11 @@ int cmd_dedup(int argc, char **argv)
 	if (o.index && (status = dedup_index_open(&dx, &o.p, o.index, o.index_add, pool))) goto done;
 	status = EXIT_DATA;
 	if (rp_dedup_new(&d, &o.p, pool, &err)) { cli_rp_error(&err); goto done; }
-	/* The exact checks read the texts they compare again (refetch.c) rather
+	/* The exact checks read the texts they compare again (src/texts.c) rather
 	 * than have every document's shingles spilled. */
 	if (o.p.verify != RP_VERIFY_ESTIMATE) {
-		if (!(texts = refetch_new(rp_pool_size(pool)))) { cli_error("out of memory"); goto done; }
-		if (rp_dedup_set_fetch(d, refetch_text, texts, &err)) { cli_rp_error(&err); goto done; }
+		if (rp_texts_new(&texts, rp_pool_size(pool), NULL, &err) ||
+		    rp_dedup_set_fetch(d, rp_texts_fetch, texts, &err)) { cli_rp_error(&err); goto done; }
 		meta.texts = texts;
 	}
 	if (o.containment > 0) {
@@ -499,10 +498,14 @@ int cmd_dedup(int argc, char **argv)
 
 	both ctx = {d, ru, dx};
 	if (read_batches(reader, o.skip_errors, &meta, o.quiet, pool, add_both, &ctx)) goto done;
-	if (texts && refetch_ready(texts)) goto done;
+	if (texts && rp_texts_ready(texts, &err)) { cli_rp_error(&err); goto done; }
 	double t_read = now_seconds();
 	if (rp_dedup_finish(d, &err)) { cli_rp_error(&err); goto done; }
-	if (texts && refetch_unchanged(texts)) goto done;
+	if (texts && rp_texts_unchanged(texts, &err)) {
+		cli_rp_error(&err);
+		cli_error("nothing was written");
+		goto done;
+	}
 	/* With two threads or more, a second one releases the signatures and the
 	 * spill file (the kernel's freeing of its pages: 45 ms on 1.1 GB) while
 	 * this one writes the output. */
@@ -589,7 +592,7 @@ done:
 	rp_reuse_free(ru);
 	if (releasing) pthread_join(releaser, NULL);
 	rp_dedup_free(d);
-	refetch_free(texts);
+	rp_texts_free(texts);
 	rp_pool_free(pool);
 	return status;
 }

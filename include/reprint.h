@@ -256,6 +256,28 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 typedef rp_status (*rp_dedup_fetch_fn)(void *ctx, int slot, uint64_t seq, const char **text, size_t *len,
                                        rp_error *err);
 rp_status rp_dedup_set_fetch(rp_dedup *d, rp_dedup_fetch_fn fetch, void *ctx, rp_error *err);
+
+/* Texts to read again, for rp_dedup_set_fetch: 16 bytes a document in
+ * memory.  rp_texts_add notes where the text of the next record (seq 0, 1,
+ * 2, ... in the order added) is: in place in an uncompressed regular file,
+ * read again through a duplicate of the reader's descriptor (at most half
+ * the process's descriptor limit are kept; beyond, texts are copied), else
+ * copied to an unlinked file in tmpdir (NULL: $TMPDIR, else /tmp);
+ * rp_texts_add_text copies a text given by itself; a bad record is noted as
+ * empty.  After the last add, rp_texts_ready; then rp_texts_fetch (ctx: the
+ * rp_texts) is the rp_dedup_fetch_fn, for nslots threads at once.  After the
+ * checks, rp_texts_unchanged fails with RP_EIO if a file that texts were read
+ * from again has changed size or modification time since its first record. */
+typedef struct rp_texts rp_texts;
+rp_status rp_texts_new(rp_texts **out, int nslots, const char *tmpdir, rp_error *err);
+rp_status rp_texts_add(rp_texts *t, const rp_record *rec, rp_error *err);
+rp_status rp_texts_add_text(rp_texts *t, const char *text, size_t len, rp_error *err);
+rp_status rp_texts_ready(rp_texts *t, rp_error *err);
+rp_status rp_texts_fetch(void *t, int slot, uint64_t seq, const char **text, size_t *len, rp_error *err);
+rp_status rp_texts_unchanged(rp_texts *t, rp_error *err);
+/* Forget the texts from seq n on (those of a batch rp_dedup_add refused). */
+void rp_texts_truncate(rp_texts *t, size_t n);
+void rp_texts_free(rp_texts *t);
 rp_status rp_dedup_finish(rp_dedup *d, rp_error *err);
 size_t rp_dedup_count(const rp_dedup *d);
 /* Text length in bytes of document seq (0 for a bad record). */

@@ -235,7 +235,7 @@ static void prefault(void *p, size_t bytes)
 
 typedef struct {
 	rp_dedup *d;
-	size_t base;
+	size_t base, n;
 	const char *const *texts;
 	const size_t *lens;
 	const int *bad;
@@ -305,10 +305,22 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 	return 0;
 }
 
+/* The batch's signatures are faulted in by the first PREFAULT_PIECES items
+ * of its job, on the pool (the first thread to start takes them while the
+ * caller may still be reading the next batch), not before it. */
+enum { PREFAULT_PIECES = 4 };
+
 static void add_item(void *v, size_t i, int wid)
 {
 	add_job *j = v;
 	rp_dedup *d = j->d;
+	if (i < PREFAULT_PIECES) {
+		const size_t K = (size_t)d->p.num_perm, n = j->n, lo = n * i / PREFAULT_PIECES,
+		             hi = n * (i + 1) / PREFAULT_PIECES;
+		prefault(d->sig + (j->base + lo) * K, (hi - lo) * K * sizeof *d->sig);
+		return;
+	}
+	i -= PREFAULT_PIECES;
 	size_t seq = j->base + i;
 	if (j->bad && j->bad[i]) {
 		for (int k = 0; k < d->p.num_perm; k++) d->sig[seq * (size_t)d->p.num_perm + k] = RP_SIG_EMPTY;
@@ -337,8 +349,7 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 	    && (d->spill_fd = rp_spill_open(d->p.tmpdir, "shingles", err)) < 0)
 		return err ? err->code : RP_EIO;
 	if (grow_docs(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
-	prefault(d->sig + d->n * (size_t)d->p.num_perm, n * (size_t)d->p.num_perm * sizeof *d->sig);
-	add_job j = {d, d->n, texts, lens, bad, NULL, NULL, NULL};
+	add_job j = {d, d->n, n, texts, lens, bad, NULL, NULL, NULL};
 	j.status = rp_malloc_array(n ? n : 1, sizeof *j.status);
 	j.errs = rp_malloc_array((size_t)d->nworkers, sizeof *j.errs);
 	j.err_item = rp_malloc_array((size_t)d->nworkers, sizeof *j.err_item);
@@ -352,7 +363,7 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 		d->workers[w].keep_used = d->workers[w].spill_used;
 		d->workers[w].keep_pend = d->workers[w].pend_n;
 	}
-	rp_pool_run(d->pool, n, add_item, &j);
+	rp_pool_run(d->pool, n + PREFAULT_PIECES, add_item, &j);
 	/* Report the failure of the lowest index, whichever worker met it. */
 	size_t first = SIZE_MAX;
 	int fw = -1;

@@ -149,7 +149,7 @@ $R dedup -q -j1 --verify exact - <"$T/re.jsonl" -o "$T/re_stdin" --pairs "$T/rp_
 { printf '\357\273\277'; sed 's/$/\r/' "$T/re.jsonl"; } >"$T/re_crlf.jsonl"
 $R dedup -q -j2 --verify exact "$T/re_crlf.jsonl" -o "$T/re_crlf" --pairs "$T/rp_crlf"
 split -l 700 "$T/re.jsonl" "$T/repart."
-(ulimit -n 80 && $R dedup -q -j2 --verify exact "$T"/repart.* -o "$T/re_split" --pairs "$T/rp_split"); expect_eq refetch_fd_budget_exit $? 0
+(ulimit -n 30 && $R dedup -q -j2 --verify exact "$T"/repart.* -o "$T/re_split" --pairs "$T/rp_split"); expect_eq refetch_fd_budget_exit $? 0
 check refetch_pairs_found test "$(wc -l <"$T/rp_gz")" -gt 100
 for w in plain stdin crlf split; do
 	check "refetch_${w}_pairs_same" cmp -s "$T/rp_gz" "$T/rp_$w"

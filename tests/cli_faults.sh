@@ -88,7 +88,7 @@ else
 	in_small_fs "TMPDIR=\$S '$RA' dedup -q '$DA/bbc-news.jsonl.gz' -o '$T/spill/out' --stats '$T/spill/st' 2>'$T/spill.err'
 		echo \$? >'$T/spill.rc'; ls -A \$S >'$T/spill.ls'"
 	expect_eq enospc_spill_exit "$(cat "$T/spill.rc")" 1
-	check enospc_spill_message grep -q 'temporary text file: write failed: No space left on device' "$T/spill.err"
+	check enospc_spill_message grep -q 'cannot write the temporary text file: No space left on device' "$T/spill.err"
 	check enospc_spill_no_output empty_dir "$T/spill"
 	check enospc_spill_file_removed test ! -s "$T/spill.ls"
 	# the --kept/--removed spool (tmpfile() in /tmp): a small /tmp over
@@ -99,8 +99,9 @@ else
 		/proc/self/fd/5 dedup -q - -o out --kept kept --removed removed --stats st <&6 2>../spool.err
 		echo \$? >../spool.rc"
 	expect_eq enospc_spool_exit "$(cat "$T/spool.rc")" 1
-	# whichever temporary file in /tmp fills first: the spool or the shingle spill
-	check enospc_spool_message grep -qE '(spool file: write failed|temporary shingle file): No space left on device' "$T/spool.err"
+	# whichever temporary file in /tmp fills first: the spool or the copy of
+	# the texts (stdin) that the exact checks read again
+	check enospc_spool_message grep -qE '(spool file: write failed|temporary text file): No space left on device' "$T/spool.err"
 	# (fixed: the reader thread used to exit() on a spool write error, leaving
 	# out.tmp.PID, kept.tmp.PID, ... behind)
 	check enospc_spool_no_temp no_tmp "$T/spool"

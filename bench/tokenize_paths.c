@@ -1,5 +1,5 @@
 /* tokenize_paths.c — the tokenizer alone on each path rp_tokenize_path
- * offers (general, SSE2, AVX2, AVX-512 blocks; a path the CPU lacks falls
+ * offers (general, SSE2, AVX2, AVX-512, AVX-512 VBMI blocks; a path the CPU lacks falls
  * back to the next narrower), checking that every path gives the general
  * path's tokens.  Texts are read into memory first, then tokenised 5 times
  * per path; prints the best and median.
@@ -28,7 +28,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	static const char *names[] = {"", "general", "SSE2", "AVX2", "AVX-512", "VBMI"};
+	static const char *names[] = {"", "general", "SSE2", "AVX2", "AVX-512", "VBMI"}; /* RP_TOK_* */
 	for (int f = 1; f < argc; f++) {
 		const char *in[] = {argv[f]};
 		rp_reader_opts ro = {RP_FORMAT_JSONL, "text", "id", 0};

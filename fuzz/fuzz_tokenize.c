@@ -13,7 +13,7 @@
  *    hashed by rp_token_hash;
  *  - the same text twice (reused and fresh rp_tokens) gives the same tokens,
  *    and so does every tokenizer path (rp_tokenize_path: general, SSE2,
- *    AVX2, AVX-512 blocks);
+ *    AVX2, AVX-512, AVX-512 VBMI blocks);
  *    k leading spaces shift every span by k; a trailing space changes
  *    nothing; another seed gives the same spans;
  *  - word and character mode cover the same bytes. */

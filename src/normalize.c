@@ -8,8 +8,9 @@
  * word.  A word hyphenated across a line break ("infor-\n  mation") is joined.
  *
  * Plain ASCII text goes 64 bytes at a time through the block tokenizer
- * (normalize_block.h; SSE2, AVX2 or AVX-512, the widest the CPU has), which
- * hashes words straight from the text; it leaves NUL, bytes >= 0x80 (but for
+ * (normalize_block.h; SSE2, AVX2 or AVX-512, the widest the CPU has, and
+ * block_vbmi below where AVX-512 has VBMI and VBMI2), which hashes words
+ * straight from the text; it leaves NUL, bytes >= 0x80 (but for
  * a few common separators: NBSP, dashes, curly quotes, the ellipsis) and
  * hyphens that may end a line to the general path below, which gives the
  * same tokens for the same bytes.  There ASCII runs take a table-driven path

@@ -502,12 +502,13 @@ __attribute__((target(AVX512))) static int flush_batch(tokenizer *tk, const unsi
  * the end needs no care. */
 #define AVX512VBMI AVX512 ",avx512vbmi,avx512vbmi2"
 
-/* The 64 bytes of s from i, blanks past len. */
-__attribute__((target(AVX512VBMI))) static inline __m512i load_block(const unsigned char *s, size_t len, size_t i)
+/* The 64 bytes of s from i, blanks (all bytes ' ') past len. */
+__attribute__((target(AVX512VBMI))) static inline __m512i load_block(const unsigned char *s, size_t len, size_t i,
+                                                                     __m512i blanks)
 {
-	if (i >= len) return _mm512_set1_epi8(' ');
+	if (i >= len) return blanks;
 	if (len - i >= 64) return _mm512_loadu_si512((const void *)(s + i));
-	return _mm512_mask_loadu_epi8(_mm512_set1_epi8(' '), (__mmask64)((1ULL << (len - i)) - 1), s + i);
+	return _mm512_mask_loadu_epi8(blanks, (__mmask64)((1ULL << (len - i)) - 1), s + i);
 }
 
 /* common_separators of the 64 bytes in v. */
@@ -527,21 +528,6 @@ __attribute__((target(AVX512VBMI))) static inline uint64_t common_separators_zmm
 	return s3 | (s3 << 1) | (s3 << 2) | s2 | (s2 << 1);
 }
 
-/* short_hash of eight words: bytes 0-7 and 8-15, length << 56 per lane. */
-__attribute__((target(AVX512))) static inline __m512i short_hash8(__m512i lo, __m512i hi, __m512i len56, uint64_t seed)
-{
-	__m512i h = _mm512_mullo_epi64(_mm512_xor_si512(lo, _mm512_set1_epi64((long long)seed)),
-	                               _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL));
-	__m512i g = _mm512_mullo_epi64(_mm512_xor_si512(hi, _mm512_set1_epi64((long long)(seed >> 7))),
-	                               _mm512_set1_epi64((long long)0xc2b2ae3d27d4eb4fULL));
-	h = _mm512_xor_si512(_mm512_xor_si512(h, _mm512_rol_epi64(g, 31)), len56);
-	h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); /* rp_mix64 */
-	h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL));
-	h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-	h = _mm512_mullo_epi64(h, _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL));
-	return _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
-}
-
 __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const unsigned char *s, size_t len,
                                                           size_t *pos, size_t *slow_until)
 {
@@ -549,7 +535,7 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 	size_t i = *pos, n = out->n;
 	uint64_t carry = 0, seed = tk->seed; /* carry: 1 when a word runs into this block */
 	uint32_t cstart = 0;                  /* then its start, as out->start[n] */
-	const __m512i lower = _mm512_set1_epi8(0x20);
+	__m512i lower = _mm512_set1_epi8(0x20); /* ' ' too */
 	/* Byte k of a block is byte 32 + k of the permute tables. */
 	const __m512i index = _mm512_add_epi8(_mm512_set_epi64(0x3f3e3d3c3b3a3938LL, 0x3736353433323130LL,
 	                                                       0x2f2e2d2c2b2a2928LL, 0x2726252423222120LL,
@@ -560,16 +546,26 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 	                                      0x0404040404040404LL, 0x0303030303030303LL, 0x0202020202020202LL,
 	                                      0x0101010101010101LL, 0); /* byte -> its 8-byte lane */
 	const __m512i byte = _mm512_set1_epi64(0x0706050403020100LL); /* byte -> its place in its lane */
-	__m512i cur = load_block(s, len, i), prevl = lower;
+	/* Every other constant made once and kept in a register: without the
+	 * empty asm, gcc built each again from an immediate in every block. */
+	__m512i c_a = _mm512_set1_epi8('a'), c_26 = _mm512_set1_epi8(26), c_0 = _mm512_set1_epi8('0');
+	__m512i c_10 = _mm512_set1_epi8(10), c_1 = _mm512_set1_epi8(1), c_dash = _mm512_set1_epi8('-');
+	__m512i c_8 = _mm512_set1_epi8(8), c_16 = _mm512_set1_epi8(16), byte8 = _mm512_add_epi8(byte, c_8);
+	__m512i s0 = _mm512_set1_epi64((long long)seed), s7 = _mm512_set1_epi64((long long)(seed >> 7));
+	__m512i m0 = _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL), m1 = _mm512_set1_epi64((long long)0xc2b2ae3d27d4eb4fULL);
+	__m512i m2 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL), m3 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+	__asm__("" : "+v"(c_a), "+v"(c_26), "+v"(c_0), "+v"(c_10), "+v"(c_1), "+v"(c_dash), "+v"(c_8), "+v"(c_16));
+	__asm__("" : "+v"(lower), "+v"(byte8), "+v"(s0), "+v"(s7), "+v"(m0), "+v"(m1), "+v"(m2), "+v"(m3));
+	__m512i cur = load_block(s, len, i, lower), prevl = lower;
 	while (i < len) {
 		if (out->cap - n < 64 && grow_tokens(out)) return RP_ENOMEM;
-		__m512i next = load_block(s, len, i + 64);
-		__m512i letter = _mm512_sub_epi8(_mm512_or_si512(cur, lower), _mm512_set1_epi8('a'));
-		uint64_t word = _mm512_cmplt_epu8_mask(letter, _mm512_set1_epi8(26)) |
-		                _mm512_cmplt_epu8_mask(_mm512_sub_epi8(cur, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
-		uint64_t high = _mm512_cmplt_epi8_mask(cur, _mm512_set1_epi8(1));
-		uint64_t hyph = _mm512_cmpeq_epi8_mask(cur, _mm512_set1_epi8('-'));
-		uint64_t ctl = _mm512_cmple_epu8_mask(cur, _mm512_set1_epi8(0x20));
+		__m512i next = load_block(s, len, i + 64, lower);
+		__m512i curl = _mm512_or_si512(cur, lower);
+		uint64_t word = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(curl, c_a), c_26) |
+		                _mm512_cmplt_epu8_mask(_mm512_sub_epi8(cur, c_0), c_10);
+		uint64_t high = _mm512_cmplt_epi8_mask(cur, c_1);
+		uint64_t hyph = _mm512_cmpeq_epi8_mask(cur, c_dash);
+		uint64_t ctl = _mm512_cmple_epu8_mask(cur, lower);
 		if (high) high &= ~common_separators_zmm(cur);
 		uint64_t prev = (word << 1) | carry;
 		uint64_t bad = high | (hyph & prev & ((ctl >> 1) | (1ULL << 63)));
@@ -582,7 +578,6 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 			en &= keep;
 		}
 		uint32_t base = (uint32_t)i;
-		__m512i curl = _mm512_or_si512(cur, lower);
 		unsigned k = (unsigned)__builtin_popcountll(en), ns = (unsigned)__builtin_popcountll(st);
 		if (k) { /* k words end here (at most 32), the first perhaps carried in */
 			uint32_t *S = out->start, *E = out->end;
@@ -603,18 +598,23 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 				sb = _mm512_mask_expand_epi8(_mm512_set1_epi8((char)(back <= 32 ? 32 - back : 0)), ~1ULL, sb);
 			}
 			__m512i lens = _mm512_sub_epi8(eb, sb);
-			uint64_t slow = _mm512_cmpgt_epu8_mask(lens, _mm512_set1_epi8(16)) & (~0ULL >> (64 - k));
+			uint64_t slow = _mm512_cmpgt_epu8_mask(lens, c_16) & (~0ULL >> (64 - k));
 			__m512i t0 = _mm512_alignr_epi32(curl, prevl, 8), t1 = _mm512_alignr_epi32(_mm512_or_si512(next, lower), curl, 8);
-			for (unsigned g = 0; g < k; g += 8) {
-				__m512i sel = _mm512_add_epi8(lane, _mm512_set1_epi8((char)g));
+			__m512i sel = lane;
+			for (unsigned g = 0; g < k; g += 8, sel = _mm512_add_epi8(sel, c_8)) {
 				__m512i at = _mm512_add_epi8(_mm512_permutexvar_epi8(sel, sb), byte);
 				__m512i l8 = _mm512_permutexvar_epi8(sel, lens);
 				__m512i lo = _mm512_maskz_permutex2var_epi8(_mm512_cmplt_epu8_mask(byte, l8), t0, at, t1);
-				__m512i hi = _mm512_maskz_permutex2var_epi8(
-					_mm512_cmplt_epu8_mask(_mm512_add_epi8(byte, _mm512_set1_epi8(8)), l8), t0,
-					_mm512_add_epi8(at, _mm512_set1_epi8(8)), t1);
+				__m512i hi = _mm512_maskz_permutex2var_epi8(_mm512_cmplt_epu8_mask(byte8, l8), t0,
+				                                            _mm512_add_epi8(at, c_8), t1);
 				__m512i len56 = _mm512_maskz_permutexvar_epi8(0x8080808080808080ULL, sel, lens);
-				_mm512_storeu_si512((void *)(H + n + g), short_hash8(lo, hi, len56, seed));
+				/* short_hash of the eight words */
+				__m512i h = _mm512_mullo_epi64(_mm512_xor_si512(lo, s0), m0);
+				__m512i g2 = _mm512_mullo_epi64(_mm512_xor_si512(hi, s7), m1);
+				h = _mm512_ternarylogic_epi64(h, _mm512_rol_epi64(g2, 31), len56, 0x96);
+				h = _mm512_mullo_epi64(_mm512_xor_si512(h, _mm512_srli_epi64(h, 33)), m2);
+				h = _mm512_mullo_epi64(_mm512_xor_si512(h, _mm512_srli_epi64(h, 33)), m3);
+				_mm512_storeu_si512((void *)(H + n + g), _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)));
 			}
 			for (; slow; slow &= slow - 1) {
 				size_t j = n + (size_t)__builtin_ctzll(slow);

@@ -335,10 +335,10 @@ static void add_item(void *v, size_t i, int wid)
 	if (j->bad && j->bad[i]) {
 		for (int k = 0; k < d->p.num_perm; k++) d->sig[seq * (size_t)d->p.num_perm + k] = RP_SIG_EMPTY;
 		d->flags[seq] = DOC_BAD;
+		keep_band_keys(d, seq);
 		d->len[seq] = 0;
 		d->content[seq] = 0;
 		if (d->spill_n) d->spill_n[seq] = 0, d->spill_at[seq] = 0;
-		keep_band_keys(d, seq);
 		j->status[i] = 0;
 		return;
 	}
@@ -356,8 +356,9 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 {
 	if (d->finished) return rp_set_error(err, RP_EUSAGE, "rp_dedup_add after rp_dedup_finish");
 	if (d->n + n > UINT32_MAX - 1) return rp_set_error(err, RP_EUSAGE, "more than 4294967294 documents");
-	if (grow_docs(d, d->n + n) || grow_bkeys(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	if (grow_docs(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	prefault(d->sig + d->n * (size_t)d->p.num_perm, n * (size_t)d->p.num_perm * sizeof *d->sig);
+	if (grow_bkeys(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	add_job j = {d, d->n, texts, lens, bad, NULL, NULL, NULL};
 	j.status = rp_malloc_array(n ? n : 1, sizeof *j.status);
 	j.errs = rp_malloc_array((size_t)d->nworkers, sizeof *j.errs);

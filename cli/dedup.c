@@ -35,7 +35,9 @@ static void help(void)
 	     "                         sketch decides unless it is within 3 standard errors\n"
 	     "                         of the threshold, then the exact Jaccard decides;\n"
 	     "                         estimate: the estimate alone; exact: always exact.\n"
-	     "                         auto and exact spill shingle hashes to $TMPDIR (4 bytes each)\n"
+	     "                         auto and exact read the texts they compare again:\n"
+	     "                         from uncompressed files in place; the texts of\n"
+	     "                         gzip, zstd or stdin input are copied to $TMPDIR\n"
 	     "      --keep WHICH       first (default) or longest: the representative kept\n"
 	     "      --seed N           hash seed (default 0)\n"
 	     "      --containment T    also remove a kept document when at least T of it (its\n"
@@ -451,6 +453,7 @@ int cmd_dedup(int argc, char **argv)
 	result *res = NULL;
 	rp_reader *reader = NULL;
 	record_meta meta = {0};
+	rp_texts *texts = NULL;
 	out_file out = {0}, pairs = {0}, kept = {0}, removed = {0}, stats = {0};
 	dedup_index *dx = NULL;
 	uint8_t *drop = NULL;
@@ -460,6 +463,13 @@ int cmd_dedup(int argc, char **argv)
 	if (o.index && (status = dedup_index_open(&dx, &o.p, o.index, o.index_add, pool))) goto done;
 	status = EXIT_DATA;
 	if (rp_dedup_new(&d, &o.p, pool, &err)) { cli_rp_error(&err); goto done; }
+	/* The exact checks read the texts they compare again (src/texts.c) rather
+	 * than have every document's shingles spilled. */
+	if (o.p.verify != RP_VERIFY_ESTIMATE) {
+		if (rp_texts_new(&texts, rp_pool_size(pool), NULL, &err) ||
+		    rp_dedup_set_fetch(d, rp_texts_fetch, texts, &err)) { cli_rp_error(&err); goto done; }
+		meta.texts = texts;
+	}
 	if (o.containment > 0) {
 		rp_reuse_opts rop;
 		rp_reuse_opts_default(&rop);
@@ -488,8 +498,14 @@ int cmd_dedup(int argc, char **argv)
 
 	both ctx = {d, ru, dx};
 	if (read_batches(reader, o.skip_errors, &meta, o.quiet, pool, add_both, &ctx)) goto done;
+	if (texts && rp_texts_ready(texts, &err)) { cli_rp_error(&err); goto done; }
 	double t_read = now_seconds();
 	if (rp_dedup_finish(d, &err)) { cli_rp_error(&err); goto done; }
+	if (texts && rp_texts_unchanged(texts, &err)) {
+		cli_rp_error(&err);
+		cli_error("nothing was written");
+		goto done;
+	}
 	/* With two threads or more, a second one releases the signatures and the
 	 * spill file (the kernel's freeing of its pages: 45 ms on 1.1 GB) while
 	 * this one writes the output. */
@@ -576,6 +592,7 @@ done:
 	rp_reuse_free(ru);
 	if (releasing) pthread_join(releaser, NULL);
 	rp_dedup_free(d);
+	rp_texts_free(texts);
 	rp_pool_free(pool);
 	return status;
 }

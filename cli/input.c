@@ -64,6 +64,7 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 		m->spool_len += rec->raw_len;
 		m->raw_end[m->n] = m->spool_len;
 	}
+	if (m->texts && !m->texts_err.code) rp_texts_add(m->texts, rec, &m->texts_err);
 	if (rec->bad) {
 		m->bad = xgrow(m->bad, &m->bad_cap, m->nbad + 1, sizeof *m->bad);
 		bad_record *b = &m->bad[m->nbad++];
@@ -235,6 +236,10 @@ static int run_batches(rp_reader *reader, int skip_errors, record_meta *meta, in
 	for (int i = 0; i < 2; i++) batch_free(&fd.slot[i]);
 	if (failed) { cli_rp_error(&err); return -1; }
 	if (fd.fatal) { cli_rp_error(&fd.err); return -1; }
+	if (meta && meta->texts_err.code) {
+		cli_rp_error(&meta->texts_err);
+		return -1;
+	}
 	if (meta && meta->spool_error) {
 		cli_error("spool file: write failed: %s", strerror(meta->spool_error));
 		return -1;

@@ -46,6 +46,8 @@ typedef struct {
 	bad_record *bad;
 	size_t nbad, bad_cap;
 	uint64_t bytes;     /* input bytes read */
+	rp_texts *texts;    /* set by the caller: note where every text can be read again */
+	rp_error texts_err; /* its first failure (texts_err.code), reported by read_batches */
 	int keep_extra[RP_MAX_EXTRA]; /* set by the caller: keep rec->extra[k] */
 	char *extra[RP_MAX_EXTRA];    /* their values, concatenated */
 	size_t extra_len[RP_MAX_EXTRA], extra_cap[RP_MAX_EXTRA];

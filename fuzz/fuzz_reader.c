@@ -38,6 +38,10 @@
  *    rejects the line or finds no string text, an id of another type, a
  *    lone surrogate in text or id, or NUL in text; a good record's text and
  *    id are the reference's decoded values (id PATH:LINE when missing);
+ *  - a good record that says where its text is (text_seekable): those bytes
+ *    of the file, read again, are the text or its JSON string, which
+ *    rp_json_text decodes to the text; rp_json_text on any other piece of
+ *    the line fails with RP_EDATA or gives UTF-8 without NUL;
  *  - a bad record's error is RP_EDATA at its line, at or after its byte;
  *  - after the end, rp_reader_next keeps returning 0; after a fatal error,
  *    the same error; a cut-short compressed stream ends in a fatal error;
@@ -429,6 +433,39 @@ static char *cstr(const char *s, size_t n)
 	return p;
 }
 
+/* A good record that says where its text is: those bytes of its file, read
+ * again, are the text (a line), or decode to it with rp_json_text (a JSON
+ * string); rp_json_text on the record's other substrings either fails or
+ * gives valid UTF-8 without NUL. */
+static void check_located(const rp_record *rec)
+{
+	FCHECK(rec->fd >= 0);
+	char *raw = fz_xrealloc(NULL, rec->text_raw_len + 1);
+	FCHECK(pread(rec->fd, raw, rec->text_raw_len, (off_t)rec->text_byte) == (ssize_t)rec->text_raw_len);
+	if (!rec->text_quoted) {
+		FCHECK(rec->text_raw_len == rec->text_len && !memcmp(raw, rec->text, rec->text_len));
+	} else {
+		char *buf = NULL;
+		size_t cap = 0, len = 0;
+		const char *text = NULL;
+		rp_error e;
+		int rc = rp_json_text(raw, rec->text_raw_len, &buf, &cap, &text, &len, &e);
+		FCHECKF(rc == 0, "rp_json_text: %s", e.message);
+		FCHECK(len == rec->text_len && !memcmp(text, rec->text, len));
+		/* the record's other pieces, as a file changed under the reader would give */
+		for (size_t a = 0; a < rec->raw_len && a < 64; a += 7)
+			for (size_t n = 1; a + n <= rec->raw_len && n < 256; n = 2 * n + 1)
+				if (!rp_json_text(rec->raw + a, n, &buf, &cap, &text, &len, &e)) {
+					FCHECK(rec->raw[a] == '"' && rec->raw[a + n - 1] == '"');
+					FCHECK(rp_utf8_check(text, len) == len && !memchr(text, 0, len));
+				} else {
+					FCHECK(e.code == RP_EDATA);
+				}
+		free(buf);
+	}
+	free(raw);
+}
+
 static void read_all(const char *const *inputs, size_t ninputs, const rp_reader_opts *ro, run *out)
 {
 	memset(out, 0, sizeof *out);
@@ -459,6 +496,7 @@ static void read_all(const char *const *inputs, size_t ninputs, const rp_reader_
 		c->id = cstr(rec.id, rec.id_len), c->id_len = rec.id_len;
 		c->raw = cstr(rec.raw, rec.raw_len), c->raw_len = rec.raw_len;
 		c->file = cstr(rec.file, strlen(rec.file));
+		if (!rec.bad && rec.text_seekable) check_located(&rec);
 		if (rec.bad) {
 			c->err_code = err.code;
 			c->err_msg = cstr(err.message, strnlen(err.message, sizeof err.message));

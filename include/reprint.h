@@ -184,6 +184,16 @@ typedef struct rp_record {
 	int bad;             /* nonzero: the record is bad; reason in err of rp_reader_next */
 	const char *extra[2]; /* the extra fields' values (string decoded, or number text); NULL if absent */
 	size_t extra_len[2];
+	/* Where the text lies in its input, for a caller that reads it again later
+	 * instead of keeping it (rp_dedup_set_fetch): when text_seekable, the
+	 * input is an uncompressed regular file open as descriptor fd (valid until
+	 * the next call: dup it to keep it) and the text is its bytes [text_byte,
+	 * text_byte + text_raw_len): the line itself, or when text_quoted the JSON
+	 * string with its quotes, which rp_json_text decodes as the reader did. */
+	int text_seekable, text_quoted, fd;
+	uint64_t file_no;    /* the files opened before this record's (0, 1, 2, ...) */
+	uint64_t text_byte;
+	size_t text_raw_len;
 } rp_record;
 
 typedef struct rp_reader rp_reader;
@@ -209,6 +219,13 @@ rp_status rp_reader_set_extra(rp_reader *r, int k, const char *path, rp_error *e
  * still points into the reader's line.  buf NULL: back to the reader's own
  * buffer.  The three pointers must stay valid while set. */
 void rp_reader_set_text_sink(rp_reader *r, char **buf, size_t *len, size_t *cap);
+/* Decode the JSON string `quoted` (len bytes, its quotes included, as an
+ * rp_record's text_byte and text_raw_len locate it) as the reader decodes a
+ * text field: *text points into quoted when it has no escapes, else into
+ * *buf, grown with rp_realloc (*cap its size).  RP_EDATA if it is not one
+ * such string.  Thread-safe. */
+rp_status rp_json_text(const char *quoted, size_t len, char **buf, size_t *cap, const char **text,
+                       size_t *text_len, rp_error *err);
 
 /* ---- dedup ------------------------------------------------------------- */
 typedef struct rp_dedup rp_dedup;
@@ -226,6 +243,41 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const size_t *lens,
                        const int *bad, rp_error *err);
 /* Cluster everything added.  After this, results are available. */
+/* The exact checks of RP_VERIFY_AUTO and RP_VERIFY_EXACT need the shingles
+ * of the documents they compare, which rp_dedup_add writes to a temporary
+ * file (4 bytes a shingle).  A caller that can give a document's text back
+ * (one reading uncompressed files) sets fetch instead, before the first
+ * rp_dedup_add: nothing is written, and rp_dedup_finish calls
+ * fetch(ctx, slot, seq, &text, &len, err) for the documents it checks, from
+ * several threads at once, each with its own slot (0 .. pool size - 1); the
+ * text must stay valid until the next call with the same slot.  A text that
+ * is not the one added (another length or number of shingles) fails the
+ * finish with RP_EIO; fetch's own error fails it with fetch's status. */
+typedef rp_status (*rp_dedup_fetch_fn)(void *ctx, int slot, uint64_t seq, const char **text, size_t *len,
+                                       rp_error *err);
+rp_status rp_dedup_set_fetch(rp_dedup *d, rp_dedup_fetch_fn fetch, void *ctx, rp_error *err);
+
+/* Texts to read again, for rp_dedup_set_fetch: 16 bytes a document in
+ * memory.  rp_texts_add notes where the text of the next record (seq 0, 1,
+ * 2, ... in the order added) is: in place in an uncompressed regular file,
+ * read again through a duplicate of the reader's descriptor (at most half
+ * the process's descriptor limit are kept; beyond, texts are copied), else
+ * copied to an unlinked file in tmpdir (NULL: $TMPDIR, else /tmp);
+ * rp_texts_add_text copies a text given by itself; a bad record is noted as
+ * empty.  After the last add, rp_texts_ready; then rp_texts_fetch (ctx: the
+ * rp_texts) is the rp_dedup_fetch_fn, for nslots threads at once.  After the
+ * checks, rp_texts_unchanged fails with RP_EIO if a file that texts were read
+ * from again has changed size or modification time since its first record. */
+typedef struct rp_texts rp_texts;
+rp_status rp_texts_new(rp_texts **out, int nslots, const char *tmpdir, rp_error *err);
+rp_status rp_texts_add(rp_texts *t, const rp_record *rec, rp_error *err);
+rp_status rp_texts_add_text(rp_texts *t, const char *text, size_t len, rp_error *err);
+rp_status rp_texts_ready(rp_texts *t, rp_error *err);
+rp_status rp_texts_fetch(void *t, int slot, uint64_t seq, const char **text, size_t *len, rp_error *err);
+rp_status rp_texts_unchanged(rp_texts *t, rp_error *err);
+/* Forget the texts from seq n on (those of a batch rp_dedup_add refused). */
+void rp_texts_truncate(rp_texts *t, size_t n);
+void rp_texts_free(rp_texts *t);
 rp_status rp_dedup_finish(rp_dedup *d, rp_error *err);
 size_t rp_dedup_count(const rp_dedup *d);
 /* Text length in bytes of document seq (0 for a bad record). */

@@ -14,7 +14,8 @@
  * the threshold is replaced by the exact Jaccard of the two shingle sets,
  * which rp_dedup_add spills to an unlinked temporary file (32 bits of each
  * shingle hash, 4 bytes per shingle on disk, 12 bytes per document in
- * memory).  Documents with no token match each other only when their
+ * memory), or which a caller's fetch function (rp_dedup_set_fetch) gives
+ * back as texts to tokenise again (4 bytes per document).  Documents with no token match each other only when their
  * bytes are identical.  The representative is the lowest seq of a cluster (or
  * the longest text, ties to the lowest seq).  Everything after sketching runs
  * in a fixed order, so the result does not depend on the number of threads. */
@@ -64,6 +65,11 @@ typedef struct {
 	uint64_t *ck;
 	double *cj;
 	size_t ccap, cn;
+	/* fetch mode: the text's tokens and shingles, and the first error */
+	rp_tokens tok;
+	uint32_t sig[RP_MAX_PERM];
+	int failed;
+	rp_error err;
 	char pad[64];
 } verifier;
 
@@ -84,7 +90,10 @@ struct rp_dedup {
 	size_t nbk, bk_cap;
 	int nbkey;
 	/* spilled shingles (AUTO and EXACT): document i's are at spill_at[i],
-	 * spill_n[i] values, unsorted */
+	 * spill_n[i] values, unsorted; or with a fetch function, no spill file
+	 * and spill_n[i] the count a text fetched again must have */
+	rp_dedup_fetch_fn fetch;
+	void *fetch_ctx;
 	int spill_fd;
 	_Atomic uint64_t spill_end;
 	uint64_t *spill_at;
@@ -180,12 +189,16 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 	for (int w = 0; w < d->nworkers; w++) d->ver[w].a_doc = d->ver[w].b_doc = -1;
 	rp_probes_init(d->probes, q.num_perm, q.seed);
 	d->margin = rp_verify_margin(&q);
-	if (q.verify != RP_VERIFY_ESTIMATE && (d->spill_fd = rp_spill_open(q.tmpdir, "shingles", err)) < 0) {
-		rc = err ? err->code : RP_EIO;
-		rp_dedup_free(d);
-		return rc;
-	}
 	*out = d;
+	return RP_OK;
+}
+
+rp_status rp_dedup_set_fetch(rp_dedup *d, rp_dedup_fetch_fn fn, void *ctx, rp_error *err)
+{
+	if (d->cap) return rp_set_error(err, RP_EUSAGE, "rp_dedup_set_fetch after rp_dedup_add");
+	if (!fn || d->p.verify == RP_VERIFY_ESTIMATE) return RP_OK; /* nothing is ever fetched */
+	d->fetch = fn;
+	d->fetch_ctx = ctx;
 	return RP_OK;
 }
 
@@ -207,6 +220,8 @@ static int grow_docs(rp_dedup *d, size_t need)
 	if (d->spill_fd >= 0) {
 		if (!(q = rp_realloc_array(d->spill_at, cap, sizeof *d->spill_at))) return RP_ENOMEM;
 		d->spill_at = q;
+	}
+	if (d->spill_fd >= 0 || d->fetch) {
 		if (!(q = rp_realloc_array(d->spill_n, cap, sizeof *d->spill_n))) return RP_ENOMEM;
 		d->spill_n = q;
 	}
@@ -264,7 +279,7 @@ static void keep_band_keys(rp_dedup *d, size_t seq)
 
 typedef struct {
 	rp_dedup *d;
-	size_t base;
+	size_t base, n;
 	const char *const *texts;
 	const size_t *lens;
 	const int *bad;
@@ -289,6 +304,12 @@ static int flush_spill(rp_dedup *d, worker *w, rp_error *err)
 	return 0;
 }
 
+static void no_spill(rp_dedup *d, size_t seq)
+{
+	if (d->spill_n) d->spill_n[seq] = 0;
+	if (d->spill_at) d->spill_at[seq] = 0;
+}
+
 static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	const rp_params *p = &d->p;
@@ -296,13 +317,13 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 	d->len[seq] = len;
 	d->content[seq] = 0;
 	d->flags[seq] = 0;
-	if (d->spill_n) d->spill_n[seq] = 0, d->spill_at[seq] = 0;
+	no_spill(d, seq);
 	int rc = rp_tokenize(text, len, p->char_shingles, p->seed, &w->tok, err);
 	if (rc) return rc;
 	size_t ns = rp_shingle_count(w->tok.n, p->ngram);
 	uint32_t *low32 = NULL;
+	if (d->spill_n && ns > UINT32_MAX) return rp_set_error(err, RP_EDATA, "more than 2^32 shingles in one document");
 	if (d->spill_fd >= 0 && ns) {
-		if (ns > UINT32_MAX) return rp_set_error(err, RP_EDATA, "more than 2^32 shingles in one document");
 		/* 32 bits of each shingle hash: half the disk traffic; two distinct
 		 * shingles of a pair collide with probability 2^-32.  They are
 		 * buffered per worker and written SPILL_FLUSH bytes at a time: one
@@ -313,6 +334,7 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 		low32 = w->spill32 + w->spill_used;
 	}
 	rp_sketch_tokens(w->tok.hash, w->tok.n, p->ngram, p->num_perm, p->seed, sig, low32, d->probes);
+	if (d->fetch) d->spill_n[seq] = (uint32_t)ns;
 	if (ns == 0) {
 		d->flags[seq] = DOC_EMPTY;
 		d->content[seq] = XXH3_64bits_withSeed(text, len, p->seed);
@@ -327,10 +349,22 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 	return 0;
 }
 
+/* The batch's signatures are faulted in by the first PREFAULT_PIECES items
+ * of its job, on the pool (the first thread to start takes them while the
+ * caller may still be reading the next batch), not before it. */
+enum { PREFAULT_PIECES = 4 };
+
 static void add_item(void *v, size_t i, int wid)
 {
 	add_job *j = v;
 	rp_dedup *d = j->d;
+	if (i < PREFAULT_PIECES) {
+		const size_t K = (size_t)d->p.num_perm, n = j->n, lo = n * i / PREFAULT_PIECES,
+		             hi = n * (i + 1) / PREFAULT_PIECES;
+		prefault(d->sig + (j->base + lo) * K, (hi - lo) * K * sizeof *d->sig);
+		return;
+	}
+	i -= PREFAULT_PIECES;
 	size_t seq = j->base + i;
 	if (j->bad && j->bad[i]) {
 		for (int k = 0; k < d->p.num_perm; k++) d->sig[seq * (size_t)d->p.num_perm + k] = RP_SIG_EMPTY;
@@ -338,7 +372,7 @@ static void add_item(void *v, size_t i, int wid)
 		keep_band_keys(d, seq);
 		d->len[seq] = 0;
 		d->content[seq] = 0;
-		if (d->spill_n) d->spill_n[seq] = 0, d->spill_at[seq] = 0;
+		no_spill(d, seq);
 		j->status[i] = 0;
 		return;
 	}
@@ -356,10 +390,13 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 {
 	if (d->finished) return rp_set_error(err, RP_EUSAGE, "rp_dedup_add after rp_dedup_finish");
 	if (d->n + n > UINT32_MAX - 1) return rp_set_error(err, RP_EUSAGE, "more than 4294967294 documents");
+	/* The spill file, made on the first add unless the texts are fetched. */
+	if (!d->cap && d->p.verify != RP_VERIFY_ESTIMATE && !d->fetch && d->spill_fd < 0
+	    && (d->spill_fd = rp_spill_open(d->p.tmpdir, "shingles", err)) < 0)
+		return err ? err->code : RP_EIO;
 	if (grow_docs(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
-	prefault(d->sig + d->n * (size_t)d->p.num_perm, n * (size_t)d->p.num_perm * sizeof *d->sig);
 	if (grow_bkeys(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
-	add_job j = {d, d->n, texts, lens, bad, NULL, NULL, NULL};
+	add_job j = {d, d->n, n, texts, lens, bad, NULL, NULL, NULL};
 	j.status = rp_malloc_array(n ? n : 1, sizeof *j.status);
 	j.errs = rp_malloc_array((size_t)d->nworkers, sizeof *j.errs);
 	j.err_item = rp_malloc_array((size_t)d->nworkers, sizeof *j.err_item);
@@ -373,7 +410,7 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 		d->workers[w].keep_used = d->workers[w].spill_used;
 		d->workers[w].keep_pend = d->workers[w].pend_n;
 	}
-	rp_pool_run(d->pool, n, add_item, &j);
+	rp_pool_run(d->pool, n + PREFAULT_PIECES, add_item, &j);
 	/* Report the failure of the lowest index, whichever worker met it. */
 	size_t first = SIZE_MAX;
 	int fw = -1;
@@ -437,8 +474,50 @@ static int add_pair(rp_dedup *d, uint64_t a, uint64_t b, double j)
 	return 0;
 }
 
-/* Read document doc's shingles back as a sorted set into *set. */
-static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_t *n, int64_t *cached)
+/* Fail verifier v's check with a message (RP_EIO: the text changed). */
+static int fetch_fail(verifier *v, int rc, const char *fmt, unsigned long long doc)
+{
+	v->failed = 1;
+	rp_set_error(&v->err, rc, fmt, doc);
+	return rc;
+}
+
+/* Fetch document doc's text again and put the low 32 bits of its shingle
+ * hashes in raw (room for spill_n[doc] of them).  The text must be the one
+ * that was added: the same length and number of shingles, or RP_EIO. */
+static int fetch_shingles(rp_dedup *d, verifier *v, int64_t doc, uint32_t *raw)
+{
+	const char *text;
+	size_t len;
+	int rc = d->fetch(d->fetch_ctx, (int)(v - d->ver), (uint64_t)doc, &text, &len, &v->err);
+	if (rc) {
+		v->failed = 1;
+		return rc;
+	}
+	if (len != d->len[doc])
+		return fetch_fail(v, RP_EIO, "document %llu changed during the run (its text has another length)",
+		                  (unsigned long long)doc);
+	if ((rc = rp_tokenize(text, len, d->p.char_shingles, d->p.seed, &v->tok, &v->err))) {
+		v->failed = 1;
+		return rc;
+	}
+	/* The shingles come out of the sketch that made them the first time, and
+	 * the signature must come out the same (a text changed in place, words
+	 * for words of the same length, is caught here). */
+	const size_t K = (size_t)d->p.num_perm;
+	if (rp_shingle_count(v->tok.n, d->p.ngram) != d->spill_n[doc])
+		return fetch_fail(v, RP_EIO, "document %llu changed during the run (its text has other words)",
+		                  (unsigned long long)doc);
+	rp_sketch_tokens(v->tok.hash, v->tok.n, d->p.ngram, d->p.num_perm, d->p.seed, v->sig, raw, d->probes);
+	if (memcmp(v->sig, d->sig + (size_t)doc * K, K * sizeof *v->sig))
+		return fetch_fail(v, RP_EIO, "document %llu changed during the run (its text has other words)",
+		                  (unsigned long long)doc);
+	return 0;
+}
+
+/* Read document doc's shingles back as a sorted set into *set: from the
+ * spill file, or from the text fetched again. */
+static int load_set(rp_dedup *d, verifier *v, int64_t doc, uint64_t **set, size_t *cap, size_t *n, int64_t *cached)
 {
 	if (*cached == doc) return 0;
 	size_t m = d->spill_n[doc];
@@ -448,7 +527,12 @@ static int load_set(rp_dedup *d, int64_t doc, uint64_t **set, size_t *cap, size_
 	 * back: value i (bytes 4m + 4i) is read before the 8-byte write at 8i can
 	 * reach it, since 8i + 8 <= 4m + 4i + 4 for i < m. */
 	char *raw = (char *)*set + 4 * m;
-	if (rp_pread_all(d->spill_fd, raw, m * 4, d->spill_at[doc])) return RP_EIO;
+	if (d->fetch) {
+		int rc = fetch_shingles(d, v, doc, (uint32_t *)(void *)raw);
+		if (rc) return rc;
+	} else if (rp_pread_all(d->spill_fd, raw, m * 4, d->spill_at[doc])) {
+		return RP_EIO;
+	}
 	rp_sort_u32_tmp((uint32_t *)(void *)raw, (uint32_t *)(void *)*set, m);
 	size_t u = 0;
 	for (size_t i = 0; i < m; i++) {
@@ -513,8 +597,8 @@ static int exact_jaccard(rp_dedup *d, verifier *v, size_t a, size_t b, double *j
 	uint64_t key = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
 	if (a != b && cache_get(v, key, j)) return 0;
 	/* a is usually the bucket's exemplar, compared with many b: keep it. */
-	if ((rc = load_set(d, (int64_t)a, &v->a, &v->a_cap, &v->a_n, &v->a_doc))) return rc;
-	if ((rc = load_set(d, (int64_t)b, &v->b, &v->b_cap, &v->b_n, &v->b_doc))) return rc;
+	if ((rc = load_set(d, v, (int64_t)a, &v->a, &v->a_cap, &v->a_n, &v->a_doc))) return rc;
+	if ((rc = load_set(d, v, (int64_t)b, &v->b, &v->b_cap, &v->b_n, &v->b_doc))) return rc;
 	*j = rp_set_jaccard(v->a, v->a_n, v->b, v->b_n);
 	return a != b ? cache_put(v, key, *j) : 0;
 }
@@ -1042,8 +1126,19 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 nomem:
 	rc = RP_ENOMEM;
 fail:
-	if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
-	else rp_set_error(err, rc, "cannot read the temporary shingle file: %s", errno ? strerror(errno) : "it was truncated");
+	if (rc == RP_ENOMEM) {
+		rp_set_error(err, rc, "out of memory");
+	} else {
+		/* a fetch's own error, the first worker's that has one */
+		int w = 0;
+		while (w < d->nworkers && !d->ver[w].failed) w++;
+		if (w < d->nworkers) {
+			if (err) *err = d->ver[w].err;
+		} else {
+			rp_set_error(err, rc, "cannot read the temporary shingle file: %s",
+			             errno ? strerror(errno) : "it was truncated");
+		}
+	}
 out:
 	for (int r = 0; r < 256; r++)
 		rp_free(keys[r]), rp_free(tmp[r]), rp_free(count[r]), rp_free(pre[r]), rp_free(seen[r]);
@@ -1092,7 +1187,8 @@ static void free_work(rp_dedup *d)
 	if (d->spill_fd >= 0) close(d->spill_fd); /* the kernel drops its pages: ~0.6 ms per 10 MB */
 	d->spill_fd = -1;
 	for (int w = 0; d->ver && w < d->nworkers; w++)
-		rp_free(d->ver[w].a), rp_free(d->ver[w].b), rp_free(d->ver[w].ck), rp_free(d->ver[w].cj);
+		rp_free(d->ver[w].a), rp_free(d->ver[w].b), rp_free(d->ver[w].ck), rp_free(d->ver[w].cj),
+		rp_tokens_free(&d->ver[w].tok);
 	rp_free(d->ver);
 	d->ver = NULL;
 	rp_free(d->probes);

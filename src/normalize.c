@@ -460,18 +460,19 @@ __attribute__((target(AVX512))) static inline void hash_batch(const word_batch *
 	}
 }
 
-/* Hash the *cnt words waiting in wb: tokens *n0 onwards. */
+/* Hash the cnt words waiting in wb: tokens n0 onwards.  The counts are
+ * passed by value: a count whose address was taken lived in memory, reloaded
+ * after every store of a word's start and end (a uint32_t that might alias
+ * it), a store-to-load wait per word. */
 __attribute__((target(AVX512))) static int flush_batch(tokenizer *tk, const unsigned char *s, word_batch *wb,
-                                                       unsigned *cnt, size_t *n0)
+                                                       unsigned cnt, size_t n0)
 {
 	rp_tokens *out = tk->out;
-	hash_batch(wb, *cnt, tk->seed, out->hash + *n0);
+	hash_batch(wb, cnt, tk->seed, out->hash + n0);
 	for (uint64_t m = wb->slow; m; m &= m - 1) {
-		size_t k = *n0 + (size_t)__builtin_ctzll(m);
+		size_t k = n0 + (size_t)__builtin_ctzll(m);
 		if (ascii_word_hash_slow(tk, s + out->start[k], out->end[k] - out->start[k], out->hash + k)) return RP_ENOMEM;
 	}
-	*n0 += *cnt;
-	*cnt = 0;
 	wb->slow = 0;
 	return 0;
 }

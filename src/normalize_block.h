@@ -73,7 +73,11 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 			}
 			if (st) S[n] = base + (uint32_t)__builtin_ctzll(st), carry = 1; /* at most one left */
 		}
-		if ((cnt > 30 || b < 64) && flush_batch(tk, s, &wb, &cnt, &n0)) return RP_ENOMEM;
+		if (cnt > 30 || b < 64) {
+			if (flush_batch(tk, s, &wb, cnt, n0)) return RP_ENOMEM;
+			n0 += cnt;
+			cnt = 0;
+		}
 #else
 		if (carry && en) { /* the word from the last block ends here */
 			out->end[n] = base + (uint32_t)__builtin_ctzll(en);
@@ -102,7 +106,7 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 		i += 64;
 	}
 #ifdef BLOCK_BATCH
-	if (flush_batch(tk, s, &wb, &cnt, &n0)) return RP_ENOMEM;
+	if (flush_batch(tk, s, &wb, cnt, n0)) return RP_ENOMEM;
 #endif
 	if (carry) { /* a word running to the end of the text */
 		out->end[n] = (uint32_t)len;

@@ -89,6 +89,8 @@ struct rp_reader {
 	int in_eof;        /* read() returned 0 */
 	int done;          /* no more decompressed bytes */
 	int vbmi2;         /* string_copy_vbmi2 may run */
+	int seekable;      /* the input is an uncompressed regular file: records say where their texts are */
+	uint64_t file_no;  /* inputs opened so far, this one included */
 	int skipping;      /* discarding the rest of an over-long record (or of a file) */
 	uint64_t line_no;  /* newline-terminated lines consumed */
 
@@ -379,6 +381,7 @@ static int start_input(rp_reader *r, int fd, int close_fd, const char *name, cha
                        rp_format format, rp_error *err)
 {
 	r->is_open = 1;
+	r->file_no++;
 	r->fd = fd;
 	r->close_fd = close_fd;
 	r->name = name;
@@ -408,7 +411,12 @@ static int start_input(rp_reader *r, int fd, int close_fd, const char *name, cha
 	else if (r->end >= 4 && ((m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) ||
 	                         ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d && m[3] == 0x18)))
 		r->codec = CODEC_ZSTD; /* a frame, or a skippable frame first (pzstd writes one per frame) */
-	if (r->codec == CODEC_PLAIN) return 0;
+	struct stat st;
+	r->seekable = 0;
+	if (r->codec == CODEC_PLAIN) {
+		r->seekable = close_fd && !fstat(fd, &st) && S_ISREG(st.st_mode);
+		return 0;
+	}
 
 	if (!r->in && !(r->in = rp_malloc(IN_SIZE))) return out_of_memory(r, err);
 	if (r->codec == CODEC_GZIP) {
@@ -602,6 +610,7 @@ typedef struct json_scan {
 	const unsigned char *line, *p, *end;
 	const char *text, *id, *extra[RP_MAX_EXTRA];
 	size_t text_len, id_len, extra_len[RP_MAX_EXTRA];
+	size_t text_at, text_raw_len; /* the text's string in the line, quotes included */
 	int text_state, id_state, extra_state[RP_MAX_EXTRA];
 	const char *error;  /* first problem, at byte error_at of the line */
 	size_t error_at;
@@ -1059,8 +1068,11 @@ static int scan_value(json_scan *js, int depth, int text_depth, int id_depth, ex
 	}
 	if (c == '"') {
 		if (is_text) {
+			const unsigned char *at = js->p;
 			if (scan_string(js, STR_TEXT, &js->text, &js->text_len)) return -1;
 			js->text_state = FIELD_STRING;
+			js->text_at = (size_t)(at - js->line);
+			js->text_raw_len = (size_t)(js->p - at);
 			if (is_id) {
 				js->id = js->text;
 				js->id_len = js->text_len;
@@ -1132,6 +1144,23 @@ static void record_begin(rp_reader *r, rp_record *rec, size_t at, size_t len, ui
 	rec->line = line;
 	rec->byte = r->buf_off + at;
 	rec->bad = 0;
+	rec->text_seekable = rec->text_quoted = 0;
+	rec->fd = -1;
+	rec->file_no = r->file_no - 1;
+	rec->text_byte = 0;
+	rec->text_raw_len = 0;
+}
+
+/* Say where the text of a good record lies in the input, when it can be read
+ * there again. */
+static void record_located(rp_reader *r, rp_record *rec, int quoted, uint64_t byte, size_t raw_len)
+{
+	if (!r->seekable) return;
+	rec->text_seekable = 1;
+	rec->text_quoted = quoted;
+	rec->fd = r->fd;
+	rec->text_byte = byte;
+	rec->text_raw_len = raw_len;
 }
 
 /* Finish a bad record: the error is at stream offset `byte`. */
@@ -1167,6 +1196,7 @@ static int record_text(rp_reader *r, rp_record *rec, rp_error *err)
 		                  rec->raw[bad] ? "invalid UTF-8" : "NUL byte in text");
 	rec->text = rec->raw;
 	rec->text_len = rec->raw_len;
+	record_located(r, rec, 0, rec->byte, rec->raw_len);
 	r->seq++;
 	return 1;
 }
@@ -1221,6 +1251,7 @@ static int record_json(rp_reader *r, rp_record *rec, rp_error *err)
 	}
 	rec->text = js.text;
 	rec->text_len = js.text_len;
+	record_located(r, rec, 1, rec->byte + js.text_at, js.text_raw_len);
 	r->seq++;
 	return 1;
 }
@@ -1376,6 +1407,30 @@ rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninpu
 	}
 	r->ninputs = ninputs;
 	*out = r;
+	return RP_OK;
+}
+
+rp_status rp_json_text(const char *quoted, size_t len, char **buf, size_t *cap, const char **text,
+                       size_t *text_len, rp_error *err)
+{
+	/* A reader of nothing but its text sink, so that the text is decoded by
+	 * the very code that decoded it the first time. */
+	rp_reader r;
+	memset(&r, 0, sizeof r);
+#ifdef HAVE_VBMI2_STRINGS
+	r.vbmi2 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	          __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+	          __builtin_cpu_supports("popcnt");
+#endif
+	size_t zero = 0;
+	r.sink = buf, r.sink_len = &zero, r.sink_cap = cap;
+	json_scan js = {0};
+	js.r = &r;
+	js.line = js.p = (const unsigned char *)quoted;
+	js.end = js.line + len;
+	if (!len || *quoted != '"' || scan_string(&js, STR_TEXT, text, text_len) || js.p != js.end)
+		return rp_set_error(err, js.nomem ? RP_ENOMEM : RP_EDATA, "%s",
+		                    js.nomem ? "out of memory" : js.error ? js.error : "not one JSON string");
 	return RP_OK;
 }
 

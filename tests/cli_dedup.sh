@@ -137,6 +137,32 @@ zcat "$DATA/bbc-news.jsonl.gz" | split -l 700 - "$T/bbcpart."
 $R dedup -q -j2 "$T"/bbcpart.* -o "$T/bbc4"
 check bbc_split_same cmp -s "$T/bbc1" "$T/bbc4"
 check bbc_conserved conserved "$T/st1"
+
+# ---- exact checks read their texts again: in place from uncompressed files
+# (JSON strings decoded again, CRLF lines and a byte-order mark too), from a
+# temporary copy for gzip, stdin and files beyond the descriptor budget; every
+# way gives the same pairs and Jaccards ----
+zcat "$DATA/reuters21578.jsonl.gz" >"$T/re.jsonl"
+$R dedup -q -j2 --verify exact "$DATA/reuters21578.jsonl.gz" -o "$T/re_gz" --pairs "$T/rp_gz"; expect_eq refetch_gz_exit $? 0
+$R dedup -q -j2 --verify exact "$T/re.jsonl" -o "$T/re_plain" --pairs "$T/rp_plain"
+$R dedup -q -j1 --verify exact - <"$T/re.jsonl" -o "$T/re_stdin" --pairs "$T/rp_stdin"
+{ printf '\357\273\277'; sed 's/$/\r/' "$T/re.jsonl"; } >"$T/re_crlf.jsonl"
+$R dedup -q -j2 --verify exact "$T/re_crlf.jsonl" -o "$T/re_crlf" --pairs "$T/rp_crlf"
+split -l 700 "$T/re.jsonl" "$T/repart."
+(ulimit -n 30 && $R dedup -q -j2 --verify exact "$T"/repart.* -o "$T/re_split" --pairs "$T/rp_split"); expect_eq refetch_fd_budget_exit $? 0
+check refetch_pairs_found test "$(wc -l <"$T/rp_gz")" -gt 100
+for w in plain stdin crlf split; do
+	check "refetch_${w}_pairs_same" cmp -s "$T/rp_gz" "$T/rp_$w"
+	check "refetch_${w}_out_same" cmp -s "$T/re_gz" "$T/re_$w"
+done
+python3 -c 'import json,sys
+for l in open(sys.argv[1]): print(json.loads(l)["text"].replace("\n", " "))' "$T/re.jsonl" >"$T/re.txt"
+gzip -c "$T/re.txt" >"$T/re.txt.gz"
+$R dedup -q --format lines --verify exact "$T/re.txt" --pairs "$T/rl_plain" -o /dev/null
+$R dedup -q --format lines --verify exact "$T/re.txt.gz" --pairs "$T/rl_gz" -o /dev/null
+check refetch_lines_pairs_found test "$(wc -l <"$T/rl_gz")" -gt 100
+sed 's/re\.txt\.gz:/re.txt:/g' "$T/rl_gz" >"$T/rl_gz_named"
+check refetch_lines_same cmp -s "$T/rl_gz_named" "$T/rl_plain"
 expect_eq bbc_read "$(stats_field "$T/st1" read)" 2225
 removed=$(stats_field "$T/st1" removed)
 check bbc_removes_at_least_98_exact_copies test "$removed" -ge 98

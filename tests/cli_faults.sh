@@ -83,12 +83,12 @@ else
 	expect_eq enospc_output_exit "$(cat "$T/fs_out.rc")" 1
 	check enospc_output_message grep -q 'out: write failed: No space left on device' "$T/fs_out.err"
 	check enospc_output_nothing_left test ! -s "$T/fs_out.ls"
-	# the spill file (--verify auto spills shingles to $TMPDIR)
+	# the spill file (--verify auto keeps the texts of compressed input in $TMPDIR)
 	mkdir "$T/spill"
 	in_small_fs "TMPDIR=\$S '$RA' dedup -q '$DA/bbc-news.jsonl.gz' -o '$T/spill/out' --stats '$T/spill/st' 2>'$T/spill.err'
 		echo \$? >'$T/spill.rc'; ls -A \$S >'$T/spill.ls'"
 	expect_eq enospc_spill_exit "$(cat "$T/spill.rc")" 1
-	check enospc_spill_message grep -q 'temporary shingle file: No space left on device' "$T/spill.err"
+	check enospc_spill_message grep -q 'cannot write the temporary text file: No space left on device' "$T/spill.err"
 	check enospc_spill_no_output empty_dir "$T/spill"
 	check enospc_spill_file_removed test ! -s "$T/spill.ls"
 	# the --kept/--removed spool (tmpfile() in /tmp): a small /tmp over
@@ -99,21 +99,27 @@ else
 		/proc/self/fd/5 dedup -q - -o out --kept kept --removed removed --stats st <&6 2>../spool.err
 		echo \$? >../spool.rc"
 	expect_eq enospc_spool_exit "$(cat "$T/spool.rc")" 1
-	# whichever temporary file in /tmp fills first: the spool or the shingle spill
-	check enospc_spool_message grep -qE '(spool file: write failed|temporary shingle file): No space left on device' "$T/spool.err"
+	# whichever temporary file in /tmp fills first: the spool or the copy of
+	# the texts (stdin) that the exact checks read again
+	check enospc_spool_message grep -qE '(spool file: write failed|temporary text file): No space left on device' "$T/spool.err"
 	# (fixed: the reader thread used to exit() on a spool write error, leaving
 	# out.tmp.PID, kept.tmp.PID, ... behind)
 	check enospc_spool_no_temp no_tmp "$T/spool"
 	rm -f "$T"/spool/*.tmp.*
 fi
 
-# $TMPDIR that does not exist: clear error before any output is written
+# $TMPDIR that does not exist: clear error before any output is written, when
+# a temporary file is needed (the texts of compressed input or stdin for the
+# exact checks; those of an uncompressed file are read there again)
 mkdir "$T/notmp"
-TMPDIR=/nonexistent/rp-faults $R dedup -q "$T/c.jsonl" -o "$T/notmp/out" 2>"$T/notmp.err"; expect_eq tmpdir_missing_exit $? 1
+TMPDIR=/nonexistent/rp-faults $R dedup -q "$T/c.jsonl.gz" -o "$T/notmp/out" 2>"$T/notmp.err"; expect_eq tmpdir_missing_exit $? 1
 check tmpdir_missing_message grep -q 'cannot create a temporary file in /nonexistent/rp-faults: No such file' "$T/notmp.err"
 check tmpdir_missing_no_output empty_dir "$T/notmp"
-TMPDIR=/nonexistent/rp-faults $R dedup -q --verify estimate "$T/c.jsonl" -o "$T/notmp/out"
+TMPDIR=/nonexistent/rp-faults $R dedup -q --verify estimate "$T/c.jsonl.gz" -o "$T/notmp/out"
 expect_eq tmpdir_missing_estimate_spills_nothing $? 0
+rm -f "$T/notmp/out"
+TMPDIR=/nonexistent/rp-faults $R dedup -q --verify exact "$T/c.jsonl" -o "$T/notmp/out"
+expect_eq tmpdir_missing_plain_file_needs_none $? 0
 
 # ---- inputs that cannot be read ----
 mkdir "$T/ro"

@@ -166,6 +166,92 @@ static void test_failed_batch_leaves_no_trace(void)
 	free(bad);
 }
 
+/* rp_dedup_set_fetch: the texts given back on demand instead of spilled.  The
+ * results equal the spilling run's in auto and exact mode at 1 and 2 threads;
+ * a text that is not the one added (another length, or other words of the
+ * same length) and a fetch that fails each fail the finish, with the
+ * document named or fetch's own message; set after an add is refused. */
+typedef struct {
+	int changed;  /* 1: doc 1's text comes back shorter, 2: other words, 3: fetch fails */
+	int calls;
+	char buf[2][64 * 1024];
+} fetch_ctx;
+
+static rp_status fetch_doc(void *v, int slot, uint64_t seq, const char **text, size_t *len, rp_error *err)
+{
+	fetch_ctx *c = v;
+	__atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
+	*text = docs[seq];
+	*len = lens[seq];
+	if (!c->changed || seq > 30) return RP_OK;
+	if (c->changed == 3) {
+		snprintf(err->message, sizeof err->message, "cannot read text %llu", (unsigned long long)seq);
+		err->code = RP_EIO;
+		return RP_EIO;
+	}
+	if (c->changed == 1) {
+		*len -= 1;
+		return RP_OK;
+	}
+	if (lens[seq] >= sizeof c->buf[0]) return RP_OK;
+	memcpy(c->buf[slot], docs[seq], lens[seq]);
+	for (size_t i = 0; i < lens[seq]; i++) /* every letter shifted: same length and word count, other words */
+		if (c->buf[slot][i] >= 'a' && c->buf[slot][i] < 'z') c->buf[slot][i]++;
+	*text = c->buf[slot];
+	return RP_OK;
+}
+
+static void test_fetch_instead_of_spill(void)
+{
+	const int modes[2] = {RP_VERIFY_AUTO, RP_VERIFY_EXACT};
+	for (int m = 0; m < 2; m++)
+		for (int threads = 1; threads <= 2; threads++) {
+			rp_params p;
+			rp_params_default(&p);
+			p.verify = modes[m];
+			p.threshold = 0.7;
+			rp_dedup *spill, *d;
+			CHECK(run_dedup(threads, &p, &spill) == 0);
+			rp_pool *pool = rp_pool_new(threads);
+			rp_error e;
+			fetch_ctx *c = calloc(1, sizeof *c);
+			CHECK(rp_dedup_new(&d, &p, pool, &e) == 0);
+			CHECK(rp_dedup_set_fetch(d, fetch_doc, c, &e) == 0);
+			CHECK(rp_dedup_add(d, 250, (const char *const *)docs, lens, NULL, &e) == 0);
+			CHECK(rp_dedup_set_fetch(d, fetch_doc, c, &e) == RP_EUSAGE);
+			CHECK(rp_dedup_add(d, NDOC - 250, (const char *const *)docs + 250, lens + 250, NULL, &e) == 0);
+			CHECK(rp_dedup_finish(d, &e) == 0);
+			CHECK(c->calls > 10);
+			for (uint64_t s = 0; s < NDOC; s++) {
+				rp_dedup_result a, b;
+				rp_dedup_get(spill, s, &a);
+				rp_dedup_get(d, s, &b);
+				CHECKF(a.cluster == b.cluster && a.duplicate == b.duplicate && a.similarity == b.similarity,
+				       "doc %llu, %d threads", (unsigned long long)s, threads);
+			}
+			const uint64_t *pa, *pb, *qa, *qb;
+			const double *pj, *qj;
+			size_t np = rp_dedup_pairs(spill, &pa, &pb, &pj), nq = rp_dedup_pairs(d, &qa, &qb, &qj);
+			CHECK(np == nq && np > 0);
+			for (size_t i = 0; i < np && i < nq; i++) CHECK(pa[i] == qa[i] && pb[i] == qb[i] && pj[i] == qj[i]);
+			rp_dedup_free(d);
+			for (c->changed = 1; c->changed <= 3; c->changed++) {
+				c->calls = 0;
+				CHECK(rp_dedup_new(&d, &p, pool, &e) == 0);
+				CHECK(rp_dedup_set_fetch(d, fetch_doc, c, &e) == 0);
+				CHECK(rp_dedup_add(d, NDOC, (const char *const *)docs, lens, NULL, &e) == 0);
+				int rc = rp_dedup_finish(d, &e);
+				CHECKF(rc == RP_EIO, "change %d: %d", c->changed, rc);
+				if (c->changed < 3) CHECKF(strstr(e.message, "changed during the run") != NULL, "%s", e.message);
+				else CHECKF(strstr(e.message, "cannot read text") != NULL, "%s", e.message);
+				rp_dedup_free(d);
+			}
+			free(c);
+			rp_dedup_free(spill);
+			rp_pool_free(pool);
+		}
+}
+
 static void test_short_empty_and_keep_longest(void)
 {
 	const char *t[] = {"", "  ...  ", "", "Hello world", "hello, WORLD!", "  ...  ",
@@ -296,6 +382,7 @@ int main(void)
 	RUN(test_short_empty_and_keep_longest);
 	RUN(test_failed_batch_leaves_no_trace);
 	RUN(test_band_keys_across_chunks);
+	RUN(test_fetch_instead_of_spill);
 	for (int i = 0; i < NDOC; i++) free(docs[i]);
 	TEST_END();
 }

@@ -951,6 +951,71 @@ static void test_text_sink(void)
 	free(buf);
 }
 
+/* rp_texts: texts noted as read, then fetched again: in place from a plain
+ * file (a JSON string decoded again, an escape-free one, a LINES record),
+ * copied from gzip and from rp_texts_add_text; a bad record is empty; a
+ * copied text cannot be fetched before rp_texts_ready; a file read again
+ * that then changes fails rp_texts_unchanged, one not read again does not. */
+static void test_texts_read_again(void)
+{
+	const char *jl = "{\"id\": 1, \"text\": \"caf\\u00e9 \\\"quoted\\\"\\nline\"}\n"
+	                 "{\"id\": 2, \"text\": \"plain text\"}\n{\"id\": 3}\n";
+	write_str(fx("t1.jsonl"), jl);
+	const char *parts[] = {"{\"text\": \"from gzip \\u00e9\"}\n"};
+	write_gzip(fx("t2.jsonl.gz"), parts, 1);
+	write_str(fx("t3.txt"), "a line\r\nanother line\n");
+	write_str(fx("t4.jsonl"), "{\"text\": \"never fetched\"}\n");
+	const char *want[] = {"caf\xc3\xa9 \"quoted\"\nline", "plain text", "", "from gzip \xc3\xa9",
+	                      "never fetched", "given by itself"};
+	rp_texts *t;
+	rp_error e;
+	CHECK(rp_texts_new(&t, 2, tmpdir, &e) == 0);
+	const char *in1[] = {fx("t1.jsonl"), fx("t2.jsonl.gz"), fx("t4.jsonl")};
+	rp_reader *r;
+	CHECK(rp_reader_new(&r, in1, 3, NULL, &e) == 0);
+	rp_record rec;
+	int n = 0;
+	while (rp_reader_next(r, &rec, &e) == 1) {
+		CHECK(rec.bad == (n == 2));
+		CHECK(rec.text_seekable == (!rec.bad && n != 3));
+		CHECK(rp_texts_add(t, &rec, &e) == 0);
+		n++;
+	}
+	CHECK(n == 5);
+	rp_reader_free(r);
+	CHECK(rp_texts_add_text(t, "given by itself", 15, &e) == 0);
+	const char *text;
+	size_t len;
+	CHECK(rp_texts_fetch(t, 1, 3, &text, &len, &e) == RP_EUSAGE); /* the copy is not flushed yet */
+	CHECK(rp_texts_ready(t, &e) == 0);
+	for (int i = 0; i < 6; i++) {
+		if (i == 4) continue;
+		CHECK(rp_texts_fetch(t, i & 1, (uint64_t)i, &text, &len, &e) == 0);
+		CHECKF(len == strlen(want[i]) && !memcmp(text, want[i], len), "text %d: %.*s", i, (int)len, text);
+	}
+	CHECK(rp_texts_fetch(t, 2, 0, &text, &len, &e) == RP_EUSAGE); /* no such slot */
+	CHECK(rp_texts_fetch(t, 0, 6, &text, &len, &e) == RP_EUSAGE); /* no such text */
+	CHECK(rp_texts_unchanged(t, &e) == 0);
+	write_str(fx("t4.jsonl"), "{\"text\": \"changed, never fetched\"}\n");
+	CHECK(rp_texts_unchanged(t, &e) == 0);
+	FILE *f = fopen(fx("t1.jsonl"), "ab");
+	fputs("{\"text\": \"appended\"}\n", f);
+	fclose(f);
+	CHECK(rp_texts_unchanged(t, &e) == RP_EIO && strstr(e.message, "t1.jsonl changed during the run"));
+	rp_texts_free(t);
+	/* LINES: the line without its CR, in place */
+	CHECK(rp_texts_new(&t, 1, NULL, &e) == 0);
+	rp_reader_opts o = {RP_FORMAT_LINES, NULL, NULL, 0};
+	const char *in3[] = {fx("t3.txt")};
+	CHECK(rp_reader_new(&r, in3, 1, &o, &e) == 0);
+	while (rp_reader_next(r, &rec, &e) == 1) CHECK(rp_texts_add(t, &rec, &e) == 0);
+	rp_reader_free(r);
+	CHECK(rp_texts_ready(t, &e) == 0);
+	CHECK(rp_texts_fetch(t, 0, 0, &text, &len, &e) == 0 && len == 6 && !memcmp(text, "a line", 6));
+	CHECK(rp_texts_fetch(t, 0, 1, &text, &len, &e) == 0 && len == 12 && !memcmp(text, "another line", 12));
+	rp_texts_free(t);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/t_reader.XXXXXX");
@@ -971,6 +1036,7 @@ int main(void)
 	RUN(test_bad_options);
 	RUN(test_allocation_failure);
 	RUN(test_corpora);
+	RUN(test_texts_read_again);
 	nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	TEST_END();
 }

@@ -690,7 +690,7 @@ def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
         raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
     p = _params(threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, bands=bands, rows=rows,
                 verify=verify, keep=keep, seed=seed)
-    core = _core.Dedup(int(threads), tmpdir, **p)
+    core = _core.Dedup(int(threads), tmpdir, True, **p)  # reread: the exact checks read texts again
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
     reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))

@@ -928,6 +928,7 @@ typedef struct {
 	rp_params p;
 	rp_pool *pool;
 	rp_dedup *d;
+	rp_texts *texts; /* reread: the exact checks read the texts again */
 	char *tmpdir;
 	int busy, finished;
 } DedupObject;
@@ -942,13 +943,16 @@ static int claim(int *busy)
 	return 0;
 }
 
-/* Dedup(threads=0, tmpdir=None, **params) */
+/* Dedup(threads=0, tmpdir=None, reread=False, **params); reread: the exact
+ * checks read the texts they compare again (rp_texts: in place from the
+ * uncompressed files add_reader reads, else from a copy) instead of every
+ * document's shingles being spilled. */
 static int Dedup_init(PyObject *self_o, PyObject *args, PyObject *kw)
 {
 	DedupObject *self = (DedupObject *)self_o;
-	int threads = 0;
+	int threads = 0, reread = 0;
 	const char *tmpdir = NULL;
-	if (!PyArg_ParseTuple(args, "|iz", &threads, &tmpdir)) return -1;
+	if (!PyArg_ParseTuple(args, "|izp", &threads, &tmpdir, &reread)) return -1;
 	if (self->d) return PyErr_SetString(PyExc_RuntimeError, "Dedup already initialised"), -1;
 	if (params_from(kw, &self->p, 1)) return -1;
 	if (tmpdir) {
@@ -961,6 +965,10 @@ static int Dedup_init(PyObject *self_o, PyObject *args, PyObject *kw)
 	if (!self->pool) return PyErr_SetString(PyExc_OSError, "cannot start threads"), -1;
 	rp_error err;
 	if (rp_dedup_new(&self->d, &self->p, self->pool, &err)) return raise_rp(&err, 0, -1), -1;
+	if (reread && self->p.verify != RP_VERIFY_ESTIMATE &&
+	    (rp_texts_new(&self->texts, rp_pool_size(self->pool), self->p.tmpdir, &err) ||
+	     rp_dedup_set_fetch(self->d, rp_texts_fetch, self->texts, &err)))
+		return raise_rp(&err, 0, -1), -1;
 	return 0;
 }
 
@@ -968,6 +976,7 @@ static void Dedup_dealloc(PyObject *self_o)
 {
 	DedupObject *self = (DedupObject *)self_o;
 	rp_dedup_free(self->d);
+	rp_texts_free(self->texts);
 	rp_pool_free(self->pool);
 	PyMem_Free(self->tmpdir);
 	PyTypeObject *tp = Py_TYPE(self_o);
@@ -1018,6 +1027,9 @@ static PyObject *Dedup_add(PyObject *self_o, PyObject *args)
 		int rc;
 		Py_BEGIN_ALLOW_THREADS
 		rc = rp_dedup_add(self->d, b.n, b.ptr, b.len, b.bad, &err);
+		for (size_t i = 0; !rc && self->texts && i < b.n; i++)
+			if ((rc = rp_texts_add_text(self->texts, b.ptr[i], b.bad && b.bad[i] ? 0 : b.len[i], &err)))
+				rp_texts_truncate(self->texts, start + (size_t)base); /* in step with the documents */
 		Py_END_ALLOW_THREADS
 		if (rc) {
 			Py_ssize_t index = -1;
@@ -1050,7 +1062,9 @@ static PyObject *Dedup_finish(PyObject *self_o, PyObject *unused)
 	rp_error err;
 	int rc;
 	Py_BEGIN_ALLOW_THREADS
-	rc = rp_dedup_finish(self->d, &err);
+	rc = self->texts ? rp_texts_ready(self->texts, &err) : 0;
+	if (!rc) rc = rp_dedup_finish(self->d, &err);
+	if (!rc && self->texts) rc = rp_texts_unchanged(self->texts, &err);
 	Py_END_ALLOW_THREADS
 	self->busy = 0;
 	if (rc) return raise_rp(&err, rc, -1);
@@ -1649,9 +1663,11 @@ typedef struct {
 typedef struct {
 	rp_reader *reader;
 	IdsObject *ids;
+	rp_texts *texts;     /* NULL, or where each record's text is noted */
 	rbatch slot[2];
 	int fatal, nomem;
 	rp_error err;
+	rp_error texts_err;  /* rp_texts_add's first failure (code 0: none) */
 } rfeeder;
 
 static int errs_put(rbatch *b, const char *s, size_t *at)
@@ -1720,6 +1736,7 @@ static int rfill(rfeeder *fd, rbatch *b, rp_error *err)
 			rc = 2;
 			break;
 		}
+		if (fd->texts && !fd->texts_err.code) rp_texts_add(fd->texts, &rec, &fd->texts_err);
 	}
 	rp_reader_set_text_sink(fd->reader, NULL, NULL, NULL);
 	return rc;
@@ -1860,8 +1877,13 @@ static PyObject *Dedup_add_reader(PyObject *self_o, PyObject *args)
 	memset(&fd, 0, sizeof fd);
 	fd.reader = rd->r;
 	fd.ids = ids;
+	fd.texts = self->texts;
 	PyObject *ret = NULL;
 	if (add_batches(self, &fd, errors, &ret)) goto out; /* ret: the bad record, or NULL with the exception */
+	if (fd.texts_err.code) {
+		raise_rp(&fd.texts_err, fd.texts_err.code, -1);
+		goto out;
+	}
 	if (fd.nomem) {
 		PyErr_NoMemory();
 		goto out;
@@ -1874,6 +1896,10 @@ static PyObject *Dedup_add_reader(PyObject *self_o, PyObject *args)
 	ret = Py_None;
 	Py_INCREF(ret);
 out:
+	/* the texts stay in step with the documents: those read ahead, or of a
+	 * refused batch, are forgotten (the ids are not: add_reader's failure
+	 * leaves this Dedup for finish() or nothing) */
+	if (self->texts) rp_texts_truncate(self->texts, rp_dedup_count(self->d));
 	for (int i = 0; i < 2; i++) rbatch_free(&fd.slot[i]);
 	self->busy = rd->busy = ids->busy = 0;
 	return ret;

@@ -34,6 +34,37 @@ def test_dedup_jsonl_equals_cli(name, tmp_path):
     assert text.getvalue().encode() == cli and res.jsonl_bytes() == cli
 
 
+def test_dedup_jsonl_rereads_plain_files_as_cli(tmp_path):
+    """The exact checks read texts again from an uncompressed file (and from a
+    copy for gzip): the pairs and Jaccards equal the command's either way."""
+    import gzip
+    plain = tmp_path / "re.jsonl"
+    plain.write_bytes(gzip.open(corpus("reuters21578")).read())
+    for src in (str(plain), corpus("reuters21578")):
+        pairs = tmp_path / "pairs.jsonl"
+        cli = run_cli("dedup", "-q", "--verify", "exact", "--pairs", str(pairs), src)
+        res = reprint.dedup_jsonl(src, None, verify="exact")
+        assert res.jsonl_bytes() == cli
+        assert len(res.pairs) > 100
+        assert [float("%.6g" % j) for _, _, j in res.pairs] == [
+            float(l.split(b'"jaccard": ')[1].rstrip(b"}\n")) for l in pairs.read_bytes().splitlines(True)]
+
+
+def test_reread_dedup_add_equals_spill():
+    """Texts given by themselves to Dedup(reread=True) are copied and read
+    again: the same results as the default, which spills shingles."""
+    texts = records("reuters21578")
+    texts = [r["text"] for r in texts] if isinstance(texts[0], dict) else texts
+    out = []
+    for reread in (False, True):
+        d = reprint._core.Dedup(1, None, reread, verify=reprint._core.VERIFY_EXACT)
+        d.add(texts[:5000])
+        d.add(texts[5000:])
+        d.finish()
+        out.append((d.results(), d.pairs()))
+    assert out[0] == out[1] and len(out[0][1][0]) > 100
+
+
 OPTIONS = [
     (dict(threshold=0.5), ["-t", "0.5"]),
     (dict(threshold=0.95, num_perm=64), ["-t", "0.95", "-k", "64"]),

@@ -1,10 +1,11 @@
 /* dedup.c — near-duplicate clusters: sketch, candidates, verify, cluster.
  *
  * rp_dedup_add() tokenises, shingles and sketches batches of documents on the
- * pool, keeping per document only a fixed-size record (signature, length,
- * flags).  rp_dedup_finish() then, band by band, computes the band keys,
- * drops those no other key of the band can equal (a two-bit-set filter on
- * their top bits), radix-sorts the remaining (key, seq) pairs and walks each
+ * pool, keeping per document only a fixed-size record (signature, the top
+ * halves of its band keys, length, flags).  rp_dedup_finish() then, band by
+ * band, drops the keys no other key of the band can equal (a two-bit-set
+ * filter on their top bits), hashes the rest in full again, radix-sorts the
+ * remaining (key, seq) pairs and walks each
  * bucket of equal keys in seq order: a member is verified against the
  * members of each other component in the bucket until one passes, and only a pair whose Jaccard passes the
  * threshold may join two clusters in the union-find.  The clusters are the
@@ -30,6 +31,15 @@
 #include "internal.h"
 
 enum { DOC_BAD = 1, DOC_EMPTY = 2 };
+
+/* The top 32 bits of the keys of the first BKEY_MAX bands (4 bytes a
+ * document each: 72 at the default 18 bands, 128 at most) are computed while
+ * a signature is in cache and kept, in chunks of BK_CHUNK documents.  Any
+ * further bands' keys are hashed from the signatures in rp_dedup_finish. */
+enum { BKEY_MAX = 32, BK_CHUNK = 4096 };
+/* Bands BK_STRIDE apart in a chunk: 16 KB apart, the slots one document
+ * writes would all fall in one cache set (5 ms more on scaled 100 MB). */
+enum { BK_STRIDE = BK_CHUNK + 16 };
 
 typedef struct {
 	rp_tokens tok;
@@ -73,6 +83,12 @@ struct rp_dedup {
 	uint8_t *flags;     /* DOC_* */
 	uint64_t *len;      /* text bytes */
 	uint64_t *content;  /* hash of the bytes of a token-less document */
+	/* the top halves of the keys of bands 0 .. nbkey - 1: chunks that never
+	 * move, band-major inside, so that the key of document seq in band b is
+	 * bk[seq / BK_CHUNK][b * BK_STRIDE + seq % BK_CHUNK] (0 where flags are set) */
+	uint32_t **bk;
+	size_t nbk, bk_cap;
+	int nbkey;
 	/* spilled shingles (AUTO and EXACT): document i's are at spill_at[i],
 	 * spill_n[i] values, unsorted; or with a fetch function, no spill file
 	 * and spill_n[i] the count a text fetched again must have */
@@ -162,6 +178,7 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 	d->workers = rp_malloc_array((size_t)d->nworkers, sizeof *d->workers);
 	d->ver = rp_malloc_array((size_t)d->nworkers, sizeof *d->ver);
 	d->probes = rp_malloc(sizeof *d->probes);
+	d->nbkey = q.bands < BKEY_MAX ? q.bands : BKEY_MAX;
 	if (!d->workers || !d->ver || !d->probes) {
 		d->nworkers = 0; /* nothing in them to free */
 		rp_dedup_free(d);
@@ -231,6 +248,33 @@ static void prefault(void *p, size_t bytes)
 #else
 	(void)p, (void)bytes;
 #endif
+}
+
+/* Chunks of band keys for documents up to need.  All but the first are
+ * faulted in at once (a small run touches a few pages of the first). */
+static int grow_bkeys(rp_dedup *d, size_t need)
+{
+	const size_t words = (size_t)d->nbkey * BK_STRIDE;
+	while (d->nbk * BK_CHUNK < need) {
+		if (rp_grow((void **)&d->bk, &d->bk_cap, d->nbk + 1, sizeof *d->bk)) return RP_ENOMEM;
+		uint32_t *c = rp_malloc_array(words, sizeof *c);
+		if (!c) return RP_ENOMEM;
+		if (d->nbk) prefault(c, words * sizeof *c);
+		d->bk[d->nbk++] = c;
+	}
+	return 0;
+}
+
+/* Keep the top halves of document seq's first band keys (hashing them here,
+ * with the signature in cache, spares rp_dedup_finish a pass over all the
+ * signatures per band, 512 bytes apart). */
+static void keep_band_keys(rp_dedup *d, size_t seq)
+{
+	uint64_t key[BKEY_MAX];
+	if (d->flags[seq]) memset(key, 0, sizeof key);
+	else rp_band_keys(d->sig + seq * (size_t)d->p.num_perm, d->nbkey, d->p.rows, key);
+	uint32_t *top = d->bk[seq / BK_CHUNK] + seq % BK_CHUNK;
+	for (int b = 0; b < d->nbkey; b++) top[(size_t)b * BK_STRIDE] = (uint32_t)(key[b] >> 32);
 }
 
 typedef struct {
@@ -325,6 +369,7 @@ static void add_item(void *v, size_t i, int wid)
 	if (j->bad && j->bad[i]) {
 		for (int k = 0; k < d->p.num_perm; k++) d->sig[seq * (size_t)d->p.num_perm + k] = RP_SIG_EMPTY;
 		d->flags[seq] = DOC_BAD;
+		keep_band_keys(d, seq);
 		d->len[seq] = 0;
 		d->content[seq] = 0;
 		no_spill(d, seq);
@@ -333,6 +378,7 @@ static void add_item(void *v, size_t i, int wid)
 	}
 	rp_error e;
 	j->status[i] = sketch_one(d, &d->workers[wid], seq, j->texts[i], j->lens[i], &e);
+	if (!j->status[i]) keep_band_keys(d, seq);
 	if (j->status[i] && i < j->err_item[wid]) {
 		j->err_item[wid] = i;
 		j->errs[wid] = e;
@@ -349,6 +395,7 @@ rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const si
 	    && (d->spill_fd = rp_spill_open(d->p.tmpdir, "shingles", err)) < 0)
 		return err ? err->code : RP_EIO;
 	if (grow_docs(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	if (grow_bkeys(d, d->n + n)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	add_job j = {d, d->n, n, texts, lens, bad, NULL, NULL, NULL};
 	j.status = rp_malloc_array(n ? n : 1, sizeof *j.status);
 	j.errs = rp_malloc_array((size_t)d->nworkers, sizeof *j.errs);
@@ -627,10 +674,24 @@ typedef struct {
 	keyed **keys;    /* one array per band of the round */
 	keyed **tmp;
 	uint32_t **count;
-	uint64_t **seen; /* per band: two bit sets of filter_bits bits, "seen" then "seen twice" */
+	uint64_t **seen; /* per band: two bit sets of filter_bits bits, "seen" and "seen twice", word by word */
 	int filter_shift; /* 64 - log2(filter_bits) */
 	size_t *nkeys;
 } band_job;
+
+/* The band key filter: h, a key's top bits, into "seen" or, if seen
+ * already, "seen twice".  A word of each side by side: one cache line a key. */
+static inline void filter_add(uint64_t *seen, uint64_t h)
+{
+	uint64_t bit = 1ULL << (h & 63), *w = seen + 2 * (h >> 6);
+	w[1] |= w[0] & bit;
+	w[0] |= bit;
+}
+
+static inline uint64_t filter_twice(const uint64_t *seen, uint64_t h)
+{
+	return seen[2 * (h >> 6) + 1] >> (h & 63) & 1;
+}
 
 static void band_keys(void *v, size_t i, int wid)
 {
@@ -639,35 +700,68 @@ static void band_keys(void *v, size_t i, int wid)
 	rp_dedup *d = j->d;
 	int band = j->band0 + (int)i;
 	keyed *k = j->keys[i];
-	size_t m = 0;
-	const size_t K = (size_t)d->p.num_perm;
+	const size_t K = (size_t)d->p.num_perm, n = d->n, row = (size_t)band * (size_t)d->p.rows;
 	uint32_t *count = j->count[i];
 	memset(count, 0, 65536 * sizeof *count);
 	const int sh = j->filter_shift;
 	const size_t words = ((size_t)1 << (64 - sh)) / 64;
-	uint64_t *seen = j->seen[i], *twice = seen + words;
+	uint64_t *seen = j->seen[i];
 	memset(seen, 0, 2 * words * sizeof *seen);
-	for (size_t s = 0; s < d->n; s++) {
-		/* The signatures are 512 bytes apart: fetch ahead, or every key waits on memory. */
-		__builtin_prefetch(d->sig + (s + 16) * K + (size_t)band * (size_t)d->p.rows);
-		if (d->flags[s]) continue;
-		uint64_t key = rp_band_key(d->sig + s * K, band, d->p.rows), h = key >> sh, bit = 1ULL << (h & 63);
-		twice[h >> 6] |= seen[h >> 6] & bit;
-		seen[h >> 6] |= bit;
-		k[m].key = key;
-		k[m].seq = s;
-		m++;
-	}
 	/* Only keys that may be shared go on to the sort: a key whose top bits
 	 * no other key of the band has is a bucket of one, which the walks skip
 	 * (most keys: the sort was a third of the finish).  The survivors keep
-	 * their order, so the buckets of two or more come out as before. */
+	 * their order, so the buckets of two or more come out as before.  The
+	 * bit sets are megabytes: fetch ahead, or every key waits on memory. */
+	enum { AHEAD = 16 };
 	size_t kept = 0;
-	for (size_t x = 0; x < m; x++) {
-		uint64_t h = k[x].key >> sh;
-		k[kept] = k[x];
-		count[k[x].key >> 48] += (twice[h >> 6] >> (h & 63)) & 1;
-		kept += (twice[h >> 6] >> (h & 63)) & 1;
+	if (band < d->nbkey && sh >= 32) {
+		/* The top halves kept from sketching, 4 bytes a document in a row,
+		 * hold the filter's bits; the full key is hashed again only for
+		 * the survivors (9% on the scaled corpora). */
+		const int sh32 = sh - 32;
+		for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
+			const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
+			const uint8_t *flags = d->flags + c * BK_CHUNK;
+			size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
+			for (size_t x = 0; x < len; x++) {
+				__builtin_prefetch(seen + 2 * (top[x + AHEAD < len ? x + AHEAD : x] >> sh32 >> 6), 1);
+				if (!flags[x]) filter_add(seen, top[x] >> sh32);
+			}
+		}
+		for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
+			const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
+			const uint8_t *flags = d->flags + c * BK_CHUNK;
+			size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
+			for (size_t x = 0; x < len; x++) {
+				__builtin_prefetch(seen + 2 * (top[x + AHEAD < len ? x + AHEAD : x] >> sh32 >> 6) + 1);
+				if (flags[x] || !filter_twice(seen, top[x] >> sh32)) continue;
+				k[kept++].seq = c * BK_CHUNK + x;
+			}
+		}
+		for (size_t x = 0; x < kept; x++) {
+			__builtin_prefetch(d->sig + k[x + AHEAD < kept ? x + AHEAD : x].seq * K + row);
+			k[x].key = rp_band_key(d->sig + k[x].seq * K, band, d->p.rows);
+			count[k[x].key >> 48]++;
+		}
+	} else {
+		size_t m = 0;
+		for (size_t s = 0; s < n; s++) {
+			/* the signatures are 512 bytes apart */
+			__builtin_prefetch(d->sig + (s + AHEAD) * K + row);
+			if (d->flags[s]) continue;
+			uint64_t key = rp_band_key(d->sig + s * K, band, d->p.rows);
+			filter_add(seen, key >> sh);
+			k[m].key = key;
+			k[m].seq = s;
+			m++;
+		}
+		for (size_t x = 0; x < m; x++) {
+			__builtin_prefetch(seen + 2 * (k[x + AHEAD < m ? x + AHEAD : x].key >> sh >> 6) + 1);
+			uint64_t twice = filter_twice(seen, k[x].key >> sh);
+			k[kept] = k[x];
+			count[k[x].key >> 48] += twice;
+			kept += twice;
+		}
 	}
 	sort_keyed(k, j->tmp[i], kept, count);
 	j->nkeys[i] = kept;
@@ -1103,6 +1197,10 @@ static void free_work(rp_dedup *d)
 	d->spill_at = NULL, d->spill_n = NULL;
 	rp_free(d->sig);
 	d->sig = NULL;
+	for (size_t c = 0; c < d->nbk; c++) rp_free(d->bk[c]);
+	rp_free(d->bk);
+	d->bk = NULL;
+	d->nbk = d->bk_cap = 0;
 }
 
 void rp_dedup_release(rp_dedup *d)

@@ -126,6 +126,8 @@ size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t
  * when the CPU has it; both give the same results.  on = 1 keeps them to
  * the portable code (tests; not thread-safe). */
 void rp_sketch_portable(int on);
+/* rp_band_key of bands 0 .. bands - 1 of one signature, into keys. */
+void rp_band_keys(const uint32_t *sig, int bands, int rows, uint64_t *keys);
 
 /* Length of the well-formed multi-byte UTF-8 sequence at p (p[0] >= 0x80),
  * or 0: no overlongs, no surrogates, nothing above U+10FFFF.  Inline: the

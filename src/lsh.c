@@ -65,3 +65,9 @@ uint64_t rp_band_key(const uint32_t *sig, int band, int rows)
 {
 	return XXH3_64bits_withSeed(sig + (size_t)band * rows, (size_t)rows * sizeof *sig, (uint64_t)band);
 }
+
+__attribute__((flatten)) void rp_band_keys(const uint32_t *sig, int bands, int rows, uint64_t *keys)
+{
+	const size_t len = (size_t)rows * sizeof *sig;
+	for (int b = 0; b < bands; b++) keys[b] = XXH3_64bits_withSeed(sig + (size_t)b * rows, len, (uint64_t)b);
+}

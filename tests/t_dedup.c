@@ -282,6 +282,54 @@ static void test_short_empty_and_keep_longest(void)
 	rp_pool_free(pool);
 }
 
+/* Band keys over several of their chunks (4,096 documents each): the corpus
+ * copied 15 times (9,000 documents) in batches that straddle chunk
+ * boundaries, some records marked bad on and around them.  A copy joins the
+ * cluster of its original; a bad record joins nothing.  At threshold 0.5
+ * (42 bands) the bands past the 32 whose keys are kept from sketching take
+ * the other path. */
+static void test_band_keys_across_chunks(void)
+{
+	enum { COPIES = 15, N = NDOC * COPIES };
+	const char **t = malloc(N * sizeof *t);
+	size_t *l = malloc(N * sizeof *l);
+	int *bad = calloc(N, sizeof *bad);
+	for (int i = 0; i < N; i++) t[i] = docs[i % NDOC], l[i] = lens[i % NDOC];
+	const int bad_at[] = {4095, 4096, 4097, 6000, 8191, 8192, N - 1};
+	for (size_t i = 0; i < sizeof bad_at / sizeof *bad_at; i++) bad[bad_at[i]] = 1;
+	const size_t batch[] = {1000, 4097, 3000, 903};
+	for (int pass = 0; pass < 4; pass++) {
+		rp_params p;
+		rp_params_default(&p);
+		p.threshold = pass & 1 ? 0.5 : 0.8;
+		int threads = pass < 2 ? 1 : 2;
+		rp_dedup *one, *d;
+		CHECK(run_dedup(threads, &p, &one) == 0);
+		rp_pool *pool = rp_pool_new(threads);
+		rp_error e;
+		CHECK(rp_dedup_new(&d, &p, pool, &e) == 0);
+		for (size_t b = 0, at = 0; b < 4; at += batch[b++])
+			CHECK(rp_dedup_add(d, batch[b], t + at, l + at, bad + at, &e) == 0);
+		CHECK(rp_dedup_count(d) == N);
+		CHECK(rp_dedup_finish(d, &e) == 0);
+		int wrong = 0;
+		for (uint64_t s = 0; s < N; s++) {
+			rp_dedup_result a, r;
+			rp_dedup_get(one, s % NDOC, &a);
+			rp_dedup_get(d, s, &r);
+			if (bad[s]) wrong += r.cluster != s || r.duplicate;
+			else wrong += r.cluster != a.cluster || r.duplicate != (s >= NDOC || a.duplicate);
+		}
+		CHECKF(wrong == 0, "%d of %d records, threshold %.1f, %d threads", wrong, N, p.threshold, threads);
+		rp_dedup_free(one);
+		rp_dedup_free(d);
+		rp_pool_free(pool);
+	}
+	free(t);
+	free(l);
+	free(bad);
+}
+
 /* rp_pool_side: the next job, and only it, runs the side task once on the
  * calling thread, and every item still runs exactly once. */
 typedef struct { int calls; pthread_t caller; int on_caller; } side_state;
@@ -333,6 +381,7 @@ int main(void)
 	RUN(test_deterministic_across_threads);
 	RUN(test_short_empty_and_keep_longest);
 	RUN(test_failed_batch_leaves_no_trace);
+	RUN(test_band_keys_across_chunks);
 	RUN(test_fetch_instead_of_spill);
 	for (int i = 0; i < NDOC; i++) free(docs[i]);
 	TEST_END();

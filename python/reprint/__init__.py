@@ -685,7 +685,10 @@ def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
     library's reader (JSON Lines by default; gzip/zstd by magic), cluster, and
     write one JSON line per record to output (a path, an open file, or None
     for no output).  The lines equal the command's byte for byte.  Returns the
-    DedupResult (ids are the records' ids)."""
+    DedupResult (ids are the records' ids).  As the command, the exact checks
+    read the texts they compare again: in place from uncompressed files
+    (which must not change meanwhile, or ReprintError), from a copy in tmpdir
+    for gzip, zstd or stdin."""
     if on_error not in ("fail", "skip"):
         raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
     p = _params(threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, bands=bands, rows=rows,

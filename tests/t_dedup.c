@@ -119,6 +119,24 @@ static void test_deterministic_across_threads(void)
 	rp_dedup_free(d3);
 }
 
+/* x and y give every document the same cluster, flag and similarity, and
+ * the same pairs (at least one). */
+static void check_same(const rp_dedup *x, const rp_dedup *y, int threads)
+{
+	for (uint64_t s = 0; s < NDOC; s++) {
+		rp_dedup_result a, b;
+		rp_dedup_get(x, s, &a);
+		rp_dedup_get(y, s, &b);
+		CHECKF(a.cluster == b.cluster && a.duplicate == b.duplicate && a.similarity == b.similarity,
+		       "doc %llu, %d threads", (unsigned long long)s, threads);
+	}
+	const uint64_t *pa, *pb, *qa, *qb;
+	const double *pj, *qj;
+	size_t np = rp_dedup_pairs(x, &pa, &pb, &pj), nq = rp_dedup_pairs(y, &qa, &qb, &qj);
+	CHECK(np == nq && np > 0);
+	for (size_t i = 0; i < np && i < nq; i++) CHECK(pa[i] == qa[i] && pb[i] == qb[i] && pj[i] == qj[i]);
+}
+
 /* A batch that fails part-way (a NUL byte in its 60th text, after the texts
  * before it were sketched and their shingles buffered for the spill file) is
  * dropped whole: adding the same documents again then gives exactly the
@@ -147,18 +165,7 @@ static void test_failed_batch_leaves_no_trace(void)
 			CHECK(rp_dedup_add(d, 100, (const char *const *)docs + at, lens + at, NULL, &e) == 0);
 		}
 		CHECK(rp_dedup_finish(d, &e) == 0);
-		for (uint64_t s = 0; s < NDOC; s++) {
-			rp_dedup_result a, b;
-			rp_dedup_get(clean, s, &a);
-			rp_dedup_get(d, s, &b);
-			CHECKF(a.cluster == b.cluster && a.duplicate == b.duplicate && a.similarity == b.similarity,
-			       "doc %llu, %d threads", (unsigned long long)s, threads);
-		}
-		const uint64_t *pa, *pb, *qa, *qb;
-		const double *pj, *qj;
-		size_t np = rp_dedup_pairs(clean, &pa, &pb, &pj), nq = rp_dedup_pairs(d, &qa, &qb, &qj);
-		CHECK(np == nq && np > 0);
-		for (size_t i = 0; i < np && i < nq; i++) CHECK(pa[i] == qa[i] && pb[i] == qb[i] && pj[i] == qj[i]);
+		check_same(clean, d, threads);
 		rp_dedup_free(clean);
 		rp_dedup_free(d);
 		rp_pool_free(pool);
@@ -222,18 +229,7 @@ static void test_fetch_instead_of_spill(void)
 			CHECK(rp_dedup_add(d, NDOC - 250, (const char *const *)docs + 250, lens + 250, NULL, &e) == 0);
 			CHECK(rp_dedup_finish(d, &e) == 0);
 			CHECK(c->calls > 10);
-			for (uint64_t s = 0; s < NDOC; s++) {
-				rp_dedup_result a, b;
-				rp_dedup_get(spill, s, &a);
-				rp_dedup_get(d, s, &b);
-				CHECKF(a.cluster == b.cluster && a.duplicate == b.duplicate && a.similarity == b.similarity,
-				       "doc %llu, %d threads", (unsigned long long)s, threads);
-			}
-			const uint64_t *pa, *pb, *qa, *qb;
-			const double *pj, *qj;
-			size_t np = rp_dedup_pairs(spill, &pa, &pb, &pj), nq = rp_dedup_pairs(d, &qa, &qb, &qj);
-			CHECK(np == nq && np > 0);
-			for (size_t i = 0; i < np && i < nq; i++) CHECK(pa[i] == qa[i] && pb[i] == qb[i] && pj[i] == qj[i]);
+			check_same(spill, d, threads);
 			rp_dedup_free(d);
 			for (c->changed = 1; c->changed <= 3; c->changed++) {
 				c->calls = 0;

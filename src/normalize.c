@@ -359,26 +359,6 @@ static inline void classify_sse2(const unsigned char *p, uint64_t *word, uint64_
 	*word = w, *high = h, *hyph = y, *ctl = c;
 }
 
-/* A block's word edges from its class masks and the word carried in (1 when
- * a word runs into the block): *st the word starts, *en the bytes just after
- * a word, *bad the bytes the general path must see (a byte >= 0x80 or NUL,
- * or a '-' after a word and before a blank or other control byte).
- * Returns the first bad byte (64: none); starts and ends stop before it. */
-static inline unsigned block_edges(uint64_t word, uint64_t high, uint64_t hyph, uint64_t ctl, uint64_t carry,
-                                   uint64_t *st, uint64_t *en, uint64_t *bad)
-{
-	uint64_t prev = (word << 1) | carry; /* the byte before is a word byte */
-	*bad = high | (hyph & prev & ((ctl >> 1) | (1ULL << 63)));
-	*st = word & ~prev;
-	*en = ~word & prev;
-	if (!*bad) return 64;
-	unsigned b = (unsigned)__builtin_ctzll(*bad);
-	uint64_t keep = b ? ~0ULL >> (64 - b) : 0;
-	*st &= keep;
-	*en &= keep;
-	return b;
-}
-
 #define BLOCK_FN block_sse2
 #define BLOCK_TARGET
 #define BLOCK_CLASSIFY classify_sse2
@@ -587,8 +567,16 @@ __attribute__((target(AVX512VBMI))) static int block_vbmi(tokenizer *tk, const u
 		uint64_t hyph = _mm512_cmpeq_epi8_mask(cur, c_dash);
 		uint64_t ctl = _mm512_cmple_epu8_mask(cur, lower);
 		if (high) high &= ~common_separators_zmm(cur);
-		uint64_t st, en, bad;
-		unsigned b = block_edges(word, high, hyph, ctl, carry, &st, &en, &bad);
+		uint64_t prev = (word << 1) | carry;
+		uint64_t bad = high | (hyph & prev & ((ctl >> 1) | (1ULL << 63)));
+		uint64_t st = word & ~prev, en = ~word & prev;
+		unsigned b = 64;
+		if (bad) {
+			b = (unsigned)__builtin_ctzll(bad);
+			uint64_t keep = b ? ~0ULL >> (64 - b) : 0;
+			st &= keep;
+			en &= keep;
+		}
 		uint32_t base = (uint32_t)i;
 		unsigned k = (unsigned)__builtin_popcountll(en), ns = (unsigned)__builtin_popcountll(st);
 		if (k) { /* k words end here (at most 32), the first perhaps carried in */

@@ -39,8 +39,16 @@ BLOCK_TARGET static int BLOCK_FN(tokenizer *tk, const unsigned char *s, size_t l
 		uint64_t word, high, hyph, ctl;
 		BLOCK_CLASSIFY(p, &word, &high, &hyph, &ctl);
 		if (high) high &= ~common_separators(p); /* curly quotes, dashes: separators here too */
-		uint64_t st, en, bad;
-		unsigned b = block_edges(word, high, hyph, ctl, carry, &st, &en, &bad);
+		uint64_t prev = (word << 1) | carry; /* the byte before is a word byte */
+		uint64_t bad = high | (hyph & prev & ((ctl >> 1) | (1ULL << 63)));
+		uint64_t st = word & ~prev, en = ~word & prev; /* word starts; bytes just after a word */
+		unsigned b = 64;
+		if (bad) {
+			b = (unsigned)__builtin_ctzll(bad);
+			uint64_t keep = b ? ~0ULL >> (64 - b) : 0;
+			st &= keep;
+			en &= keep;
+		}
 		uint32_t base = (uint32_t)i;
 #ifdef BLOCK_BATCH
 		/* Pair starts and ends first; hash the words once 31 or more wait. */

@@ -15,9 +15,10 @@
  * first such document of the batch and keep nothing; the batch is then passed
  * again with them marked bad.
  *
- * Three runs must give identical results and pairs, bit for bit: one thread
+ * Four runs must give identical results and pairs, bit for bit: one thread
  * and batches, two threads and batches, two threads and one batch with bad
- * documents marked from the start.  Invariants on the results:
+ * documents marked from the start, and two threads and batches with the
+ * exact checks' texts fetched (rp_dedup_set_fetch) instead of spilled.  Invariants on the results:
  *  - a bad document is alone: cluster = seq, not a duplicate, similarity 0;
  *  - cluster <= seq (keeping the first), duplicate iff cluster != seq, the
  *    representative is its own cluster and not a duplicate; with
@@ -65,13 +66,28 @@ typedef struct {
 	size_t *first_bad;
 } docs;
 
-static void run_dedup(rp_pool *pool, const rp_params *p, const docs *D, size_t batch, int premark, outcome *o)
+/* rp_dedup_set_fetch's function: document seq's text, as it was added. */
+static rp_status fetch_doc(void *ctx, int slot, uint64_t seq, const char **text, size_t *len, rp_error *err)
+{
+	const docs *D = ctx;
+	(void)err;
+	FCHECK(slot >= 0 && slot < 2 && seq < D->n && !D->marked[seq] && !D->invalid[seq]);
+	*text = D->text[seq];
+	*len = D->len[seq];
+	return RP_OK;
+}
+
+/* fetch: the exact checks get their texts back from fetch_doc instead of
+ * the spill file. */
+static void run_dedup(rp_pool *pool, const rp_params *p, const docs *D, size_t batch, int premark, int fetch,
+                      outcome *o)
 {
 	rp_dedup *d = NULL;
 	rp_error err;
 	memset(&err, 0, sizeof err);
 	int rc = rp_dedup_new(&d, p, pool, &err);
 	FCHECKF(rc == 0, "rp_dedup_new: %s", err.message);
+	if (fetch) FCHECK(rp_dedup_set_fetch(d, fetch_doc, (void *)D, &err) == 0);
 	int *bad = fz_xmalloc((D->n + 1) * sizeof *bad);
 	for (size_t at = 0; at < D->n; at += batch) {
 		size_t m = D->n - at < batch ? D->n - at : batch;
@@ -235,12 +251,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #define EST(a, b) rp_sig_jaccard(sig + (a) * (size_t)K, sig + (b) * (size_t)K, K)
 #define EXACT(a, b) rp_set_jaccard(set[a], nset[a], set[b], nset[b])
 
-	outcome o1 = {0}, o2 = {0}, o3 = {0};
-	run_dedup(pool1, &p, &D, batch, 0, &o1);
-	run_dedup(pool2, &p, &D, batch, 0, &o2);
-	run_dedup(pool2, &p, &D, D.n ? D.n : 1, 1, &o3);
+	outcome o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
+	run_dedup(pool1, &p, &D, batch, 0, 0, &o1);
+	run_dedup(pool2, &p, &D, batch, 0, 0, &o2);
+	run_dedup(pool2, &p, &D, D.n ? D.n : 1, 1, 0, &o3);
+	run_dedup(pool2, &p, &D, batch, 0, 1, &o4);
 	same_outcome(&o1, &o2, "1 vs 2 threads");
 	same_outcome(&o1, &o3, "batches vs one batch");
+	same_outcome(&o1, &o4, "spilled vs fetched texts");
 
 	const rp_dedup_result *R = o1.res;
 	for (size_t s = 0; s < D.n; s++) {
@@ -332,7 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	free(parent);
 	free(comp_cluster);
-	outcome_free(&o1); outcome_free(&o2); outcome_free(&o3);
+	outcome_free(&o1); outcome_free(&o2); outcome_free(&o3); outcome_free(&o4);
 	for (size_t i = 0; i < D.n; i++) free(set[i]), free(tok[i]);
 	free(set); free(nset); free(sig); free(tok); free(ntok); free(skip);
 	free(D.text); free(D.len); free(D.marked); free(D.invalid); free(D.first_bad);

@@ -44,6 +44,9 @@ void out_abort(out_file *o); /* remove the temporary file */
 
 /* Write s as a JSON string (with quotes). */
 void json_string(FILE *f, const char *s, size_t n);
+/* The body of s as a JSON string (no quotes) at o, which has room for 6n
+ * bytes; returns its end.  json_string writes it quoted. */
+char *json_escape(char *o, const char *s, size_t n);
 
 double now_seconds(void);
 double peak_rss_mb(void);

@@ -170,30 +170,36 @@ void out_abort(out_file *o)
 	out_release(o);
 }
 
-void json_string(FILE *f, const char *s, size_t n)
+char *json_escape(char *o, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	putc_unlocked('"', f);
-	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') continue;
-		fwrite(s + run, 1, i - run, f);
-		run = i + 1;
-		putc_unlocked('\\', f);
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
 		switch (c) {
-		case '"': putc_unlocked('"', f); break;
-		case '\\': putc_unlocked('\\', f); break;
-		case '\n': putc_unlocked('n', f); break;
-		case '\r': putc_unlocked('r', f); break;
-		case '\t': putc_unlocked('t', f); break;
-		default:
-			fputs("u00", f);
-			putc_unlocked(hex[c >> 4], f);
-			putc_unlocked(hex[c & 15], f);
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default: *o++ = 'u', *o++ = '0', *o++ = '0', *o++ = hex[c >> 4], *o++ = hex[c & 15];
 		}
 	}
-	fwrite(s + run, 1, n - run, f);
+	return o;
+}
+
+void json_string(FILE *f, const char *s, size_t n)
+{
+	char buf[6 * 512];
+	putc_unlocked('"', f);
+	for (size_t at = 0; at < n; at += 512) {
+		size_t k = n - at < 512 ? n - at : 512;
+		fwrite(buf, 1, (size_t)(json_escape(buf, s + at, k) - buf), f);
+	}
 	putc_unlocked('"', f);
 }
 

@@ -368,29 +368,13 @@ static void __attribute__((format(printf, 2, 3))) lb_printf(line_buf *b, const c
 	b->len += (size_t)n;
 }
 
-/* As json_string (cli/common.c), into b. */
+/* As json_string, into b. */
 static void lb_json_string(line_buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	if (lb_reserve(b, 6 * n + 2)) return;
 	char *o = b->p + b->len;
 	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			*o++ = (char)c;
-			continue;
-		}
-		*o++ = '\\';
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
-		default: *o++ = 'u', *o++ = '0', *o++ = '0', *o++ = hex[c >> 4], *o++ = hex[c & 15];
-		}
-	}
+	o = json_escape(o, s, n);
 	*o++ = '"';
 	b->len = (size_t)(o - b->p);
 }

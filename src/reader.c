@@ -1351,6 +1351,18 @@ int rp_reader_next(rp_reader *r, rp_record *rec, rp_error *err)
 
 /* ---- handle ------------------------------------------------------------ */
 
+/* string_copy_vbmi2 may run on this CPU. */
+static int vbmi2_strings(void)
+{
+#ifdef HAVE_VBMI2_STRINGS
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+	       __builtin_cpu_supports("popcnt");
+#else
+	return 0;
+#endif
+}
+
 rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninputs,
                         const rp_reader_opts *opts, rp_error *err)
 {
@@ -1372,11 +1384,7 @@ rp_status rp_reader_new(rp_reader **out, const char *const *inputs, size_t ninpu
 	if (!r) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	memset(r, 0, sizeof *r);
 	r->fd = -1;
-#ifdef HAVE_VBMI2_STRINGS
-	r->vbmi2 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
-	           __builtin_cpu_supports("popcnt");
-#endif
+	r->vbmi2 = vbmi2_strings();
 	r->format = o.format;
 	r->max_record = o.max_record ? o.max_record : DEFAULT_MAX_RECORD;
 	if (r->max_record > SIZE_MAX / 4) r->max_record = SIZE_MAX / 4; /* room for the arithmetic */
@@ -1417,11 +1425,7 @@ rp_status rp_json_text(const char *quoted, size_t len, char **buf, size_t *cap, 
 	 * the very code that decoded it the first time. */
 	rp_reader r;
 	memset(&r, 0, sizeof r);
-#ifdef HAVE_VBMI2_STRINGS
-	r.vbmi2 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	          __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
-	          __builtin_cpu_supports("popcnt");
-#endif
+	r.vbmi2 = vbmi2_strings();
 	size_t zero = 0;
 	r.sink = buf, r.sink_len = &zero, r.sink_cap = cap;
 	json_scan js = {0};

@@ -109,7 +109,7 @@ static rp_status flush_copy(rp_texts *t, rp_error *err)
 	return RP_OK;
 }
 
-/* Append a text to the copy file (buffered); *at is where it starts. */
+/* Append a text to the copy file (buffered) and note its place in *p. */
 static rp_status copy_text(rp_texts *t, const char *text, size_t len, place *p, rp_error *err)
 {
 	if ((uint64_t)len >= MAX_LEN) return rp_set_error(err, RP_EDATA, "a text of %zu bytes is too long to keep", len);

@@ -53,18 +53,28 @@ typedef struct {
 
 typedef struct { uint64_t key; uint64_t seq; } keyed;
 
+/* Exact results already computed, shared by the verifiers, by pair
+ * (a << 32 | b, a < b; key 0: a free slot): a pair rejected in one band is
+ * checked again in every other band it shares (45% of the exact checks on the
+ * scaled corpora were repeats, and a cache per thread missed a third of them
+ * at -j2).  Threads insert without locks: a slot's key is taken by a
+ * compare-and-swap, then its value stored; a reader that finds the key before
+ * the value takes it as missing.  The table grows only between rounds of
+ * bands, when no thread uses it (cache_grow); within a round, once half
+ * full, it keeps no more. */
+typedef struct {
+	_Atomic uint64_t *key;
+	_Atomic uint64_t *val; /* the bits of a double; CACHE_UNSET until stored */
+	size_t cap;
+	_Atomic size_t n;
+} pair_cache;
+
 /* One thread's exact checks: two shingle sets read back, sorted and unique,
  * the first kept while the same exemplar is compared with many others. */
 typedef struct {
 	uint64_t *a, *b;
 	size_t a_cap, b_cap, a_n, b_n;
 	int64_t a_doc, b_doc;
-	/* exact results already computed, by pair (a << 32 | b, a < b; 0 free):
-	 * a pair rejected in one band is checked again in every other band it
-	 * shares (45% of the exact checks on the scaled corpora were repeats) */
-	uint64_t *ck;
-	double *cj;
-	size_t ccap, cn;
 	/* fetch mode: the text's tokens and shingles, and the first error */
 	rp_tokens tok;
 	uint32_t sig[RP_MAX_PERM];
@@ -99,6 +109,7 @@ struct rp_dedup {
 	uint64_t *spill_at;
 	uint32_t *spill_n;
 	verifier *ver;           /* one per worker */
+	pair_cache cache;
 	rp_probes *probes;       /* densification probes for p.num_perm and p.seed */
 	double margin;           /* AUTO: 3 standard errors at the threshold */
 	/* results */
@@ -545,49 +556,72 @@ static int load_set(rp_dedup *d, verifier *v, int64_t doc, uint64_t **set, size_
 	return 0;
 }
 
-enum { CACHE_MAX = 1 << 18 }; /* pairs a verifier remembers: at most 4 MB */
+#define CACHE_UNSET UINT64_MAX /* no double's bits: a NaN */
+enum { CACHE_MAX = 1 << 19 }; /* pairs remembered: at most 8 MB */
 
-static int cache_get(const verifier *v, uint64_t key, double *j)
+static int cache_get(pair_cache *c, uint64_t key, double *j)
 {
-	if (!v->ccap) return 0;
-	for (size_t i = rp_mix64(key) & (v->ccap - 1); v->ck[i]; i = (i + 1) & (v->ccap - 1))
-		if (v->ck[i] == key) {
-			*j = v->cj[i];
-			return 1;
-		}
-	return 0;
-}
-
-static void cache_insert(uint64_t *ck, double *cj, size_t cap, uint64_t key, double j)
-{
-	size_t i = rp_mix64(key) & (cap - 1);
-	while (ck[i]) i = (i + 1) & (cap - 1);
-	ck[i] = key;
-	cj[i] = j;
-}
-
-/* Remember a result (once CACHE_MAX is reached, no more); 0 or RP_ENOMEM. */
-static int cache_put(verifier *v, uint64_t key, double j)
-{
-	if (2 * (v->cn + 1) > v->ccap) {
-		size_t cap = v->ccap ? 2 * v->ccap : 1024;
-		if (cap > CACHE_MAX) return 0;
-		uint64_t *ck = rp_malloc_array(cap, sizeof *ck);
-		double *cj = rp_malloc_array(cap, sizeof *cj);
-		if (!ck || !cj) {
-			rp_free(ck);
-			rp_free(cj);
-			return RP_ENOMEM;
-		}
-		memset(ck, 0, cap * sizeof *ck);
-		for (size_t i = 0; i < v->ccap; i++)
-			if (v->ck[i]) cache_insert(ck, cj, cap, v->ck[i], v->cj[i]);
-		rp_free(v->ck);
-		rp_free(v->cj);
-		v->ck = ck, v->cj = cj, v->ccap = cap;
+	if (!c->cap) return 0;
+	for (size_t i = rp_mix64(key) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		uint64_t k = atomic_load_explicit(&c->key[i], memory_order_acquire);
+		if (k == 0) return 0;
+		if (k != key) continue;
+		uint64_t bits = atomic_load_explicit(&c->val[i], memory_order_acquire);
+		if (bits == CACHE_UNSET) return 0;
+		memcpy(j, &bits, sizeof *j);
+		return 1;
 	}
-	cache_insert(v->ck, v->cj, v->ccap, key, j);
-	v->cn++;
+}
+
+/* Remember a result, unless the table is half full. */
+static void cache_put(pair_cache *c, uint64_t key, double j)
+{
+	if (2 * (atomic_load_explicit(&c->n, memory_order_relaxed) + 1) > c->cap) return; /* and when there is none */
+	uint64_t bits;
+	memcpy(&bits, &j, sizeof bits);
+	for (size_t i = rp_mix64(key) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		uint64_t k = atomic_load_explicit(&c->key[i], memory_order_relaxed);
+		if (k == key) return; /* another thread's, of the same value */
+		if (k == 0) {
+			if (!atomic_compare_exchange_strong_explicit(&c->key[i], &k, key, memory_order_relaxed,
+			                                             memory_order_relaxed)) {
+				if (k == key) return;
+				continue;
+			}
+			atomic_store_explicit(&c->val[i], bits, memory_order_release);
+			atomic_fetch_add_explicit(&c->n, 1, memory_order_relaxed);
+			return;
+		}
+	}
+}
+
+/* With no thread using the cache: make room for at least `more` further
+ * results (up to CACHE_MAX), rehashing what it holds; 0 or RP_ENOMEM. */
+static int cache_grow(pair_cache *c, size_t more)
+{
+	size_t n = atomic_load(&c->n), cap = c->cap ? c->cap : 1024;
+	while (cap < CACHE_MAX && 2 * (n + more) > cap) cap *= 2;
+	if (cap == c->cap) return 0;
+	_Atomic uint64_t *key = rp_malloc_array(cap, sizeof *key), *val = rp_malloc_array(cap, sizeof *val);
+	if (!key || !val) {
+		rp_free(key);
+		rp_free(val);
+		return RP_ENOMEM;
+	}
+	for (size_t i = 0; i < cap; i++) atomic_init(&key[i], 0), atomic_init(&val[i], CACHE_UNSET);
+	pair_cache g = {key, val, cap, 0};
+	for (size_t i = 0; i < c->cap; i++) {
+		uint64_t k = atomic_load(&c->key[i]), bits = atomic_load(&c->val[i]);
+		if (!k || bits == CACHE_UNSET) continue;
+		size_t x = rp_mix64(k) & (cap - 1);
+		while (atomic_load(&key[x])) x = (x + 1) & (cap - 1);
+		atomic_init(&key[x], k);
+		atomic_init(&val[x], bits);
+		g.n++;
+	}
+	rp_free(c->key);
+	rp_free(c->val);
+	*c = g;
 	return 0;
 }
 
@@ -595,12 +629,13 @@ static int exact_jaccard(rp_dedup *d, verifier *v, size_t a, size_t b, double *j
 {
 	int rc;
 	uint64_t key = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
-	if (a != b && cache_get(v, key, j)) return 0;
+	if (a != b && cache_get(&d->cache, key, j)) return 0;
 	/* a is usually the bucket's exemplar, compared with many b: keep it. */
 	if ((rc = load_set(d, v, (int64_t)a, &v->a, &v->a_cap, &v->a_n, &v->a_doc))) return rc;
 	if ((rc = load_set(d, v, (int64_t)b, &v->b, &v->b_cap, &v->b_n, &v->b_doc))) return rc;
 	*j = rp_set_jaccard(v->a, v->a_n, v->b, v->b_n);
-	return a != b ? cache_put(v, key, *j) : 0;
+	if (a != b) cache_put(&d->cache, key, *j);
+	return 0;
 }
 
 static double estimate(const rp_dedup *d, size_t a, size_t b)
@@ -1076,8 +1111,13 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		seen[r] = rp_malloc_array(2 * filter_words, sizeof **seen);
 		if (!keys[r] || !tmp[r] || !count[r] || !pre[r] || !seen[r]) goto nomem;
 	}
+	size_t cached = 0; /* results the cache held before the last round */
 	for (int b0 = 0; b0 < d->p.bands; b0 += round) {
 		int nb = d->p.bands - b0 < round ? d->p.bands - b0 : round;
+		/* room for twice what the last round added, and n / 32 more */
+		size_t now = atomic_load(&d->cache.n);
+		if (d->p.verify != RP_VERIFY_ESTIMATE && cache_grow(&d->cache, 2 * (now - cached) + n / 32)) goto nomem;
+		cached = now;
 		band_job j = {d, b0, keys, tmp, count, seen, 64 - filter_log, nkeys};
 		rp_pool_run(d->pool, (size_t)nb, band_keys, &j);
 		/* the sort scratch is free until the next round: the bucket starts */
@@ -1108,6 +1148,7 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		}
 	}
 	/* Similarity to the representative: exact in EXACT mode, else estimated. */
+	if (d->p.verify == RP_VERIFY_EXACT && cache_grow(&d->cache, n / 32)) goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t rep = d->rep[find(d->parent, (uint32_t)i)];
 		double j = 1.0;
@@ -1187,10 +1228,13 @@ static void free_work(rp_dedup *d)
 	if (d->spill_fd >= 0) close(d->spill_fd); /* the kernel drops its pages: ~0.6 ms per 10 MB */
 	d->spill_fd = -1;
 	for (int w = 0; d->ver && w < d->nworkers; w++)
-		rp_free(d->ver[w].a), rp_free(d->ver[w].b), rp_free(d->ver[w].ck), rp_free(d->ver[w].cj),
+		rp_free(d->ver[w].a), rp_free(d->ver[w].b),
 		rp_tokens_free(&d->ver[w].tok);
 	rp_free(d->ver);
 	d->ver = NULL;
+	rp_free(d->cache.key);
+	rp_free(d->cache.val);
+	memset(&d->cache, 0, sizeof d->cache);
 	rp_free(d->probes);
 	d->probes = NULL;
 	rp_free(d->spill_at); rp_free(d->spill_n);

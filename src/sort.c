@@ -53,27 +53,36 @@ DEFINE_RADIX_SORT(, rp_sort_u64_tmp, uint64_t, 8)
 DEFINE_RADIX_SORT(static, radix_sort_u32, uint32_t, 4)
 
 /* Up to MSD_MAX 32-bit hashes (dedup's exact checks read sets of a few
- * hundred): one scatter by the top byte into tmp, leaving a value or two
- * per bucket, then one insertion sort over the whole array, which moves
- * values only within their bucket, and the copy back: a third of the
- * radix sort's time at 400 values, whose four passes and 4 x 256 counters
- * cost as much as the values.  Returns 0, having changed nothing, when the
- * top bytes are too skewed for it (a bucket of more than MSD_BUCKET). */
-enum { MSD_MAX = 1024, MSD_BUCKET = 48 };
+ * hundred): one scatter into tmp by the top bits, twice as many buckets as
+ * values, leaving at most a value or two per bucket; then one insertion sort
+ * over the whole array, which moves values only within their bucket and is
+ * mostly a run of predictable compares, and the copy back.  About 3.5 ns a
+ * value from 100 to 2,000 values, against 6-8 for a scatter by the top byte
+ * (fuller buckets, mispredicted moves) and more for four radix passes, whose
+ * counters cost as much as the values.  Returns 0, having changed nothing,
+ * when the top bits are too skewed for it (a bucket of more than
+ * MSD_BUCKET). */
+enum { MSD_MAX_BITS = 12, MSD_MAX = 1 << (MSD_MAX_BITS - 1), MSD_BUCKET = 48 };
 static int msd_sort_u32(uint32_t *a, uint32_t *tmp, size_t n)
 {
-	uint32_t count[256] = {0}, sum = 0, max = 0;
-	for (size_t i = 0; i < n; i++) count[a[i] >> 24]++;
-	for (int k = 0; k < 256; k++) {
+	int bits = 2;
+	while (((size_t)1 << (bits - 1)) < n) bits++;
+	const int shift = 32 - bits;
+	const size_t buckets = (size_t)1 << bits;
+	uint32_t count[1 << MSD_MAX_BITS], sum = 0, max = 0;
+	memset(count, 0, buckets * sizeof *count);
+	for (size_t i = 0; i < n; i++) count[a[i] >> shift]++;
+	for (size_t k = 0; k < buckets; k++) {
 		uint32_t c = count[k];
 		max = c > max ? c : max;
 		count[k] = sum;
 		sum += c;
 	}
 	if (max > MSD_BUCKET) return 0;
-	for (size_t i = 0; i < n; i++) tmp[count[a[i] >> 24]++] = a[i];
+	for (size_t i = 0; i < n; i++) tmp[count[a[i] >> shift]++] = a[i];
 	for (size_t i = 1; i < n; i++) {
 		uint32_t x = tmp[i];
+		if (tmp[i - 1] <= x) continue;
 		size_t j = i;
 		while (j > 0 && tmp[j - 1] > x) tmp[j] = tmp[j - 1], j--;
 		tmp[j] = x;

@@ -303,8 +303,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* The radix sorts against qsort: every length up to 300 (both sides of the
- * insertion-sort cutoff), some up to 1205 (both sides of the 32-bit sort's
- * one-scatter cutoff) and a long one, with values spread over all bytes,
+ * insertion-sort cutoff), some up to 2,472 (both sides of the 32-bit sort's
+ * one-scatter cutoff, 2,048) and a long one, with values spread over all bytes,
  * sharing high bytes (passes skipped) or drawn from a few (many repeats). */
 static void test_radix_sorts_equal_qsort(void)
 {
@@ -312,7 +312,7 @@ static void test_radix_sorts_equal_qsort(void)
 	uint32_t *a = malloc(MAX * 4), *t = malloc(MAX * 4), *r = malloc(MAX * 4);
 	uint64_t *b = malloc(MAX * 8), *bt = malloc(MAX * 8), *br = malloc(MAX * 8);
 	for (int kind = 0; kind < 3; kind++)
-		for (size_t n = 0; n <= MAX; n = n < 300 ? n + 1 : n < 1200 ? n + 181 : MAX + (n == MAX)) {
+		for (size_t n = 0; n <= MAX; n = n < 300 ? n + 1 : n < 2300 ? n + 181 : MAX + (n == MAX)) {
 			for (size_t i = 0; i < n; i++) {
 				uint64_t x = next();
 				a[i] = kind == 0 ? (uint32_t)x : kind == 1 ? (uint32_t)(x & 0x00ff0f0f) : (uint32_t)(x % 5) << 24;

@@ -1,10 +1,10 @@
 /* dedup.c — near-duplicate clusters: sketch, candidates, verify, cluster.
  *
  * rp_dedup_add() tokenises, shingles and sketches batches of documents on the
- * pool, keeping per document only a fixed-size record (signature, the top
- * halves of its band keys, length, flags).  rp_dedup_finish() then, band by
- * band, drops the keys no other key of the band can equal (a two-bit-set
- * filter on their top bits), hashes the rest in full again, radix-sorts the
+ * pool, keeping per document only a fixed-size record (the low 16 bits of
+ * each signature value, 48 bits of each band key, length, flags).
+ * rp_dedup_finish() then, band by band, drops the keys no other key of the
+ * band can equal (a two-bit-set filter on their top bits), radix-sorts the
  * remaining (key, seq) pairs and walks each
  * bucket of equal keys in seq order: a member is verified against the
  * members of each other component in the bucket until one passes, and only a pair whose Jaccard passes the
@@ -32,17 +32,21 @@
 
 enum { DOC_BAD = 1, DOC_EMPTY = 2 };
 
-/* The top 32 bits of the keys of the first BKEY_MAX bands (4 bytes a
- * document each: 72 at the default 18 bands, 128 at most) are computed while
- * a signature is in cache and kept, in chunks of BK_CHUNK documents.  Any
- * further bands' keys are hashed from the signatures in rp_dedup_finish. */
-enum { BKEY_MAX = 32, BK_CHUNK = 4096 };
+/* A document's band keys are computed while its signature is in cache and
+ * kept, 48 bits of each (6 bytes a band: 108 a document at the default 18
+ * bands), in chunks of BK_CHUNK documents: the top 32 bits in one array, the
+ * next 16 in another.  Two documents share a bucket when their keys agree on
+ * those 48 bits; a pair that agrees by chance (2^-48 a band) is only one more
+ * candidate to verify. */
+enum { BK_CHUNK = 4096 };
 /* Bands BK_STRIDE apart in a chunk: 16 KB apart, the slots one document
- * writes would all fall in one cache set (5 ms more on scaled 100 MB). */
-enum { BK_STRIDE = BK_CHUNK + 16 };
+ * writes would all fall in one cache set (5 ms more on scaled 100 MB); the
+ * 16-bit halves BK_STRIDE16 apart for the same reason. */
+enum { BK_STRIDE = BK_CHUNK + 16, BK_STRIDE16 = BK_CHUNK + 32 };
 
 typedef struct {
 	rp_tokens tok;
+	uint32_t sig[RP_MAX_PERM]; /* the signature being made, all 32 bits */
 	uint32_t *spill32;     /* shingles waiting to be spilled, spill_used of them */
 	size_t spill32_cap, spill_used;
 	uint32_t *pend;        /* the documents they belong to */
@@ -89,16 +93,24 @@ struct rp_dedup {
 	int nworkers;
 	worker *workers;
 	size_t n, cap;
-	uint32_t *sig;      /* n x K */
+	/* n x K: the low 16 bits of each signature value.  Two different
+	 * values agree on them with probability 2^-16, which adds at most
+	 * (1 - J) / 65536 to an estimate of J, against a standard error of 0.035
+	 * at J = 0.8 and K = 128; half the memory of 32 bits, and the pages
+	 * faulted in for 28 MB of signatures cost 8% of the time on scaled
+	 * 100 MB. */
+	uint16_t *sig;
 	uint8_t *flags;     /* DOC_* */
 	uint64_t *len;      /* text bytes */
 	uint64_t *content;  /* hash of the bytes of a token-less document */
-	/* the top halves of the keys of bands 0 .. nbkey - 1: chunks that never
-	 * move, band-major inside, so that the key of document seq in band b is
-	 * bk[seq / BK_CHUNK][b * BK_STRIDE + seq % BK_CHUNK] (0 where flags are set) */
+	/* the band keys: chunks that never move, band-major inside, so that the
+	 * top 32 bits of document seq's key in band b are
+	 * bk[seq / BK_CHUNK][b * BK_STRIDE + seq % BK_CHUNK] and the next 16
+	 * bk16[seq / BK_CHUNK][b * BK_STRIDE16 + seq % BK_CHUNK] (0 where flags
+	 * are set) */
 	uint32_t **bk;
-	size_t nbk, bk_cap;
-	int nbkey;
+	uint16_t **bk16;
+	size_t nbk, bk_cap, bk16_cap;
 	/* spilled shingles (AUTO and EXACT): document i's are at spill_at[i],
 	 * spill_n[i] values, unsorted; or with a fetch function, no spill file
 	 * and spill_n[i] the count a text fetched again must have */
@@ -189,7 +201,6 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
 	d->workers = rp_malloc_array((size_t)d->nworkers, sizeof *d->workers);
 	d->ver = rp_malloc_array((size_t)d->nworkers, sizeof *d->ver);
 	d->probes = rp_malloc(sizeof *d->probes);
-	d->nbkey = q.bands < BKEY_MAX ? q.bands : BKEY_MAX;
 	if (!d->workers || !d->ver || !d->probes) {
 		d->nworkers = 0; /* nothing in them to free */
 		rp_dedup_free(d);
@@ -241,7 +252,7 @@ static int grow_docs(rp_dedup *d, size_t need)
 }
 
 /* Fault in the pages of [p, p + bytes) with one call: the signatures of a
- * batch are 512 bytes a document of fresh memory, and a page fault per 4 KB
+ * batch are 256 bytes a document of fresh memory, and a page fault per 4 KB
  * cost more than zeroing them (8% of the CPU time on scaled 100 MB).  Advice
  * only: a kernel without MADV_POPULATE_WRITE (before 5.14) refuses it and
  * the pages fault in one by one. */
@@ -265,27 +276,46 @@ static void prefault(void *p, size_t bytes)
  * faulted in at once (a small run touches a few pages of the first). */
 static int grow_bkeys(rp_dedup *d, size_t need)
 {
-	const size_t words = (size_t)d->nbkey * BK_STRIDE;
+	const size_t bands = (size_t)d->p.bands;
 	while (d->nbk * BK_CHUNK < need) {
-		if (rp_grow((void **)&d->bk, &d->bk_cap, d->nbk + 1, sizeof *d->bk)) return RP_ENOMEM;
-		uint32_t *c = rp_malloc_array(words, sizeof *c);
-		if (!c) return RP_ENOMEM;
-		if (d->nbk) prefault(c, words * sizeof *c);
-		d->bk[d->nbk++] = c;
+		if (rp_grow((void **)&d->bk, &d->bk_cap, d->nbk + 1, sizeof *d->bk)
+		    || rp_grow((void **)&d->bk16, &d->bk16_cap, d->nbk + 1, sizeof *d->bk16))
+			return RP_ENOMEM;
+		uint32_t *top = rp_malloc_array(bands * BK_STRIDE, sizeof *top);
+		uint16_t *next = rp_malloc_array(bands * BK_STRIDE16, sizeof *next);
+		if (!top || !next) {
+			rp_free(top);
+			rp_free(next);
+			return RP_ENOMEM;
+		}
+		if (d->nbk) prefault(top, bands * BK_STRIDE * sizeof *top), prefault(next, bands * BK_STRIDE16 * sizeof *next);
+		d->bk[d->nbk] = top;
+		d->bk16[d->nbk++] = next;
 	}
 	return 0;
 }
 
-/* Keep the top halves of document seq's first band keys (hashing them here,
- * with the signature in cache, spares rp_dedup_finish a pass over all the
- * signatures per band, 512 bytes apart). */
-static void keep_band_keys(rp_dedup *d, size_t seq)
+/* Keep document seq's band keys, hashed from its signature sig (all 32 bits
+ * of each value; NULL where flags are set) while it is in cache, and the low
+ * 16 bits of the signature. */
+static void keep_sketch(rp_dedup *d, size_t seq, const uint32_t *sig)
 {
-	uint64_t key[BKEY_MAX];
-	if (d->flags[seq]) memset(key, 0, sizeof key);
-	else rp_band_keys(d->sig + seq * (size_t)d->p.num_perm, d->nbkey, d->p.rows, key);
+	const int bands = d->p.bands, K = d->p.num_perm;
+	uint64_t key[RP_MAX_PERM];
+	uint16_t *low = d->sig + seq * (size_t)K;
+	if (sig) {
+		rp_band_keys(sig, bands, d->p.rows, key);
+		rp_sig_low16(sig, K, low);
+	} else {
+		memset(key, 0, (size_t)bands * sizeof *key);
+		for (int k = 0; k < K; k++) low[k] = (uint16_t)RP_SIG_EMPTY;
+	}
 	uint32_t *top = d->bk[seq / BK_CHUNK] + seq % BK_CHUNK;
-	for (int b = 0; b < d->nbkey; b++) top[(size_t)b * BK_STRIDE] = (uint32_t)(key[b] >> 32);
+	uint16_t *next = d->bk16[seq / BK_CHUNK] + seq % BK_CHUNK;
+	for (int b = 0; b < bands; b++) {
+		top[(size_t)b * BK_STRIDE] = (uint32_t)(key[b] >> 32);
+		next[(size_t)b * BK_STRIDE16] = (uint16_t)(key[b] >> 16);
+	}
 }
 
 typedef struct {
@@ -324,7 +354,7 @@ static void no_spill(rp_dedup *d, size_t seq)
 static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size_t len, rp_error *err)
 {
 	const rp_params *p = &d->p;
-	uint32_t *sig = d->sig + seq * (size_t)p->num_perm;
+	uint32_t *sig = w->sig;
 	d->len[seq] = len;
 	d->content[seq] = 0;
 	d->flags[seq] = 0;
@@ -350,6 +380,7 @@ static int sketch_one(rp_dedup *d, worker *w, size_t seq, const char *text, size
 		d->flags[seq] = DOC_EMPTY;
 		d->content[seq] = XXH3_64bits_withSeed(text, len, p->seed);
 	}
+	keep_sketch(d, seq, d->flags[seq] ? NULL : sig);
 	if (low32) {
 		d->spill_at[seq] = w->spill_used * sizeof *w->spill32; /* relative until flushed */
 		d->spill_n[seq] = (uint32_t)ns;
@@ -378,9 +409,8 @@ static void add_item(void *v, size_t i, int wid)
 	i -= PREFAULT_PIECES;
 	size_t seq = j->base + i;
 	if (j->bad && j->bad[i]) {
-		for (int k = 0; k < d->p.num_perm; k++) d->sig[seq * (size_t)d->p.num_perm + k] = RP_SIG_EMPTY;
 		d->flags[seq] = DOC_BAD;
-		keep_band_keys(d, seq);
+		keep_sketch(d, seq, NULL);
 		d->len[seq] = 0;
 		d->content[seq] = 0;
 		no_spill(d, seq);
@@ -389,7 +419,6 @@ static void add_item(void *v, size_t i, int wid)
 	}
 	rp_error e;
 	j->status[i] = sketch_one(d, &d->workers[wid], seq, j->texts[i], j->lens[i], &e);
-	if (!j->status[i]) keep_band_keys(d, seq);
 	if (j->status[i] && i < j->err_item[wid]) {
 		j->err_item[wid] = i;
 		j->errs[wid] = e;
@@ -520,7 +549,9 @@ static int fetch_shingles(rp_dedup *d, verifier *v, int64_t doc, uint32_t *raw)
 		return fetch_fail(v, RP_EIO, "document %llu changed during the run (its text has other words)",
 		                  (unsigned long long)doc);
 	rp_sketch_tokens(v->tok.hash, v->tok.n, d->p.ngram, d->p.num_perm, d->p.seed, v->sig, raw, d->probes);
-	if (memcmp(v->sig, d->sig + (size_t)doc * K, K * sizeof *v->sig))
+	uint16_t low[RP_MAX_PERM];
+	rp_sig_low16(v->sig, (int)K, low);
+	if (memcmp(low, d->sig + (size_t)doc * K, K * sizeof *low))
 		return fetch_fail(v, RP_EIO, "document %llu changed during the run (its text has other words)",
 		                  (unsigned long long)doc);
 	return 0;
@@ -641,7 +672,7 @@ static int exact_jaccard(rp_dedup *d, verifier *v, size_t a, size_t b, double *j
 static double estimate(const rp_dedup *d, size_t a, size_t b)
 {
 	const size_t K = (size_t)d->p.num_perm;
-	return rp_sig_jaccard(d->sig + a * K, d->sig + b * K, (int)K);
+	return rp_sig16_jaccard(d->sig + a * K, d->sig + b * K, (int)K);
 }
 
 /* The Jaccard used to decide a pair, by the verification mode. */
@@ -728,6 +759,12 @@ static inline uint64_t filter_twice(const uint64_t *seen, uint64_t h)
 	return seen[2 * (h >> 6) + 1] >> (h & 63) & 1;
 }
 
+/* The top 64 - sh bits of the 48 kept of key x, for the filter. */
+static inline uint64_t filter_bits(const uint32_t *top, const uint16_t *next, size_t x, int sh)
+{
+	return sh >= 32 ? top[x] >> (sh - 32) : ((uint64_t)top[x] << 32 | (uint64_t)next[x] << 16) >> sh;
+}
+
 static void band_keys(void *v, size_t i, int wid)
 {
 	(void)wid;
@@ -735,7 +772,7 @@ static void band_keys(void *v, size_t i, int wid)
 	rp_dedup *d = j->d;
 	int band = j->band0 + (int)i;
 	keyed *k = j->keys[i];
-	const size_t K = (size_t)d->p.num_perm, n = d->n, row = (size_t)band * (size_t)d->p.rows;
+	const size_t n = d->n;
 	uint32_t *count = j->count[i];
 	memset(count, 0, 65536 * sizeof *count);
 	const int sh = j->filter_shift;
@@ -749,53 +786,31 @@ static void band_keys(void *v, size_t i, int wid)
 	 * bit sets are megabytes: fetch ahead, or every key waits on memory. */
 	enum { AHEAD = 16 };
 	size_t kept = 0;
-	if (band < d->nbkey && sh >= 32) {
-		/* The top halves kept from sketching, 4 bytes a document in a row,
-		 * hold the filter's bits; the full key is hashed again only for
-		 * the survivors (9% on the scaled corpora). */
-		const int sh32 = sh - 32;
-		for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
-			const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
-			const uint8_t *flags = d->flags + c * BK_CHUNK;
-			size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
-			for (size_t x = 0; x < len; x++) {
-				__builtin_prefetch(seen + 2 * (top[x + AHEAD < len ? x + AHEAD : x] >> sh32 >> 6), 1);
-				if (!flags[x]) filter_add(seen, top[x] >> sh32);
-			}
+	/* The keys kept from sketching, 4 + 2 bytes a document in a row; the
+	 * filter looks at their top halves alone unless it has more than 2^32
+	 * bits (over 2^28 documents). */
+	for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
+		const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
+		const uint16_t *next = d->bk16[c] + (size_t)band * BK_STRIDE16;
+		const uint8_t *flags = d->flags + c * BK_CHUNK;
+		size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
+		for (size_t x = 0; x < len; x++) {
+			__builtin_prefetch(seen + 2 * (filter_bits(top, next, x + AHEAD < len ? x + AHEAD : x, sh) >> 6), 1);
+			if (!flags[x]) filter_add(seen, filter_bits(top, next, x, sh));
 		}
-		for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
-			const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
-			const uint8_t *flags = d->flags + c * BK_CHUNK;
-			size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
-			for (size_t x = 0; x < len; x++) {
-				__builtin_prefetch(seen + 2 * (top[x + AHEAD < len ? x + AHEAD : x] >> sh32 >> 6) + 1);
-				if (flags[x] || !filter_twice(seen, top[x] >> sh32)) continue;
-				k[kept++].seq = c * BK_CHUNK + x;
-			}
-		}
-		for (size_t x = 0; x < kept; x++) {
-			__builtin_prefetch(d->sig + k[x + AHEAD < kept ? x + AHEAD : x].seq * K + row);
-			k[x].key = rp_band_key(d->sig + k[x].seq * K, band, d->p.rows);
-			count[k[x].key >> 48]++;
-		}
-	} else {
-		size_t m = 0;
-		for (size_t s = 0; s < n; s++) {
-			/* the signatures are 512 bytes apart */
-			__builtin_prefetch(d->sig + (s + AHEAD) * K + row);
-			if (d->flags[s]) continue;
-			uint64_t key = rp_band_key(d->sig + s * K, band, d->p.rows);
-			filter_add(seen, key >> sh);
-			k[m].key = key;
-			k[m].seq = s;
-			m++;
-		}
-		for (size_t x = 0; x < m; x++) {
-			__builtin_prefetch(seen + 2 * (k[x + AHEAD < m ? x + AHEAD : x].key >> sh >> 6) + 1);
-			uint64_t twice = filter_twice(seen, k[x].key >> sh);
-			k[kept] = k[x];
-			count[k[x].key >> 48] += twice;
-			kept += twice;
+	}
+	for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
+		const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
+		const uint16_t *next = d->bk16[c] + (size_t)band * BK_STRIDE16;
+		const uint8_t *flags = d->flags + c * BK_CHUNK;
+		size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
+		for (size_t x = 0; x < len; x++) {
+			__builtin_prefetch(seen + 2 * (filter_bits(top, next, x + AHEAD < len ? x + AHEAD : x, sh) >> 6) + 1);
+			if (flags[x] || !filter_twice(seen, filter_bits(top, next, x, sh))) continue;
+			k[kept].seq = c * BK_CHUNK + x;
+			k[kept].key = (uint64_t)top[x] << 32 | (uint64_t)next[x] << 16;
+			count[top[x] >> 16]++;
+			kept++;
 		}
 	}
 	sort_keyed(k, j->tmp[i], kept, count);
@@ -1244,7 +1259,10 @@ static void free_work(rp_dedup *d)
 	for (size_t c = 0; c < d->nbk; c++) rp_free(d->bk[c]);
 	rp_free(d->bk);
 	d->bk = NULL;
-	d->nbk = d->bk_cap = 0;
+	for (size_t c = 0; c < d->nbk; c++) rp_free(d->bk16[c]);
+	rp_free(d->bk16);
+	d->bk16 = NULL;
+	d->nbk = d->bk_cap = d->bk16_cap = 0;
 }
 
 void rp_dedup_release(rp_dedup *d)

@@ -126,6 +126,11 @@ size_t rp_sketch_tokens(const uint64_t *tok, size_t ntok, int n, int K, uint64_t
  * when the CPU has it; both give the same results.  on = 1 keeps them to
  * the portable code (tests; not thread-safe). */
 void rp_sketch_portable(int on);
+/* The low 16 bits of each of a signature's K values, into out. */
+void rp_sig_low16(const uint32_t *sig, int K, uint16_t *out);
+/* rp_sig_jaccard of two signatures kept as rp_sig_low16 gives them: the
+ * share of positions where the low 16 bits agree. */
+double rp_sig16_jaccard(const uint16_t *a, const uint16_t *b, int K);
 /* rp_band_key of bands 0 .. bands - 1 of one signature, into keys. */
 void rp_band_keys(const uint32_t *sig, int bands, int rows, uint64_t *keys);
 

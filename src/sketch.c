@@ -318,6 +318,53 @@ double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K)
 	return K ? (double)eq / K : 0.0;
 }
 
+#ifdef HAVE_AVX512_SKETCH
+#define SIG16_AVX512 "avx512f,avx512bw"
+
+static int have_avx512bw(void)
+{
+	static int have = -1;
+	if (have < 0) have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+	return have && !portable_only;
+}
+
+__attribute__((target(SIG16_AVX512))) static void low16_avx512(const uint32_t *sig, int K, uint16_t *out)
+{
+	for (int i = 0; i < K; i += 16)
+		_mm256_storeu_si256((void *)(out + i), _mm512_cvtepi32_epi16(_mm512_loadu_si512((const void *)(sig + i))));
+}
+
+__attribute__((target(SIG16_AVX512))) static int sig16_equal_avx512(const uint16_t *a, const uint16_t *b, int K)
+{
+	int eq = 0;
+	for (int i = 0; i < K; i += 32)
+		eq += __builtin_popcount(_mm512_cmpeq_epi16_mask(_mm512_loadu_si512((const void *)(a + i)),
+		                                                 _mm512_loadu_si512((const void *)(b + i))));
+	return eq;
+}
+#endif
+
+void rp_sig_low16(const uint32_t *sig, int K, uint16_t *out)
+{
+#ifdef HAVE_AVX512_SKETCH
+	if (K > 0 && K % 16 == 0 && have_avx512bw()) {
+		low16_avx512(sig, K, out);
+		return;
+	}
+#endif
+	for (int i = 0; i < K; i++) out[i] = (uint16_t)sig[i];
+}
+
+double rp_sig16_jaccard(const uint16_t *a, const uint16_t *b, int K)
+{
+#ifdef HAVE_AVX512_SKETCH
+	if (K > 0 && K % 32 == 0 && have_avx512bw()) return (double)sig16_equal_avx512(a, b, K) / K;
+#endif
+	int eq = 0;
+	for (int i = 0; i < K; i++) eq += a[i] == b[i];
+	return K ? (double)eq / K : 0.0;
+}
+
 double rp_set_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
 	if (na == 0 && nb == 0) return 1.0;

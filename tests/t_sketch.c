@@ -281,9 +281,21 @@ static void test_sig_jaccard_paths(void)
 			b[i] = next() % 3 ? a[i] : (uint32_t)next();
 			eq += a[i] == b[i];
 		}
+		/* kept as 16 bits: positions equal there, some only there */
+		uint16_t a16[1024], b16[1024], want[1024];
+		int eq16 = 0;
+		for (int i = 0; i < K; i++) {
+			if (a[i] != b[i] && next() % 4 == 0) b[i] = a[i] ^ (uint32_t)(1 + next() % 65535) << 16;
+			want[i] = (uint16_t)a[i];
+			eq16 += (uint16_t)a[i] == (uint16_t)b[i];
+		}
 		for (int portable = 0; portable < 2; portable++) {
 			rp_sketch_portable(portable);
 			bad += rp_sig_jaccard(a, b, K) != (double)eq / K;
+			rp_sig_low16(a, K, a16);
+			rp_sig_low16(b, K, b16);
+			bad += memcmp(a16, want, (size_t)K * sizeof *a16) != 0;
+			bad += rp_sig16_jaccard(a16, b16, K) != (double)eq16 / K;
 		}
 		rp_sketch_portable(0);
 	}

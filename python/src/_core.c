@@ -28,7 +28,7 @@
 #include "reprint.h"
 
 #define BATCH_DOCS 8192
-#define BATCH_BYTES (8u << 20)
+#define BATCH_BYTES (2u << 20) /* as the command's (cli/input.h): fewer fresh pages */
 
 static PyObject *ReprintError;   /* ValueError */
 static PyObject *ReprintIOError; /* ReprintError and OSError */

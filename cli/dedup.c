@@ -444,13 +444,15 @@ static void write_results(line_buf *b, const record_meta *meta, const result *re
 }
 
 /* Result lines formatted in parallel, a chunk of records each, then written
- * in order by the calling thread. */
-enum { OUT_CHUNK = 16384 };
+ * in order by the calling thread.  Chunks of up to OUT_CHUNK records, at least
+ * four per thread when there are enough records (fewer, larger ones left one
+ * thread with twice the other's share on 100 MB: 3.1 ms instead of 2.5). */
+enum { OUT_CHUNK = 16384, OUT_CHUNK_MIN = 1024 };
 typedef struct {
 	const record_meta *meta;
 	const result *res;
 	const dedup_index *dx;
-	uint64_t lo;           /* the round's first record */
+	uint64_t lo, chunk;    /* the round's first record; records a chunk */
 	line_buf buf[64];      /* per chunk: its lines (kept from round to round) */
 	size_t kept[64], removed[64];
 } out_round;
@@ -459,12 +461,12 @@ static void format_chunk(void *v, size_t i, int wid)
 {
 	(void)wid;
 	out_round *o = v;
-	uint64_t lo = o->lo + i * OUT_CHUNK, hi = lo + OUT_CHUNK < o->meta->n ? lo + OUT_CHUNK : o->meta->n;
+	uint64_t lo = o->lo + i * o->chunk, hi = lo + o->chunk < o->meta->n ? lo + o->chunk : o->meta->n;
 	o->buf[i].len = o->kept[i] = o->removed[i] = 0;
 	write_results(&o->buf[i], o->meta, o->res, o->dx, lo, hi, &o->kept[i], &o->removed[i]);
 }
 
-/* All result lines into f, in input order, formatted OUT_CHUNK records a
+/* All result lines into f, in input order, formatted a chunk of records a
  * piece: on the pool with two threads or more (the output was a tenth of a
  * -j2 run on 1.1 GB).  0, or -1 when out of memory. */
 static int write_all_results(FILE *f, rp_pool *pool, const record_meta *meta, const result *res,
@@ -475,9 +477,11 @@ static int write_all_results(FILE *f, rp_pool *pool, const record_meta *meta, co
 	out_round *o = calloc(1, sizeof *o);
 	if (!o) return -1;
 	o->meta = meta, o->res = res, o->dx = dx;
+	o->chunk = (meta->n + per_round - 1) / per_round;
+	o->chunk = o->chunk < OUT_CHUNK_MIN ? OUT_CHUNK_MIN : o->chunk > OUT_CHUNK ? OUT_CHUNK : o->chunk;
 	int rc = 0;
-	for (uint64_t lo = 0; lo < meta->n && !rc; lo += per_round * OUT_CHUNK) {
-		size_t nchunks = (size_t)((meta->n - lo + OUT_CHUNK - 1) / OUT_CHUNK);
+	for (uint64_t lo = 0; lo < meta->n && !rc; lo += per_round * o->chunk) {
+		size_t nchunks = (size_t)((meta->n - lo + o->chunk - 1) / o->chunk);
 		if (nchunks > per_round) nchunks = per_round;
 		o->lo = lo;
 		rp_pool_run(pool, nchunks, format_chunk, o);

@@ -443,55 +443,76 @@ static void write_results(line_buf *b, const record_meta *meta, const result *re
 	}
 }
 
-/* Result lines formatted in parallel, a chunk of records each, then written
- * in order by the calling thread.  Chunks of up to OUT_CHUNK records, at least
- * four per thread when there are enough records (fewer, larger ones left one
- * thread with twice the other's share on 100 MB: 3.1 ms instead of 2.5). */
-enum { OUT_CHUNK = 16384, OUT_CHUNK_MIN = 1024 };
+/* Result lines formatted in parallel, OUT_CHUNK records a piece and
+ * OUT_PER_THREAD pieces a thread in a round, into two sets of buffers used in
+ * turn: while the pool formats one round, the calling thread first writes the
+ * last (rp_pool_side), so only the last round's writing is left after the
+ * formatting, and the buffers, reused, stay small (all the lines of 100 MB
+ * held at once had been 4.7 MB of fresh memory, a page fault per 4 KB). */
+enum { OUT_CHUNK = 2048, OUT_PER_THREAD = 2, OUT_MAX = 64 };
 typedef struct {
 	const record_meta *meta;
 	const result *res;
 	const dedup_index *dx;
-	uint64_t lo, chunk;    /* the round's first record; records a chunk */
-	line_buf buf[64];      /* per chunk: its lines (kept from round to round) */
-	size_t kept[64], removed[64];
-} out_round;
+	uint64_t lo;                   /* the round's first record */
+	int set;                       /* the set of buffers being formatted */
+	line_buf buf[2][OUT_MAX];      /* per set and chunk: its lines */
+	size_t kept[2][OUT_MAX], removed[2][OUT_MAX];
+	/* the writing of the other set */
+	FILE *f;
+	size_t pending;                /* its chunks */
+	size_t kept_total, removed_total;
+	int rc;                        /* -1 once a buffer could not grow */
+} out_rounds;
 
 static void format_chunk(void *v, size_t i, int wid)
 {
 	(void)wid;
-	out_round *o = v;
-	uint64_t lo = o->lo + i * o->chunk, hi = lo + o->chunk < o->meta->n ? lo + o->chunk : o->meta->n;
-	o->buf[i].len = o->kept[i] = o->removed[i] = 0;
-	write_results(&o->buf[i], o->meta, o->res, o->dx, lo, hi, &o->kept[i], &o->removed[i]);
+	out_rounds *o = v;
+	uint64_t lo = o->lo + i * OUT_CHUNK, hi = lo + OUT_CHUNK < o->meta->n ? lo + OUT_CHUNK : o->meta->n;
+	line_buf *b = &o->buf[o->set][i];
+	b->len = o->kept[o->set][i] = o->removed[o->set][i] = 0;
+	write_results(b, o->meta, o->res, o->dx, lo, hi, &o->kept[o->set][i], &o->removed[o->set][i]);
 }
 
-/* All result lines into f, in input order, formatted a chunk of records a
- * piece: on the pool with two threads or more (the output was a tenth of a
- * -j2 run on 1.1 GB).  0, or -1 when out of memory. */
+/* Write the chunks of the set not being formatted, in order. */
+static void write_pending(void *v)
+{
+	out_rounds *o = v;
+	int set = o->set ^ 1;
+	for (size_t i = 0; i < o->pending; i++) {
+		if (o->buf[set][i].failed) o->rc = -1;
+		else if (!o->rc) fwrite(o->buf[set][i].p, 1, o->buf[set][i].len, o->f);
+		o->kept_total += o->kept[set][i], o->removed_total += o->removed[set][i];
+	}
+	o->pending = 0;
+}
+
+/* All result lines into f, in input order: on the pool with two threads or
+ * more (the output was a tenth of a -j2 run on 1.1 GB).  0, or -1 when out of
+ * memory. */
 static int write_all_results(FILE *f, rp_pool *pool, const record_meta *meta, const result *res,
                              const dedup_index *dx, size_t *kept, size_t *removed)
 {
 	int threads = rp_pool_size(pool);
-	size_t per_round = (size_t)(threads * 4 < 64 ? threads * 4 : 64);
-	out_round *o = calloc(1, sizeof *o);
+	size_t per_round = (size_t)threads * OUT_PER_THREAD < OUT_MAX ? (size_t)threads * OUT_PER_THREAD : OUT_MAX;
+	out_rounds *o = calloc(1, sizeof *o);
 	if (!o) return -1;
-	o->meta = meta, o->res = res, o->dx = dx;
-	o->chunk = (meta->n + per_round - 1) / per_round;
-	o->chunk = o->chunk < OUT_CHUNK_MIN ? OUT_CHUNK_MIN : o->chunk > OUT_CHUNK ? OUT_CHUNK : o->chunk;
-	int rc = 0;
-	for (uint64_t lo = 0; lo < meta->n && !rc; lo += per_round * o->chunk) {
-		size_t nchunks = (size_t)((meta->n - lo + o->chunk - 1) / o->chunk);
+	o->meta = meta, o->res = res, o->dx = dx, o->f = f;
+	for (uint64_t lo = 0; lo < meta->n && !o->rc; lo += per_round * OUT_CHUNK) {
+		size_t nchunks = (size_t)((meta->n - lo + OUT_CHUNK - 1) / OUT_CHUNK);
 		if (nchunks > per_round) nchunks = per_round;
 		o->lo = lo;
+		if (o->pending) rp_pool_side(pool, write_pending, o);
 		rp_pool_run(pool, nchunks, format_chunk, o);
-		for (size_t i = 0; i < nchunks; i++) {
-			if (o->buf[i].failed) rc = -1;
-			else if (!rc) fwrite(o->buf[i].p, 1, o->buf[i].len, f);
-			*kept += o->kept[i], *removed += o->removed[i];
-		}
+		o->pending = nchunks;
+		o->set ^= 1;
 	}
-	for (size_t i = 0; i < 64; i++) free(o->buf[i].p);
+	write_pending(o); /* the last round's */
+	*kept += o->kept_total, *removed += o->removed_total;
+	int rc = o->rc;
+	for (int set = 0; set < 2; set++)
+		for (size_t i = 0; i < OUT_MAX; i++) free(o->buf[set][i].p);
 	free(o);
 	return rc;
 }

@@ -37,6 +37,9 @@ typedef struct {
 } out_file;
 int out_open(out_file *o, const char *path);
 int out_commit(out_file *o); /* flush, fsync, rename; 0 or -1 (message printed) */
+/* Start writing what o holds so far to the disk, without waiting, so that the
+ * commit's fsync has less to wait for: a temporary file only; advice. */
+void out_writeback(out_file *o);
 /* Commit several outputs together: all are written and closed before any is
  * renamed into place, so one failing output leaves none of them. */
 int out_commit_all(out_file **o, size_t n);

@@ -117,6 +117,12 @@ int out_open(out_file *o, const char *path)
 	return 0;
 }
 
+void out_writeback(out_file *o)
+{
+	if (!o->f || !o->tmp || fflush(o->f)) return; /* a failed flush is reported by the commit */
+	sync_file_range(fileno(o->f), 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 /* Phase one of a commit: flush, fsync and close; the temporary file stays. */
 static int out_close(out_file *o)
 {

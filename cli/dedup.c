@@ -459,7 +459,7 @@ typedef struct {
 	line_buf buf[2][OUT_MAX];      /* per set and chunk: its lines */
 	size_t kept[2][OUT_MAX], removed[2][OUT_MAX];
 	/* the writing of the other set */
-	FILE *f;
+	out_file *out;
 	size_t pending;                /* its chunks */
 	size_t kept_total, removed_total;
 	int rc;                        /* -1 once a buffer could not grow */
@@ -482,23 +482,24 @@ static void write_pending(void *v)
 	int set = o->set ^ 1;
 	for (size_t i = 0; i < o->pending; i++) {
 		if (o->buf[set][i].failed) o->rc = -1;
-		else if (!o->rc) fwrite(o->buf[set][i].p, 1, o->buf[set][i].len, o->f);
+		else if (!o->rc) fwrite(o->buf[set][i].p, 1, o->buf[set][i].len, o->out->f);
 		o->kept_total += o->kept[set][i], o->removed_total += o->removed[set][i];
 	}
+	if (o->pending) out_writeback(o->out); /* the fsync at the end waits for less */
 	o->pending = 0;
 }
 
-/* All result lines into f, in input order: on the pool with two threads or
+/* All result lines into out, in input order: on the pool with two threads or
  * more (the output was a tenth of a -j2 run on 1.1 GB).  0, or -1 when out of
  * memory. */
-static int write_all_results(FILE *f, rp_pool *pool, const record_meta *meta, const result *res,
+static int write_all_results(out_file *out, rp_pool *pool, const record_meta *meta, const result *res,
                              const dedup_index *dx, size_t *kept, size_t *removed)
 {
 	int threads = rp_pool_size(pool);
 	size_t per_round = (size_t)threads * OUT_PER_THREAD < OUT_MAX ? (size_t)threads * OUT_PER_THREAD : OUT_MAX;
 	out_rounds *o = calloc(1, sizeof *o);
 	if (!o) return -1;
-	o->meta = meta, o->res = res, o->dx = dx, o->f = f;
+	o->meta = meta, o->res = res, o->dx = dx, o->out = out;
 	for (uint64_t lo = 0; lo < meta->n && !o->rc; lo += per_round * OUT_CHUNK) {
 		size_t nchunks = (size_t)((meta->n - lo + OUT_CHUNK - 1) / OUT_CHUNK);
 		if (nchunks > per_round) nchunks = per_round;
@@ -620,7 +621,7 @@ int cmd_dedup(int argc, char **argv)
 
 	/* Results, in input order. */
 	size_t kept_n = 0, removed_n = 0, clusters = 0;
-	if (write_all_results(out.f, pool, &meta, res, dx, &kept_n, &removed_n)) { cli_error("out of memory"); goto done; }
+	if (write_all_results(&out, pool, &meta, res, dx, &kept_n, &removed_n)) { cli_error("out of memory"); goto done; }
 	/* Clusters with at least one duplicate. */
 	{
 		const uint64_t *pa, *pb;

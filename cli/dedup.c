@@ -518,6 +518,27 @@ static int write_all_results(out_file *out, rp_pool *pool, const record_meta *me
 	return rc;
 }
 
+/* Every record's result from the library, a chunk a pool item (the array's
+ * fresh pages are faulted in by all threads). */
+enum { GET_CHUNK = 8192 };
+typedef struct {
+	rp_dedup *d;
+	result *res;
+	uint64_t n;
+} get_job;
+
+static void get_results(void *v, size_t i, int wid)
+{
+	(void)wid;
+	get_job *g = v;
+	uint64_t hi = (i + 1) * GET_CHUNK < g->n ? (i + 1) * GET_CHUNK : g->n;
+	for (uint64_t s = i * GET_CHUNK; s < hi; s++) {
+		rp_dedup_result r;
+		rp_dedup_get(g->d, s, &r);
+		g->res[s] = (result){r.cluster, r.cluster, (float)r.similarity, -1.0f, (uint8_t)r.duplicate};
+	}
+}
+
 static void *release_main(void *d)
 {
 	rp_dedup_release(d);
@@ -602,11 +623,8 @@ int cmd_dedup(int argc, char **argv)
 		          now_seconds() - t_read);
 	res = malloc((meta.n ? meta.n : 1) * sizeof *res);
 	if (!res) { cli_error("out of memory"); goto done; }
-	for (uint64_t s = 0; s < meta.n; s++) {
-		rp_dedup_result r;
-		rp_dedup_get(d, s, &r);
-		res[s] = (result){r.cluster, r.cluster, (float)r.similarity, -1.0f, (uint8_t)r.duplicate};
-	}
+	get_job gj = {d, res, meta.n};
+	rp_pool_run(pool, (meta.n + GET_CHUNK - 1) / GET_CHUNK, get_results, &gj);
 	if (ru) {
 		if (rp_reuse_finish(ru, &err)) { cli_rp_error(&err); goto done; }
 		if (apply_containment(d, ru, o.containment, res, meta.n)) goto done;

@@ -282,6 +282,8 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err);
 size_t rp_dedup_count(const rp_dedup *d);
 /* Text length in bytes of document seq (0 for a bad record). */
 uint64_t rp_dedup_length(const rp_dedup *d, uint64_t seq);
+/* Document seq's cluster after rp_dedup_finish; safe from several threads
+ * at once. */
 void rp_dedup_get(const rp_dedup *d, uint64_t seq, rp_dedup_result *res);
 /* Verified pairs (a < b by seq) that joined clusters, in order of (a, b). */
 size_t rp_dedup_pairs(const rp_dedup *d, const uint64_t **a, const uint64_t **b, const double **jaccard);

@@ -1204,18 +1204,23 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 		if ((rc = wk.rc)) goto fail;
 	}
 
+	/* Every document's parent made its root, in one pass: a parent is never
+	 * above its child (unite keeps the lower root, find halves paths), so
+	 * parent[i]'s parent is a root by the time i is reached.  The loops below
+	 * and rp_dedup_get then read roots in order instead of walking paths. */
+	for (size_t i = 0; i < n; i++) d->parent[i] = d->parent[d->parent[i]];
 	/* Representatives and similarities. */
 	for (size_t i = 0; i < n; i++) d->rep[i] = (uint32_t)i;
 	if (d->p.keep_longest) {
 		for (size_t i = 0; i < n; i++) {
-			uint32_t root = find(d->parent, (uint32_t)i), best = d->rep[root];
+			uint32_t root = d->parent[i], best = d->rep[root];
 			if (d->len[i] > d->len[best]) d->rep[root] = (uint32_t)i;
 		}
 	}
 	/* Similarity to the representative: exact in EXACT mode, else estimated. */
 	if (d->p.verify == RP_VERIFY_EXACT && cache_grow(&d->cache, n / 32)) goto nomem;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t rep = d->rep[find(d->parent, (uint32_t)i)];
+		uint32_t rep = d->rep[d->parent[i]];
 		double j = 1.0;
 		if (rep != i && d->flags[i] != DOC_EMPTY) {
 			if (d->p.verify == RP_VERIFY_EXACT) {
@@ -1266,7 +1271,7 @@ void rp_dedup_get(const rp_dedup *d, uint64_t seq, rp_dedup_result *res)
 		res->similarity = 0.0;
 		return;
 	}
-	uint32_t rep = d->rep[find(d->parent, (uint32_t)seq)];
+	uint32_t rep = d->rep[find_ro(d->parent, (uint32_t)seq)]; /* read only: threads may ask at once */
 	res->cluster = rep;
 	res->duplicate = rep != seq;
 	res->similarity = d->similarity[seq];

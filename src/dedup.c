@@ -773,10 +773,26 @@ static inline uint64_t filter_twice(const uint64_t *seen, uint64_t h)
 	return seen[2 * (h >> 6) + 1] >> (h & 63) & 1;
 }
 
-/* The top 64 - sh bits of the 48 kept of key x, for the filter. */
-static inline uint64_t filter_bits(const uint32_t *top, const uint16_t *next, size_t x, int sh)
+/* One band's kept keys in one chunk: their top 32 and next 16 bits, the
+ * documents' flags, and how many documents. */
+typedef struct {
+	const uint32_t *top;
+	const uint16_t *next;
+	const uint8_t *flags;
+	size_t len;
+} key_chunk;
+
+static inline key_chunk band_chunk(const rp_dedup *d, int band, size_t c)
 {
-	return sh >= 32 ? top[x] >> (sh - 32) : ((uint64_t)top[x] << 32 | (uint64_t)next[x] << 16) >> sh;
+	size_t left = d->n - c * BK_CHUNK;
+	return (key_chunk){d->bk[c] + (size_t)band * BK_STRIDE, d->bk16[c] + (size_t)band * BK_STRIDE16,
+	                   d->flags + c * BK_CHUNK, left < BK_CHUNK ? left : BK_CHUNK};
+}
+
+/* The top 64 - sh bits of the 48 kept of key x, for the filter. */
+static inline uint64_t filter_bits(const key_chunk *kc, size_t x, int sh)
+{
+	return sh >= 32 ? kc->top[x] >> (sh - 32) : ((uint64_t)kc->top[x] << 32 | (uint64_t)kc->next[x] << 16) >> sh;
 }
 
 static void band_keys(void *v, size_t i, int wid)
@@ -804,26 +820,20 @@ static void band_keys(void *v, size_t i, int wid)
 	 * filter looks at their top halves alone unless it has more than 2^32
 	 * bits (over 2^28 documents). */
 	for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
-		const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
-		const uint16_t *next = d->bk16[c] + (size_t)band * BK_STRIDE16;
-		const uint8_t *flags = d->flags + c * BK_CHUNK;
-		size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
-		for (size_t x = 0; x < len; x++) {
-			__builtin_prefetch(seen + 2 * (filter_bits(top, next, x + AHEAD < len ? x + AHEAD : x, sh) >> 6), 1);
-			if (!flags[x]) filter_add(seen, filter_bits(top, next, x, sh));
+		const key_chunk kc = band_chunk(d, band, c);
+		for (size_t x = 0; x < kc.len; x++) {
+			__builtin_prefetch(seen + 2 * (filter_bits(&kc, x + AHEAD < kc.len ? x + AHEAD : x, sh) >> 6), 1);
+			if (!kc.flags[x]) filter_add(seen, filter_bits(&kc, x, sh));
 		}
 	}
 	for (size_t c = 0; c < d->nbk && c * BK_CHUNK < n; c++) {
-		const uint32_t *top = d->bk[c] + (size_t)band * BK_STRIDE;
-		const uint16_t *next = d->bk16[c] + (size_t)band * BK_STRIDE16;
-		const uint8_t *flags = d->flags + c * BK_CHUNK;
-		size_t len = n - c * BK_CHUNK < BK_CHUNK ? n - c * BK_CHUNK : BK_CHUNK;
-		for (size_t x = 0; x < len; x++) {
-			__builtin_prefetch(seen + 2 * (filter_bits(top, next, x + AHEAD < len ? x + AHEAD : x, sh) >> 6) + 1);
-			if (flags[x] || !filter_twice(seen, filter_bits(top, next, x, sh))) continue;
+		const key_chunk kc = band_chunk(d, band, c);
+		for (size_t x = 0; x < kc.len; x++) {
+			__builtin_prefetch(seen + 2 * (filter_bits(&kc, x + AHEAD < kc.len ? x + AHEAD : x, sh) >> 6) + 1);
+			if (kc.flags[x] || !filter_twice(seen, filter_bits(&kc, x, sh))) continue;
 			k[kept].seq = c * BK_CHUNK + x;
-			k[kept].key = (uint64_t)top[x] << 32 | (uint64_t)next[x] << 16;
-			count[top[x] >> 16]++;
+			k[kept].key = (uint64_t)kc.top[x] << 32 | (uint64_t)kc.next[x] << 16;
+			count[kc.top[x] >> 16]++;
 			kept++;
 		}
 	}

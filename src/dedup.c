@@ -273,7 +273,7 @@ static void prefault(void *p, size_t bytes)
 }
 
 /* Chunks of band keys for documents up to need (faulted in by the batch's
- * job: prefault_bkeys). */
+ * job: add_item). */
 static int grow_bkeys(rp_dedup *d, size_t need)
 {
 	const size_t bands = (size_t)d->p.bands;

@@ -8,6 +8,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -Isrc
 LDLIBS  := -lutf8proc -lxxhash -lisal -lzstd -lz -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN    := -fsanitize=thread
 
 LIB_SRC := $(sort $(wildcard src/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
@@ -16,6 +17,8 @@ LIB_OBJ := $(LIB_SRC:src/%.c=build/obj/%.o)
 CLI_OBJ := $(CLI_SRC:cli/%.c=build/obj/cli_%.o)
 SAN_LIB_OBJ := $(LIB_SRC:src/%.c=build/san/%.o)
 SAN_CLI_OBJ := $(CLI_SRC:cli/%.c=build/san/cli_%.o)
+TSAN_LIB_OBJ := $(LIB_SRC:src/%.c=build/tsan/%.o)
+TSAN_CLI_OBJ := $(CLI_SRC:cli/%.c=build/tsan/cli_%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=build/san/%)
 
 .PHONY: all deps test demo bench fuzz install clean
@@ -47,11 +50,19 @@ build/san/reprint: $(SAN_CLI_OBJ) build/san/libreprint.a
 build/san/t_%: tests/t_%.c $(wildcard tests/*.h) build/san/libreprint.a
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Itests -o $@ $< build/san/libreprint.a $(LDLIBS)
 
-build/obj build/san:
+# ThreadSanitizer build of the command (tests/cli_threads.sh runs it).
+build/tsan/%.o: src/%.c include/reprint.h $(wildcard src/*.h) | build/tsan
+	$(CC) $(WARN) -O1 -g $(TSAN) $(CPPFLAGS) -c $< -o $@
+build/tsan/cli_%.o: cli/%.c include/reprint.h $(wildcard cli/*.h) | build/tsan
+	$(CC) $(WARN) -O1 -g $(TSAN) $(CPPFLAGS) -c $< -o $@
+build/tsan/reprint: $(TSAN_CLI_OBJ) $(TSAN_LIB_OBJ)
+	$(CC) $(TSAN) -o $@ $(TSAN_CLI_OBJ) $(TSAN_LIB_OBJ) $(LDLIBS)
+
+build/obj build/san build/tsan:
 	mkdir -p $@
 
 test: deps
-	@$(MAKE) --no-print-directory build/san/reprint $(TEST_BIN) build/reprint
+	@$(MAKE) --no-print-directory build/san/reprint build/tsan/reprint $(TEST_BIN) build/reprint
 	@sh tests/run.sh $(TEST_BIN)
 
 demo: deps

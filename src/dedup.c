@@ -259,11 +259,10 @@ static int grow_docs(rp_dedup *d, size_t need)
 static void prefault(void *p, size_t bytes)
 {
 #ifdef MADV_POPULATE_WRITE
-	static uintptr_t page;
-	if (!page) {
-		long ps = sysconf(_SC_PAGESIZE);
-		page = ps > 0 ? (uintptr_t)ps : 4096;
-	}
+	/* asked every time (a read of the auxiliary vector): a static cache of
+	 * it, filled by whichever thread came first, was a data race */
+	long ps = sysconf(_SC_PAGESIZE);
+	const uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096;
 	if (bytes < 2 * page) return;
 	uintptr_t a = (uintptr_t)p & ~(page - 1), e = ((uintptr_t)p + bytes + page - 1) & ~(page - 1);
 	madvise((void *)a, e - a, MADV_POPULATE_WRITE);

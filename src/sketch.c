@@ -168,16 +168,12 @@ __attribute__((target(SKETCH_AVX512))) static void densify_avx512(uint32_t *sig,
 
 static int portable_only; /* rp_sketch_portable: tests */
 
+/* The CPU checks read what libgcc found at start-up (as vbmi2_strings in
+ * reader.c does): nothing to cache, nothing for threads to race on. */
 static int have_avx512(void)
 {
-	static int have = -1; /* racing threads store the same value */
-	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-	if (h < 0) {
-		h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-		    __builtin_cpu_supports("avx512vl");
-		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
-	}
-	return h && !portable_only;
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512vl") && !portable_only;
 }
 #endif
 
@@ -326,13 +322,7 @@ double rp_sig_jaccard(const uint32_t *a, const uint32_t *b, int K)
 
 static int have_avx512bw(void)
 {
-	static int have = -1; /* racing threads store the same value */
-	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-	if (h < 0) {
-		h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
-	}
-	return h && !portable_only;
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && !portable_only;
 }
 
 __attribute__((target(SIG16_AVX512))) static void low16_avx512(const uint32_t *sig, int K, uint16_t *out)

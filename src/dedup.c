@@ -708,31 +708,40 @@ static int cmp_keyed(const void *a, const void *b)
 }
 
 /* Sort (key, seq) pairs, given in seq order, by key then seq, in place (tmp:
- * n pairs of scratch).  count[h] holds how many keys have top 16 bits h.  A
- * stable scatter by the top 8 bits into tmp, then one by the top 16 back into
- * a: each writes through at most 256 cursors at a time, which a single
- * scatter through 65,536 cursors (a TLB miss per key on large inputs) does
- * not.  Then each bucket (n / 65536 keys on average: band keys are hashes)
- * by a stable insertion sort on the key, or qsort when a bucket is large. */
+ * n pairs of scratch, count: 65,536 counters of scratch).  The keys go into
+ * about n buckets by their top B bits (8 <= B <= 16): a stable scatter by the
+ * top 8 bits into tmp, then one by the top B back into a (each writes through
+ * at most 256 cursors at a time, which a single scatter through 65,536
+ * cursors, a TLB miss per key on large inputs, does not).  Then each bucket
+ * (a key or two on average: band keys are hashes) by a stable insertion sort
+ * on the key, or qsort when a bucket is large.  Buckets sized to n, not
+ * always 65,536: most bands keep a few thousand keys, and three passes over
+ * 65,536 counters had been most of the sort. */
 static void sort_keyed(keyed *a, keyed *tmp, size_t n, uint32_t *count)
 {
+	int B = 8;
+	while (B < 16 && ((size_t)1 << B) < n) B++;
+	const size_t nb = (size_t)1 << B, per_top = nb >> 8;
+	const int shift = 64 - B;
+	memset(count, 0, nb * sizeof *count);
+	for (size_t i = 0; i < n; i++) count[a[i].key >> shift]++;
 	uint32_t top[256], sum = 0;
 	for (size_t t = 0; t < 256; t++) {
 		uint32_t c = 0;
-		for (size_t h = t << 8; h < (t + 1) << 8; h++) c += count[h];
+		for (size_t h = t * per_top; h < (t + 1) * per_top; h++) c += count[h];
 		top[t] = sum;
 		sum += c;
 	}
 	sum = 0;
-	for (size_t h = 0; h < 65536; h++) {
+	for (size_t h = 0; h < nb; h++) {
 		uint32_t c = count[h];
 		count[h] = sum;
 		sum += c;
 	}
 	for (size_t i = 0; i < n; i++) tmp[top[a[i].key >> 56]++] = a[i];
-	for (size_t i = 0; i < n; i++) a[count[tmp[i].key >> 48]++] = tmp[i];
+	for (size_t i = 0; i < n; i++) a[count[tmp[i].key >> shift]++] = tmp[i];
 	/* count[h] is now the end of bucket h */
-	for (size_t h = 0, lo = 0; h < 65536; lo = count[h++]) {
+	for (size_t h = 0, lo = 0; h < nb; lo = count[h++]) {
 		size_t hi = count[h];
 		if (hi - lo > 32) {
 			qsort(a + lo, hi - lo, sizeof *a, cmp_keyed);
@@ -802,8 +811,6 @@ static void band_keys(void *v, size_t i, int wid)
 	int band = j->band0 + (int)i;
 	keyed *k = j->keys[i];
 	const size_t n = d->n;
-	uint32_t *count = j->count[i];
-	memset(count, 0, 65536 * sizeof *count);
 	const int sh = j->filter_shift;
 	const size_t words = ((size_t)1 << (64 - sh)) / 64;
 	uint64_t *seen = j->seen[i];
@@ -832,11 +839,10 @@ static void band_keys(void *v, size_t i, int wid)
 			if (kc.flags[x] || !filter_twice(seen, filter_bits(&kc, x, sh))) continue;
 			k[kept].seq = c * BK_CHUNK + x;
 			k[kept].key = (uint64_t)kc.top[x] << 32 | (uint64_t)kc.next[x] << 16;
-			count[kc.top[x] >> 16]++;
 			kept++;
 		}
 	}
-	sort_keyed(k, j->tmp[i], kept, count);
+	sort_keyed(k, j->tmp[i], kept, j->count[i]);
 	j->nkeys[i] = kept;
 }
 

@@ -1114,6 +1114,34 @@ out:
 	return rc;
 }
 
+/* Documents [c * SIM_CHUNK, (c + 1) * SIM_CHUNK): the similarity to their
+ * representative (rc[c]: the first failure of an exact check, or 0). */
+enum { SIM_CHUNK = 4096 };
+typedef struct {
+	rp_dedup *d;
+	int *rc;
+} sim_job;
+
+static void similarity_chunk(void *v, size_t c, int wid)
+{
+	sim_job *s = v;
+	rp_dedup *d = s->d;
+	size_t lo = c * SIM_CHUNK, hi = lo + SIM_CHUNK < d->n ? lo + SIM_CHUNK : d->n;
+	s->rc[c] = 0;
+	for (size_t i = lo; i < hi; i++) {
+		uint32_t rep = d->rep[d->parent[i]];
+		double j = 1.0;
+		if (rep != i && d->flags[i] != DOC_EMPTY) {
+			if (d->p.verify == RP_VERIFY_EXACT) {
+				if ((s->rc[c] = exact_jaccard(d, &d->ver[wid], rep, i, &j))) return;
+			} else {
+				j = estimate(d, i, rep);
+			}
+		}
+		d->similarity[i] = (float)j;
+	}
+}
+
 rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 {
 	if (d->finished) return RP_OK;
@@ -1232,19 +1260,24 @@ rp_status rp_dedup_finish(rp_dedup *d, rp_error *err)
 			if (d->len[i] > d->len[best]) d->rep[root] = (uint32_t)i;
 		}
 	}
-	/* Similarity to the representative: exact in EXACT mode, else estimated. */
+	/* Similarity to the representative: exact in EXACT mode, else estimated;
+	 * on the pool (the signatures read are cache misses). */
 	if (d->p.verify == RP_VERIFY_EXACT && cache_grow(&d->cache, n / 32)) goto nomem;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t rep = d->rep[d->parent[i]];
-		double j = 1.0;
-		if (rep != i && d->flags[i] != DOC_EMPTY) {
-			if (d->p.verify == RP_VERIFY_EXACT) {
-				if ((rc = exact_jaccard(d, &d->ver[0], rep, i, &j))) goto fail;
-			} else {
-				j = estimate(d, i, rep);
-			}
+	{
+		const size_t nchunks = (n + SIM_CHUNK - 1) / SIM_CHUNK;
+		sim_job sj = {d, rp_malloc_array(nchunks ? nchunks : 1, sizeof *sj.rc)};
+		if (!sj.rc) goto nomem;
+		rp_pool_run(d->pool, nchunks, similarity_chunk, &sj);
+		/* A failed chunk again, alone, so that the error reported is the
+		 * first one in document order whichever thread met it first. */
+		for (size_t c = 0; c < nchunks && !rc; c++) {
+			if (!sj.rc[c]) continue;
+			for (int w = 0; w < d->nworkers; w++) d->ver[w].failed = 0;
+			similarity_chunk(&sj, c, 0);
+			rc = sj.rc[c];
 		}
-		d->similarity[i] = (float)j;
+		rp_free(sj.rc);
+		if (rc) goto fail;
 	}
 	if (sort_pairs(d)) goto nomem;
 	d->finished = 1;

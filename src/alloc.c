@@ -37,6 +37,14 @@ void *rp_realloc_array(void *p, size_t nmemb, size_t size)
 	return rp_realloc(p, nmemb * size);
 }
 
+char *rp_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = rp_malloc(n);
+	if (p) memcpy(p, s, n);
+	return p;
+}
+
 int rp_grow(void **ptr, size_t *cap, size_t need, size_t elsize)
 {
 	if (need <= *cap) return 0;

@@ -493,12 +493,11 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 	ix->lock_fd = -1;
 	ix->mode = mode;
 	int rc = 0;
-	ix->dir = rp_malloc(strlen(dir) + 1);
+	ix->dir = rp_strdup(dir);
 	if (!ix->dir) {
 		rp_free(ix);
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
-	strcpy(ix->dir, dir);
 	if (mode == RP_INDEX_WRITE) {
 		char *lock = path_join(dir, "LOCK");
 		if (!lock) {

@@ -14,6 +14,8 @@ void rp_free(void *ptr);
 /* Overflow-checked nmemb * size; NULL on overflow or failure. */
 void *rp_malloc_array(size_t nmemb, size_t size);
 void *rp_realloc_array(void *ptr, size_t nmemb, size_t size);
+/* A copy of the string s (rp_free it); NULL when out of memory. */
+char *rp_strdup(const char *s);
 /* Grow *ptr (element size elsize) so that it holds at least need elements;
  * capacity grows geometrically.  Returns 0 or RP_ENOMEM (ptr untouched). */
 int rp_grow(void **ptr, size_t *cap, size_t need, size_t elsize);

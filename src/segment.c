@@ -278,10 +278,9 @@ int segw_plan_table(segw *w, uint32_t table, uint64_t n, unsigned keybits)
 rp_status segw_open(segw *w, const char *path, rp_error *err)
 {
 	w->done = rp_malloc(w->nsec ? w->nsec : 1);
-	w->path = rp_malloc(strlen(path) + 1);
+	w->path = rp_strdup(path);
 	if (!w->done || !w->path) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	memset(w->done, 0, w->nsec ? w->nsec : 1);
-	strcpy(w->path, path);
 	w->header_len = SEG_HEADER_FIXED + (uint64_t)w->nsec * SEG_SECTION_BYTES + 8;
 	uint64_t off = w->header_len;
 	for (uint32_t i = 0; i < w->nsec; i++) {
@@ -700,9 +699,8 @@ rp_status seg_open(seg **out, const char *path, const seg_params *expect, uint64
 	s->fd = -1;
 	uint8_t *h = NULL;
 	int rc = 0;
-	s->path = rp_malloc(strlen(path) + 1);
+	s->path = rp_strdup(path);
 	if (!s->path) goto nomem;
-	strcpy(s->path, path);
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0) {
 		rc = seg_error(err, RP_EIO, path, "cannot open: %s", strerror(errno));

@@ -73,7 +73,7 @@ rp_status rp_texts_new(rp_texts **out, int nslots, const char *tmpdir, rp_error 
 	t->file_no = UINT64_MAX;
 	t->nslots = nslots;
 	t->slot = rp_malloc_array((size_t)nslots, sizeof *t->slot);
-	if (tmpdir && (t->tmpdir = rp_malloc(strlen(tmpdir) + 1))) strcpy(t->tmpdir, tmpdir);
+	if (tmpdir) t->tmpdir = rp_strdup(tmpdir);
 	if (!t->slot || (tmpdir && !t->tmpdir)) {
 		rp_texts_free(t);
 		return rp_set_error(err, RP_ENOMEM, "out of memory");
@@ -146,8 +146,7 @@ static long record_file(rp_texts *t, const rp_record *rec, rp_error *err, int *n
 		close(fd);
 		return -1;
 	}
-	size_t nl = strlen(rec->file) + 1;
-	char *name = rp_malloc(nl);
+	char *name = rp_strdup(rec->file);
 	if (!name || rp_grow((void **)&t->file, &t->file_cap, t->nfiles + 1, sizeof *t->file)) {
 		close(fd);
 		rp_free(name);
@@ -155,7 +154,6 @@ static long record_file(rp_texts *t, const rp_record *rec, rp_error *err, int *n
 		rp_set_error(err, RP_ENOMEM, "out of memory");
 		return -1;
 	}
-	memcpy(name, rec->file, nl);
 	source_file *sf = &t->file[t->nfiles];
 	sf->fd = fd;
 	sf->name = name;

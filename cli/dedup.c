@@ -322,8 +322,6 @@ static int write_originals(const record_meta *m, const result *res, FILE *kept, 
 
 static const char *const verify_names[] = {"auto", "estimate", "exact"};
 
-
-/* The result lines of records [lo, hi) into f; adds to *kept and *removed. */
 /* A growing buffer the result lines are formatted into: stdio's call per
  * field and open_memstream's growth were most of the output's time (13 ms
  * of a 190 ms run on 100 MB).  A buffer that cannot grow is marked failed

@@ -242,7 +242,6 @@ rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_err
  * that takes a seq but never joins a cluster. */
 rp_status rp_dedup_add(rp_dedup *d, size_t n, const char *const *texts, const size_t *lens,
                        const int *bad, rp_error *err);
-/* Cluster everything added.  After this, results are available. */
 /* The exact checks of RP_VERIFY_AUTO and RP_VERIFY_EXACT need the shingles
  * of the documents they compare, which rp_dedup_add writes to a temporary
  * file (4 bytes a shingle).  A caller that can give a document's text back
@@ -278,6 +277,7 @@ rp_status rp_texts_unchanged(rp_texts *t, rp_error *err);
 /* Forget the texts from seq n on (those of a batch rp_dedup_add refused). */
 void rp_texts_truncate(rp_texts *t, size_t n);
 void rp_texts_free(rp_texts *t);
+/* Cluster everything added.  After this, results are available. */
 rp_status rp_dedup_finish(rp_dedup *d, rp_error *err);
 size_t rp_dedup_count(const rp_dedup *d);
 /* Text length in bytes of document seq (0 for a bad record). */

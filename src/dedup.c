@@ -15,9 +15,10 @@
  * which rp_dedup_add spills to an unlinked temporary file (32 bits of each
  * shingle hash, 4 bytes per shingle on disk, 12 bytes per document in
  * memory), or which a caller's fetch function (rp_dedup_set_fetch) gives
- * back as texts to tokenise again (4 bytes per document).  Documents with no token match each other only when their
- * bytes are identical.  The representative is the lowest seq of a cluster (or
- * the longest text, ties to the lowest seq).  Everything after sketching runs
+ * back as texts to tokenise again (4 bytes per document).  Documents with no
+ * token match each other only when their bytes are identical.  The
+ * representative is the lowest seq of a cluster (or the longest text, ties to
+ * the lowest seq).  Everything after sketching runs
  * in a fixed order, so the result does not depend on the number of threads. */
 #include <errno.h>
 #include <math.h>

@@ -185,6 +185,7 @@ def make_prefix(path, ndocs):
                     break
                 g.write(line)
         os.replace(out + ".tmp", out)
+    settle(out)
     return out
 
 

@@ -7,10 +7,13 @@
 For every corpus, every tool runs on the same file on this machine, one at a
 time, and is measured from outside: wall seconds, CPU seconds (user+sys of
 the process and its reaped children, from wait4), and peak RSS (the larger
-of wait4's ru_maxrss, i.e. the largest single process, and the peak of the
-summed proportional set size of the whole process tree, sampled every
+of the tool's own ru_maxrss, i.e. the largest single process, and the peak
+of the summed proportional set size of the whole process tree, sampled every
 0.25 s from /proc, so multi-process tools count whole and forked workers' shared
-pages count once).
+pages count once).  Every tool runs under bench/rusage.c (built by run.sh
+into out/rusage), which forks it and reports its own ru_maxrss: Linux keeps
+ru_maxrss across execve, so a tool forked straight from this driver reported
+the driver's peak (about 210 MB) whenever its own was smaller.
 Python peers' wall time is taken inside their process (peers.py: from
 before the peer library import to the pairs written; interpreter start-up
 excluded); reprint's is the whole process.
@@ -46,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out")
 VPY = os.path.join(HERE, "venv", "bin", "python")
+RUSAGE = os.path.join(OUT, "rusage")  # bench/rusage.c, built by run.sh
 sys.path.insert(0, HERE)
 from score import score  # noqa: E402
 
@@ -123,6 +127,12 @@ def run_measured(cmd, log_path, env=None, timeout=None):
     with open(log_path, "w") as log:
         log.write(" ".join(cmd) + "\n")
         log.flush()
+        ru_file = log_path + ".rusage"
+        wrapped = os.access(RUSAGE, os.X_OK)
+        if wrapped:
+            if os.path.exists(ru_file):
+                os.unlink(ru_file)
+            cmd = [RUSAGE, ru_file] + list(cmd)
         busy0 = busy_seconds()
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -133,12 +143,12 @@ def run_measured(cmd, log_path, env=None, timeout=None):
 
         def sample():
             # Light on purpose (2 cores): the tree is re-listed every 0.25 s
-            # and its memory summed only when it has more than one process;
-            # a single process's peak is wait4's ru_maxrss, exactly.
+            # and its memory summed only when the tool has more than one
+            # process; a single process's peak is its ru_maxrss, exactly.
             while not done.is_set():
                 try:
                     pids = tree_pids(p.pid)
-                    if len(pids) > 1:
+                    if len(pids) > 1 + wrapped:
                         peak[0] = max(peak[0], sum(proc_mem(q) for q in pids))
                 except Exception:
                     pass
@@ -159,11 +169,18 @@ def run_measured(cmd, log_path, env=None, timeout=None):
         th.join()
         p.returncode = os.waitstatus_to_exitcode(status)
     cpu = ru.ru_utime + ru.ru_stime
+    own_rss_kb = ru.ru_maxrss  # unwrapped: may be the driver's peak (see the top)
+    if wrapped:
+        try:
+            with open(ru_file) as f:
+                own_rss_kb = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            own_rss_kb = 0
     # CPU used meanwhile by everything else on the machine (other users'
     # jobs, and this driver's sampler), in cores: > 0.15 makes timings suspect
     other = max(0.0, busy - cpu) / secs if secs > 0.5 else None
     return {"rc": p.returncode, "wall": secs, "cpu": cpu, "other_cores": other,
-            "peak_rss_mb": max(peak[0] / 2**20, ru.ru_maxrss / 1024), "killed": killed[0]}
+            "peak_rss_mb": max(peak[0] / 2**20, own_rss_kb / 1024), "killed": killed[0]}
 
 
 # ------------------------------------------------------------------ corpora

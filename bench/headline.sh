@@ -14,24 +14,29 @@ mkdir -p "$OUT"
 R=build/reprint
 DATA=../shared/data
 
+# The peak RSS of each run from bench/rusage.c (the command's own ru_maxrss)
+RU=bench/out/rusage
+[ -x $RU ] || { mkdir -p bench/out && cc -O2 -o $RU bench/rusage.c; }
+
 # best and median wall and CPU seconds of RUNS runs of a command
 measure() {
 	i=0
 	: >"$OUT/times"
 	while [ $i -lt "$RUNS" ]; do
 		# Wall and CPU from perf when there is perf (its elapsed time in us, its
-		# task-clock in ms; time(1) counts both in 10 ms, a tenth of a -j2 run on
-		# 100 MB), the peak RSS from time(1)
+		# task-clock in ms), else wall from date and CPU from rusage
 		if command -v perf >/dev/null 2>&1; then
-			perf stat -e task-clock -o "$OUT/ps" /usr/bin/time -f "%e %U %S %M" -o "$OUT/t1" "$@" >/dev/null
+			perf stat -e task-clock -o "$OUT/ps" $RU "$OUT/t1" "$@" >/dev/null
 			cpu=$(awk '/task-clock/ { gsub(/,/, "", $1); printf "%.4f", $1 / 1000 }' "$OUT/ps")
 			wall=$(awk '/seconds time elapsed/ { gsub(/,/, "", $1); print $1 }' "$OUT/ps")
 		else
-			/usr/bin/time -f "%e %U %S %M" -o "$OUT/t1" "$@" >/dev/null
-			cpu=$(awk '{ print $2 + $3 }' "$OUT/t1")
-			wall=$(awk '{ print $1 }' "$OUT/t1")
+			t0=$(date +%s%N)
+			$RU "$OUT/t1" "$@" >/dev/null
+			t1=$(date +%s%N)
+			wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+			cpu=$(awk '{ printf "%.4f", $2 + $3 }' "$OUT/t1")
 		fi
-		awk -v c="$cpu" -v w="$wall" '{ print w, c, 0, $4 }' "$OUT/t1" >>"$OUT/times"
+		awk -v c="$cpu" -v w="$wall" '{ print w, c, 0, $1 }' "$OUT/t1" >>"$OUT/times"
 		i=$((i + 1))
 	done
 	sort -n "$OUT/times" | awk -v n="$RUNS" '

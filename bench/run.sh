@@ -21,6 +21,9 @@ O=bench/out
 mkdir -p $O
 
 sh bench/peers.sh
+# Every tool runs under bench/rusage.c, which reports the tool's own peak RSS
+# (bench.py: Linux keeps ru_maxrss across execve).
+cc -O2 -o $O/rusage bench/rusage.c
 
 # Corpora and truth are deterministic: built once, reused while present.
 [ -s $O/news.jsonl ] || python3 bench/make_corpus.py news

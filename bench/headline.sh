@@ -16,7 +16,7 @@ DATA=../shared/data
 
 # The peak RSS of each run from bench/rusage.c (the command's own ru_maxrss)
 RU=bench/out/rusage
-[ -x $RU ] || { mkdir -p bench/out && cc -O2 -o $RU bench/rusage.c; }
+[ $RU -nt bench/rusage.c ] || { mkdir -p bench/out && cc -O2 -o $RU bench/rusage.c; }
 
 # best and median wall and CPU seconds of RUNS runs of a command
 measure() {
@@ -47,7 +47,8 @@ measure() {
 # Leave FILE in the page cache as a file read from disk is (large folios),
 # not as the corpus generator's 8 KB writes left it (8 KB folios, which cost
 # the kernel's copy 2.5 times the CPU): write back, drop its pages, read it
-# once.  Every tool below reads it in that state.  bench.py does the same.
+# once.  Every tool below reads it in that state (the peers the 100 MB file
+# settled for reprint's runs).  bench.py does the same.
 settle() {
 	sync "$1"
 	dd if="$1" iflag=nocache count=0 status=none
@@ -76,7 +77,6 @@ if [ "${HEADLINE_PEERS:-1}" != 0 ] && [ -x bench/venv/bin/python ] && [ -f bench
 	echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "| peer on scaled 100 MB | s (inside the process) |"
 	echo "|---|---:|"
-	settle bench/out/scaled-100MB.jsonl
 	for t in datasketch rensa; do
 		bench/venv/bin/python bench/peers.py $t bench/out/scaled-100MB.jsonl --pairs "$OUT/$t.pairs" \
 			--stats "$OUT/$t.stats" >/dev/null

@@ -7,9 +7,16 @@
  * by index, so the outcome does not depend on the number of threads.
  * rp_pool_side(pool, fn, arg) has the next job run fn(arg) on the calling
  * thread before it takes items (the command's reader reads the next batch
- * there while the other threads sketch this one). */
+ * there while the other threads sketch this one).  Threads out of work spin
+ * a little before they sleep (SPIN_NS). */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "internal.h"
 
 struct rp_pool {
@@ -20,14 +27,48 @@ struct rp_pool {
 	void (*fn)(void *, size_t, int);
 	void *arg;
 	size_t n, next;      /* indices handed out so far */
-	int active;          /* workers inside the current job */
-	uint64_t generation; /* bumped for every job */
+	atomic_int active;   /* workers inside the current job (changed under lock) */
+	_Atomic uint64_t generation; /* bumped for every job (under lock) */
+	int spin;            /* wait a while spinning before sleeping */
 	int quit;
 	void (*side)(void *); /* for the next job's caller (rp_pool_side) */
 	void *side_arg;
 };
 
 typedef struct { rp_pool *pool; int id; } worker_arg;
+
+/* A thread that has run out of work spins this long before it sleeps on a
+ * condition variable, when the pool has no more threads than the CPUs it
+ * may run on.  Woken from sleep, a worker took 50 us on average to start a
+ * posted job on a 2-vCPU VM (76 jobs on scaled 100 MB at -j2: 4 ms of its
+ * time), and while the input is read a job comes every 1-2 ms. */
+enum { SPIN_NS = 200000 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* One turn of a spin that began at t0; 0 once SPIN_NS have passed. */
+static inline int spin_on(unsigned *turn, uint64_t t0)
+{
+#ifdef __SSE2__
+	_mm_pause();
+#endif
+	return ++*turn % 64 || now_ns() - t0 < SPIN_NS;
+}
+
+/* The CPUs this process may run on. */
+static long usable_cpus(void)
+{
+#ifdef CPU_COUNT
+	cpu_set_t set;
+	if (!sched_getaffinity(0, sizeof set, &set)) return CPU_COUNT(&set);
+#endif
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
 
 /* Indices go out in chunks, so neighbouring items, whose results often share
  * cache lines, mostly stay on one thread.  Chunks shrink as the job drains
@@ -57,19 +98,26 @@ static void *worker_main(void *v)
 	int id = ((worker_arg *)v)->id;
 	rp_free(v);
 	uint64_t seen = 0;
-	pthread_mutex_lock(&p->lock);
 	for (;;) {
+		if (p->spin) { /* for the next job */
+			uint64_t t0 = now_ns();
+			unsigned turn = 0;
+			while (atomic_load_explicit(&p->generation, memory_order_relaxed) == seen && spin_on(&turn, t0)) {}
+		}
+		pthread_mutex_lock(&p->lock);
 		while (!p->quit && p->generation == seen) pthread_cond_wait(&p->work, &p->lock);
-		if (p->quit) break;
+		if (p->quit) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
 		seen = p->generation;
 		p->active++;
 		pthread_mutex_unlock(&p->lock);
 		run_items(p, id);
 		pthread_mutex_lock(&p->lock);
 		if (--p->active == 0) pthread_cond_broadcast(&p->done);
+		pthread_mutex_unlock(&p->lock);
 	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
 }
 
 rp_pool *rp_pool_new(int nthreads)
@@ -79,9 +127,10 @@ rp_pool *rp_pool_new(int nthreads)
 		nthreads = n > 0 ? (int)n : 1;
 	}
 	if (nthreads > 256) nthreads = 256;
+	long cpus = usable_cpus();
 	rp_pool *p = rp_malloc(sizeof *p);
 	if (!p) return NULL;
-	*p = (rp_pool){.size = 1};
+	*p = (rp_pool){.size = 1, .spin = cpus > 0 && nthreads <= cpus}; /* a spinning thread must not hold up a working one */
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
@@ -132,6 +181,11 @@ void rp_pool_run(rp_pool *p, size_t n, void (*fn)(void *, size_t, int), void *ar
 	pthread_mutex_unlock(&p->lock);
 	if (side) side(side_arg);
 	run_items(p, 0);
+	if (p->spin) { /* for the workers still inside the job */
+		uint64_t t0 = now_ns();
+		unsigned turn = 0;
+		while (atomic_load_explicit(&p->active, memory_order_relaxed) > 0 && spin_on(&turn, t0)) {}
+	}
 	pthread_mutex_lock(&p->lock);
 	/* All indices are handed out; wait for workers still inside the job. */
 	while (p->active > 0) pthread_cond_wait(&p->done, &p->lock);
@@ -143,6 +197,7 @@ void rp_pool_free(rp_pool *p)
 	if (!p) return;
 	pthread_mutex_lock(&p->lock);
 	p->quit = 1;
+	p->generation++; /* spinning workers look no further */
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 1; i < p->size; i++) pthread_join(p->threads[i - 1], NULL);

@@ -74,12 +74,13 @@ typedef struct {
 	_Atomic size_t n;
 } pair_cache;
 
-/* One thread's exact checks: two shingle sets read back, sorted and unique,
- * the first kept while the same exemplar is compared with many others. */
+/* One thread's exact checks: two shingle sets read back and hashed, the
+ * first kept while the same exemplar is compared with many others. */
 typedef struct {
-	uint64_t *a, *b;
-	size_t a_cap, b_cap, a_n, b_n;
+	rp_hset a, b;
 	int64_t a_doc, b_doc;
+	uint32_t *raw;     /* a document's shingles as read back */
+	size_t raw_cap;
 	/* fetch mode: the text's tokens and shingles, and the first error */
 	rp_tokens tok;
 	uint32_t sig[RP_MAX_PERM];
@@ -571,32 +572,21 @@ static int fetch_shingles(rp_dedup *d, verifier *v, int64_t doc, uint32_t *raw)
 	return 0;
 }
 
-/* Read document doc's shingles back as a sorted set into *set: from the
- * spill file, or from the text fetched again. */
-static int load_set(rp_dedup *d, verifier *v, int64_t doc, uint64_t **set, size_t *cap, size_t *n, int64_t *cached)
+/* Read document doc's shingles back into the set *set: from the spill
+ * file, or from the text fetched again. */
+static int load_set(rp_dedup *d, verifier *v, int64_t doc, rp_hset *set, int64_t *cached)
 {
 	if (*cached == doc) return 0;
+	*cached = -1;
 	size_t m = d->spill_n[doc];
-	if (rp_grow((void **)set, cap, m ? m : 1, sizeof **set)) return RP_ENOMEM;
-	/* The 32-bit values are read into the upper half of the buffer and sorted
-	 * there (the lower half is the sort's scratch), then widened front to
-	 * back: value i (bytes 4m + 4i) is read before the 8-byte write at 8i can
-	 * reach it, since 8i + 8 <= 4m + 4i + 4 for i < m. */
-	char *raw = (char *)*set + 4 * m;
+	if (rp_grow((void **)&v->raw, &v->raw_cap, m ? m : 1, sizeof *v->raw)) return RP_ENOMEM;
 	if (d->fetch) {
-		int rc = fetch_shingles(d, v, doc, (uint32_t *)(void *)raw);
+		int rc = fetch_shingles(d, v, doc, v->raw);
 		if (rc) return rc;
-	} else if (rp_pread_all(d->spill_fd, raw, m * 4, d->spill_at[doc])) {
+	} else if (rp_pread_all(d->spill_fd, v->raw, m * 4, d->spill_at[doc])) {
 		return RP_EIO;
 	}
-	rp_sort_u32_tmp((uint32_t *)(void *)raw, (uint32_t *)(void *)*set, m);
-	size_t u = 0;
-	for (size_t i = 0; i < m; i++) {
-		uint32_t v;
-		memcpy(&v, raw + 4 * i, 4);
-		if (!u || v != (*set)[u - 1]) (*set)[u++] = v;
-	}
-	*n = u;
+	if (rp_hset_build(set, v->raw, m)) return RP_ENOMEM;
 	*cached = doc;
 	return 0;
 }
@@ -676,9 +666,9 @@ static int exact_jaccard(rp_dedup *d, verifier *v, size_t a, size_t b, double *j
 	uint64_t key = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
 	if (a != b && cache_get(&d->cache, key, j)) return 0;
 	/* a is usually the bucket's exemplar, compared with many b: keep it. */
-	if ((rc = load_set(d, v, (int64_t)a, &v->a, &v->a_cap, &v->a_n, &v->a_doc))) return rc;
-	if ((rc = load_set(d, v, (int64_t)b, &v->b, &v->b_cap, &v->b_n, &v->b_doc))) return rc;
-	*j = rp_set_jaccard(v->a, v->a_n, v->b, v->b_n);
+	if ((rc = load_set(d, v, (int64_t)a, &v->a, &v->a_doc))) return rc;
+	if ((rc = load_set(d, v, (int64_t)b, &v->b, &v->b_doc))) return rc;
+	*j = rp_hset_jaccard(&v->a, &v->b);
 	if (a != b) cache_put(&d->cache, key, *j);
 	return 0;
 }
@@ -1347,7 +1337,7 @@ static void free_work(rp_dedup *d)
 	if (d->spill_fd >= 0) close(d->spill_fd); /* the kernel drops its pages: ~0.6 ms per 10 MB */
 	d->spill_fd = -1;
 	for (int w = 0; d->ver && w < d->nworkers; w++)
-		rp_free(d->ver[w].a), rp_free(d->ver[w].b),
+		rp_hset_free(&d->ver[w].a), rp_hset_free(&d->ver[w].b), rp_free(d->ver[w].raw),
 		rp_tokens_free(&d->ver[w].tok);
 	rp_free(d->ver);
 	d->ver = NULL;

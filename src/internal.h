@@ -185,7 +185,21 @@ int rp_pread_all(int fd, void *buf, size_t len, uint64_t at);
 int rp_sort_u64(uint64_t *a, size_t n);
 void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n); /* tmp: n values of scratch */
 size_t rp_sort_unique_u64(uint64_t *a, size_t n);
-void rp_sort_u32_tmp(uint32_t *a, uint32_t *tmp, size_t n); /* tmp: n values of scratch */
+
+/* A set of 32-bit values for exact Jaccard (sketch.c): the distinct values
+ * listed, and hashed into a table at most half full.  rp_hset_build replaces
+ * its contents with the m values v (repeats allowed); 0 or RP_ENOMEM. */
+typedef struct {
+	uint32_t *table, *list;
+	size_t table_cap, list_cap;
+	size_t n;              /* distinct values other than 0 */
+	int zero;              /* 0 is in the set */
+	int shift;             /* 32 - log2(table slots) */
+	uint32_t mask;         /* table slots - 1 */
+} rp_hset;
+int rp_hset_build(rp_hset *s, const uint32_t *v, size_t m);
+double rp_hset_jaccard(const rp_hset *a, const rp_hset *b);
+void rp_hset_free(rp_hset *s);
 
 /* A winnowed fingerprint: a shingle hash and the token position it starts at. */
 typedef struct { uint64_t hash; uint32_t pos; } rp_fingerprint;

@@ -373,3 +373,84 @@ double rp_set_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb
 	}
 	return (double)inter / (double)(na + nb - inter);
 }
+
+/* ---- exact Jaccard of 32-bit shingle sets, hashed ----
+ *
+ * dedup's exact checks compare the low 32 bits of two documents' shingle
+ * hashes.  Each set is built once into an open-addressing table at most a
+ * quarter full (linear probing; 0 marks an empty slot, the value 0 itself a
+ * flag) that also lists its distinct values; a pair then costs one lookup
+ * per value of the smaller set.  Against sorting both sets by radix and
+ * merging them: the exact checks' share of a -j1 run with --verify exact on
+ * scaled 100 MB went from 9.7% to 4.7% (half full: 7.1%, mispredicted
+ * collisions). */
+static inline uint32_t hset_slot(uint32_t x, int shift)
+{
+	return (x * 0x9e3779b1u) >> shift; /* the top bits of a product */
+}
+
+int rp_hset_build(rp_hset *s, const uint32_t *v, size_t m)
+{
+	int bits = 6;
+	while (bits < 31 && ((size_t)1 << bits) < 4 * m) bits++;
+	size_t slots = (size_t)1 << bits;
+	if (rp_grow((void **)&s->table, &s->table_cap, slots, sizeof *s->table)
+	    || rp_grow((void **)&s->list, &s->list_cap, m ? m : 1, sizeof *s->list))
+		return RP_ENOMEM;
+	/* In locals: stores to the table could otherwise alias the mask. */
+	uint32_t *table = s->table, *list = s->list, mask = (uint32_t)(slots - 1);
+	const int shift = 32 - bits;
+	size_t n = 0;
+	int zero = 0;
+	memset(table, 0, slots * sizeof *table);
+	for (size_t k = 0; k < m; k++) {
+		uint32_t x = v[k];
+		if (!x) {
+			zero = 1;
+			continue;
+		}
+		for (uint32_t i = hset_slot(x, shift);; i = (i + 1) & mask) {
+			uint32_t t = table[i];
+			if (t == x) break;
+			if (!t) {
+				table[i] = x;
+				list[n++] = x;
+				break;
+			}
+		}
+	}
+	s->n = n;
+	s->zero = zero;
+	s->shift = shift;
+	s->mask = mask;
+	return 0;
+}
+
+double rp_hset_jaccard(const rp_hset *a, const rp_hset *b)
+{
+	size_t na = a->n + (size_t)a->zero, nb = b->n + (size_t)b->zero;
+	if (na == 0 && nb == 0) return 1.0;
+	const rp_hset *small = na <= nb ? a : b, *large = na <= nb ? b : a;
+	const uint32_t *table = large->table, *list = small->list, mask = large->mask;
+	const int shift = large->shift;
+	size_t inter = small->zero && large->zero;
+	for (size_t k = 0; k < small->n; k++) {
+		uint32_t x = list[k];
+		for (uint32_t i = hset_slot(x, shift);; i = (i + 1) & mask) {
+			uint32_t t = table[i];
+			if (t == x) {
+				inter++;
+				break;
+			}
+			if (!t) break;
+		}
+	}
+	return (double)inter / (double)(na + nb - inter);
+}
+
+void rp_hset_free(rp_hset *s)
+{
+	rp_free(s->table);
+	rp_free(s->list);
+	memset(s, 0, sizeof *s);
+}

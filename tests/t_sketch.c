@@ -302,49 +302,83 @@ static void test_sig_jaccard_paths(void)
 	CHECKF(bad == 0, "%d differ", bad);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return (x > y) - (x < y);
 }
 
-/* The radix sorts against qsort: every length up to 300 (both sides of the
- * insertion-sort cutoff), some up to 2,472 (both sides of the 32-bit sort's
- * one-scatter cutoff, 2,048) and a long one, with values spread over all bytes,
- * sharing high bytes (passes skipped) or drawn from a few (many repeats). */
-static void test_radix_sorts_equal_qsort(void)
+/* The radix sort against qsort: every length up to 300 (both sides of the
+ * insertion-sort cutoff), some up to 2,472 and a long one, with values spread
+ * over all bytes, sharing high bytes (passes skipped) or drawn from a few
+ * (many repeats). */
+static void test_radix_sort_equals_qsort(void)
 {
 	enum { MAX = 20000 };
-	uint32_t *a = malloc(MAX * 4), *t = malloc(MAX * 4), *r = malloc(MAX * 4);
 	uint64_t *b = malloc(MAX * 8), *bt = malloc(MAX * 8), *br = malloc(MAX * 8);
 	for (int kind = 0; kind < 3; kind++)
 		for (size_t n = 0; n <= MAX; n = n < 300 ? n + 1 : n < 2300 ? n + 181 : MAX + (n == MAX)) {
 			for (size_t i = 0; i < n; i++) {
 				uint64_t x = next();
-				a[i] = kind == 0 ? (uint32_t)x : kind == 1 ? (uint32_t)(x & 0x00ff0f0f) : (uint32_t)(x % 5) << 24;
 				b[i] = kind == 0 ? x : kind == 1 ? x & 0x00ff0f0f00ff0000ULL : (x % 5) << 40;
 			}
-			memcpy(r, a, n * 4);
-			qsort(r, n, 4, cmp_u32);
-			rp_sort_u32_tmp(a, t, n);
-			CHECKF(!n || !memcmp(a, r, n * 4), "u32 kind %d n %zu", kind, n);
 			memcpy(br, b, n * 8);
 			qsort(br, n, 8, cmp_u64);
 			rp_sort_u64_tmp(b, bt, n);
 			CHECKF(!n || !memcmp(b, br, n * 8), "u64 kind %d n %zu", kind, n);
 		}
-	free(a), free(t), free(r), free(b), free(bt), free(br);
+	free(b), free(bt), free(br);
+}
+
+/* The sorted distinct values of v[0..m) widened to 64 bits, in out. */
+static size_t sorted_set(const uint32_t *v, size_t m, uint64_t *out)
+{
+	for (size_t i = 0; i < m; i++) out[i] = v[i];
+	qsort(out, m, 8, cmp_u64);
+	size_t u = 0;
+	for (size_t i = 0; i < m; i++)
+		if (!u || out[i] != out[u - 1]) out[u++] = out[i];
+	return u;
+}
+
+/* Hashed sets (dedup's exact checks) give exactly the Jaccard of the merge
+ * of sorted distinct values: pairs of every size from empty to 5,000, with
+ * repeats, the value 0 (the table's empty mark) on either side or both,
+ * and sets reused, rebuilt smaller into the same buffers. */
+static void test_hset_equals_sorted_merge(void)
+{
+	enum { MAX = 5000 };
+	uint32_t *va = malloc(MAX * 4), *vb = malloc(MAX * 4);
+	uint64_t *sa = malloc(MAX * 8), *sb = malloc(MAX * 8);
+	rp_hset ha = {0}, hb = {0};
+	int trials = 0;
+	for (size_t ma = 0; ma <= MAX; ma = ma < 40 ? ma + 1 : ma * 3 / 2)
+		for (int kind = 0; kind < 4; kind++) {
+			size_t mb = kind == 3 ? ma / 3 : ma + (size_t)(next() % 7);
+			if (mb > MAX) mb = MAX;
+			for (size_t i = 0; i < ma; i++) {
+				uint32_t x = (uint32_t)next();
+				va[i] = kind == 1 ? x % (ma / 2 + 1) : kind == 2 ? x & 0xff : x; /* repeats and 0 */
+			}
+			for (size_t i = 0; i < mb; i++) /* about 70% shared */
+				vb[i] = ma && next() % 10 < 7 ? va[next() % ma] : kind == 2 ? (uint32_t)next() & 0xff : (uint32_t)next();
+			size_t na = sorted_set(va, ma, sa), nb = sorted_set(vb, mb, sb);
+			CHECK(rp_hset_build(&ha, va, ma) == 0 && rp_hset_build(&hb, vb, mb) == 0);
+			CHECK(ha.n + (size_t)ha.zero == na && hb.n + (size_t)hb.zero == nb);
+			double want = rp_set_jaccard(sa, na, sb, nb);
+			CHECKF(rp_hset_jaccard(&ha, &hb) == want && rp_hset_jaccard(&hb, &ha) == want,
+			       "ma %zu mb %zu kind %d: %g", ma, mb, kind, want);
+			trials++;
+		}
+	CHECK(trials > 200);
+	rp_hset_free(&ha), rp_hset_free(&hb);
+	free(va), free(vb), free(sa), free(sb);
 }
 
 int main(void)
 {
-	RUN(test_radix_sorts_equal_qsort);
+	RUN(test_radix_sort_equals_qsort);
+	RUN(test_hset_equals_sorted_merge);
 	RUN(test_fused_equals_two_steps);
 	RUN(test_sig_jaccard_paths);
 	RUN(test_shingles_rolling_equals_direct);

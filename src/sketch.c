@@ -391,9 +391,10 @@ static inline uint32_t hset_slot(uint32_t x, int shift)
 
 int rp_hset_build(rp_hset *s, const uint32_t *v, size_t m)
 {
+	/* At most a quarter full; 2^32 slots never fill (0 is not stored). */
 	int bits = 6;
-	while (bits < 31 && ((size_t)1 << bits) < 4 * m) bits++;
-	size_t slots = (size_t)1 << bits;
+	while (bits < 32 && ((uint64_t)1 << bits) < 4 * (uint64_t)m) bits++;
+	size_t slots = (size_t)((uint64_t)1 << bits);
 	if (rp_grow((void **)&s->table, &s->table_cap, slots, sizeof *s->table)
 	    || rp_grow((void **)&s->list, &s->list_cap, m ? m : 1, sizeof *s->list))
 		return RP_ENOMEM;

@@ -44,6 +44,7 @@ void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n)
 	}
 	if (src != a) memcpy(a, src, n * sizeof *a);
 }
+
 int rp_sort_u64(uint64_t *a, size_t n)
 {
 	if (n < 48) {

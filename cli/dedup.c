@@ -587,9 +587,10 @@ int cmd_dedup(int argc, char **argv)
 		}
 	}
 	if (o.verbose && !o.quiet)
-		cli_error("threshold %g, %s %d-grams, num-perm %d, bands %d x rows %d, verify %s, %d threads",
+		cli_error("threshold %g, %s %d-grams, num-perm %d, bands %d x rows %d, verify %s, %d thread%s",
 		          o.p.threshold, o.p.char_shingles ? "char" : "word", o.p.ngram, o.p.num_perm,
-		          o.p.bands, o.p.rows, verify_names[o.p.verify], rp_pool_size(pool));
+		          o.p.bands, o.p.rows, verify_names[o.p.verify], rp_pool_size(pool),
+		          rp_pool_size(pool) == 1 ? "" : "s");
 	if (rp_reader_new(&reader, inputs, ninputs, &o.ro, &err)) { cli_rp_error(&err); goto done; }
 	if (o.kept || o.removed) {
 		meta.spool = tmpfile();

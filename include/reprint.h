@@ -87,7 +87,7 @@ void rp_lsh_choose(double t, int num_perm, int *bands, int *rows);
 
 /* ---- thread pool ------------------------------------------------------- */
 typedef struct rp_pool rp_pool;
-rp_pool *rp_pool_new(int nthreads); /* nthreads <= 0: number of cores */
+rp_pool *rp_pool_new(int nthreads); /* nthreads <= 0: the cores this process may run on */
 int rp_pool_size(const rp_pool *pool);
 /* Run fn(arg, i, worker) for every i in [0, n) on the pool's threads and the
  * calling thread; returns when all are done.  worker is in [0, size), 0 the

@@ -122,12 +122,9 @@ static void *worker_main(void *v)
 
 rp_pool *rp_pool_new(int nthreads)
 {
-	if (nthreads <= 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		nthreads = n > 0 ? (int)n : 1;
-	}
-	if (nthreads > 256) nthreads = 256;
 	long cpus = usable_cpus();
+	if (nthreads <= 0) nthreads = cpus > 0 ? (int)(cpus < 256 ? cpus : 256) : 1; /* taskset and cpusets count */
+	if (nthreads > 256) nthreads = 256;
 	rp_pool *p = rp_malloc(sizeof *p);
 	if (!p) return NULL;
 	*p = (rp_pool){.size = 1, .spin = cpus > 0 && nthreads <= cpus}; /* a spinning thread must not hold up a working one */

@@ -25,6 +25,11 @@ $R dedup --bands 30 --rows 7 /dev/null >/dev/null 2>&1; expect_eq bands_rows_exc
 $R params --threshold 0.8 --num-perm 128 >"$T/p"; expect_eq params_exit $? 0
 check params_choice grep -q 'bands 18, rows 7' "$T/p"
 check params_curve grep -q '^ *0.80 *0.98' "$T/p"
+# -j's default is the cores the process may run on (taskset, cpusets), not all online ones
+if command -v taskset >/dev/null 2>&1; then
+	taskset -c 0 $R dedup -v /dev/null -o "$T/j.out" 2>"$T/j.err"
+	check threads_default_affinity grep -q ', 1 thread$' "$T/j.err"
+fi
 
 # ---- a small corpus: one article, three edited copies, one unrelated ----
 A='The committee met on Tuesday to discuss the new budget, which includes \"significant\" cuts to the transport department and a rise in spending on schools and hospitals across the region, officials said.'

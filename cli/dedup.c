@@ -65,7 +65,7 @@ static void help(void)
 	     "      --kept FILE        the original records of the kept documents\n"
 	     "      --removed FILE     the original records of the duplicates\n"
 	     "      --stats FILE       the summary as JSON\n"
-	     "  -j, --threads N        threads (default: all cores)\n"
+	     "  -j, --threads N        threads (default: all usable cores)\n"
 	     "  -q, --quiet            no summary or progress on stderr\n"
 	     "  -v, --verbose          also print the parameters chosen\n"
 	     "  -h, --help             this help");

@@ -123,7 +123,7 @@ static int input_option(const char *cmd, int c, input_opts *o)
 	"      --max-record N     longest record in bytes (default 67108864)\n"                              \
 	"      --on-error MODE    fail (default: stop at the first bad record, exit 1) or\n"                 \
 	"                         skip\n"                                                                     \
-	"  -j, --threads N        threads (default: all cores)\n"                                            \
+	"  -j, --threads N        threads (default: all usable cores)\n"                                     \
 	"  -q, --quiet            no summary or progress on stderr\n"
 
 /* ---- index create ---- */
@@ -423,7 +423,7 @@ static int cmd_compact(int argc, char **argv)
 			puts("Usage: reprint index compact DIR\n"
 			     "Merge every live segment of the index in DIR into one, leaving removed\n"
 			     "documents out, and publish it atomically.\n\n"
-			     "  -j, --threads N        threads (default: all cores)\n"
+			     "  -j, --threads N        threads (default: all usable cores)\n"
 			     "  -q, --quiet            no summary\n"
 			     "  -h, --help             this help");
 			return EXIT_OK;

@@ -51,7 +51,7 @@ static void help(void)
 	     "      --boilerplate FILE the boilerplate found: {\"id\", \"boilerplate\": [[start, end]]}\n"
 	     "      --stats FILE       the summary as JSON (with the CPU seconds of reading,\n"
 	     "                         finding candidates and aligning them)\n"
-	     "  -j, --threads N        threads (default: all cores)\n"
+	     "  -j, --threads N        threads (default: all usable cores)\n"
 	     "  -q, --quiet            no summary or progress on stderr\n"
 	     "  -h, --help             this help");
 }

@@ -2,7 +2,7 @@
 
 A Python binding of libreprint (the C library behind the ``reprint`` command).
 Every call is batch-first: give it all the texts (a list, or any iterable),
-and the C core does the work with the GIL released, on all cores, in batches
+and the C core does the work with the GIL released, on all usable cores, in batches
 between which Ctrl-C is honoured.
 
     >>> import reprint

@@ -187,8 +187,9 @@ void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n); /* tmp: n values of 
 size_t rp_sort_unique_u64(uint64_t *a, size_t n);
 
 /* A set of 32-bit values for exact Jaccard (sketch.c): the distinct values
- * listed, and hashed into a table at most half full.  rp_hset_build replaces
- * its contents with the m values v (repeats allowed); 0 or RP_ENOMEM. */
+ * listed, and hashed into a table at most a quarter full.  rp_hset_build
+ * replaces its contents with the m values v (repeats allowed); 0 or
+ * RP_ENOMEM. */
 typedef struct {
 	uint32_t *table, *list;
 	size_t table_cap, list_cap;

@@ -96,11 +96,13 @@ struct rp_dedup {
 	worker *workers;
 	size_t n, cap;
 	/* n x K: the low 16 bits of each signature value.  Two different
-	 * values agree on them with probability 2^-16, which adds at most
-	 * (1 - J) / 65536 to an estimate of J, against a standard error of 0.035
-	 * at J = 0.8 and K = 128; half the memory of 32 bits, and the pages
-	 * faulted in for 28 MB of signatures cost 8% of the time on scaled
-	 * 100 MB. */
+	 * values agree on them with probability 2^-16, which adds (1 - J) /
+	 * 65536 to the expected estimate of J, against a standard error of 0.035
+	 * at J = 0.8 and K = 128 (densification copies values into empty bins,
+	 * so on a document of a few shingles one such agreement can count in
+	 * several positions: rare, and the expectation is the same); half the
+	 * memory of 32 bits, and the pages faulted in for 28 MB of signatures
+	 * cost 8% of the time on scaled 100 MB. */
 	uint16_t *sig;
 	uint8_t *flags;     /* DOC_* */
 	uint64_t *len;      /* text bytes */

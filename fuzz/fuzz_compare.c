@@ -24,6 +24,16 @@ static int boundary(const char *s, size_t len, uint64_t at)
 }
 
 
+/* Field by field: a memcmp also compared rp_passage's four bytes of padding
+ * after `tokens`, which nothing sets (a fuzz finding: two identical calls
+ * "differed" there). */
+static int same_passage(const rp_passage *x, const rp_passage *y)
+{
+	return x->a_start == y->a_start && x->a_end == y->a_end && x->b_start == y->b_start && x->b_end == y->b_end &&
+	       x->tokens == y->tokens && x->a_byte_start == y->a_byte_start && x->a_byte_end == y->a_byte_end &&
+	       x->b_byte_start == y->b_byte_start && x->b_byte_end == y->b_byte_end;
+}
+
 /* Does some run of t yield several tokens with one span (NFKC split it)? */
 static int shared_spans(const rp_tokens *t)
 {
@@ -78,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FCHECK(rp_compare(a, alen, b, blen, &p, min_words, &c2, &e) == 0);
 	FCHECK(c2.jaccard == c.jaccard && c2.npassages == c.npassages && c2.nonly_a == c.nonly_a);
 	for (size_t i = 0; i < c.npassages; i++)
-		FCHECK(!memcmp(&c.passages[i], &c2.passages[i], sizeof c.passages[i]));
+		FCHECK(same_passage(&c.passages[i], &c2.passages[i]));
 	rp_comparison_free(&c2);
 	FCHECK(rp_compare(b, blen, a, alen, &p, min_words, &r, &e) == 0);
 	FCHECK(r.jaccard == c.jaccard && r.a_in_b == c.b_in_a && r.b_in_a == c.a_in_b);

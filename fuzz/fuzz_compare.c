@@ -23,7 +23,6 @@ static int boundary(const char *s, size_t len, uint64_t at)
 	return at == len || (at < len && ((unsigned char)s[at] & 0xc0) != 0x80);
 }
 
-
 /* Field by field: a memcmp also compared rp_passage's four bytes of padding
  * after `tokens`, which nothing sets (a fuzz finding: two identical calls
  * "differed" there). */

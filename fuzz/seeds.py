@@ -309,9 +309,51 @@ def index():
         put('removed-segment', 7, 1, 0, b'')
 
 
+# ---- reuse: 5 parameter bytes (n-gram, min_words, flags, df, errored byte),
+# then documents, one per line (fuzz/fuzz_reuse.c) ----
+def reuse():
+    recs = real_records('bbc-news', 8, 420, 40)
+    arts = [r['text'].replace('\n', ' ') for r in recs]
+    words = [a.split() for a in arts]
+    # a passage of article 0 quoted in 1 and 2 (with an edit in 2), the whole
+    # of article 3 syndicated twice under other headers, the rest unrelated
+    quote = words[0][10:40]
+    edited = quote[:12] + ['(sic)'] + quote[13:]
+    docs = [arts[0],
+            ' '.join(words[1][:20] + quote + words[1][20:40]),
+            ' '.join(words[2][:15] + edited + words[2][15:30]),
+            'Site One News home sport weather ' + arts[3],
+            'Other Site home news contact ' + arts[3] + ' share print email',
+            arts[4], arts[5], '', 'bad \udcff utf8 ' + arts[0], '#marked ' + arts[0]]
+    data = '\n'.join(docs).encode('utf-8', 'surrogateescape')
+    # b0: custom n-gram (bit 3) (n - 1) << 4 | min_words index; b2 flags; b3 df
+    heads = {
+        'default': (0, 10, 0, 0, 0),
+        'ngram3-min8': (8 | 2 << 4, 5, 0, 0, 0),
+        'all-candidates': (8 | 4 << 4, 3, 1, 0, 0),
+        'token-file-mapped': (0, 3, 1 << 1 | 8, 0, 0),
+        'token-file-pread': (0, 3, 2 << 1 | 8, 0, 0),
+        'token-file-split': (8 | 2 << 4, 6, 3 << 1 | 8, 0, 0),
+        'keep-texts-split': (8 | 2 << 4, 6, 3 << 1, 0, 0),
+        'boilerplate': (8 | 3 << 4, 4, 1 << 4, 0x20, 0),
+        'boilerplate-groups': (8 | 3 << 4, 4, 1 << 4 | 0x80, 0x10, 0),
+        'marked': (0, 2, 0x40, 0, ord('#')),
+        'ngram1': (8, 0, 1, 0, 0),
+    }
+    for name, h in heads.items():
+        out('reuse', name, bytes(h) + data)
+    # one template around four unrelated stories: boilerplate when df allows
+    tpl_head = 'Home News Sport Weather Contact About Privacy Terms Subscribe Newsletter Share'
+    tpl_foot = 'Copyright all rights reserved advertise careers local world business politics'
+    pages = '\n'.join('%s %s %s' % (tpl_head, ' '.join(w[:40]), tpl_foot) for w in words[4:8]).encode()
+    out('reuse', 'template-df2', bytes((8 | 4 << 4, 4, 1 << 4, 0, 0)) + pages)
+    out('reuse', 'template-none', bytes((8 | 4 << 4, 4, 0, 0, 0)) + pages)
+
+
 if __name__ == '__main__':
     reader()
     tokenize()
     sketch()
     dedup()
     index()
+    reuse()

@@ -25,7 +25,8 @@ static void help(void)
 	     "records as for 'reprint dedup'; a skipped bad record is written first as\n"
 	     "{\"id\", \"error\", \"file\", \"line\", \"byte\"}.  The token streams of documents of\n"
 	     "--min-words or more (about 10 bytes a word) are held in memory up to a quarter of the\n"
-	     "physical memory, the rest in a temporary file in $TMPDIR.\n\n"
+	     "memory the process may use (physical memory, or its cgroup's or address-space limit\n"
+	     "when lower), the rest in a temporary file in $TMPDIR.\n\n"
 	     "  -m, --min-words N      shortest passage, in words (default 50)\n"
 	     "  -n, --ngram N          seed length in words (default 5)\n"
 	     "      --template-df N    a passage in at least N documents may be boilerplate (default 40)\n"
@@ -388,10 +389,11 @@ int cmd_reuse(int argc, char **argv)
 		        "{\"read\": %zu, \"errored\": %zu, \"pairs\": %zu, \"candidates\": %zu, \"groups\": %zu, "
 		        "\"documents_linked\": %zu, \"boilerplate_fingerprints\": %zu, \"bytes\": %llu, \"seconds\": %.3f, "
 		        "\"mb_per_s\": %.2f, \"peak_rss_mb\": %.1f, \"min_words\": %d, \"ngram\": %d, \"norm_version\": %d, "
-		        "\"cpu_read\": %.3f, \"cpu_finish\": %.3f, \"cpu_pairs\": %.3f}\n",
+		        "\"memory_budget_mb\": %.1f, \"cpu_read\": %.3f, \"cpu_finish\": %.3f, \"cpu_pairs\": %.3f}\n",
 		        meta.n, meta.nbad, npairs, rp_reuse_candidates(r), groups, linked, rp_reuse_template_fingerprints(r),
 		        (unsigned long long)meta.bytes, secs, secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb(),
-		        ro.min_words, p.ngram, RP_NORM_VERSION, cpu[0], cpu[1] - cpu[0], cpu[2] - cpu[1]);
+		        ro.min_words, p.ngram, RP_NORM_VERSION, rp_reuse_memory_budget(r) / 1048576.0, cpu[0], cpu[1] - cpu[0],
+		        cpu[2] - cpu[1]);
 	if (out_commit_all((out_file *[]){&out, &cl, &bp, &st}, 4)) goto done;
 	if (!quiet)
 		cli_error("read %zu, errored %zu; %zu pairs share passages of %d+ words (%zu candidates), %zu groups; "

@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include "internal.h"
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -202,12 +201,11 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 		}
 	}
 	/* The budget for token records, and for mapping the token file: a
-	 * quarter of the physical memory, or of the address space if limited. */
-	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	r->map_limit = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 : 0;
-	struct rlimit as;
-	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY && as.rlim_cur / 4 < r->map_limit)
-		r->map_limit = as.rlim_cur / 4;
+	 * quarter of the memory the process may use (physical memory, or the
+	 * address-space or cgroup limit when lower: in a container, the
+	 * container's memory). */
+	uint64_t limit = rp_memory_limit();
+	r->map_limit = limit == UINT64_MAX ? 0 : limit / 4;
 	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
 	atomic_init(&r->mem_limit, r->map_limit);
 	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
@@ -991,6 +989,7 @@ void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes)
 }
 size_t rp_reuse_candidates(const rp_reuse *r) { return r->ncand; }
 size_t rp_reuse_template_fingerprints(const rp_reuse *r) { return r->template_groups; }
+uint64_t rp_reuse_memory_budget(const rp_reuse *r) { return atomic_load(&r->mem_limit); }
 
 /* Token hashes of document doc: *out points into the mapped token file, or
  * at *buf, where they are read (copy: always into *buf, to be changed). */

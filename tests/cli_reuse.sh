@@ -95,6 +95,30 @@ $R dedup -q "$T/one.jsonl" --stats "$T/link.json" >/dev/null
 check output_symlink_kept test -L "$T/link.json"
 check output_symlink_written grep -q '"read": 1' "$T/real.json"
 
+# The token-record budget is a quarter of the memory the process may use: in
+# a memory cgroup of 2 GiB (v1 here; v2 where its memory controller can be
+# delegated), 512 MB, whatever the machine has.
+MB=$(sed -n 's/.*"memory_budget_mb": \([0-9.]*\).*/\1/p' "$T/s1")
+PHYS=$(awk '/^MemTotal:/ { printf "%.1f", $2 / 1024 / 4 }' /proc/meminfo)
+check budget_quarter_of_memory awk -v a="$MB" -v b="$PHYS" 'BEGIN { exit !(a > 0 && a <= b + 0.1) }'
+CG=""
+if [ "$(id -u)" = 0 ] && [ -w /sys/fs/cgroup/memory ] && mkdir /sys/fs/cgroup/memory/reprint-test-$$ 2>/dev/null; then
+	CG=/sys/fs/cgroup/memory/reprint-test-$$; LIM=memory.limit_in_bytes
+elif [ "$(id -u)" = 0 ] && grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
+     mkdir /sys/fs/cgroup/reprint-test-$$ 2>/dev/null; then
+	CG=/sys/fs/cgroup/reprint-test-$$; LIM=memory.max
+fi
+if [ -n "$CG" ]; then
+	echo 2147483648 >"$CG/$LIM"
+	sh -c "echo \$\$ >'$CG/cgroup.procs' && exec $R reuse -q '$DATA/bbc-news.jsonl.gz' -o '$T/rcg' --stats '$T/scg'"
+	expect_eq cgroup_reuse_exit $? 0
+	check cgroup_budget_512mb grep -q '"memory_budget_mb": 512.0,' "$T/scg"
+	check cgroup_same_pairs cmp -s "$T/r1" "$T/rcg"
+	rmdir "$CG" 2>/dev/null
+else
+	echo "note: skipped the memory cgroup case: cannot create a memory cgroup here (not root, or no writable v1/v2 memory controller)"
+fi
+
 # ---- dedup --containment: the partial Pride and Prejudice (Jaccard 0.08) ----
 $R dedup -q --containment 0.8 "$DATA/gutenberg.jsonl.gz" >"$T/g"
 check containment_partial_removed grep -q '{"id": "pg42671/partial", "cluster": "pg1342", "duplicate": true, "similarity": 0.0[0-9]*, "containment": 0.9' "$T/g"

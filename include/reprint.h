@@ -87,7 +87,9 @@ void rp_lsh_choose(double t, int num_perm, int *bands, int *rows);
 
 /* ---- thread pool ------------------------------------------------------- */
 typedef struct rp_pool rp_pool;
-rp_pool *rp_pool_new(int nthreads); /* nthreads <= 0: the cores this process may run on */
+/* nthreads <= 0: the cores this process may run on (taskset, cpusets), or
+ * its cgroup's CPU quota rounded up when that is lower (a container's CPUs). */
+rp_pool *rp_pool_new(int nthreads);
 int rp_pool_size(const rp_pool *pool);
 /* Run fn(arg, i, worker) for every i in [0, n) on the pool's threads and the
  * calling thread; returns when all are done.  worker is in [0, size), 0 the

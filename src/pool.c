@@ -10,10 +10,8 @@
  * there while the other threads sketch this one).  Threads out of work spin
  * a little before they sleep (SPIN_NS). */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
-#include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -58,16 +56,6 @@ static inline int spin_on(unsigned *turn, uint64_t t0)
 	_mm_pause();
 #endif
 	return ++*turn % 64 || now_ns() - t0 < SPIN_NS;
-}
-
-/* The CPUs this process may run on. */
-static long usable_cpus(void)
-{
-#ifdef CPU_COUNT
-	cpu_set_t set;
-	if (!sched_getaffinity(0, sizeof set, &set)) return CPU_COUNT(&set);
-#endif
-	return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 /* Indices go out in chunks, so neighbouring items, whose results often share
@@ -122,12 +110,12 @@ static void *worker_main(void *v)
 
 rp_pool *rp_pool_new(int nthreads)
 {
-	long cpus = usable_cpus();
-	if (nthreads <= 0) nthreads = cpus > 0 ? (int)(cpus < 256 ? cpus : 256) : 1; /* taskset and cpusets count */
+	long cpus = rp_cpu_limit(); /* taskset, cpusets and the cgroup's CPU quota count */
+	if (nthreads <= 0) nthreads = (int)(cpus < 256 ? cpus : 256);
 	if (nthreads > 256) nthreads = 256;
 	rp_pool *p = rp_malloc(sizeof *p);
 	if (!p) return NULL;
-	*p = (rp_pool){.size = 1, .spin = cpus > 0 && nthreads <= cpus}; /* a spinning thread must not hold up a working one */
+	*p = (rp_pool){.size = 1, .spin = nthreads <= cpus}; /* a spinning thread must not hold up a working one */
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);

@@ -5,7 +5,6 @@
  * templates, and an excerpt planted in another article must be found with its
  * ends within 3 words; containment within 0.02 of brute force. */
 #include <math.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <stdatomic.h>
 #include "test.h"
@@ -527,76 +526,10 @@ static void test_run_around_common_phrase(void)
 	for (int d = 0; d < 2 + OTHERS; d++) free(docs[d]);
 }
 
-/* Write content to root/rel, making the directories on the way. */
-static void put_file(const char *root, const char *rel, const char *content)
+/* The token-record budget is a quarter of the memory the process may use
+ * (rp_memory_limit: tests/t_limits.c). */
+static void test_memory_budget(void)
 {
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%s", root, rel);
-	for (char *q = path + 1; (q = strchr(q, '/')); q++) {
-		*q = 0;
-		mkdir(path, 0755);
-		*q = '/';
-	}
-	FILE *f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (!f) return;
-	fputs(content, f);
-	fclose(f);
-}
-
-/* The memory cgroup's limit, from made-up /proc/self and cgroup trees: v2
- * (the lowest limit of the cgroup and its ancestors; "max"), v2 in a
- * namespace whose mount root is the container's cgroup, v1 in a hybrid
- * layout with controllers sharing a hierarchy, a mount point with an
- * escaped space, no cgroup at all; and on this machine, the budget
- * rp_reuse takes is a quarter of rp_memory_limit. */
-static void test_cgroup_memory_limit(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	char base[512];
-	snprintf(base, sizeof base, "%s/rp-cgroup-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	CHECK(mkdtemp(base) != NULL);
-	char root[600];
-	snprintf(root, sizeof root, "%s/none", base);
-	mkdir(root, 0755);
-	CHECK(rp_cgroup_memory_limit(root) == UINT64_MAX); /* no /proc/self/cgroup */
-
-	snprintf(root, sizeof root, "%s/v2", base);
-	put_file(root, "proc/self/cgroup", "0::/user.slice/app.scope\n");
-	put_file(root, "proc/self/mountinfo",
-	         "22 1 259:1 / / rw,relatime - ext4 /dev/vda rw\n"
-	         "30 22 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n");
-	put_file(root, "sys/fs/cgroup/user.slice/memory.max", "3221225472\n");
-	put_file(root, "sys/fs/cgroup/user.slice/app.scope/memory.max", "max\n");
-	CHECK(rp_cgroup_memory_limit(root) == 3221225472ULL);
-	put_file(root, "sys/fs/cgroup/user.slice/app.scope/memory.max", "1073741824\n");
-	CHECK(rp_cgroup_memory_limit(root) == 1073741824ULL);
-
-	snprintf(root, sizeof root, "%s/ns", base);
-	put_file(root, "proc/self/cgroup", "0::/\n");
-	put_file(root, "proc/self/mountinfo",
-	         "600 500 0:26 /docker/0123abcd /sys/fs/cgroup ro,nosuid - cgroup2 cgroup rw,nsdelegate\n");
-	put_file(root, "sys/fs/cgroup/memory.max", "536870912\n");
-	CHECK(rp_cgroup_memory_limit(root) == 536870912ULL);
-
-	snprintf(root, sizeof root, "%s/v1", base);
-	put_file(root, "proc/self/cgroup",
-	         "9:name=systemd:/\n5:cpuacct,cpu,memory:/process_api/job7\n3:cpuset:/\n0::/\n");
-	put_file(root, "proc/self/mountinfo",
-	         "25 22 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
-	         "26 25 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
-	         "27 25 0:24 / /sys/fs/cgroup/cpu\\040and\\040memory rw - cgroup cgroup rw,cpuacct,cpu,memory\n"
-	         "28 25 0:25 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset\n");
-	put_file(root, "sys/fs/cgroup/cpu and memory/memory.limit_in_bytes", "9223372036854771712\n");
-	put_file(root, "sys/fs/cgroup/cpu and memory/process_api/memory.limit_in_bytes", "2147483648\n");
-	put_file(root, "sys/fs/cgroup/cpu and memory/process_api/job7/memory.limit_in_bytes", "9223372036854771712\n");
-	put_file(root, "sys/fs/cgroup/cpuset/process_api/job7/memory.limit_in_bytes", "1\n"); /* not memory's */
-	CHECK(rp_cgroup_memory_limit(root) == 2147483648ULL);
-
-	char cmd[700];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	CHECK(system(cmd) == 0);
-
 	uint64_t lim = rp_memory_limit();
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	CHECK(lim > 0 && lim <= (uint64_t)pages * (uint64_t)page);
@@ -623,7 +556,7 @@ int main(void)
 	RUN(test_exact_runs_found);
 	RUN(test_run_around_common_phrase);
 	RUN(test_allocation_failures);
-	RUN(test_cgroup_memory_limit);
+	RUN(test_memory_budget);
 	for (int i = 0; i < NART; i++) free(art[i]);
 	rp_pool_free(pool);
 	TEST_END();

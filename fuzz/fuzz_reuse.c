@@ -19,7 +19,7 @@
  *  - with one thread and the given storage, and with two threads and the
  *    defaults, the same pairs, scores, passages and boilerplate, bit for bit;
  *  - where no boilerplate is possible (template_df above the number of
- *    documents): nothing is boilerplate; every pair of documents sharing an
+ *    documents, and no groups): nothing is boilerplate; every pair of documents sharing an
  *    exact run of min_words tokens is reported (brute force over token
  *    hashes), and every reported pair is what rp_compare says of the two
  *    texts: the same passages and the same Jaccard and containments. */
@@ -118,6 +118,24 @@ static void same_outcome(const outcome *x, const outcome *y, size_t n, const cha
 	}
 }
 
+/* Boilerplate in a passage [s, e) of a document with tokens t: never at
+ * its ends (they agree on both sides; masked tokens match nothing), only a
+ * run the aligner joined across as it joins across an edit, of at most
+ * its gap (8 tokens). */
+static void inner_boilerplate(const rp_range *rg, size_t nr, const rp_tokens *t, uint64_t s, uint64_t e)
+{
+	for (size_t k = 0; k < nr; k++) {
+		if (rg[k].end <= s || rg[k].start >= e) continue;
+		FCHECKF(rg[k].start > s && rg[k].end < e, "boilerplate [%llu, %llu) at an end of passage [%llu, %llu)",
+		        (unsigned long long)rg[k].start, (unsigned long long)rg[k].end, (unsigned long long)s,
+		        (unsigned long long)e);
+		size_t n = 0;
+		for (size_t i = 0; i < t->n; i++) n += t->start[i] >= rg[k].start && t->end[i] <= rg[k].end;
+		FCHECKF(n <= 8, "boilerplate of %zu tokens inside passage [%llu, %llu)", n, (unsigned long long)s,
+		        (unsigned long long)e);
+	}
+}
+
 /* The longest run of equal tokens that a and b share (brute force). */
 static FZ_NOCOV size_t longest_run(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, size_t *row)
 {
@@ -181,6 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(copy);
 	int *bad = fz_xmalloc(n * sizeof *bad);
 	uint32_t *group = b2 & 0x80 ? fz_xmalloc(n * sizeof *group) : NULL;
+	/* Boilerplate needs a fingerprint in template_df documents, or groups (a
+	 * passage in documents all of one group is that group's). */
+	int possible = boiler || group;
 	size_t first_invalid = SIZE_MAX;
 	for (size_t d = 0; d < n; d++) {
 		int invalid = fz_utf8_first_bad(text[d], len[d]) < len[d];
@@ -218,9 +239,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FCHECK(fz_is_boundary(text[d], len[d], rg[k].start) && fz_is_boundary(text[d], len[d], rg[k].end));
 			if (k) FCHECK(rg[k - 1].end <= rg[k].start);
 		}
-		if (!boiler) FCHECKF(!o1.ntpl[d], "document %zu has boilerplate where none is possible", d);
+		if (!possible) FCHECKF(!o1.ntpl[d], "document %zu has boilerplate where none is possible", d);
 	}
-	if (!boiler) FCHECK(o1.templates == 0);
+	if (!possible) FCHECK(o1.templates == 0);
 
 	for (size_t i = 0; i < o1.n; i++) {
 		const rp_reuse_pair *x = &o1.pair[i];
@@ -245,6 +266,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FCHECK(q->b_byte_start == tb->start[q->b_start] && q->b_byte_end == tb->end[q->b_end - 1]);
 			FCHECK(q->a_byte_start < q->a_byte_end && q->a_byte_end <= alen);
 			FCHECK(q->b_byte_start < q->b_byte_end && q->b_byte_end <= blen);
+			inner_boilerplate(o1.tpl[x->a], o1.ntpl[x->a], ta, q->a_byte_start, q->a_byte_end);
+			inner_boilerplate(o1.tpl[x->b], o1.ntpl[x->b], tb, q->b_byte_start, q->b_byte_end);
 			if (k) {
 				const rp_passage *pq = &x->passages[k - 1];
 				FCHECK(pq->a_end <= q->a_start);
@@ -253,7 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	if (!boiler) {
+	if (!possible) {
 		/* Exact runs of min_words tokens are never missed, and a reported
 		 * pair is what rp_compare says of it. */
 		size_t maxn = 0, at = 0;

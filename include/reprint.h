@@ -355,7 +355,9 @@ typedef struct rp_reuse_pair {
 	uint64_t a, b;             /* seqs, a < b */
 	double jaccard;            /* exact, over shingles outside boilerplate */
 	double a_in_b, b_in_a;     /* containment, likewise */
-	rp_passage *passages;      /* byte ranges filled; boilerplate never included */
+	rp_passage *passages;      /* byte ranges filled; a passage never starts or ends in
+	                            * boilerplate, and holds some only where it joins across
+	                            * a short run of it (at most 8 words), as across an edit */
 	size_t npassages;
 } rp_reuse_pair;
 

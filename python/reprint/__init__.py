@@ -198,7 +198,8 @@ def sketch(texts: Iterable[Text], num_perm: int = 128, ngram: int = 5, shingle: 
     ``reprint dedup`` computes for document i; ``jaccard(sig[i], sig[j])``
     estimates the Jaccard of their shingle sets with standard error about
     sqrt(J(1 - J) / num_perm).  A text with no token gives all 0xffffffff.
-    threads=0 uses every core."""
+    threads=0 uses every core the process may use (its CPU affinity and
+    cgroup CPU quota)."""
     char, ngram = _shingle_params(shingle, ngram)
     kw = dict(num_perm=int(num_perm), ngram=int(ngram), char_shingles=char, seed=int(seed))
     if isinstance(texts, list):

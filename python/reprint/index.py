@@ -151,7 +151,8 @@ class Index:
     ``compact``.  Opening verifies every byte of every segment: a corrupt or
     truncated file raises ReprintError naming it.  ``Index.create(path, ...)``
     (or ``Index(path, "w", create=True, ...)``) makes a new index first.
-    threads=0 uses every core.  Use it as a context manager, or close() it.
+    threads=0 uses every core the process may use (its CPU affinity and cgroup
+    CPU quota).  Use it as a context manager, or close() it.
     One call at a time per object (a second thread gets RuntimeError); open
     several objects to query from several threads."""
 

@@ -22,6 +22,7 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 
 /* Parse helpers: return 0 or print a usage error and return -1. */
 int parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
+int parse_size(const char *cmd, const char *opt, const char *s, int allow_zero, uint64_t *out);
 int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
 /* The inputs named on the command line from argv[first], or "-" (standard

@@ -53,6 +53,23 @@ int parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi,
 	return 0;
 }
 
+/* A size in MB, or with a K, M or G suffix, at most 1 TB; 0 only if
+ * allow_zero. */
+int parse_size(const char *cmd, const char *opt, const char *s, int allow_zero, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = *end == 'K' || *end == 'k' ? 10 : *end == 'G' || *end == 'g' ? 30 : 20;
+	if (*end && strchr("KkMmGg", *end)) end++;
+	if (errno || end == s || *end || *s == '-' || (v == 0 && !allow_zero) || v > (1ULL << 40) >> shift) {
+		cli_usage(cmd, "%s: expected a size like 256 (MB), 64K or 2G, got '%s'", opt, s);
+		return -1;
+	}
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
 {
 	char *end;

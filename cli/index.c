@@ -261,14 +261,9 @@ static int cmd_add(int argc, char **argv)
 		if (r) continue;
 		switch (c) {
 		case 'M': {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			unsigned shift = *end == 'K' || *end == 'k' ? 10 : *end == 'G' || *end == 'g' ? 30 : 20;
-			if (*end && strchr("KkMmGg", *end)) end++;
-			if (errno || end == optarg || *end || v == 0 || v > (1ULL << 40) >> shift)
-				return cli_usage(cmd, "--memory: expected a size like 256 (MB), 64K or 2G, got '%s'", optarg);
-			memory = (size_t)(v << shift);
+			uint64_t v;
+			if (parse_size(cmd, "--memory", optarg, 0, &v)) return EXIT_USAGE;
+			memory = (size_t)v;
 			break;
 		}
 		case 'v': verbose = 1; break;

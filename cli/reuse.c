@@ -26,7 +26,7 @@ static void help(void)
 	     "{\"id\", \"error\", \"file\", \"line\", \"byte\"}.  The token streams of documents of\n"
 	     "--min-words or more (about 10 bytes a word) are held in memory up to a quarter of the\n"
 	     "memory the process may use (physical memory, or its cgroup's or address-space limit\n"
-	     "when lower), the rest in a temporary file in $TMPDIR.\n\n"
+	     "when lower; --memory sets it), the rest in a temporary file in $TMPDIR.\n\n"
 	     "  -m, --min-words N      shortest passage, in words (default 50)\n"
 	     "  -n, --ngram N          seed length in words (default 5)\n"
 	     "      --template-df N    a passage in at least N documents may be boilerplate (default 40)\n"
@@ -34,6 +34,9 @@ static void help(void)
 	     "      --all-candidates   also align pairs sharing only one fingerprint, in different\n"
 	     "                         contexts (no exact run of --min-words words; slower, and a\n"
 	     "                         few such pairs hold a passage joined across edited words)\n"
+	     "      --memory SIZE      token streams held in memory at most: MB, or with K, M or G;\n"
+	     "                         0 puts them all in the temporary file (default: a quarter of\n"
+	     "                         the memory the process may use)\n"
 	     "  -f, --format FMT       auto (default), jsonl, lines, or file\n"
 	     "      --text-field F     JSON field with the text (default text)\n"
 	     "      --id-field F       JSON field with the id (default id)\n"
@@ -188,7 +191,7 @@ int cmd_reuse(int argc, char **argv)
 		{"stats", required_argument, 0, 'S'},    {"threads", required_argument, 0, 'j'},
 		{"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
 		{"group-field", required_argument, 0, 'G'}, {"date-field", required_argument, 0, 'W'},
-		{"all-candidates", no_argument, 0, 'A'},
+		{"all-candidates", no_argument, 0, 'A'}, {"memory", required_argument, 0, 'Y'},
 		{0, 0, 0, 0}};
 	rp_params p;
 	rp_params_default(&p);
@@ -196,6 +199,8 @@ int cmd_reuse(int argc, char **argv)
 	rp_reuse_opts_default(&ro);
 	rp_reader_opts rdo = {RP_FORMAT_AUTO, "text", "id", 64u << 20};
 	const char *output = "-", *clusters_path = NULL, *boiler_path = NULL, *stats_path = NULL;
+	uint64_t memory = 0;
+	int memory_set = 0;
 	const char *group_field = NULL, *date_field = NULL;
 	int threads = 0, quiet = 0, skip = 0, c, mr;
 	double cpu[3] = {0, 0, 0}; /* CPU seconds at the end of reading, of finding candidates, of the pairs */
@@ -207,6 +212,10 @@ int cmd_reuse(int argc, char **argv)
 		case 'D': if (parse_int("reuse ", "--template-df", optarg, 2, 1 << 30, &ro.template_df)) return EXIT_USAGE; break;
 		case 'X': if (parse_int("reuse ", "--max-df", optarg, 2, 1 << 30, &ro.max_df)) return EXIT_USAGE; break;
 		case 'A': ro.all_candidates = 1; break;
+		case 'Y':
+			if (parse_size("reuse ", "--memory", optarg, 1, &memory)) return EXIT_USAGE;
+			memory_set = 1;
+			break;
 		case 'f':
 			if (!strcmp(optarg, "auto")) rdo.format = RP_FORMAT_AUTO;
 			else if (!strcmp(optarg, "jsonl")) rdo.format = RP_FORMAT_JSONL;
@@ -256,6 +265,7 @@ int cmd_reuse(int argc, char **argv)
 		cli_rp_error(&err);
 		goto done;
 	}
+	if (memory_set && rp_reuse_set_memory_budget(r, memory, &err)) { cli_rp_error(&err); goto done; }
 	if (rp_reader_new(&reader, inputs, ninputs, &rdo, &err)) { cli_rp_error(&err); goto done; }
 	if ((group_field && rp_reader_set_extra(reader, 0, group_field, &err))
 	    || (date_field && rp_reader_set_extra(reader, 1, date_field, &err))) {

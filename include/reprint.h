@@ -379,9 +379,12 @@ rp_status rp_reuse_next(rp_reuse *r, const rp_reuse_pair **pairs, size_t *n, rp_
 size_t rp_reuse_candidates(const rp_reuse *r);
 size_t rp_reuse_template_fingerprints(const rp_reuse *r);
 /* Bytes of token records held in memory before the rest go to a temporary
- * file: a quarter of the memory the process may use (the least of physical
- * memory, the address-space limit and its cgroup's memory limit). */
+ * file: by default a quarter of the memory the process may use (the least
+ * of physical memory, the address-space limit and its cgroup's memory
+ * limit).  Set it before the first rp_reuse_add (0: every record in the
+ * file); the file is mapped when it is no larger than the budget. */
 uint64_t rp_reuse_memory_budget(const rp_reuse *r);
+rp_status rp_reuse_set_memory_budget(rp_reuse *r, uint64_t bytes, rp_error *err);
 /* Byte ranges of document doc found to be boilerplate; free *out with rp_free_ranges. */
 rp_status rp_reuse_template_spans(rp_reuse *r, uint64_t doc, rp_range **out, size_t *nout, rp_error *err);
 void rp_free_ranges(rp_range *r);

@@ -9,7 +9,8 @@
  * gap and a byte of length where they fit: keep_record): texts while few documents
  * share fingerprints (sample_repeats), the documents in candidates being
  * tokenised again in rp_reuse_finish (materialize).  Both in memory up to a
- * budget (a quarter of the physical memory), beyond it in an unlinked
+ * budget (a quarter of the memory the process may use: rp_memory_limit, or
+ * rp_reuse_set_memory_budget), beyond it in an unlinked
  * temporary file, mapped when it fits the same budget, else read piecewise.
  *
  * rp_reuse_finish sorts the postings by fingerprint.  A fingerprint found in
@@ -137,7 +138,8 @@ struct rp_reuse {
 	size_t seen_n, seen_cap, sampled, repeats;
 	_Atomic uint64_t mem_used;
 	_Atomic uint64_t huge_used; /* bytes of arenas asked for as huge pages */
-	_Atomic uint64_t mem_limit; /* bytes of token records held in memory at most */
+	_Atomic uint64_t mem_limit; /* bytes of token records held in memory at most (0 once memory ran out) */
+	uint64_t budget;            /* mem_limit as set (rp_reuse_memory_budget) */
 	posting *post;
 	size_t npost, post_cap;
 	/* after finish */
@@ -208,6 +210,7 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	r->map_limit = limit == UINT64_MAX ? 0 : limit / 4;
 	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
 	atomic_init(&r->mem_limit, r->map_limit);
+	r->budget = r->map_limit;
 	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
 		rc = err ? err->code : RP_EIO;
 		rp_reuse_free(r);
@@ -985,11 +988,19 @@ void rp_reuse_set_keep(rp_reuse *r, int mode)
 void rp_reuse_set_memory(rp_reuse *r, uint64_t mem_bytes, uint64_t map_bytes)
 {
 	atomic_store(&r->mem_limit, mem_bytes);
+	r->budget = mem_bytes;
 	r->map_limit = map_bytes;
 }
 size_t rp_reuse_candidates(const rp_reuse *r) { return r->ncand; }
 size_t rp_reuse_template_fingerprints(const rp_reuse *r) { return r->template_groups; }
-uint64_t rp_reuse_memory_budget(const rp_reuse *r) { return atomic_load(&r->mem_limit); }
+uint64_t rp_reuse_memory_budget(const rp_reuse *r) { return r->budget; }
+
+rp_status rp_reuse_set_memory_budget(rp_reuse *r, uint64_t bytes, rp_error *err)
+{
+	if (r->n) return rp_set_error(err, RP_EUSAGE, "rp_reuse_set_memory_budget after rp_reuse_add");
+	rp_reuse_set_memory(r, bytes, bytes > SIZE_MAX ? SIZE_MAX : bytes);
+	return RP_OK;
+}
 
 /* Token hashes of document doc: *out points into the mapped token file, or
  * at *buf, where they are read (copy: always into *buf, to be changed). */

@@ -2,8 +2,8 @@
 # I/O faults and conservation for `reprint dedup` (issue 6, items 3 and 4):
 #  - a full disk on every output (/dev/full, and ENOSPC on a real file system:
 #    a 64 KiB tmpfs in a private mount namespace), on the spill file
-#    ($TMPDIR) and on the --kept/--removed spool (/tmp): exit 1, a clear
-#    message, no partial or temporary file left;
+#    ($TMPDIR), on the --kept/--removed spool (/tmp) and on reuse's token
+#    file: exit 1, a clear message, no partial or temporary file left;
 #  - inputs that cannot be read: missing, a read error (/proc/self/mem), a
 #    FIFO or a dangling symbolic link under a directory (a file that vanished
 #    after the listing), a gzip stream whose writer dies half-way; a FIFO
@@ -106,6 +106,14 @@ else
 	# out.tmp.PID, kept.tmp.PID, ... behind)
 	check enospc_spool_no_temp no_tmp "$T/spool"
 	rm -f "$T"/spool/*.tmp.*
+	# reuse's token file ($TMPDIR), every token stream in it (--memory 0)
+	mkdir "$T/rtok"
+	in_small_fs "TMPDIR=\$S '$RA' reuse -q --memory 0 '$DA/bbc-news.jsonl.gz' -o '$T/rtok/out' --stats '$T/rtok/st' 2>'$T/rtok.err'
+		echo \$? >'$T/rtok.rc'; ls -A \$S >'$T/rtok.ls'"
+	expect_eq enospc_reuse_tokens_exit "$(cat "$T/rtok.rc")" 1
+	check enospc_reuse_tokens_message grep -q 'cannot write the temporary token file: No space left on device' "$T/rtok.err"
+	check enospc_reuse_tokens_no_output empty_dir "$T/rtok"
+	check enospc_reuse_tokens_file_removed test ! -s "$T/rtok.ls"
 fi
 
 # $TMPDIR that does not exist: clear error before any output is written, when

@@ -101,6 +101,17 @@ check output_symlink_written grep -q '"read": 1' "$T/real.json"
 MB=$(sed -n 's/.*"memory_budget_mb": \([0-9.]*\).*/\1/p' "$T/s1")
 PHYS=$(awk '/^MemTotal:/ { printf "%.1f", $2 / 1024 / 4 }' /proc/meminfo)
 check budget_quarter_of_memory awk -v a="$MB" -v b="$PHYS" 'BEGIN { exit !(a > 0 && a <= b + 0.1) }'
+# --memory sets the budget: every token stream in the token file (0), or some
+# (1 MB), the same pairs; a size that is not one is a usage error.
+$R reuse -q --memory 0 "$DATA/bbc-news.jsonl.gz" -o "$T/rm0" --stats "$T/sm0"; expect_eq memory_0_exit $? 0
+check memory_0_same_pairs cmp -s "$T/r1" "$T/rm0"
+check memory_0_budget grep -q '"memory_budget_mb": 0.0,' "$T/sm0"
+$R reuse -q --memory 1 "$DATA/bbc-news.jsonl.gz" -o "$T/rm1"
+check memory_1mb_same_pairs cmp -s "$T/r1" "$T/rm1"
+$R reuse -q --memory 64K -j1 "$DATA/bbc-news.jsonl.gz" -o "$T/rm64"
+check memory_64k_same_pairs cmp -s "$T/r1" "$T/rm64"
+$R reuse -q --memory 2T "$DATA/bbc-news.jsonl.gz" >/dev/null 2>"$T/rmbad"; expect_eq memory_bad_exit $? 2
+check memory_bad_message grep -q -- "--memory: expected a size like 256 (MB), 64K or 2G, got '2T'" "$T/rmbad"
 CG=""
 if [ "$(id -u)" = 0 ] && [ -w /sys/fs/cgroup/memory ] && mkdir /sys/fs/cgroup/memory/reprint-test-$$ 2>/dev/null; then
 	CG=/sys/fs/cgroup/memory/reprint-test-$$; LIM=memory.limit_in_bytes

@@ -825,20 +825,30 @@ def _reuse_pairs(core: Any, ids: list[Any] | None) -> Iterator[dict[str, Any]]:
                    "passages": [{"a": [p[0], p[1]], "b": [p[2], p[3]], "words": p[4]} for p in ps]}
 
 
+def _memory(memory: int | None) -> int:
+    if memory is None:
+        return -1
+    if int(memory) < 0:
+        raise ReprintError(f"memory: expected a number of bytes >= 0, got {memory!r}")
+    return int(memory)
+
+
 def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df: int | None = None,
           max_df: int | None = None,
           threads: int = 0, text_field: str = "text", id_field: str = "id", shingle: str = "word",
-          seed: int = 0) -> list[dict[str, Any]]:
+          seed: int = 0, memory: int | None = None) -> list[dict[str, Any]]:
     """Every pair of documents sharing passages of at least min_words words, as
     ``reprint reuse``: dicts {"a", "b", "jaccard", "a_in_b", "b_in_a",
     "passages": [{"a": [start, end], "b": [start, end], "words"}]} in (a, b)
     input order; a and b are positions for plain texts, ids for records.
     Boilerplate (passages in at least template_df documents that share little
     else, or in more than max_df; None: the library's defaults, as the
-    command's) is left out."""
+    command's) is left out.  memory: bytes of token streams held in memory,
+    the rest in a temporary file (None: a quarter of the memory the process
+    may use, its cgroup's limit included; 0: all in the file), as --memory."""
     char, ngram = _shingle_params(shingle, ngram)
-    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), ngram=int(ngram),
-                       char_shingles=char, seed=int(seed))
+    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), _memory(memory),
+                       ngram=int(ngram), char_shingles=char, seed=int(seed))
     ids: list[Any] | None = None
     errors: dict[int, Any] = {}
     n = 0
@@ -868,11 +878,12 @@ def reuse_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
                 min_words: int = 50, ngram: int = 5, template_df: int | None = None, max_df: int | None = None,
                 threads: int = 0,
                 text_field: str = "text", id_field: str = "id", format: str = "auto",
-                max_record: int = 64 << 20) -> list[dict[str, Any]]:
+                max_record: int = 64 << 20, memory: int | None = None) -> list[dict[str, Any]]:
     """``reprint reuse INPUT... -o OUTPUT`` from Python: the same lines, byte
     for byte (bad records stop the run, as with --on-error fail).  Returns the
-    pairs."""
-    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), ngram=int(ngram))
+    pairs.  memory as for reuse()."""
+    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), _memory(memory),
+                       ngram=int(ngram))
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
     reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))

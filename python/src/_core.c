@@ -1163,13 +1163,15 @@ typedef struct {
 	int busy, finished;
 } ReuseObject;
 
-/* Reuse(min_words=0, template_df=0, max_df=0, threads=0, **params); 0: the library default */
+/* Reuse(min_words=0, template_df=0, max_df=0, threads=0, memory=-1, **params); 0 (memory: -1):
+ * the library default */
 static int Reuse_init(PyObject *self_o, PyObject *args, PyObject *kw)
 {
 	ReuseObject *self = (ReuseObject *)self_o;
 	rp_reuse_opts_default(&self->o);
 	int threads = 0, min_words = 0, template_df = 0, max_df = 0; /* 0: the library's default */
-	if (!PyArg_ParseTuple(args, "|iiii", &min_words, &template_df, &max_df, &threads)) return -1;
+	long long memory = -1; /* bytes of token streams in memory; -1: the library's default */
+	if (!PyArg_ParseTuple(args, "|iiiiL", &min_words, &template_df, &max_df, &threads, &memory)) return -1;
 	if (min_words < 0 || template_df < 0 || max_df < 0) return raise_usage("reuse options must be positive"), -1;
 	if (min_words) self->o.min_words = min_words;
 	if (template_df) self->o.template_df = template_df;
@@ -1181,6 +1183,7 @@ static int Reuse_init(PyObject *self_o, PyObject *args, PyObject *kw)
 	if (!self->pool) return PyErr_SetString(PyExc_OSError, "cannot start threads"), -1;
 	rp_error err;
 	if (rp_reuse_new(&self->r, &self->p, &self->o, self->pool, &err)) return raise_rp(&err, 0, -1), -1;
+	if (memory >= 0 && rp_reuse_set_memory_budget(self->r, (uint64_t)memory, &err)) return raise_rp(&err, 0, -1), -1;
 	return 0;
 }
 
@@ -1283,8 +1286,9 @@ static PyObject *Reuse_stats(PyObject *self_o, PyObject *unused)
 	(void)unused;
 	ReuseObject *self = (ReuseObject *)self_o;
 	if (!self->r || !self->finished) return PyErr_SetString(PyExc_RuntimeError, "call finish() first"), NULL;
-	return Py_BuildValue("{s:n,s:n}", "candidates", (Py_ssize_t)rp_reuse_candidates(self->r),
-	                     "boilerplate_fingerprints", (Py_ssize_t)rp_reuse_template_fingerprints(self->r));
+	return Py_BuildValue("{s:n,s:n,s:K}", "candidates", (Py_ssize_t)rp_reuse_candidates(self->r),
+	                     "boilerplate_fingerprints", (Py_ssize_t)rp_reuse_template_fingerprints(self->r),
+	                     "memory_budget", (unsigned long long)rp_reuse_memory_budget(self->r));
 }
 
 static PyObject *Reuse_boilerplate(PyObject *self_o, PyObject *args)
@@ -1309,7 +1313,7 @@ static PyMethodDef Reuse_methods[] = {
 	{"add", Reuse_add, METH_VARARGS, "add(texts): index a list of texts (str, bytes or None)."},
 	{"finish", Reuse_finish, METH_NOARGS, "finish(): find boilerplate and candidate pairs."},
 	{"next", Reuse_next, METH_NOARGS, "next() -> the next pairs that share passages; [] at the end."},
-	{"stats", Reuse_stats, METH_NOARGS, "stats() -> candidates and boilerplate fingerprints."},
+	{"stats", Reuse_stats, METH_NOARGS, "stats() -> candidates, boilerplate fingerprints, memory budget."},
 	{"boilerplate", Reuse_boilerplate, METH_VARARGS, "boilerplate(doc) -> byte ranges found to be boilerplate."},
 	{NULL, NULL, 0, NULL}};
 

@@ -64,6 +64,16 @@ def test_reuse_equals_cli(tmp_path):
     assert "".join(reprint.reuse_json_lines(reprint.reuse(records("bbc-news-summary"), min_words=20))).encode() == cli20
 
 
+def test_reuse_memory_budget():
+    # every token stream in the temporary file, or a few: the same pairs
+    recs = records("bbc-news")
+    want = reprint.reuse(recs)
+    assert reprint.reuse(recs, memory=0) == want
+    assert reprint.reuse(recs, memory=1 << 16) == want
+    with pytest.raises(reprint.ReprintError):
+        reprint.reuse(recs, memory=-1)
+
+
 def test_reuse_plain_texts():
     base = " ".join(f"w{i}" for i in range(80))
     pairs = reprint.reuse(["intro " + base, "unrelated text " * 20, base + " outro"], min_words=50)

@@ -215,7 +215,8 @@ static void add_help(void)
 	     "of at most --memory MB, merged into one new segment and published atomically:\n"
 	     "an interrupted add leaves the index as it was.\n\n"
 	     "      --memory SIZE      memory for sorted runs: MB, or with K, M or G (default\n"
-	     "                         256)\n"
+	     "                         256, or a quarter of the memory the process may use,\n"
+	     "                         its cgroup's limit included, if less)\n"
 	     INPUT_HELP
 	     "  -v, --verbose          also print the time of each phase\n"
 	     "  -h, --help             this help");
@@ -252,7 +253,7 @@ static int cmd_add(int argc, char **argv)
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	const char *cmd = "index add ";
 	input_opts io = {{RP_FORMAT_AUTO, "text", "id", 64u << 20}, 0, 0, 0};
-	size_t memory = (size_t)256 << 20;
+	size_t memory = 0; /* the library's default */
 	int c, verbose = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:j:qvh", opts, NULL)) != -1) {
@@ -299,8 +300,8 @@ static int cmd_add(int argc, char **argv)
 	double secs = now_seconds() - t0;
 	if (verbose && !io.quiet)
 		cli_error("phases: read and sketch %.2f s (%.2f CPU-s, full runs written on the way), commit %.2f s "
-		          "(%.2f CPU-s, %llu sorted runs merged)", t1 - t0, c1 - c0, secs - (t1 - t0), cpu_seconds() - c1,
-		          (unsigned long long)st.runs);
+		          "(%.2f CPU-s, %llu sorted runs of at most %.0f MB merged)", t1 - t0, c1 - c0, secs - (t1 - t0),
+		          cpu_seconds() - c1, (unsigned long long)st.runs, st.memory / 1048576.0);
 	if (!io.quiet) {
 		cli_error("read %llu, added %llu, skipped %llu (id already in the index), errored %llu",
 		          (unsigned long long)records, (unsigned long long)st.added, (unsigned long long)st.skipped,

@@ -85,6 +85,11 @@ double rp_lsh_probability(int bands, int rows, double s);
  * b = K / r gives P(candidate | t) >= 0.98. */
 void rp_lsh_choose(double t, int num_perm, int *bands, int *rows);
 
+/* The memory this process may use: the least of the physical memory, the
+ * address-space limit (ulimit -v) and its memory cgroup's limit (v1 or v2,
+ * the cgroup's own and its ancestors': in a container, the container's). */
+uint64_t rp_memory_limit(void);
+
 /* ---- thread pool ------------------------------------------------------- */
 typedef struct rp_pool rp_pool;
 /* nthreads <= 0: the cores this process may run on (taskset, cpusets), or
@@ -456,7 +461,7 @@ typedef struct rp_index_doc {
 } rp_index_doc;
 
 /* Adding documents: they are sketched on the pool into sorted runs of at most
- * `memory` bytes (0: 256 MiB), spilled as temporary segments, and merged into
+ * `memory` bytes (0: below), spilled as temporary segments, and merged into
  * one new segment by rp_index_add_commit, which publishes it atomically.
  * Freeing the handle without a commit leaves the index as it was. */
 typedef struct rp_index_add rp_index_add;
@@ -467,8 +472,11 @@ typedef struct rp_index_add_stats {
 	uint64_t runs;    /* sorted runs spilled before the merge */
 	uint64_t bytes;   /* size of the new segment */
 	uint64_t number;  /* its number (0 if nothing was added) */
+	uint64_t memory;  /* bytes of a sorted run at most */
 } rp_index_add_stats;
-/* The index must be open for writing; the pool must outlive the handle. */
+/* The index must be open for writing; the pool must outlive the handle.
+ * memory: bytes of a sorted run before it is spilled; 0: 256 MB, or a
+ * quarter of the memory the process may use (rp_memory_limit) if less. */
 rp_status rp_index_add_new(rp_index_add **out, rp_index *ix, rp_pool *pool, size_t memory, rp_error *err);
 /* Add n documents with the next sequence numbers (0, 1, ... per handle). */
 rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err);

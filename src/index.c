@@ -823,7 +823,11 @@ rp_status rp_index_add_new(rp_index_add **out, rp_index *ix, rp_pool *pool, size
 	memset(a, 0, sizeof *a);
 	a->ix = ix;
 	a->pool = pool;
-	a->memory = memory ? memory : (size_t)256 << 20;
+	if (!memory) { /* 256 MB, less in a small container */
+		uint64_t q = rp_memory_limit() / 4;
+		memory = q < ((uint64_t)256 << 20) ? (size_t)(q > (1u << 20) ? q : (1u << 20)) : (size_t)256 << 20;
+	}
+	a->memory = memory;
 	a->nworkers = rp_pool_size(pool);
 	a->w = rp_malloc_array((size_t)a->nworkers, sizeof *a->w);
 	if (!a->w) {
@@ -1445,6 +1449,7 @@ rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add
 {
 	rp_index *ix = a->ix;
 	memset(st, 0, sizeof *st);
+	st->memory = a->memory;
 	if (a->done || a->failed) return rp_set_error(err, RP_EUSAGE, "rp_index_add_commit after a commit or a failure");
 	a->done = 1;
 	if (a->r.noid) return rp_set_error(err, RP_EUSAGE, "%zu documents were added without an id", a->r.noid);

@@ -175,14 +175,12 @@ size_t rp_utf8_check(const char *s, size_t len);
 /* Temporary files (spill.c): an unlinked file in dir (NULL: $TMPDIR or /tmp)
  * named after what (for messages); the descriptor, or -1 with err filled. */
 int rp_spill_open(const char *dir, const char *what, rp_error *err);
-/* What this process may use (limits.c).  rp_memory_limit: the least of the
- * physical memory, the address-space limit and its memory cgroup's limit.
+/* What this process may use (limits.c; rp_memory_limit is public).
  * rp_cpu_limit: the CPUs it may run on (taskset, cpusets), or its cgroup's
  * CPU quota rounded up when lower; at least 1.  The cgroup limits (v1 or v2,
  * the cgroup's own and its ancestors') are read from the files under root
  * (NULL: "/"; tests give a made-up tree): UINT64_MAX or INFINITY where
  * there is none. */
-uint64_t rp_memory_limit(void);
 uint64_t rp_cgroup_memory_limit(const char *root);
 long rp_cpu_limit(void);
 double rp_cgroup_cpu_limit(const char *root);

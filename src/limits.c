@@ -1,8 +1,9 @@
 /* limits.c — what this process may use: memory (the least of the physical
  * memory, the address-space limit and its memory cgroup's limit) and CPUs
  * (the CPUs it may run on, and its cgroup's CPU quota).  In a container the
- * machine's figures overstate both: rp_reuse budgets memory by
- * rp_memory_limit and rp_pool_new starts rp_cpu_limit threads by default.
+ * machine's figures overstate both: rp_reuse and rp_index_add budget memory
+ * by rp_memory_limit, and rp_pool_new starts rp_cpu_limit threads by
+ * default.
  *
  * A cgroup is found as the kernel describes it: /proc/self/cgroup names the
  * process's cgroup in each hierarchy ("0::PATH" for v2, "N:ctl,ctl:PATH" for

@@ -37,8 +37,22 @@ $R index create "$X/ix" 2>"$T/e"; expect_eq create_twice_exit $? 2
 check create_twice_message grep -q 'not empty' "$T/e"
 $R index add -q "$X/ix" "$T/p1" && $R index add -v --memory 128K "$X/ix" "$T/p2" 2>"$T/e" && $R index add -q "$X/ix" <"$T/p3"
 expect_eq add_exit $? 0
-check add_verbose_phases grep -q '^reprint: phases: read and sketch .* s (.* CPU-s, .*), commit .* s (.* CPU-s, [1-9][0-9]* sorted runs merged)$' "$T/e"
+check add_verbose_phases grep -q '^reprint: phases: read and sketch .* s (.* CPU-s, .*), commit .* s (.* CPU-s, [1-9][0-9]* sorted runs of at most [0-9]* MB merged)$' "$T/e"
 $R index add --help >"$T/h"; check add_help_verbose grep -q -- '--verbose' "$T/h"
+# runs of 256 MB by default, or a quarter of the memory the process may use
+# if less: in a 256 MiB memory cgroup (a small container), 64 MB
+if new_cgroup memory memory.limit_in_bytes 268435456 memory.max 268435456; then
+	$R index create "$X/ixm"
+	in_cgroup $R index add -v "$X/ixm" "$T/p1" 2>"$T/em"; rc=$?
+	drop_cgroup
+	if [ "$rc" = 77 ]; then echo "note: skipped the memory cgroup case: could not join a memory cgroup"
+	else
+		expect_eq add_in_cgroup_exit "$rc" 0
+		check add_in_cgroup_runs_64mb grep -q 'sorted runs of at most 64 MB merged)$' "$T/em"
+	fi
+else
+	echo "note: skipped the memory cgroup case: cannot make a memory cgroup here (not root, or no writable v1/v2 memory controller)"
+fi
 expect_eq info_documents "$(info_field "$X/ix" documents)" 2225
 expect_eq info_segments "$(info_field "$X/ix" segments)" 3
 $R index info "$X/ix" >"$T/info"; check info_text grep -q '^parameters: word 5-grams, num-perm 128, bands 18 x rows 7, threshold 0.8' "$T/info"

@@ -210,7 +210,7 @@ class Index:
     # ---- adding ----
 
     def add(self, texts_or_records: Iterable[Any], ids: Iterable[Any] | None = None, text_field: str = "text",
-            id_field: str = "id", on_error: str = "fail", memory: int = 256 << 20) -> dict[str, Any]:
+            id_field: str = "id", on_error: str = "fail", memory: int | None = None) -> dict[str, Any]:
         """``reprint index add``: add documents, as one new segment published
         atomically at the end (an exception or Ctrl-C before then leaves the
         index as it was).
@@ -222,18 +222,19 @@ class Index:
         in this add, is skipped and counted, as the command does.
         on_error="fail" raises at the first bad document (no text field, NUL
         byte, invalid UTF-8); "skip" counts it as errored and goes on.
-        memory: bytes of sorted runs kept before spilling.  Returns
+        memory: bytes of sorted runs kept before spilling (None: 256 MB, or
+        a quarter of the memory the process may use if less).  Returns
         {"read", "added", "skipped", "errored", "runs", "bytes", "segment"}
         (segment: the new segment's number, 0 if nothing was added), plus
         "errors": {position: reason} of the skipped bad documents."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
-        if memory <= 0:
+        if memory is not None and memory <= 0:
             raise ReprintError("memory must be positive")
         id_iter = iter(ids) if ids is not None else None
         errors: dict[int, str] = {}
         n = 0
-        self._core.add_begin(int(memory))
+        self._core.add_begin(int(memory or 0))
         try:
             for chunk in _chunks(texts_or_records):
                 chunk_ids = None
@@ -256,7 +257,7 @@ class Index:
 
     def add_jsonl(self, inputs: PathLike | Sequence[PathLike], format: str = "auto", text_field: str = "text",
                   id_field: str = "id", max_record: int = 64 << 20, on_error: str = "fail",
-                  memory: int = 256 << 20) -> dict[str, Any]:
+                  memory: int | None = None) -> dict[str, Any]:
         """``reprint index add DIR INPUT...``: read files with the library's
         reader (JSON Lines by default; gzip/zstd by magic; a record without an
         id is PATH:LINE) and add them as ``add`` does.  Bad records stop the add
@@ -266,10 +267,12 @@ class Index:
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
         if format not in _FORMATS:
             raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
+        if memory is not None and memory <= 0:
+            raise ReprintError("memory must be positive")
         reader = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
         errors: dict[int, str] = {}
         n = 0
-        self._core.add_begin(int(memory))
+        self._core.add_begin(int(memory or 0))
         try:
             for batch in _prefetch(reader):
                 bad = None

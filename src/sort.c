@@ -19,8 +19,7 @@ void rp_sort_u64_tmp(uint64_t *a, uint64_t *tmp, size_t n)
 		return;
 	}
 	uint64_t *src = a, *dst = tmp;
-	/* A byte equal in every key (the top half of widened 32-bit values)
-	 * costs no pass at all. */
+	/* A byte equal in every key costs no pass at all. */
 	size_t count[8][256];
 	memset(count, 0, sizeof count);
 	for (size_t i = 0; i < n; i++) {

@@ -23,6 +23,7 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Parse helpers: return 0 or print a usage error and return -1. */
 int parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
 int parse_size(const char *cmd, const char *opt, const char *s, int allow_zero, uint64_t *out);
+int parse_seed(const char *cmd, const char *s, uint64_t *out);
 int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
 /* The inputs named on the command line from argv[first], or "-" (standard
@@ -36,7 +37,12 @@ typedef struct {
 	FILE *f;
 	int direct; /* not a regular file: written in place */
 } out_file;
+/* Refuses (cli_usage_failed set: the command exits 2) a path already opened
+ * as an output or that is one of input_args' inputs. */
 int out_open(out_file *o, const char *path);
+/* Set when a command fails on a usage error found late (a refused output
+ * path, the library's RP_EUSAGE): main then exits 2. */
+extern int cli_usage_failed;
 int out_commit(out_file *o); /* flush, fsync, rename; 0 or -1 (message printed) */
 /* Start writing what o holds so far to the disk, without waiting, so that the
  * commit's fsync has less to wait for: a temporary file only; advice. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "internal.h" /* rp_utf8_sequence */
+
+int cli_usage_failed; /* the command's failure is a usage error: exit 2 (main) */
 
 void cli_error(const char *fmt, ...)
 {
@@ -25,6 +29,7 @@ void cli_error(const char *fmt, ...)
 void cli_rp_error(const rp_error *err)
 {
 	char buf[1200];
+	if (err->code == RP_EUSAGE) cli_usage_failed = 1; /* a bad option value found by the library */
 	cli_error("%s", rp_error_format(err, buf, sizeof buf));
 }
 
@@ -70,6 +75,22 @@ int parse_size(const char *cmd, const char *opt, const char *s, int allow_zero, 
 	return 0;
 }
 
+/* A 64-bit seed: decimal (leading zeros allowed) or hexadecimal after 0x;
+ * no sign. */
+int parse_seed(const char *cmd, const char *s, uint64_t *out)
+{
+	char *end;
+	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, hex ? 16 : 10);
+	if (errno || end == s || *end || !(hex ? s[2] != 0 && s[2] != '-' && s[2] != '+' : *s >= '0' && *s <= '9')) {
+		cli_usage(cmd, "--seed: expected an integer 0 .. 18446744073709551615 or 0x..., got '%s'", s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
 {
 	char *end;
@@ -83,15 +104,112 @@ int parse_double(const char *cmd, const char *opt, const char *s, double lo, dou
 	return 0;
 }
 
+/* The run's inputs (input_args) and the outputs opened so far: an output
+ * named twice, or one that is an input, is refused before any work. */
+static const char *const *run_inputs;
+static size_t run_ninputs;
+static char *opened[16];
+static size_t nopened;
+
+/* Temporary files being written, removed if a signal ends the run. */
+static char *volatile pending_tmp[16];
+
+static void remove_pending(int sig)
+{
+	for (size_t i = 0; i < sizeof pending_tmp / sizeof *pending_tmp; i++)
+		if (pending_tmp[i]) unlink(pending_tmp[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void track_tmp(char *tmp, int on)
+{
+	static int handlers;
+	if (on && !handlers) {
+		static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+			struct sigaction sa, old;
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = remove_pending;
+			sigemptyset(&sa.sa_mask);
+			/* a signal the caller ignores stays ignored */
+			if (!sigaction(sigs[i], NULL, &old) && old.sa_handler == SIG_DFL) sigaction(sigs[i], &sa, NULL);
+		}
+		handlers = 1;
+	}
+	for (size_t i = 0; i < sizeof pending_tmp / sizeof *pending_tmp; i++) {
+		if (on && !pending_tmp[i]) {
+			pending_tmp[i] = tmp;
+			return;
+		}
+		if (!on && pending_tmp[i] == tmp) {
+			pending_tmp[i] = NULL;
+			return;
+		}
+	}
+}
+
 const char *const *input_args(int argc, char **argv, int first, size_t *n)
 {
 	static const char *const stdin_only[] = {"-"};
 	if (first < argc) {
 		*n = (size_t)(argc - first);
-		return (const char *const *)argv + first;
+		run_inputs = (const char *const *)argv + first;
+	} else {
+		*n = 1;
+		run_inputs = stdin_only;
 	}
-	*n = 1;
-	return stdin_only;
+	run_ninputs = *n;
+	return run_inputs;
+}
+
+/* The file a path names, for comparing outputs: its real path when it
+ * exists, else its directory's real path and its name (malloc'd; NULL if
+ * the directory cannot be resolved either). */
+static char *canonical(const char *path)
+{
+	char *r = realpath(path, NULL);
+	if (r) return r;
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	char *d = dir ? realpath(dir, NULL) : NULL;
+	free(dir);
+	if (!d) return NULL;
+	const char *base = slash ? slash + 1 : path;
+	size_t n = strlen(d) + strlen(base) + 2;
+	r = malloc(n);
+	if (r) snprintf(r, n, "%s/%s", d, base);
+	free(d);
+	return r;
+}
+
+/* 0, or -1 after a usage message: path is an input or an output already. */
+static int check_output(const char *path)
+{
+	struct stat st, in;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		for (size_t i = 0; i < run_ninputs; i++) {
+			if (strcmp(run_inputs[i], "-") && stat(run_inputs[i], &in) == 0 && in.st_dev == st.st_dev &&
+			    in.st_ino == st.st_ino) {
+				cli_error("%s: is also an input; refusing to overwrite it", path);
+				cli_usage_failed = 1;
+				return -1;
+			}
+		}
+	}
+	char *c = canonical(path);
+	if (!c) return 0; /* the open reports a missing directory */
+	for (size_t i = 0; i < nopened; i++) {
+		if (!strcmp(opened[i], c)) {
+			cli_error("%s: named for two outputs", path);
+			cli_usage_failed = 1;
+			free(c);
+			return -1;
+		}
+	}
+	if (nopened < sizeof opened / sizeof *opened) opened[nopened++] = c;
+	else free(c);
+	return 0;
 }
 
 int out_open(out_file *o, const char *path)
@@ -101,11 +219,13 @@ int out_open(out_file *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
-	/* Devices, pipes and symbolic links (/dev/null, /dev/full, a FIFO,
-	 * /dev/stdout) are written in place: only a regular file is replaced by
-	 * rename, which would turn a link into a file. */
+	/* Devices and pipes (/dev/null, /dev/full, a FIFO, /dev/stdout) are
+	 * written in place.  A regular file is written under a temporary name
+	 * beside it and renamed over it; through a symbolic link, beside the
+	 * file the link names, so the link stays a link. */
 	struct stat st, lst;
-	if ((stat(path, &st) == 0 && !S_ISREG(st.st_mode)) || (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))) {
+	int exists = stat(path, &st) == 0;
+	if (exists && !S_ISREG(st.st_mode)) {
 		o->f = fopen(path, "w");
 		if (!o->f) {
 			cli_error("%s: cannot open: %s", path, strerror(errno));
@@ -115,14 +235,38 @@ int out_open(out_file *o, const char *path)
 		o->path = strdup(path); /* for messages */
 		return 0;
 	}
-	size_t n = strlen(path);
-	o->path = strdup(path);
+	if (check_output(path)) return -1;
+	char *target = NULL;
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		if (exists) {
+			target = realpath(path, NULL);
+		} else { /* a dangling link: the file it names, relative to the link's directory */
+			char link[4096];
+			ssize_t k = readlink(path, link, sizeof link - 1);
+			if (k > 0) {
+				link[k] = 0;
+				const char *slash = strrchr(path, '/');
+				size_t dl = link[0] == '/' || !slash ? 0 : (size_t)(slash - path) + 1;
+				target = malloc(dl + (size_t)k + 1);
+				if (target) {
+					memcpy(target, path, dl);
+					memcpy(target + dl, link, (size_t)k + 1);
+				}
+			}
+		}
+		if (!target) {
+			cli_error("%s: cannot follow the symbolic link: %s", path, strerror(errno ? errno : ENOENT));
+			return -1;
+		}
+	}
+	o->path = target ? target : strdup(path);
+	size_t n = o->path ? strlen(o->path) : 0;
 	o->tmp = malloc(n + 32);
 	if (!o->path || !o->tmp) {
 		cli_error("out of memory");
 		return -1;
 	}
-	snprintf(o->tmp, n + 32, "%s.tmp.%ld", path, (long)getpid());
+	snprintf(o->tmp, n + 32, "%s.tmp.%ld", o->path, (long)getpid());
 	o->f = fopen(o->tmp, "w");
 	if (!o->f) {
 		cli_error("%s: cannot create: %s", o->tmp, strerror(errno));
@@ -130,6 +274,9 @@ int out_open(out_file *o, const char *path)
 		o->path = o->tmp = NULL;
 		return -1;
 	}
+	track_tmp(o->tmp, 1);
+	/* the file it replaces keeps its permissions */
+	if (exists) fchmod(fileno(o->f), st.st_mode & 07777);
 	setvbuf(o->f, NULL, _IOFBF, 1 << 20);
 	return 0;
 }
@@ -156,6 +303,7 @@ static int out_close(out_file *o)
 
 static void out_release(out_file *o)
 {
+	if (o->tmp) track_tmp(o->tmp, 0);
 	free(o->path); free(o->tmp);
 	o->path = o->tmp = NULL;
 	o->direct = 0;
@@ -198,8 +346,22 @@ char *json_escape(char *o, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			*o++ = (char)c;
+			continue;
+		}
+		if (c >= 0x80) {
+			/* Valid UTF-8 as it is; a byte that is not (a file name's)
+			 * as \udcXX, Python's surrogateescape: the output stays valid
+			 * JSON and os.fsencode gives the bytes back. */
+			size_t k = rp_utf8_sequence((const unsigned char *)s + i, (const unsigned char *)s + n);
+			if (k) {
+				memcpy(o, s + i, k);
+				o += k;
+				i += k - 1;
+			} else {
+				*o++ = '\\', *o++ = 'u', *o++ = 'd', *o++ = 'c', *o++ = hex[c >> 4], *o++ = hex[c & 15];
+			}
 			continue;
 		}
 		*o++ = '\\';

@@ -134,13 +134,9 @@ static int parse_args(int argc, char **argv, dedup_opts *o, int *first_input)
 			else if (!strcmp(optarg, "first")) o->p.keep_longest = 0;
 			else return cli_usage("dedup ", "--keep: expected first or longest, got '%s'", optarg), -1;
 			break;
-		case 's': {
-			char *end;
-			errno = 0;
-			o->p.seed = strtoull(optarg, &end, 0);
-			if (errno || *end || end == optarg) return cli_usage("dedup ", "--seed: expected an integer, got '%s'", optarg), -1;
+		case 's':
+			if (parse_seed("dedup ", optarg, &o->p.seed)) return -1;
 			break;
-		}
 		case 'f':
 			if (!strcmp(optarg, "auto")) o->ro.format = RP_FORMAT_AUTO;
 			else if (!strcmp(optarg, "jsonl")) o->ro.format = RP_FORMAT_JSONL;

@@ -179,13 +179,9 @@ static int cmd_create(int argc, char **argv)
 		case 'k': if (parse_int(cmd, "--num-perm", optarg, 1, RP_MAX_PERM, &ip.p.num_perm)) return EXIT_USAGE; break;
 		case 'B': if (parse_int(cmd, "--bands", optarg, 1, RP_MAX_PERM, &ip.p.bands)) return EXIT_USAGE; break;
 		case 'R': if (parse_int(cmd, "--rows", optarg, 1, RP_MAX_PERM, &ip.p.rows)) return EXIT_USAGE; break;
-		case 's': {
-			char *end;
-			errno = 0;
-			ip.p.seed = strtoull(optarg, &end, 0);
-			if (errno || *end || end == optarg) return cli_usage(cmd, "--seed: expected an integer, got '%s'", optarg);
+		case 's':
+			if (parse_seed(cmd, optarg, &ip.p.seed)) return EXIT_USAGE;
 			break;
-		}
 		case 'm': if (parse_int(cmd, "--min-words", optarg, 1, 1000000, &ip.min_words)) return EXIT_USAGE; break;
 		case 'b': if (parse_int(cmd, "--sig-bits", optarg, 1, 32, &ip.sig_bits)) return EXIT_USAGE; break;
 		case 'T': ip.store_text = 1; break;

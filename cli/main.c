@@ -34,11 +34,14 @@ int main(int argc, char **argv)
 		printf("reprint %s (normalisation %d)\n", RP_VERSION, RP_NORM_VERSION);
 		return EXIT_OK;
 	}
-	if (!strcmp(cmd, "dedup")) return cmd_dedup(argc - 1, argv + 1);
-	if (!strcmp(cmd, "params")) return cmd_params(argc - 1, argv + 1);
-	if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
-	if (!strcmp(cmd, "reuse")) return cmd_reuse(argc - 1, argv + 1);
-	if (!strcmp(cmd, "index")) return cmd_index(argc - 1, argv + 1);
-	if (!strcmp(cmd, "query")) return cmd_query(argc - 1, argv + 1);
-	return cli_usage(NULL, "unknown command '%s'", cmd);
+	int rc;
+	if (!strcmp(cmd, "dedup")) rc = cmd_dedup(argc - 1, argv + 1);
+	else if (!strcmp(cmd, "params")) rc = cmd_params(argc - 1, argv + 1);
+	else if (!strcmp(cmd, "compare")) rc = cmd_compare(argc - 1, argv + 1);
+	else if (!strcmp(cmd, "reuse")) rc = cmd_reuse(argc - 1, argv + 1);
+	else if (!strcmp(cmd, "index")) rc = cmd_index(argc - 1, argv + 1);
+	else if (!strcmp(cmd, "query")) rc = cmd_query(argc - 1, argv + 1);
+	else return cli_usage(NULL, "unknown command '%s'", cmd);
+	/* a usage error found late (an output path refused, a bad field path) */
+	return rc && cli_usage_failed ? EXIT_USAGE : rc;
 }

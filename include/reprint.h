@@ -39,8 +39,9 @@ typedef struct rp_error {
 	uint64_t byte;     /* 0-based byte offset in the (decompressed) stream */
 } rp_error;
 
-/* Format "file:line:byte: message" (parts that are unknown are left out)
- * into buf; returns buf. */
+/* Format "file:line:byte: message", or "file: byte N: message" when the
+ * line is unknown (a whole-file document's line is inside that file), or
+ * "file: message", or the message alone, into buf; returns buf. */
 const char *rp_error_format(const rp_error *err, char *buf, size_t size);
 
 /* ---- allocation hook --------------------------------------------------- */

@@ -97,7 +97,7 @@ const char *rp_error_format(const rp_error *err, char *buf, size_t size)
 		snprintf(buf, size, "%s:%llu:%llu: %s", err->file, (unsigned long long)err->line,
 		         (unsigned long long)err->byte, err->message);
 	else if (err->file[0] && err->byte)
-		snprintf(buf, size, "%s:%llu: %s", err->file, (unsigned long long)err->byte, err->message);
+		snprintf(buf, size, "%s: byte %llu: %s", err->file, (unsigned long long)err->byte, err->message);
 	else if (err->file[0])
 		snprintf(buf, size, "%s: %s", err->file, err->message);
 	else

@@ -1124,13 +1124,11 @@ static void similarity_chunk(void *v, size_t c, int wid)
 	for (size_t i = lo; i < hi; i++) {
 		uint32_t rep = d->rep[d->parent[i]];
 		double j = 1.0;
-		if (rep != i && d->flags[i] != DOC_EMPTY) {
-			if (d->p.verify == RP_VERIFY_EXACT) {
-				if ((s->rc[c] = exact_jaccard(d, &d->ver[wid], rep, i, &j))) return;
-			} else {
-				j = estimate(d, i, rep);
-			}
-		}
+		/* By the rule that decides pairs: under auto, an estimate near the
+		 * threshold is replaced by the exact Jaccard (cached when this pair
+		 * was verified), so a member never shows a similarity on the other
+		 * side of the threshold from the one its verification saw. */
+		if (rep != i && d->flags[i] != DOC_EMPTY && (s->rc[c] = verify_pair(d, &d->ver[wid], rep, i, &j))) return;
 		d->similarity[i] = (float)j;
 	}
 }

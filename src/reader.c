@@ -104,6 +104,7 @@ struct rp_reader {
 	size_t in_pos, in_len;
 	struct inflate_state *gz;
 	int gz_member_done;
+	int gz_header;     /* a member's header is next: read all of it first */
 	ZSTD_DCtx *zs;
 	size_t zs_pending; /* last ZSTD_decompressStream hint: 0 when a frame is complete */
 
@@ -264,6 +265,59 @@ static int gzip_reserved_flags(rp_reader *r, const unsigned char *h, size_t n, u
 	return 0;
 }
 
+/* The length of the gzip member header at h (RFC 1952: 10 bytes, then the
+ * optional extra field, name, comment and header CRC): 1 with *len when the
+ * n bytes hold all of it, 0 when more are needed. */
+static int gzip_header_length(const unsigned char *h, size_t n, size_t *len)
+{
+	if (n < 10) return 0;
+	size_t at = 10;
+	unsigned flg = h[3];
+	if (flg & 4) { /* FEXTRA */
+		if (n < at + 2) return 0;
+		at += 2 + (size_t)(h[at] | h[at + 1] << 8);
+	}
+	for (unsigned bit = 8; bit <= 16; bit <<= 1) { /* FNAME, FCOMMENT: zero-terminated */
+		if (!(flg & bit)) continue;
+		if (at >= n) return 0;
+		const unsigned char *z = memchr(h + at, 0, n - at);
+		if (!z) return 0;
+		at = (size_t)(z - h) + 1;
+	}
+	if (flg & 2) at += 2; /* FHCRC */
+	if (n < at) return 0;
+	*len = at;
+	return 1;
+}
+
+/* Have the whole header of the member starting at in_pos in the compressed
+ * buffer before inflating it: ISA-L 2.30 misreads a header (one with a file
+ * name) that arrives a few bytes at a time, as from a slow pipe.  Also
+ * refuses reserved flags.  0, or a fatal error. */
+static int gzip_whole_header(rp_reader *r, rp_error *err)
+{
+	size_t len;
+	for (;;) {
+		const unsigned char *h = r->in + r->in_pos;
+		size_t n = r->in_len - r->in_pos;
+		int rc = gzip_reserved_flags(r, h, n, r->buf_off + r->end, err);
+		if (rc) return rc;
+		if (n >= 2 && (h[0] != 0x1f || h[1] != 0x8b)) return 0; /* not gzip: ISA-L says so */
+		if (gzip_header_length(h, n, &len) || r->in_eof) return 0; /* a short one: ISA-L says truncated */
+		if (r->in_pos) {
+			memmove(r->in, h, n);
+			r->in_pos = 0;
+			r->in_len = n;
+		}
+		if (r->in_len == IN_SIZE)
+			return fatal(r, err, RP_EDATA, r->name, r->buf_off + r->end, "corrupt gzip stream: header too long");
+		ssize_t got = read_retry(r->fd, r->in + r->in_len, IN_SIZE - r->in_len);
+		if (got < 0) return read_error(r, err);
+		if (!got) r->in_eof = 1;
+		r->in_len += (size_t)got;
+	}
+}
+
 static int fill_gzip(rp_reader *r, rp_error *err)
 {
 	struct inflate_state *gz = r->gz;
@@ -278,22 +332,15 @@ static int fill_gzip(rp_reader *r, rp_error *err)
 					return 0;
 				}
 			}
-			/* The next member's first 4 bytes, for its FLG byte. */
-			while (r->in_len - r->in_pos < 4 && !r->in_eof) {
-				size_t left = r->in_len - r->in_pos;
-				memmove(r->in, r->in + r->in_pos, left);
-				r->in_pos = 0;
-				r->in_len = left;
-				ssize_t got = read_retry(r->fd, r->in + left, IN_SIZE - left);
-				if (got < 0) return read_error(r, err);
-				if (!got) r->in_eof = 1;
-				r->in_len += (size_t)got;
-			}
-			int rc = gzip_reserved_flags(r, r->in + r->in_pos, r->in_len - r->in_pos, r->buf_off + r->end, err);
-			if (rc) return rc;
 			isal_inflate_reset(gz);
 			gz->crc_flag = ISAL_GZIP;
 			r->gz_member_done = 0;
+			r->gz_header = 1;
+		}
+		if (r->gz_header) {
+			int rc = gzip_whole_header(r, err);
+			if (rc) return rc;
+			r->gz_header = 0;
 		}
 		if (r->in_pos == r->in_len && !r->in_eof) {
 			int rc = read_compressed(r, err);
@@ -426,6 +473,7 @@ static int start_input(rp_reader *r, int fd, int close_fd, const char *name, cha
 		isal_inflate_init(r->gz);
 		r->gz->crc_flag = ISAL_GZIP;
 		r->gz_member_done = 0;
+		r->gz_header = 1;
 	} else {
 		if (!r->zs) {
 			ZSTD_customMem mem = {zstd_alloc, zstd_free, NULL};
@@ -1191,9 +1239,15 @@ static int record_too_long(rp_reader *r, rp_record *rec, rp_error *err)
 static int record_text(rp_reader *r, rp_record *rec, rp_error *err)
 {
 	size_t bad = rp_utf8_check(rec->raw, rec->raw_len);
-	if (bad < rec->raw_len)
-		return record_bad(r, rec, err, rec->byte + bad, "%s",
-		                  rec->raw[bad] ? "invalid UTF-8" : "NUL byte in text");
+	if (bad < rec->raw_len) {
+		int rc = record_bad(r, rec, err, rec->byte + bad, "%s", rec->raw[bad] ? "invalid UTF-8" : "NUL byte in text");
+		if (err && !rec->line) { /* a whole file: say the line inside it too */
+			uint64_t line = 1;
+			for (size_t i = 0; i < bad; i++) line += rec->raw[i] == '\n';
+			err->line = line;
+		}
+		return rc;
+	}
 	rec->text = rec->raw;
 	rec->text_len = rec->raw_len;
 	record_located(r, rec, 0, rec->byte, rec->raw_len);

@@ -180,4 +180,68 @@ check refetch_lines_same cmp -s "$T/rl_gz_named" "$T/rl_plain"
 expect_eq bbc_read "$(stats_field "$T/st1" read)" 2225
 removed=$(stats_field "$T/st1" removed)
 check bbc_removes_at_least_98_exact_copies test "$removed" -ge 98
+# ---- outputs: named twice, an input, through a symbolic link, a signal ----
+printf '{"id": "a", "text": "one two three four five six"}\n' >"$T/o_in.jsonl"
+cp "$T/o_in.jsonl" "$T/o_keep.jsonl"
+$R dedup -q "$T/o_in.jsonl" -o "$T/o_x.out" --pairs "$T/./o_x.out" 2>"$T/o_twice.err"; expect_eq output_twice_exit $? 2
+check output_twice_message grep -q "named for two outputs" "$T/o_twice.err"
+check output_twice_nothing_left sh -c "! ls '$T'/o_x.out* >/dev/null 2>&1"
+$R dedup -q "$T/o_in.jsonl" -o "$T/o_in.jsonl" 2>"$T/o_self.err"; expect_eq output_is_input_exit $? 2
+check output_is_input_message grep -q "is also an input" "$T/o_self.err"
+check output_is_input_untouched cmp -s "$T/o_in.jsonl" "$T/o_keep.jsonl"
+ln -s o_in.jsonl "$T/o_link_in.out"
+$R dedup -q "$T/o_in.jsonl" -o "$T/o_link_in.out" 2>/dev/null; expect_eq output_link_to_input_exit $? 2
+check output_link_to_input_untouched cmp -s "$T/o_in.jsonl" "$T/o_keep.jsonl"
+# a link to another file: that file is replaced on success, untouched on failure, the link stays
+echo precious >"$T/o_prev.txt"; chmod 600 "$T/o_prev.txt"
+ln -s o_prev.txt "$T/o_link.out"
+printf '{bad\n' >"$T/o_bad.jsonl"
+$R dedup -q "$T/o_bad.jsonl" -o "$T/o_link.out" 2>/dev/null; expect_eq output_link_failed_exit $? 1
+check output_link_failed_untouched grep -qx precious "$T/o_prev.txt"
+$R dedup -q "$T/o_in.jsonl" -o "$T/o_link.out"; expect_eq output_link_exit $? 0
+check output_link_stays_link test -L "$T/o_link.out"
+check output_link_target_written grep -q '"id": "a"' "$T/o_prev.txt"
+expect_eq output_replaced_keeps_mode "$(stat -c %a "$T/o_prev.txt")" 600
+check output_link_no_tmp_left sh -c "! ls '$T'/o_prev.txt.tmp.* '$T'/o_link.out.tmp.* >/dev/null 2>&1"
+# a run killed by a signal leaves no temporary file (it waits on a FIFO)
+mkfifo "$T/o_fifo"
+$R dedup -q "$T/o_fifo" -o "$T/o_sig.out" --pairs "$T/o_sig.pairs" &
+pid=$!
+exec 7>"$T/o_fifo"; sleep 0.3; kill -TERM $pid; wait $pid; rc=$?; exec 7>&-
+expect_eq output_signal_status $rc 143
+check output_signal_no_tmp_left sh -c "! ls '$T'/o_sig.* >/dev/null 2>&1"
+# a file name that is not UTF-8 is written as \udcXX (Python's surrogateescape): valid JSON
+mkdir -p "$T/o_names"
+printf 'hello world\n' >"$T/o_names/bad$(printf '\377')name.txt"
+$R dedup -q "$T/o_names" >"$T/o_names.out"; expect_eq non_utf8_name_exit $? 0
+check non_utf8_name_escaped grep -q 'bad\\udcffname.txt' "$T/o_names.out"
+check non_utf8_name_valid_json python3 -c 'import json,sys
+[json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]' "$T/o_names.out"
+
+# ---- late usage errors exit 2: a bad field path, a bad seed ----
+$R dedup -q --text-field '' "$T/o_in.jsonl" >/dev/null 2>&1; expect_eq empty_field_path_exit $? 2
+$R dedup -q --id-field 'a..b' "$T/o_in.jsonl" >/dev/null 2>&1; expect_eq bad_field_path_exit $? 2
+$R dedup -q --seed -1 "$T/o_in.jsonl" >/dev/null 2>&1; expect_eq negative_seed_exit $? 2
+$R dedup -q --seed 010 --pairs "$T/s10.p" "$T/o_in.jsonl" >"$T/s10.out"; expect_eq decimal_seed_exit $? 0
+$R dedup -q --seed 10 --pairs "$T/s10b.p" "$T/o_in.jsonl" >"$T/s10b.out"
+check seed_leading_zero_is_decimal cmp -s "$T/s10.out" "$T/s10b.out"
+
+# ---- where a bad whole-file document is: its line inside the file ----
+mkdir -p "$T/o_files"
+printf 'fine first line\nbad \377 here\n' >"$T/o_files/x.txt"
+$R dedup -q "$T/o_files" >/dev/null 2>"$T/o_files.err"; expect_eq file_doc_bad_exit $? 1
+check file_doc_bad_line_and_byte grep -q 'x.txt:2:20: invalid UTF-8' "$T/o_files.err"
+seq 1 20000 | sed 's/.*/{"id": "&", "text": "number &"}/' | gzip -c | head -c 20000 >"$T/o_trunc.gz"
+$R dedup -q "$T/o_trunc.gz" >/dev/null 2>"$T/o_trunc.err"
+check truncated_gzip_says_byte grep -q 'o_trunc.gz: byte [0-9]*: truncated gzip stream' "$T/o_trunc.err"
+
+# ---- similarity under --verify auto: the exact Jaccard when it decided ----
+# A = w0..w199, B = w20..w219: exact 5-gram Jaccard 176/216 = 0.814815, the
+# estimate about 0.77 (within 3 standard errors of 0.8, so auto checks exactly)
+python3 -c 'import json
+print(json.dumps({"id": "A", "text": " ".join("w%d" % i for i in range(200))}))
+print(json.dumps({"id": "B", "text": " ".join("w%d" % i for i in range(20, 220))}))' >"$T/ab.jsonl"
+$R dedup -q "$T/ab.jsonl" --pairs "$T/ab.pairs" >"$T/ab.out"
+check auto_pair_exact grep -q '"jaccard": 0.814815' "$T/ab.pairs"
+check auto_similarity_is_exact grep -q '"id": "B", "cluster": "A", "duplicate": true, "similarity": 0.814815' "$T/ab.out"
 cli_end

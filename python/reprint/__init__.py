@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import array
 import io
+import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Union
@@ -286,6 +287,8 @@ def _json_id(v: Any) -> str:
         return _json_str(v)
     if isinstance(v, bool) or v is None:
         raise ReprintError(f"id {v!r} is not a string or number")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ReprintError(f"id {v!r} is not a finite number")
     if isinstance(v, (int, float)):
         return repr(v)
     raise ReprintError(f"id {v!r} is not a string or number")
@@ -298,11 +301,13 @@ def _g6(x: float) -> str:
 # ---- records ---------------------------------------------------------------
 
 def _lookup(rec: Mapping[str, Any], path: str) -> tuple[bool, Any]:
-    if path in rec:
-        return True, rec[path]
+    # As the reader: a dotted path goes through nested objects; a key that
+    # holds the dots itself is taken only when that path is not there.
     cur: Any = rec
     for part in path.split("."):
         if not isinstance(cur, Mapping) or part not in cur:
+            if path in rec:
+                return True, rec[path]
             return False, None
         cur = cur[part]
     return True, cur
@@ -329,6 +334,9 @@ def _split_records(chunk: list[Any], start: int, text_field: str, id_field: str,
             rid = i
         elif isinstance(rid, bool) or not isinstance(rid, (str, int, float)):
             errors[i] = f'id field "{id_field}" is not a string or number'
+            rid = i
+        elif isinstance(rid, float) and not math.isfinite(rid):  # JSON has no NaN or infinity
+            errors[i] = f'id field "{id_field}" is not a finite number'
             rid = i
         ids.append(rid)
         found, t = _lookup(x, text_field)
@@ -495,6 +503,8 @@ class DedupResult(Sequence[dict[str, Any]]):
                 elif isinstance(v, str):
                     strs.append(v)
                 elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    if isinstance(v, float) and not math.isfinite(v):
+                        raise ReprintError(f"id {v!r} is not a finite number")
                     strs.append(repr(v))
                     nums[i] = 1
                 else:

@@ -18,6 +18,7 @@ the index as it was.
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any, Union
@@ -42,6 +43,8 @@ def _id_pair(v: Any, i: int) -> tuple[str, int]:
     if isinstance(v, int):
         return str(v), 1
     if isinstance(v, float):
+        if not math.isfinite(v):  # JSON has no NaN or infinity
+            raise ReprintError(f"document {i}: id {v!r} is not a finite number")
         return repr(v), 1
     raise ReprintError(f"document {i}: id {v!r} is not a string or number")
 
@@ -61,9 +64,18 @@ def _id_value(s: str, number: bool) -> Any:
 
 
 def _unusable(t: Any) -> bool:
-    """A text the library refuses (NUL byte, invalid UTF-8 in bytes)."""
+    """A text the library refuses (NUL byte, invalid UTF-8 in bytes, a lone
+    surrogate in str, as json.loads makes of "\\ud800")."""
     if isinstance(t, str):
-        return "\x00" in t
+        if "\x00" in t:
+            return True
+        if t.isascii():
+            return False
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
     if isinstance(t, bytes):
         if b"\x00" in t:
             return True
@@ -106,7 +118,7 @@ def _texts_ids(chunk: list[Any], start: int, ids: Any, text_field: str, id_field
         if rid is None and need_ids:
             raise ReprintError(f"document {i}: no id (give records an \"{id_field}\" field, or pass ids=)")
         if t is not None and on_error == "skip" and _unusable(t):
-            errors[i] = "NUL byte or invalid UTF-8 in text"
+            errors[i] = "NUL byte or invalid Unicode in text"
             t = None
         if t is None and on_error == "fail":
             raise ReprintError(f"document {i}: {errors[i]}")

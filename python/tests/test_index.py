@@ -272,3 +272,45 @@ def test_ctrl_c_interrupts_add(tmp_path):
     assert idx.info()["documents"] == 0  # nothing published
     assert idx.add(texts[:10], ids=[str(i) for i in range(10)])["added"] == 10  # still usable
     idx.close()
+
+
+def test_non_finite_ids_refused(tmp_path):
+    # JSON has no NaN or infinity: such an id would be written as invalid JSON
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        for bad in (float("nan"), float("inf"), float("-inf")):
+            with pytest.raises(reprint.ReprintError, match="finite"):
+                ix.add([{"id": bad, "text": "some text here and more"}])
+        assert ix.info()["documents"] == 0
+    res = reprint.dedup([{"id": float("nan"), "text": "a b c d e f"}, {"id": "ok", "text": "a b c d e f"}],
+                        on_error="skip")
+    lines = [json.loads(l) for l in res.jsonl_bytes().decode().splitlines()]
+    assert len(lines) == 2 and "finite" in lines[0]["error"]
+
+
+def test_lone_surrogate_skipped(tmp_path):
+    # json.loads makes a lone surrogate of "\ud800": not valid Unicode, so a
+    # bad record under on_error="skip", as dedup has it, not an exception
+    recs = [{"id": "a", "text": "good text for the index here"},
+            json.loads('{"id": "b", "text": "bad \\ud800 text"}')]
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        out = ix.add(recs, on_error="skip")
+        assert out["added"] == 1 and out["errored"] == 1
+        q = ix.query([r["text"] for r in recs], on_error="skip")
+        assert q[1] is None and q[0]
+
+
+def test_dotted_field_as_cli(tmp_path):
+    # a dotted path goes through nested objects, as the CLI's reader; a key
+    # holding the dots is taken only when the path is not there
+    both = {"id": "r", "a.b": "alpha beta gamma delta epsilon zeta", "a": {"b": "one two three four five six"}}
+    (tmp_path / "dot.jsonl").write_text(json.dumps(both) + "\n")
+    run_cli("index", "create", str(tmp_path / "cli"))
+    run_cli("index", "add", "-q", "--text-field", "a.b", str(tmp_path / "cli"), str(tmp_path / "dot.jsonl"))
+    with reprint.Index.create(str(tmp_path / "py")) as ix:
+        ix.add([both], text_field="a.b")
+    for d in ("cli", "py"):
+        with reprint.Index(str(tmp_path / d)) as ix:
+            assert ix.query(["one two three four five six"])[0], d
+    with reprint.Index.create(str(tmp_path / "lit")) as ix:
+        ix.add([{"id": "l", "a.b": "alpha beta gamma delta epsilon zeta"}], text_field="a.b")
+        assert ix.query(["alpha beta gamma delta epsilon zeta"])[0]

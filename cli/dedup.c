@@ -309,8 +309,7 @@ static int write_originals(const record_meta *m, const result *res, FILE *kept, 
 		if (bad) { nb++; continue; } /* errored records are in neither */
 		FILE *f = res[s].duplicate ? removed : kept;
 		if (!f) continue;
-		fwrite(buf, 1, len, f);
-		putc('\n', f);
+		fwrite(buf, 1, len, f); /* with its line end */
 	}
 	free(buf);
 	return rc;

@@ -57,11 +57,16 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 	m->ids_len += rec->id_len;
 	m->id_end[m->n] = m->ids_len;
 	m->id_number[m->n] = (uint8_t)rec->id_is_number;
-	m->bytes += rec->raw_len + (rec->line ? 1 : 0);
+	m->bytes += rec->raw_len + (rec->line ? 1 + (uint64_t)rec->crlf : 0);
 	if (m->spool) {
-		if (!m->spool_error && rec->raw_len && fwrite(rec->raw, 1, rec->raw_len, m->spool) != rec->raw_len)
+		/* the record and its line end as they were ("\r\n" or "\n"; "\n"
+		 * after a last line without one, and after a whole file) */
+		const char *eol = rec->crlf ? "\r\n" : "\n";
+		size_t el = rec->crlf ? 2 : 1;
+		if (!m->spool_error && ((rec->raw_len && fwrite(rec->raw, 1, rec->raw_len, m->spool) != rec->raw_len) ||
+		                        fwrite(eol, 1, el, m->spool) != el))
 			m->spool_error = errno ? errno : EIO; /* reported by read_batches, which cleans up */
-		m->spool_len += rec->raw_len;
+		m->spool_len += rec->raw_len + el;
 		m->raw_end[m->n] = m->spool_len;
 	}
 	if (m->texts && !m->texts_err.code) rp_texts_add(m->texts, rec, &m->texts_err);
@@ -152,7 +157,7 @@ static int fill_batch(feeder *fd, batch *b, rp_error *err, uint64_t *bytes)
 		}
 		if (fd->meta) meta_add(fd->meta, &rec, err);
 		batch_add(b, &rec, err, !fd->meta);
-		*bytes += rec.raw_len + (rec.line ? 1 : 0);
+		*bytes += rec.raw_len + (rec.line ? 1 + (uint64_t)rec.crlf : 0);
 	}
 	rp_reader_set_text_sink(fd->reader, NULL, NULL, NULL);
 	return rc;

@@ -202,6 +202,7 @@ typedef struct rp_record {
 	uint64_t file_no;    /* the files opened before this record's (0, 1, 2, ...) */
 	uint64_t text_byte;
 	size_t text_raw_len;
+	int crlf;            /* the line ended in "\r\n" (raw holds neither) */
 } rp_record;
 
 typedef struct rp_reader rp_reader;

@@ -1187,6 +1187,7 @@ static void record_begin(rp_reader *r, rp_record *rec, size_t at, size_t len, ui
 	rec->id_is_number = 0;
 	rec->raw = r->buf + at;
 	rec->raw_len = len;
+	rec->crlf = 0;
 	for (int k = 0; k < RP_MAX_EXTRA; k++) rec->extra[k] = NULL, rec->extra_len[k] = 0;
 	rec->file = r->name;
 	rec->line = line;
@@ -1333,8 +1334,9 @@ static int next_line_record(rp_reader *r, rp_record *rec, rp_error *err)
 				r->skipping = 0;
 				continue;
 			}
-			if (len && r->buf[at + len - 1] == '\r') len--;
-			int rc = record_line(r, rec, at, len, err);
+			int cr = len && r->buf[at + len - 1] == '\r';
+			int rc = record_line(r, rec, at, len - (size_t)cr, err);
+			rec->crlf = cr;
 			if (rc) return rc;
 			continue;
 		}
@@ -1354,8 +1356,9 @@ static int next_line_record(rp_reader *r, rp_record *rec, rp_error *err)
 			size_t at = r->start, len = r->end - at;
 			r->start = r->scan = r->end;
 			r->line_no++;
-			if (r->buf[at + len - 1] == '\r') len--;
-			int rc = record_line(r, rec, at, len, err);
+			int cr = r->buf[at + len - 1] == '\r';
+			int rc = record_line(r, rec, at, len - (size_t)cr, err);
+			rec->crlf = cr;
 			if (rc) return rc;
 			return 0;
 		}

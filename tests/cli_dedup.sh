@@ -244,4 +244,10 @@ print(json.dumps({"id": "B", "text": " ".join("w%d" % i for i in range(20, 220))
 $R dedup -q "$T/ab.jsonl" --pairs "$T/ab.pairs" >"$T/ab.out"
 check auto_pair_exact grep -q '"jaccard": 0.814815' "$T/ab.pairs"
 check auto_similarity_is_exact grep -q '"id": "B", "cluster": "A", "duplicate": true, "similarity": 0.814815' "$T/ab.out"
+# ---- --kept/--removed keep each line's end: CRLF stays CRLF ----
+printf '{"id": "a", "text": "one two three four five six"}\r\n{"id": "b", "text": "one two three four five six"}\r\n{"id": "c", "text": "seven eight nine ten eleven twelve"}\n' >"$T/crlf.jsonl"
+$R dedup -q "$T/crlf.jsonl" --kept "$T/crlf.k" --removed "$T/crlf.r" --stats "$T/crlf.st" -o /dev/null
+sort "$T/crlf.jsonl" >"$T/crlf.sorted"; cat "$T/crlf.k" "$T/crlf.r" | sort >"$T/crlf.both"
+check crlf_kept_removed_same_bytes cmp -s "$T/crlf.sorted" "$T/crlf.both"
+expect_eq crlf_stats_bytes "$(stats_field "$T/crlf.st" bytes)" "$(wc -c <"$T/crlf.jsonl")"
 cli_end

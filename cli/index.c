@@ -140,7 +140,7 @@ static void create_help(void)
 	     "  -k, --num-perm K       sketch size (default 128, at most 1024)\n"
 	     "      --bands B          LSH bands (default: chosen for recall >= 0.98 at T)\n"
 	     "      --rows R           rows per band (with --bands)\n"
-	     "      --seed N           hash seed (default 0)\n"
+	     "      --seed N           hash seed, decimal or 0x hex (default 0)\n"
 	     "      --min-words N      containment fingerprints find shared passages of N\n"
 	     "                         words (default 50)\n"
 	     "      --sig-bits B       bits kept of each MinHash value: 1, 2, 4, 8 (default),\n"

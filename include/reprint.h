@@ -242,7 +242,7 @@ typedef struct rp_dedup rp_dedup;
 typedef struct rp_dedup_result {
 	uint64_t cluster;   /* seq of the representative */
 	int duplicate;      /* 1 if not the representative */
-	double similarity;  /* estimated (or exact) Jaccard to the representative */
+	double similarity;  /* Jaccard to the representative, by the rule that verifies pairs: exact (RP_VERIFY_EXACT, or AUTO near the threshold) or estimated */
 } rp_dedup_result;
 
 rp_status rp_dedup_new(rp_dedup **out, const rp_params *p, rp_pool *pool, rp_error *err);

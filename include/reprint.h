@@ -313,12 +313,17 @@ typedef struct rp_passage {
 
 typedef struct rp_align_opts {
 	int seed_tokens; /* seed length k in tokens, default 5 */
-	int max_gap;     /* tokens of disagreement bridged inside one passage, default 8 */
+	int max_gap;     /* tokens of disagreement bridged inside one passage, default 8; a gap of g
+	                  * tokens (the larger of A's and B's) is bridged only if g <= max_gap and g
+	                  * is at most half the tokens matched on each side of it (in the passage so
+	                  * far, and in the exact run it joins): a passage is mostly shared text */
 	int min_tokens;  /* shortest passage reported, default 8 */
 } rp_align_opts;
 
 /* Passages shared by token streams a and b, in any order, sorted by a_start;
- * each token belongs to at most one passage.  *out is allocated with the
+ * each token belongs to at most one passage.  A passage is a chain of exact
+ * runs joined across small gaps (max_gap above), so it may hold a few tokens
+ * that differ; its first and last tokens agree on both sides.  *out is allocated with the
  * library allocator; free it with rp_free_passages(). */
 rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *opts,
                    rp_passage **out, size_t *nout, rp_error *err);

@@ -236,6 +236,46 @@ static void test_align_basics(void)
 	rp_free_passages(p);
 }
 
+/* The density rule: a gap is bridged only when at most max_gap tokens and
+ * at most half the matched tokens on each side.  Snippets of 5 shared tokens
+ * every 12 (7 different between) are no passage; one changed token every
+ * 20, or two every 12, keep one passage; a 3-token gap splits after 5
+ * matched tokens, not after 6. */
+static void test_align_density(void)
+{
+	static uint64_t a[240], b[240];
+	rp_align_opts o = {5, 8, 8};
+	rp_passage *p;
+	size_t n;
+	rp_error e;
+	for (int i = 0; i < 240; i++) a[i] = 1000 + (uint64_t)i, b[i] = i % 12 < 5 ? a[i] : 50000 + (uint64_t)i;
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0);
+	CHECKF(n == 0, "%zu passages, first %u tokens", n, n ? p[0].tokens : 0);
+	rp_free_passages(p);
+	o.min_tokens = 5; /* the snippets themselves */
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0 && n == 20 && p[0].tokens == 5);
+	rp_free_passages(p);
+	o.min_tokens = 8;
+	for (int i = 0; i < 240; i++) b[i] = i % 20 == 10 ? 7 : a[i];
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 240);
+	rp_free_passages(p);
+	for (int i = 0; i < 240; i++) b[i] = i % 12 >= 10 ? 7 + (uint64_t)i : a[i];
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 238);
+	rp_free_passages(p);
+	/* 30 matched, gap 3, 5 matched, gap 3, 30 matched: the 5 are too few */
+	for (int i = 0; i < 71; i++) b[i] = (i >= 30 && i < 33) || (i >= 38 && i < 41) ? 9000 + (uint64_t)i : a[i];
+	CHECK(rp_align(a, 71, b, 71, &o, &p, &n, &e) == 0 && n == 2);
+	rp_free_passages(p);
+	/* ... with 6 in the middle, one passage */
+	for (int i = 0; i < 72; i++) b[i] = (i >= 30 && i < 33) || (i >= 39 && i < 42) ? 9000 + (uint64_t)i : a[i];
+	CHECK(rp_align(a, 72, b, 72, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 72);
+	rp_free_passages(p);
+	/* an insertion of 4 tokens in B between 8 and 8 matched: bridged */
+	for (int i = 0; i < 20; i++) b[i] = i < 8 ? a[i] : i < 12 ? 9000 + (uint64_t)i : a[i - 4];
+	CHECK(rp_align(a, 16, b, 20, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 16 && p[0].b_end == 20);
+	rp_free_passages(p);
+}
+
 /* The aligner's AVX-512 scan of B (where the CPU has it) and its scalar one
  * find the same passages and shared counts: random streams over a small
  * vocabulary (so filters pass often) with copied runs, several n-gram
@@ -275,6 +315,7 @@ int main(void)
 {
 	RUN(test_align_basics);
 	RUN(test_align_scan_paths_agree);
+	RUN(test_align_density);
 	RUN(test_planted_edits_on_bbc);
 	TEST_END();
 }

@@ -24,7 +24,12 @@ static void help(void)
 	     "original texts) and what each has that the other lacks.  A and B are files (or -\n"
 	     "for standard input); with --format jsonl a record is picked from each.  A passage\n"
 	     "is exact runs joined across gaps of g words (edits) where g <= 8 and g is at most\n"
-	     "half the words matched on each side of the gap: it is mostly shared text.\n\n"
+	     "half the words matched on each side of the gap: it is mostly shared text.  What\n"
+	     "each side has that the other lacks (\"only in A/B\", only_a/only_b) holds its words\n"
+	     "in no passage and the words inside a passage that a word-by-word diff leaves\n"
+	     "unpaired (an edit the passage spans).  Documents with no words match only if\n"
+	     "their bytes are identical; a document shorter than --min-words held whole by\n"
+	     "the other is one passage.\n\n"
 	     "  -f, --format FMT     file (default: the whole file is the document), jsonl, lines\n"
 	     "      --a-id ID        with jsonl/lines: the record of A with this id (default: the first)\n"
 	     "      --b-id ID        the same for B\n"
@@ -179,9 +184,28 @@ static void html_gap(FILE *f, const char *s, size_t n)
 	fputs("</span>", f);
 }
 
+/* A passage's text, its parts that the other side lacks (an edit inside
+ * it: only ranges within [s, e)) marked as unique. */
+static void html_passage(FILE *f, const document *d, uint64_t s, uint64_t e, const rp_range *only, size_t nonly)
+{
+	uint64_t at = s;
+	for (size_t i = 0; i < nonly; i++) {
+		if (only[i].end <= at || only[i].start >= e) continue;
+		uint64_t us = only[i].start > at ? only[i].start : at, ue = only[i].end < e ? only[i].end : e;
+		html_escape(f, d->text + at, us - at);
+		fputs("<span class=\"u\" title=\"only on this side\">", f);
+		html_escape(f, d->text + us, ue - us);
+		fputs("</span>", f);
+		at = ue;
+	}
+	html_escape(f, d->text + at, e - at);
+}
+
 /* One side: the text with passages as links to their twin and unique parts marked. */
 static void html_side(FILE *f, char side, const document *d, const rp_comparison *c)
 {
+	const rp_range *only = side == 'a' ? c->only_a : c->only_b;
+	size_t nonly = side == 'a' ? c->nonly_a : c->nonly_b;
 	char other = side == 'a' ? 'b' : 'a';
 	/* Passages sorted by this side's offset. */
 	size_t n = c->npassages, *order = malloc((n ? n : 1) * sizeof *order);
@@ -206,7 +230,7 @@ static void html_side(FILE *f, char side, const document *d, const rp_comparison
 		html_gap(f, d->text + at, s - at);
 		fprintf(f, "<a class=\"p p%zu\" id=\"%c%zu\" href=\"#%c%zu\" title=\"passage %zu, %u words\">", order[k] % 6,
 		        side, order[k] + 1, other, order[k] + 1, order[k] + 1, p->tokens);
-		html_escape(f, d->text + s, e - s);
+		html_passage(f, d, s, e, only, nonly);
 		fputs("</a>", f);
 		at = e;
 	}

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -29,13 +30,13 @@ static void help(void)
 	     "in no passage and the words inside a passage that a word-by-word diff leaves\n"
 	     "unpaired (an edit the passage spans).  Documents with no words match only if\n"
 	     "their bytes are identical; a document shorter than --min-words held whole by\n"
-	     "the other is one passage.\n\n"
+	     "the other is one passage.  Only one of A and B may be -, neither a directory.\n\n"
 	     "  -f, --format FMT     file (default: the whole file is the document), jsonl, lines\n"
 	     "      --a-id ID        with jsonl/lines: the record of A with this id (default: the first)\n"
 	     "      --b-id ID        the same for B\n"
 	     "      --text-field F   JSON field with the text (default text)\n"
 	     "      --id-field F     JSON field with the id (default id)\n"
-	     "  -m, --min-words N    shortest passage reported, in words (default 8)\n"
+	     "  -m, --min-words N    shortest passage reported, in words (default 8; at least -n)\n"
 	     "  -n, --ngram N        shingle length for the scores (default 5)\n"
 	     "      --json           print one JSON object\n"
 	     "      --html FILE      write a side-by-side page with the passages highlighted\n"
@@ -304,6 +305,15 @@ int cmd_compare(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) return cli_usage("compare ", "expected two inputs, A and B");
+	if (min_words < p.ngram)
+		return cli_usage("compare ", "--min-words (%d) must be at least the n-gram length (%d)", min_words, p.ngram);
+	if (!strcmp(argv[optind], "-") && !strcmp(argv[optind + 1], "-"))
+		return cli_usage("compare ", "A and B cannot both be standard input (-)");
+	for (int i = optind; i < optind + 2; i++) {
+		struct stat st;
+		if (strcmp(argv[i], "-") && !stat(argv[i], &st) && S_ISDIR(st.st_mode))
+			return cli_usage("compare ", "%s is a directory: A and B must be files", argv[i]);
+	}
 	if ((a_id || b_id) && ro.format == RP_FORMAT_FILE)
 		return cli_usage("compare ", "--a-id and --b-id need --format jsonl or lines");
 	document a = {0}, b = {0};

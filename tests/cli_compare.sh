@@ -26,6 +26,16 @@ expect_eq sparse_snippets_m5 "$(grep -o '"words": 5}' "$T/sp5.json" | wc -l)" 12
 $R reuse -q --min-words 8 "$T/sp.jsonl" >"$T/sp.reuse"
 expect_eq sparse_reuse_no_pair "$(wc -l <"$T/sp.reuse")" 0
 
+# ---- refused arguments: usage errors ----
+echo x | $R compare - - >/dev/null 2>"$T/err"; expect_eq stdin_twice_exit $? 2
+check stdin_twice_message grep -q 'cannot both be standard input' "$T/err"
+$R compare -m 3 "$T/n_a.txt" "$T/n_b.txt" >/dev/null 2>"$T/err"; expect_eq min_words_below_ngram_exit $? 2
+check min_words_below_ngram_message grep -q 'min-words (3) must be at least the n-gram length (5)' "$T/err"
+$R compare -m 3 -n 3 --json "$T/n_a.txt" "$T/n_b.txt" >/dev/null; expect_eq min_words_3_ngram_3 $? 0
+mkdir "$T/dir"; cp "$T/n_a.txt" "$T/dir/"
+$R compare "$T/dir" "$T/n_b.txt" >/dev/null 2>"$T/err"; expect_eq directory_exit $? 2
+check directory_message grep -q 'is a directory' "$T/err"
+
 # ---- scores agree with the lists ----
 printf '!!! ...' >"$T/t_a.txt"; printf '???' >"$T/t_b.txt"
 $R compare --json "$T/t_a.txt" "$T/t_b.txt" >"$T/t.json"

@@ -112,8 +112,30 @@ static void print_json(const document *a, const document *b, const rp_comparison
 	printf("}\n");
 }
 
-/* Print up to max bytes of s on one line, whitespace collapsed, cut on a
- * UTF-8 boundary. */
+/* Is s[i] a control character for a terminal: C0, DEL, or a C1 control
+ * (U+0080..U+009F, C2 80..C2 9F in UTF-8)?  Returns its length, else 0. */
+static size_t control_at(const char *s, size_t n, size_t i)
+{
+	unsigned char ch = (unsigned char)s[i];
+	if (ch < 0x20 || ch == 0x7f) return 1;
+	if (ch == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f) return 2;
+	return 0;
+}
+
+/* Print s with control characters escaped (\x1b, \u009b), so that text
+ * from a document never reaches the terminal as an escape sequence. */
+static void print_escaped(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t c = control_at(s, n, i);
+		if (c == 1) printf("\\x%02x", (unsigned char)s[i]);
+		else if (c == 2) printf("\\u%04x", (unsigned char)s[i + 1]), i++;
+		else putchar(s[i]);
+	}
+}
+
+/* Print up to max bytes of s on one line, whitespace collapsed, control
+ * characters escaped, cut on a UTF-8 boundary. */
 static void snippet(const char *s, size_t n, size_t max)
 {
 	size_t out = 0;
@@ -123,6 +145,14 @@ static void snippet(const char *s, size_t n, size_t max)
 		if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') { space = 1; continue; }
 		if (space && out) putchar(' '), out++;
 		space = 0;
+		size_t c = control_at(s, n, i);
+		if (c) {
+			if (out + 6 > max) break;
+			print_escaped(s + i, c);
+			out += c == 1 ? 4 : 6;
+			i += c - 1;
+			continue;
+		}
 		if (out + 4 >= max && (ch & 0xc0) != 0x80 && ch >= 0x80) break;
 		putchar(ch);
 		out++;
@@ -133,8 +163,12 @@ static void print_text(const document *a, const document *b, const rp_comparison
 {
 	const char *g = color ? "\033[32m" : "", *y = color ? "\033[33m" : "", *bold = color ? "\033[1m" : "",
 	           *off = color ? "\033[0m" : "";
-	printf("%sA%s %.*s: %zu bytes, %zu words\n", bold, off, (int)a->id_len, a->id, a->len, c->a_words);
-	printf("%sB%s %.*s: %zu bytes, %zu words\n", bold, off, (int)b->id_len, b->id, b->len, c->b_words);
+	printf("%sA%s ", bold, off);
+	print_escaped(a->id, a->id_len);
+	printf(": %zu bytes, %zu words\n", a->len, c->a_words);
+	printf("%sB%s ", bold, off);
+	print_escaped(b->id, b->id_len);
+	printf(": %zu bytes, %zu words\n", b->len, c->b_words);
 	printf("Jaccard %.3f   A in B %.3f   B in A %.3f\n\n", c->jaccard, c->a_in_b, c->b_in_a);
 	size_t shared = 0;
 	for (size_t i = 0; i < c->npassages; i++) shared += c->passages[i].tokens;

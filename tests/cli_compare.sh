@@ -52,4 +52,13 @@ printf 'alpha beta gamma delta epsilon zeta eta theta iota kappa \302\274 other 
 $R compare --json "$T/h_a.txt" "$T/h_b.txt" >"$T/h.json"
 check nfkc_span_not_shared grep -q '"passages": \[{"a": \[0, 56\], "b": \[0, 56\], "words": 10}\], "only_a": \[\[57, 80\]\], "only_b": \[\[57, 76\]\]}' "$T/h.json"
 
+# ---- control characters escaped in the readable output ----
+printf 'Intro \033]0;owned\007\033[2J the council voted on Tuesday to approve the new budget for local schools\n' >"$T/e_a.txt"
+printf 'Other the council voted on Tuesday to approve the new budget for local schools\n' >"$T/e_b.txt"
+cp "$T/e_a.txt" "$T/e$(printf '\033')[31m.txt"
+$R compare --color never "$T/e$(printf '\033')[31m.txt" "$T/e_b.txt" >"$T/e.txt"; expect_eq escape_exit $? 0
+check escape_no_raw_esc sh -c "! grep -q \"\$(printf '\\033')\" '$T/e.txt'"
+check escape_no_raw_bel sh -c "! grep -q \"\$(printf '\\007')\" '$T/e.txt'"
+check escape_excerpt grep -q '"Intro \\x1b\]0;owned\\x07\\x1b\[2J"' "$T/e.txt"
+check escape_id grep -q '^A .*e\\x1b\[31m.txt: ' "$T/e.txt"
 cli_end

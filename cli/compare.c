@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -22,13 +23,20 @@ static void help(void)
 	     "Compare two documents: Jaccard of their shingles, how much of each is contained\n"
 	     "in the other, the passages they share (in any order, as byte ranges of the\n"
 	     "original texts) and what each has that the other lacks.  A and B are files (or -\n"
-	     "for standard input); with --format jsonl a record is picked from each.\n\n"
+	     "for standard input); with --format jsonl a record is picked from each.  A passage\n"
+	     "is exact runs joined across gaps of g words (edits) where g <= 8 and g is at most\n"
+	     "half the words matched on each side of the gap: it is mostly shared text.  What\n"
+	     "each side has that the other lacks (\"only in A/B\", only_a/only_b) holds its words\n"
+	     "in no passage and the words inside a passage that a word-by-word diff leaves\n"
+	     "unpaired (an edit the passage spans).  Documents with no words match only if\n"
+	     "their bytes are identical; a document shorter than --min-words held whole by\n"
+	     "the other is one passage.  Only one of A and B may be -, neither a directory.\n\n"
 	     "  -f, --format FMT     file (default: the whole file is the document), jsonl, lines\n"
 	     "      --a-id ID        with jsonl/lines: the record of A with this id (default: the first)\n"
 	     "      --b-id ID        the same for B\n"
 	     "      --text-field F   JSON field with the text (default text)\n"
 	     "      --id-field F     JSON field with the id (default id)\n"
-	     "  -m, --min-words N    shortest passage reported, in words (default 8)\n"
+	     "  -m, --min-words N    shortest passage reported, in words (default 8; at least -n)\n"
 	     "  -n, --ngram N        shingle length for the scores (default 5)\n"
 	     "      --json           print one JSON object\n"
 	     "      --html FILE      write a side-by-side page with the passages highlighted\n"
@@ -104,8 +112,30 @@ static void print_json(const document *a, const document *b, const rp_comparison
 	printf("}\n");
 }
 
-/* Print up to max bytes of s on one line, whitespace collapsed, cut on a
- * UTF-8 boundary. */
+/* Is s[i] a control character for a terminal: C0, DEL, or a C1 control
+ * (U+0080..U+009F, C2 80..C2 9F in UTF-8)?  Returns its length, else 0. */
+static size_t control_at(const char *s, size_t n, size_t i)
+{
+	unsigned char ch = (unsigned char)s[i];
+	if (ch < 0x20 || ch == 0x7f) return 1;
+	if (ch == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f) return 2;
+	return 0;
+}
+
+/* Print s with control characters escaped (\x1b, \u009b), so that text
+ * from a document never reaches the terminal as an escape sequence. */
+static void print_escaped(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t c = control_at(s, n, i);
+		if (c == 1) printf("\\x%02x", (unsigned char)s[i]);
+		else if (c == 2) printf("\\u%04x", (unsigned char)s[i + 1]), i++;
+		else putchar(s[i]);
+	}
+}
+
+/* Print up to max bytes of s on one line, whitespace collapsed, control
+ * characters escaped, cut on a UTF-8 boundary. */
 static void snippet(const char *s, size_t n, size_t max)
 {
 	size_t out = 0;
@@ -115,6 +145,14 @@ static void snippet(const char *s, size_t n, size_t max)
 		if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') { space = 1; continue; }
 		if (space && out) putchar(' '), out++;
 		space = 0;
+		size_t c = control_at(s, n, i);
+		if (c) {
+			if (out + 6 > max) break;
+			print_escaped(s + i, c);
+			out += c == 1 ? 4 : 6;
+			i += c - 1;
+			continue;
+		}
 		if (out + 4 >= max && (ch & 0xc0) != 0x80 && ch >= 0x80) break;
 		putchar(ch);
 		out++;
@@ -125,8 +163,12 @@ static void print_text(const document *a, const document *b, const rp_comparison
 {
 	const char *g = color ? "\033[32m" : "", *y = color ? "\033[33m" : "", *bold = color ? "\033[1m" : "",
 	           *off = color ? "\033[0m" : "";
-	printf("%sA%s %.*s: %zu bytes, %zu words\n", bold, off, (int)a->id_len, a->id, a->len, c->a_words);
-	printf("%sB%s %.*s: %zu bytes, %zu words\n", bold, off, (int)b->id_len, b->id, b->len, c->b_words);
+	printf("%sA%s ", bold, off);
+	print_escaped(a->id, a->id_len);
+	printf(": %zu bytes, %zu words\n", a->len, c->a_words);
+	printf("%sB%s ", bold, off);
+	print_escaped(b->id, b->id_len);
+	printf(": %zu bytes, %zu words\n", b->len, c->b_words);
 	printf("Jaccard %.3f   A in B %.3f   B in A %.3f\n\n", c->jaccard, c->a_in_b, c->b_in_a);
 	size_t shared = 0;
 	for (size_t i = 0; i < c->npassages; i++) shared += c->passages[i].tokens;
@@ -177,9 +219,28 @@ static void html_gap(FILE *f, const char *s, size_t n)
 	fputs("</span>", f);
 }
 
+/* A passage's text, its parts that the other side lacks (an edit inside
+ * it: only ranges within [s, e)) marked as unique. */
+static void html_passage(FILE *f, const document *d, uint64_t s, uint64_t e, const rp_range *only, size_t nonly)
+{
+	uint64_t at = s;
+	for (size_t i = 0; i < nonly; i++) {
+		if (only[i].end <= at || only[i].start >= e) continue;
+		uint64_t us = only[i].start > at ? only[i].start : at, ue = only[i].end < e ? only[i].end : e;
+		html_escape(f, d->text + at, us - at);
+		fputs("<span class=\"u\" title=\"only on this side\">", f);
+		html_escape(f, d->text + us, ue - us);
+		fputs("</span>", f);
+		at = ue;
+	}
+	html_escape(f, d->text + at, e - at);
+}
+
 /* One side: the text with passages as links to their twin and unique parts marked. */
 static void html_side(FILE *f, char side, const document *d, const rp_comparison *c)
 {
+	const rp_range *only = side == 'a' ? c->only_a : c->only_b;
+	size_t nonly = side == 'a' ? c->nonly_a : c->nonly_b;
 	char other = side == 'a' ? 'b' : 'a';
 	/* Passages sorted by this side's offset. */
 	size_t n = c->npassages, *order = malloc((n ? n : 1) * sizeof *order);
@@ -204,7 +265,7 @@ static void html_side(FILE *f, char side, const document *d, const rp_comparison
 		html_gap(f, d->text + at, s - at);
 		fprintf(f, "<a class=\"p p%zu\" id=\"%c%zu\" href=\"#%c%zu\" title=\"passage %zu, %u words\">", order[k] % 6,
 		        side, order[k] + 1, other, order[k] + 1, order[k] + 1, p->tokens);
-		html_escape(f, d->text + s, e - s);
+		html_passage(f, d, s, e, only, nonly);
 		fputs("</a>", f);
 		at = e;
 	}
@@ -278,6 +339,15 @@ int cmd_compare(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) return cli_usage("compare ", "expected two inputs, A and B");
+	if (min_words < p.ngram)
+		return cli_usage("compare ", "--min-words (%d) must be at least the n-gram length (%d)", min_words, p.ngram);
+	if (!strcmp(argv[optind], "-") && !strcmp(argv[optind + 1], "-"))
+		return cli_usage("compare ", "A and B cannot both be standard input (-)");
+	for (int i = optind; i < optind + 2; i++) {
+		struct stat st;
+		if (strcmp(argv[i], "-") && !stat(argv[i], &st) && S_ISDIR(st.st_mode))
+			return cli_usage("compare ", "%s is a directory: A and B must be files", argv[i]);
+	}
 	if ((a_id || b_id) && ro.format == RP_FORMAT_FILE)
 		return cli_usage("compare ", "--a-id and --b-id need --format jsonl or lines");
 	document a = {0}, b = {0};

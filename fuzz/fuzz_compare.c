@@ -8,14 +8,17 @@
  *  - jaccard and both containments are in [0, 1]; comparing B with A gives
  *    the same jaccard and the containments swapped; the same call twice
  *    gives the same answer;
- *  - passages are sorted by A, at least min_words tokens, never overlap in A
- *    or in B, and their byte ranges lie inside the texts, start before they
- *    end and sit on UTF-8 boundaries, equal to the spans of their first and
- *    last tokens; a passage starts and ends on tokens that agree on both
- *    sides;
- *  - the only_a / only_b ranges are sorted, inside the texts, and overlap no
- *    passage (unless NFKC split a run into tokens sharing its span, e.g. a
- *    ligature: then only the tokens are disjoint). */
+ *  - passages are sorted by A, at least min_words tokens (unless one covers
+ *    all of A or all of B), never overlap in A or in B, and their byte ranges
+ *    lie inside the texts, start before they end and sit on UTF-8
+ *    boundaries, equal to the spans of their first and last tokens; a
+ *    passage starts and ends on tokens that agree on both sides;
+ *  - no words on either side: the scores are 1 if the bytes are identical,
+ *    else 0;
+ *  - the only_a / only_b ranges are sorted, disjoint, inside the texts, and
+ *    overlap a passage only strictly inside it (an edit it spans: never its
+ *    first or last token's span); every token outside all passages is in
+ *    one, and none holds a token whose span a passage's end token has. */
 #include "fuzz.h"
 
 static int boundary(const char *s, size_t len, uint64_t at)
@@ -33,26 +36,29 @@ static int same_passage(const rp_passage *x, const rp_passage *y)
 	       x->b_byte_start == y->b_byte_start && x->b_byte_end == y->b_byte_end;
 }
 
-/* Does some run of t yield several tokens with one span (NFKC split it)? */
-static int shared_spans(const rp_tokens *t)
-{
-	for (size_t i = 1; i < t->n; i++)
-		if (t->start[i] == t->start[i - 1]) return 1;
-	return 0;
-}
-
 static void check_ranges(const rp_range *r, size_t n, const char *s, size_t len, const rp_passage *ps, size_t np,
-                         int side_a, int shared)
+                         int side_a, const rp_tokens *t)
 {
 	for (size_t i = 0; i < n; i++) {
 		FCHECK(r[i].start < r[i].end && r[i].end <= len);
 		FCHECK(boundary(s, len, r[i].start) && boundary(s, len, r[i].end));
-		if (i) FCHECK(r[i - 1].end <= r[i].start);
-		for (size_t k = 0; k < np && !shared; k++) { /* token-level disjoint; bytes unless spans are shared */
-			uint64_t ps_s = side_a ? ps[k].a_byte_start : ps[k].b_byte_start;
-			uint64_t ps_e = side_a ? ps[k].a_byte_end : ps[k].b_byte_end;
-			FCHECK(r[i].end <= ps_s || r[i].start >= ps_e);
+		if (i) FCHECK(r[i - 1].end < r[i].start || (r[i - 1].end == r[i].start && r[i].start == len));
+		for (size_t k = 0; k < np; k++) { /* disjoint, or inside between its end tokens */
+			uint32_t ts = side_a ? ps[k].a_start : ps[k].b_start, te = side_a ? ps[k].a_end : ps[k].b_end;
+			FCHECKF(r[i].end <= t->start[ts] || r[i].start >= t->end[te - 1]
+			        || (r[i].start >= t->end[ts] && r[i].end <= t->start[te - 1]),
+			        "only range [%llu, %llu) against passage %zu [%u, %u)", (unsigned long long)r[i].start,
+			        (unsigned long long)r[i].end, k, t->start[ts], t->end[te - 1]);
 		}
+	}
+	/* every token in no passage is in an only range */
+	for (size_t x = 0, q = 0; x < t->n; x++) {
+		int in = 0;
+		for (size_t k = 0; k < np && !in; k++)
+			in = side_a ? x >= ps[k].a_start && x < ps[k].a_end : x >= ps[k].b_start && x < ps[k].b_end;
+		if (in) continue;
+		while (q < n && r[q].end <= t->start[x]) q++;
+		FCHECKF(q < n && r[q].start <= t->start[x] && t->end[x] <= r[q].end, "token %zu in no passage nor only range", x);
 	}
 }
 
@@ -95,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < c.npassages; i++) {
 		const rp_passage *q = &c.passages[i];
 		FCHECK(q->a_end > q->a_start && q->b_end > q->b_start);
-		FCHECKF(q->a_end - q->a_start >= (uint32_t)min_words && q->b_end - q->b_start >= (uint32_t)min_words,
+		int whole = (q->a_start == 0 && q->a_end == ta.n) || (q->b_start == 0 && q->b_end == tb.n);
+		FCHECKF(whole || (q->a_end - q->a_start >= (uint32_t)min_words && q->b_end - q->b_start >= (uint32_t)min_words),
 		        "passage %zu: %u/%u tokens < %d", i, q->a_end - q->a_start, q->b_end - q->b_start, min_words);
 		FCHECK(q->tokens == q->a_end - q->a_start);
 		FCHECK(q->a_byte_start < q->a_byte_end && q->a_byte_end <= alen);
@@ -113,8 +120,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FCHECK(o->b_end <= q->b_start || o->b_start >= q->b_end);
 		}
 	}
-	check_ranges(c.only_a, c.nonly_a, a, alen, c.passages, c.npassages, 1, shared_spans(&ta));
-	check_ranges(c.only_b, c.nonly_b, b, blen, c.passages, c.npassages, 0, shared_spans(&tb));
+	if (!c.a_shingles && !c.b_shingles) {
+		double same = alen == blen && (!alen || !memcmp(a, b, alen)) ? 1.0 : 0.0;
+		FCHECK(c.jaccard == same && c.a_in_b == same && c.b_in_a == same);
+	}
+	check_ranges(c.only_a, c.nonly_a, a, alen, c.passages, c.npassages, 1, &ta);
+	check_ranges(c.only_b, c.nonly_b, b, blen, c.passages, c.npassages, 0, &tb);
 	rp_comparison_free(&c);
 	rp_tokens_free(&ta);
 	rp_tokens_free(&tb);

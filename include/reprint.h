@@ -315,12 +315,17 @@ typedef struct rp_passage {
 
 typedef struct rp_align_opts {
 	int seed_tokens; /* seed length k in tokens, default 5 */
-	int max_gap;     /* tokens of disagreement bridged inside one passage, default 8 */
+	int max_gap;     /* tokens of disagreement bridged inside one passage, default 8; a gap of g
+	                  * tokens (the larger of A's and B's) is bridged only if g <= max_gap and g
+	                  * is at most half the tokens matched on each side of it (in the passage so
+	                  * far, and in the exact run it joins): a passage is mostly shared text */
 	int min_tokens;  /* shortest passage reported, default 8 */
 } rp_align_opts;
 
 /* Passages shared by token streams a and b, in any order, sorted by a_start;
- * each token belongs to at most one passage.  *out is allocated with the
+ * each token belongs to at most one passage.  A passage is a chain of exact
+ * runs joined across small gaps (max_gap above), so it may hold a few tokens
+ * that differ; its first and last tokens agree on both sides.  *out is allocated with the
  * library allocator; free it with rp_free_passages(). */
 rp_status rp_align(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, const rp_align_opts *opts,
                    rp_passage **out, size_t *nout, rp_error *err);
@@ -335,13 +340,24 @@ typedef struct rp_comparison {
 	double a_in_b, b_in_a;       /* shared / distinct shingles of A (of B) */
 	rp_passage *passages;        /* sorted by A offset */
 	size_t npassages;
-	rp_range *only_a, *only_b;   /* text of each side in no passage (token runs) */
+	rp_range *only_a, *only_b;   /* what each side has that the other lacks, sorted token runs:
+	                              * tokens in no passage, and tokens inside a passage that a
+	                              * token-level diff of its two sides leaves unpaired (an edit
+	                              * the passage spans); such a range lies strictly inside the
+	                              * passage, never on its first or last token */
 	size_t nonly_a, nonly_b;
 } rp_comparison;
 
 /* Compare two texts: scores from p (ngram, char_shingles, seed) and passages
- * of at least min_words tokens.  Byte offsets are into the given texts and
- * always on UTF-8 boundaries.  Free with rp_comparison_free(). */
+ * of at least min_words tokens (seeds of min(ngram, 8, min_words) tokens).
+ * Byte offsets are into the given texts and always on UTF-8 boundaries.
+ * Texts with no token (no shingle) on either side score 1 only if their
+ * bytes are identical, else 0, as dedup treats them.  When A or B is
+ * shorter than min_words and the other holds all its tokens in a row, that
+ * run is one passage, shorter than min_words.  Tokens NFKC splits from one
+ * run share its span: the span counts as shared only if all of them are
+ * paired, and a passage is trimmed so that it never ends on part of one.
+ * Free with rp_comparison_free(). */
 rp_status rp_compare(const char *a, size_t alen, const char *b, size_t blen, const rp_params *p,
                      int min_words, rp_comparison *out, rp_error *err);
 void rp_comparison_free(rp_comparison *c);

@@ -12,11 +12,17 @@
  *     all, eight at a time with AVX-512 (scan_b_avx512);
  *  2. chain: seeds, made in B order, chained on their diagonal (j - i) as
  *     they come (on one diagonal they come in A order); seeds on one diagonal
- *     closer than max_gap tokens join one segment, so a changed word (which
- *     breaks k seeds) does not split a passage;
- *  3. merge: segments that follow each other within max_gap tokens in both A
- *     and B join across diagonals, so a word inserted or deleted does not
- *     split a passage either;
+ *     that overlap or touch (no token between them unmatched) join one
+ *     segment: a run of tokens equal on both sides;
+ *  3. merge: segments join across a gap of g tokens (the larger of the gaps
+ *     in A and in B) only if g <= max_gap AND g is at most half the matched
+ *     tokens on each side of it (those of the passage so far, and of the
+ *     segment it joins): first on one diagonal, so a changed word (which
+ *     breaks k seeds) does not split a passage, then across diagonals, so a
+ *     word inserted or deleted does not either.  The density rule keeps a
+ *     passage mostly shared text: every gap is flanked by twice its length
+ *     of matched tokens, so two texts sharing only short snippets a few
+ *     words apart give those snippets, not one passage across both texts;
  *  4. select: longest first, a segment keeps only what no longer segment
  *     already claimed in A or in B, so every token belongs to one passage;
  *  5. extend both ends token by token while the tokens agree.
@@ -33,7 +39,10 @@
 #define MAX_OCC 16
 
 /* A passage while it is found: token ranges in A and in B, half-open. */
-typedef struct { uint32_t a_start, a_end, b_start, b_end; } segment;
+typedef struct {
+	uint32_t a_start, a_end, b_start, b_end;
+	uint32_t matched; /* tokens matched exactly inside (merge's density rule) */
+} segment;
 
 struct rp_aligner {
 	size_t k;
@@ -73,6 +82,11 @@ struct rp_aligner {
 	size_t seg_cap, seg_tmp_cap, sel_cap;
 	uint8_t *claim_a, *claim_b;
 	size_t claim_a_cap, claim_b_cap;
+	/* boilerplate (rp_aligner_mask): tokens a gap may hold without counting
+	 * against the density rule */
+	uint8_t *mask[2];
+	size_t mask_cap[2];
+	int has_mask[2];
 };
 
 rp_aligner *rp_aligner_new(const rp_align_opts *o)
@@ -92,7 +106,7 @@ void rp_aligner_free(rp_aligner *al)
 	rp_free(al->ha); rp_free(al->t_hash); rp_free(al->t_head); rp_free(al->t_cnt); rp_free(al->next);
 	rp_free(al->filt); rp_free(al->tfilt); rp_free(al->maybe); rp_free(al->bits);
 	rp_free(al->hb); rp_free(al->match); rp_free(al->open); rp_free(al->seg); rp_free(al->seg_tmp); rp_free(al->sel);
-	rp_free(al->claim_a); rp_free(al->claim_b);
+	rp_free(al->claim_a); rp_free(al->claim_b); rp_free(al->mask[0]); rp_free(al->mask[1]);
 	rp_free(al);
 }
 
@@ -101,6 +115,7 @@ int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na)
 	al->a = a;
 	al->na = na;
 	al->sa = 0;
+	al->has_mask[0] = 0;
 	al->distinct = 0;
 	if (na > UINT32_MAX - 1) return RP_EDATA;
 	if (na < al->k) return 0;
@@ -171,15 +186,32 @@ static int build_filter(rp_aligner *al)
 	return 0;
 }
 
+int rp_aligner_mask(rp_aligner *al, int side, size_t n, const uint32_t *runs, size_t nruns)
+{
+	al->has_mask[side] = 0;
+	if (!nruns) return 0;
+	if (rp_grow((void **)&al->mask[side], &al->mask_cap[side], n + 1, 1)) return RP_ENOMEM;
+	memset(al->mask[side], 0, n + 1);
+	for (size_t q = 0; q < nruns; q++)
+		if (runs[2 * q] < runs[2 * q + 1] && runs[2 * q + 1] <= n)
+			memset(al->mask[side] + runs[2 * q], 1, runs[2 * q + 1] - runs[2 * q]);
+	al->has_mask[side] = 1;
+	return 0;
+}
+
 size_t rp_aligner_distinct_a(const rp_aligner *al) { return al->distinct; }
 void rp_aligner_set_scalar(rp_aligner *al, int scalar) { al->scalar = scalar; }
 
 /* The orders passages are sorted in: by a_start then b_start, or longest
- * first (by_len), then so.  Strict and total on the segments of one
- * alignment (no two start at the same seed). */
+ * first (by_len 1), then so, or by diagonal (b_start - a_start) first
+ * (by_len 2), then so.  Strict and total on the segments of one alignment
+ * (no two start at the same seed). */
 static inline int before(const segment *a, const segment *b, int by_len)
 {
-	if (by_len) {
+	if (by_len == 2) {
+		int64_t da = (int64_t)a->b_start - a->a_start, db = (int64_t)b->b_start - b->a_start;
+		if (da != db) return da < db;
+	} else if (by_len) {
 		uint32_t la = a->a_end - a->a_start, lb = b->a_end - b->a_start;
 		if (la != lb) return la > lb;
 	}
@@ -213,6 +245,30 @@ static void sort_segments(segment *p, size_t n, int by_len, segment *tmp)
 		dst = t;
 	}
 	if (src != p) memcpy(p, src, n * sizeof *p);
+}
+
+/* Tokens of [s, e) outside boilerplate (all of them without a mask). */
+static inline uint32_t unmasked(const uint8_t *mask, uint32_t s, uint32_t e)
+{
+	uint32_t n = 0;
+	for (uint32_t i = s; i < e; i++) n += !mask || !mask[i];
+	return n;
+}
+
+/* May s, which starts at most one token before r ends in A and in B,
+ * continue r?  The gap between them, the larger of A's and B's (0 when they
+ * touch or overlap), must be at most max_gap, and at most half the tokens
+ * matched in r and in s: a passage is mostly shared text.  Boilerplate
+ * (rp_aligner_mask) counts towards the first bound, not the second. */
+static inline int dense_gap(const rp_aligner *al, const segment *r, const segment *s, uint32_t max_gap)
+{
+	uint32_t ga = s->a_start > r->a_end ? s->a_start - r->a_end : 0;
+	uint32_t gb = s->b_start > r->b_end ? s->b_start - r->b_end : 0;
+	if ((ga > gb ? ga : gb) > max_gap) return 0;
+	if (al->has_mask[0] && ga) ga = unmasked(al->mask[0], r->a_end, s->a_start);
+	if (al->has_mask[1] && gb) gb = unmasked(al->mask[1], r->b_end, s->b_start);
+	uint64_t g = ga > gb ? ga : gb;
+	return 2 * g <= r->matched && 2 * g <= s->matched;
 }
 
 /* Append to a growable segment array. */
@@ -430,10 +486,10 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 			uint64_t o = open[d];
 			/* a segment being chained: a_start its first seed, a_end its last
 			 * (once closed), b_start its diagonal */
-			if (o && i - (uint32_t)o <= gap) open[d] = (o & ~(uint64_t)0xffffffffu) | i;
+			if (o && i - (uint32_t)o <= k) open[d] = (o & ~(uint64_t)0xffffffffu) | i;
 			else {
 				if (o) al->seg[(o >> 32) - 1].a_end = (uint32_t)o;
-				if ((rc = push(&al->seg, &nseg, &al->seg_cap, (segment){i, i, d, 0}))) break;
+				if ((rc = push(&al->seg, &nseg, &al->seg_cap, (segment){i, i, d, 0, 0}))) break;
 				open[d] = (uint64_t)nseg << 32 | i;
 			}
 		}
@@ -448,15 +504,28 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 		segment *p = &al->seg[x];
 		int64_t diag = (int64_t)p->b_start - (int64_t)(sa - 1);
 		uint32_t i0 = p->a_start, i1 = p->a_end + (uint32_t)k;
-		*p = (segment){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag)};
+		*p = (segment){i0, i1, (uint32_t)(i0 + diag), (uint32_t)(i1 + diag), i1 - i0};
 	}
 	if (rc) return rc;
 	if (!nseg) return 0;
-	/* 3. merge segments that follow each other in both A and B */
+	/* 3. merge segments that follow each other in both A and B, across a
+	 * gap dense_gap allows: first on one diagonal, then across */
 	if (rp_grow((void **)&al->seg_tmp, &al->seg_tmp_cap, nseg, sizeof *al->seg_tmp)) return RP_ENOMEM;
 	segment *seg = al->seg;
-	sort_segments(seg, nseg, 0, al->seg_tmp);
+	sort_segments(seg, nseg, 2, al->seg_tmp);
 	size_t m = 0;
+	for (size_t s = 0; s < nseg; s++) {
+		segment *r = m ? &seg[m - 1] : NULL;
+		if (r && seg[s].b_start - seg[s].a_start == r->b_start - r->a_start && seg[s].a_start >= r->a_end
+		    && dense_gap(al, r, &seg[s], gap)) {
+			r->matched += seg[s].matched;
+			r->a_end = seg[s].a_end;
+			r->b_end = seg[s].b_end;
+		} else seg[m++] = seg[s];
+	}
+	nseg = m;
+	sort_segments(seg, nseg, 0, al->seg_tmp);
+	m = 0;
 	for (size_t s = 0; s < nseg; s++) {
 		int merged = 0;
 		/* Look back over a few recent segments for one this continues. */
@@ -466,8 +535,9 @@ int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **ou
 			 * where r ends (at most one token of overlap) or within max_gap
 			 * after, in both A and B.  A segment overlapping r more is another
 			 * alignment of the same text: selection chooses between them. */
-			if (seg[s].a_start + 1 >= r->a_end && seg[s].a_start <= r->a_end + gap
-			    && seg[s].b_start + 1 >= r->b_end && seg[s].b_start <= r->b_end + gap) {
+			if (seg[s].a_start + 1 >= r->a_end && seg[s].b_start + 1 >= r->b_end && dense_gap(al, r, &seg[s], gap)) {
+				uint32_t over = r->a_end > seg[s].a_start ? r->a_end - seg[s].a_start : 0;
+				r->matched += seg[s].matched > over ? seg[s].matched - over : 0;
 				r->a_end = seg[s].a_end;
 				r->b_end = seg[s].b_end;
 				merged = 1;

@@ -228,6 +228,11 @@ rp_aligner *rp_aligner_new(const rp_align_opts *o);
 void rp_aligner_free(rp_aligner *al);
 int rp_aligner_set_a(rp_aligner *al, const uint64_t *a, size_t na);
 size_t rp_aligner_distinct_a(const rp_aligner *al); /* distinct shingles of the A set */
+/* Boilerplate of side 0 (A, after rp_aligner_set_a, which clears it) or 1
+ * (B, for the following runs): nruns sorted token runs, start, end pairs,
+ * of a stream of n tokens.  A gap of boilerplate on both sides does not count
+ * against the merge's density rule (it still counts against max_gap). */
+int rp_aligner_mask(rp_aligner *al, int side, size_t n, const uint32_t *runs, size_t nruns);
 int rp_aligner_run(rp_aligner *al, const uint64_t *b, size_t nb, rp_passage **out, size_t *nout, size_t *shared);
 /* Use the scalar scan of B even where AVX-512 is available (tests compare the two). */
 void rp_aligner_set_scalar(rp_aligner *al, int scalar);

@@ -1332,7 +1332,10 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 	if (w->a_doc != (int64_t)a) {
 		w->a_doc = -1;
 		if ((rc = read_hashes(r, a, 0, &w->ah, &w->ah_cap, &w->a_hash))) return rc;
-		if ((rc = rp_aligner_set_a(w->al, w->a_hash, r->ntok[a]))) return rc;
+		if ((rc = rp_aligner_set_a(w->al, w->a_hash, r->ntok[a]))
+		    || (rc = rp_aligner_mask(w->al, 0, r->ntok[a], r->mask_run + 2 * (size_t)r->mask_at[a],
+		                             r->mask_at[a + 1] - r->mask_at[a])))
+			return rc;
 		/* With nothing masked, A's distinct clean shingles are the
 		 * aligner's table's: distinct_clean need not count them again. */
 		if (r->mask_at[a] == r->mask_at[a + 1] && r->ntok[a] >= (uint32_t)r->p.ngram)
@@ -1343,6 +1346,9 @@ static int align_pair(rp_reuse *r, worker *w, uint64_t key, rp_reuse_pair *out)
 	const uint64_t *bh;
 	if ((rc = read_hashes(r, b, 0, &w->bh, &w->bh_cap, &bh))) return rc;
 	size_t inter;
+	if ((rc = rp_aligner_mask(w->al, 1, r->ntok[b], r->mask_run + 2 * (size_t)r->mask_at[b],
+	                          r->mask_at[b + 1] - r->mask_at[b])))
+		return rc;
 	if ((rc = rp_aligner_run(w->al, bh, r->ntok[b], &out->passages, &out->npassages, &inter))) return rc;
 	if (!out->npassages) return 0;
 	spans bsp;

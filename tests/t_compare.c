@@ -236,6 +236,113 @@ static void test_align_basics(void)
 	rp_free_passages(p);
 }
 
+/* The density rule: a gap is bridged only when at most max_gap tokens and
+ * at most half the matched tokens on each side.  Snippets of 5 shared tokens
+ * every 12 (7 different between) are no passage; one changed token every
+ * 20, or two every 12, keep one passage; a 3-token gap splits after 5
+ * matched tokens, not after 6. */
+static void test_align_density(void)
+{
+	static uint64_t a[240], b[240];
+	rp_align_opts o = {5, 8, 8};
+	rp_passage *p;
+	size_t n;
+	rp_error e;
+	for (int i = 0; i < 240; i++) a[i] = 1000 + (uint64_t)i, b[i] = i % 12 < 5 ? a[i] : 50000 + (uint64_t)i;
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0);
+	CHECKF(n == 0, "%zu passages, first %u tokens", n, n ? p[0].tokens : 0);
+	rp_free_passages(p);
+	o.min_tokens = 5; /* the snippets themselves */
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0 && n == 20 && p[0].tokens == 5);
+	rp_free_passages(p);
+	o.min_tokens = 8;
+	for (int i = 0; i < 240; i++) b[i] = i % 20 == 10 ? 7 : a[i];
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 240);
+	rp_free_passages(p);
+	for (int i = 0; i < 240; i++) b[i] = i % 12 >= 10 ? 7 + (uint64_t)i : a[i];
+	CHECK(rp_align(a, 240, b, 240, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 238);
+	rp_free_passages(p);
+	/* 30 matched, gap 3, 5 matched, gap 3, 30 matched: the 5 are too few */
+	for (int i = 0; i < 71; i++) b[i] = (i >= 30 && i < 33) || (i >= 38 && i < 41) ? 9000 + (uint64_t)i : a[i];
+	CHECK(rp_align(a, 71, b, 71, &o, &p, &n, &e) == 0 && n == 2);
+	rp_free_passages(p);
+	/* ... with 6 in the middle, one passage */
+	for (int i = 0; i < 72; i++) b[i] = (i >= 30 && i < 33) || (i >= 39 && i < 42) ? 9000 + (uint64_t)i : a[i];
+	CHECK(rp_align(a, 72, b, 72, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 72);
+	rp_free_passages(p);
+	/* an insertion of 4 tokens in B between 8 and 8 matched: bridged */
+	for (int i = 0; i < 20; i++) b[i] = i < 8 ? a[i] : i < 12 ? 9000 + (uint64_t)i : a[i - 4];
+	CHECK(rp_align(a, 16, b, 20, &o, &p, &n, &e) == 0 && n == 1 && p[0].tokens == 16 && p[0].b_end == 20);
+	rp_free_passages(p);
+}
+
+static size_t find(const char *s, const char *w) { return (size_t)(strstr(s, w) - s); }
+
+/* What each side adds, inside passages too; scores and lists agree. */
+static void test_compare_lists(void)
+{
+	rp_params p;
+	rp_params_default(&p);
+	rp_comparison c;
+	rp_error e;
+	const char *a = "The minister told the inquiry on Tuesday that he had read the report and that he had known "
+	                "about the payments to the contractor, according to a transcript released by the committee.";
+	const char *b = "The minister told the inquiry on Tuesday that he had read the report and that he had never "
+	                "known about the payments to the contractor, according to a transcript released by the committee.";
+	/* One passage across the edit; "never" only in B. */
+	CHECK(rp_compare(a, strlen(a), b, strlen(b), &p, 8, &c, &e) == 0);
+	CHECK(c.npassages == 1 && c.passages[0].b_byte_end == strlen(b) - 1);
+	CHECK(c.nonly_a == 0 && c.nonly_b == 1);
+	if (c.nonly_b == 1) CHECK(c.only_b[0].start == find(b, "never") && c.only_b[0].end == find(b, "never") + 5);
+	rp_comparison_free(&c);
+	/* A substitution: "knew" against "had known", both sides. */
+	const char *d = "The minister told the inquiry on Tuesday that he had read the report and that he knew "
+	                "about the payments to the contractor, according to a transcript released by the committee.";
+	CHECK(rp_compare(a, strlen(a), d, strlen(d), &p, 8, &c, &e) == 0);
+	CHECK(c.npassages == 1 && c.nonly_a == 1 && c.nonly_b == 1);
+	if (c.nonly_a == 1 && c.nonly_b == 1) {
+		CHECK(c.only_a[0].start == find(a, "had known") && c.only_a[0].end == find(a, "had known") + 9);
+		CHECK(c.only_b[0].start == find(d, "knew") && c.only_b[0].end == find(d, "knew") + 4);
+	}
+	rp_comparison_free(&c);
+	/* "½" against "¼": NFKC makes "1", "2" and "1", "4" of them, sharing one
+	 * span; "1" agrees, but the span is not shared: the passage stops before
+	 * it and the only ranges hold it, without overlap. */
+	const char *h = "alpha beta gamma delta epsilon zeta eta theta iota kappa \xc2\xbd more words only in a";
+	const char *q = "alpha beta gamma delta epsilon zeta eta theta iota kappa \xc2\xbc other words in b";
+	CHECK(rp_compare(h, strlen(h), q, strlen(q), &p, 8, &c, &e) == 0);
+	CHECK(c.npassages == 1 && c.nonly_a == 1 && c.nonly_b == 1);
+	if (c.npassages == 1 && c.nonly_a == 1 && c.nonly_b == 1) {
+		CHECK(c.passages[0].a_byte_end == find(h, "kappa") + 5 && c.passages[0].b_byte_end == find(q, "kappa") + 5);
+		CHECK(c.only_a[0].start == find(h, "\xc2") && c.only_b[0].start == find(q, "\xc2"));
+	}
+	rp_comparison_free(&c);
+	/* No words: 1 only for identical bytes (as dedup). */
+	CHECK(rp_compare("!!! ...", 7, "???", 3, &p, 8, &c, &e) == 0);
+	CHECK(c.jaccard == 0 && c.a_in_b == 0 && c.b_in_a == 0 && c.npassages == 0 && c.nonly_a == 0);
+	rp_comparison_free(&c);
+	CHECK(rp_compare("!!!", 3, "!!!", 3, &p, 8, &c, &e) == 0 && c.jaccard == 1 && c.a_in_b == 1);
+	rp_comparison_free(&c);
+	CHECK(rp_compare("", 0, "", 0, &p, 8, &c, &e) == 0 && c.jaccard == 1);
+	rp_comparison_free(&c);
+	/* Shorter than min_words: shared whole, one passage, nothing only on a side. */
+	CHECK(rp_compare("one two three", 13, "One, two three!", 15, &p, 8, &c, &e) == 0);
+	CHECK(c.jaccard == 1 && c.npassages == 1 && c.nonly_a == 0 && c.nonly_b == 0);
+	if (c.npassages == 1) CHECK(c.passages[0].tokens == 3 && c.passages[0].b_byte_end == 14);
+	rp_comparison_free(&c);
+	CHECK(rp_compare("two three", 9, "one two three four", 18, &p, 8, &c, &e) == 0);
+	CHECK(c.npassages == 1 && c.nonly_a == 0 && c.nonly_b == 2);
+	if (c.npassages == 1) CHECK(c.passages[0].b_start == 1 && c.passages[0].b_end == 3);
+	rp_comparison_free(&c);
+	CHECK(rp_compare("one two three", 13, "one three two", 13, &p, 8, &c, &e) == 0);
+	CHECK(c.npassages == 0 && c.nonly_a == 1 && c.nonly_b == 1);
+	rp_comparison_free(&c);
+	/* min_words below the n-gram length: seeds that short, runs found. */
+	CHECK(rp_compare("x y one two three z", 19, "q one two three r", 17, &p, 3, &c, &e) == 0);
+	CHECK(c.npassages == 1 && c.passages[0].tokens == 3);
+	rp_comparison_free(&c);
+}
+
 /* The aligner's AVX-512 scan of B (where the CPU has it) and its scalar one
  * find the same passages and shared counts: random streams over a small
  * vocabulary (so filters pass often) with copied runs, several n-gram
@@ -275,6 +382,8 @@ int main(void)
 {
 	RUN(test_align_basics);
 	RUN(test_align_scan_paths_agree);
+	RUN(test_align_density);
+	RUN(test_compare_lists);
 	RUN(test_planted_edits_on_bbc);
 	TEST_END();
 }

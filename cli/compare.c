@@ -348,6 +348,8 @@ int cmd_compare(int argc, char **argv)
 		if (strcmp(argv[i], "-") && !stat(argv[i], &st) && S_ISDIR(st.st_mode))
 			return cli_usage("compare ", "%s is a directory: A and B must be files", argv[i]);
 	}
+	size_t ninputs;
+	input_args(optind + 2, argv, optind, &ninputs); /* --html may not overwrite A or B */
 	if ((a_id || b_id) && ro.format == RP_FORMAT_FILE)
 		return cli_usage("compare ", "--a-id and --b-id need --format jsonl or lines");
 	document a = {0}, b = {0};

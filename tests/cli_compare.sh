@@ -61,4 +61,9 @@ check escape_no_raw_esc sh -c "! grep -q \"\$(printf '\\033')\" '$T/e.txt'"
 check escape_no_raw_bel sh -c "! grep -q \"\$(printf '\\007')\" '$T/e.txt'"
 check escape_excerpt grep -q '"Intro \\x1b\]0;owned\\x07\\x1b\[2J"' "$T/e.txt"
 check escape_id grep -q '^A .*e\\x1b\[31m.txt: ' "$T/e.txt"
+# ---- --html may not overwrite A or B ----
+echo "alpha beta gamma delta epsilon zeta" >"$T/ha.txt"; cp "$T/ha.txt" "$T/hb.txt"; cp "$T/hb.txt" "$T/hb.keep"
+$R compare "$T/ha.txt" "$T/hb.txt" --html "$T/hb.txt" >/dev/null 2>"$T/hb.err"; expect_eq html_over_input_exit $? 2
+check html_over_input_untouched cmp -s "$T/hb.txt" "$T/hb.keep"
+check html_over_input_message grep -q "is also an input" "$T/hb.err"
 cli_end

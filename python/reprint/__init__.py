@@ -393,8 +393,9 @@ class DedupResult(Sequence[dict[str, Any]]):
     (plus ``"error"`` for a skipped bad record); ``cluster`` is the index of
     the representative for plain texts, its id for records.  The arrays
     ``cluster_index`` (uint64: representative's position), ``duplicate``
-    (bool) and ``similarity`` (float32: estimated Jaccard to the
-    representative, exact with verify="exact") hold the same compactly
+    (bool) and ``similarity`` (float32: Jaccard to the representative,
+    exact with verify="exact" and, with verify="auto", where the estimate is
+    within the margin of the threshold) hold the same compactly
     (numpy arrays when numpy is installed).  ``pairs`` are the verified pairs
     that joined clusters.  ``write_jsonl`` writes the lines ``reprint dedup``
     writes."""

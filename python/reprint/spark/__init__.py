@@ -31,7 +31,8 @@ How it works (docs/SCALING.md has the picture):
    with keep="longest" the longest, ties to the first) and the duplicate
    flags equal the command line's.
 6. similarity = the estimate of a document's signature against its
-   representative's (exact with verify="exact"), as a float32, as the
+   representative's (exact with verify="exact", and with verify="auto"
+   where the estimate is within the margin), as a float32, as the
    library keeps it; 1 for representatives and token-less duplicates.
 
 Needs pyspark and pyarrow (``pip install './python[spark]'``) and reprint
@@ -263,8 +264,8 @@ def dedup(df: "DataFrame", text_col: str = "text", id_col: str | None = "id", th
     Returns df's columns plus ``position`` (the input position, unless
     position_col names an existing one), ``cluster`` (the representative's
     id, or its position when id_col is None), ``duplicate`` (bool) and
-    ``similarity`` (float: estimated Jaccard to the representative).  The
-    input position is position_col when given (unique longs; the
+    ``similarity`` (float: Jaccard to the representative, exact near the
+    threshold under verify="auto", as the command line).  The input position is position_col when given (unique longs; the
     representative is the smallest), else df's row order.  partitions: how
     many partitions the per-document work uses (default: df's).  The job
     persists its intermediate tables (MEMORY_AND_DISK) so the returned
@@ -347,12 +348,20 @@ def dedup(df: "DataFrame", text_col: str = "text", id_col: str | None = "id", th
                      .select("a", "b", "ta", "tb").mapInArrow(_exact_fn(p), "a long, b long, j double")
                      .select(F.col("a").alias("pos"), F.col("j").alias("sim")))
     else:
-        sim_pairs = (dups.select(F.col("pos").alias("a"), F.col("rep").alias("b"), F.col("sig").alias("sig_a"))
-                     .join(sigs.select(F.col("pos").alias("b"), F.col("sig").alias("sig_b")), "b")
-                     .select("a", "b", "sig_a", "sig_b")
-                     .mapInArrow(_estimate_fn(K, t, p["margin"], _core.VERIFY_ESTIMATE),
-                                 "a long, b long, est double, exact boolean")
-                     .select(F.col("a").alias("pos"), F.col("est").alias("sim")))
+        # by the rule that decides pairs: under auto, exact near the threshold
+        sim_est = (dups.select(F.col("pos").alias("a"), F.col("rep").alias("b"), F.col("sig").alias("sig_a"))
+                   .join(sigs.select(F.col("pos").alias("b"), F.col("sig").alias("sig_b")), "b")
+                   .select("a", "b", "sig_a", "sig_b")
+                   .mapInArrow(_estimate_fn(K, t, p["margin"], p["verify"]),
+                               "a long, b long, est double, exact boolean"))
+        sim_pairs = sim_est.where(~F.col("exact")).select(F.col("a").alias("pos"), F.col("est").alias("sim"))
+        if p["verify"] == _core.VERIFY_AUTO:
+            sim_pairs = sim_pairs.unionAll(
+                sim_est.where(F.col("exact")).select("a", "b")
+                .join(texts.select(F.col("pos").alias("a"), F.col("text").alias("ta")), "a")
+                .join(texts.select(F.col("pos").alias("b"), F.col("text").alias("tb")), "b")
+                .select("a", "b", "ta", "tb").mapInArrow(_exact_fn(p), "a long, b long, j double")
+                .select(F.col("a").alias("pos"), F.col("j").alias("sim")))
     result = (reps.join(sim_pairs, "pos", "left")
               .select("pos", "rep", (F.col("rep") != F.col("pos")).alias("duplicate"),
                       F.coalesce("sim", F.lit(1.0)).cast("float").alias("similarity")))

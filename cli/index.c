@@ -574,7 +574,9 @@ static void query_help(void)
 	     "                         and of the indexed text (b): needs --store-text\n"
 	     "      --max-matches N    at most the N best matches per document (default: all)\n"
 	     "      --max-df N         fingerprints in more than N documents are boilerplate\n"
-	     "                         (default 1000)\n"
+	     "                         and ignored (default 1000): live documents of the\n"
+	     "                         whole index, whatever its segments; removed ones do\n"
+	     "                         not count\n"
 	     "  -o, --output FILE      write the results to FILE (default: standard output)\n"
 	     INPUT_HELP
 	     "  -h, --help             this help");

@@ -499,7 +499,10 @@ rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err);
 typedef struct rp_index_query_opts {
 	double containment; /* report a match when a_in_b or b_in_a reaches this (default 0.5) */
 	int passages;       /* align with the stored text (index created with store_text) */
-	int max_df;         /* a fingerprint in more documents is boilerplate (default 1000) */
+	int max_df;         /* a fingerprint in more documents is boilerplate, ignored (default
+	                     * 1000; at least 1): its live documents in the whole index are
+	                     * counted, whatever its segments, removed ones not; so an index
+	                     * answers the same however it was added and compacted */
 	size_t max_matches; /* keep the best this many (0: all) */
 } rp_index_query_opts;
 void rp_index_query_opts_default(rp_index_query_opts *o);

@@ -17,13 +17,15 @@
  * and ids radix-sorted), and the commit merges the runs into one segment.
  * An id already live in the index, or earlier in the same add, is skipped.
  *
- * Querying: per segment, the query's band keys and fingerprints are looked
- * up (two preads each); band candidates are verified by the Jaccard
+ * Querying: the query's fingerprints are looked up in every segment first
+ * (two preads each), as a fingerprint in more than max_df live documents of
+ * the whole index is boilerplate; then per segment its band keys; band
+ * candidates are verified by the Jaccard
  * estimated from the stored b-bit signature, corrected for chance agreement
  * of b-bit values (Li & Konig, "b-Bit Minwise Hashing", WWW 2010: for
  * sparse sets P(equal) = C + (1 - C) J with C = 2^-b); fingerprint
  * candidates by containment = shared fingerprints / fingerprints of each
- * side.  Fingerprints in more than max_df documents are boilerplate. */
+ * side. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1724,6 +1726,12 @@ typedef struct qworker {
 	seg_buf buf;
 	uint32_t *bdocs, *fdocs, *tmp;
 	size_t nb, nf, bcap, fcap, tcap;
+	/* the live documents under the query's fingerprints, over all segments:
+	 * fseg[i] is the segment of fdocs[i]; grouped by segment into gdocs,
+	 * segment s's at gdocs[goff[s] .. goff[s + 1]) */
+	uint32_t *fseg, *gdocs;
+	size_t *goff;
+	size_t fscap, gcap, gocap;
 	found *hits;
 	size_t nhits, hits_cap;
 	char pad[64];
@@ -1738,6 +1746,9 @@ static void qworkers_free(rp_index *ix)
 		rp_free(w->buf.p);
 		rp_free(w->bdocs);
 		rp_free(w->fdocs);
+		rp_free(w->fseg);
+		rp_free(w->gdocs);
+		rp_free(w->goff);
 		rp_free(w->tmp);
 		rp_free(w->hits);
 	}
@@ -1814,7 +1825,65 @@ static size_t sort_unique(uint32_t *a, size_t n)
 	return u;
 }
 
-/* Candidates of one segment, verified, appended to w->hits. */
+/* The document frequency of a fingerprint is the number of live documents
+ * listing it in the whole index, whatever its segments: one with more than
+ * max_df is boilerplate, and its documents are left out.  Key by key, over
+ * the segments: a segment that lists more entries than the remaining budget
+ * plus its deleted documents has too many live ones, without decoding them;
+ * else its entries are decoded and the deleted ones dropped.  The survivors
+ * are then grouped by segment (a counting sort) and each group sorted, for
+ * query_seg (w->gdocs, w->goff). */
+static rp_status fp_docs(rp_index *ix, qworker *w, const rp_index_query_opts *o, rp_error *err)
+{
+	const uint64_t max_df = o->max_df > 0 ? (uint64_t)o->max_df : 0;
+	int rc;
+	w->nf = 0;
+	for (size_t k = 0; k < w->s.nkeys; k++) {
+		const size_t start = w->nf;
+		uint64_t live = 0; /* <= max_df */
+		int common = 0;
+		for (size_t si = 0; si < ix->nsegs && !common; si++) {
+			seg *s = ix->segs[si];
+			const uint64_t limit = (max_df - live) + s->ndeleted;
+			const size_t before = w->nf;
+			uint64_t count;
+			if ((rc = seg_table_find_limit(s, seg_tab(s, TAB_FP), w->s.keys[k], limit, &w->buf, &w->fdocs, &w->nf,
+			                               &w->fcap, &count, err)))
+				return rc;
+			if (count > limit) { /* at least count - ndeleted > max_df - live live ones */
+				common = 1;
+				break;
+			}
+			if (rp_grow((void **)&w->fseg, &w->fscap, w->nf, sizeof *w->fseg))
+				return rp_set_error(err, RP_ENOMEM, "out of memory");
+			size_t m = before;
+			for (size_t i = before; i < w->nf; i++)
+				if (!seg_is_deleted(s, w->fdocs[i])) {
+					w->fdocs[m] = w->fdocs[i];
+					w->fseg[m++] = (uint32_t)si;
+				}
+			w->nf = m;
+			live += m - before;
+			if (live > max_df) common = 1;
+		}
+		if (common) w->nf = start;
+	}
+	/* group by segment: goff[s + 1] counts, then starts, then ends */
+	if (rp_grow((void **)&w->goff, &w->gocap, ix->nsegs + 2, sizeof *w->goff)
+	    || rp_grow((void **)&w->gdocs, &w->gcap, w->nf ? w->nf : 1, sizeof *w->gdocs))
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
+	memset(w->goff, 0, (ix->nsegs + 2) * sizeof *w->goff);
+	for (size_t i = 0; i < w->nf; i++) w->goff[w->fseg[i] + 2]++;
+	for (size_t si = 2; si < ix->nsegs + 2; si++) w->goff[si] += w->goff[si - 1];
+	for (size_t i = 0; i < w->nf; i++) w->gdocs[w->goff[w->fseg[i] + 1]++] = w->fdocs[i];
+	for (size_t si = 0; si < ix->nsegs; si++)
+		if (sort_docs(w, w->gdocs + w->goff[si], w->goff[si + 1] - w->goff[si]))
+			return rp_set_error(err, RP_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Candidates of one segment, verified, appended to w->hits; its fingerprint
+ * candidates are those fp_docs found. */
 static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index_doc *q, const rp_index_query_opts *o,
                            rp_error *err)
 {
@@ -1836,33 +1905,27 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 		}
 		return 0;
 	}
-	w->nb = w->nf = 0;
+	w->nb = 0;
 	for (int b = 0; b < ip->p.bands; b++)
 		if ((rc = seg_table_find(s, &s->tab[b], w->s.band[b], &w->buf, &w->bdocs, &w->nb, &w->bcap, err))) return rc;
 	if (sort_docs(w, w->bdocs, w->nb)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	w->nb = sort_unique(w->bdocs, w->nb);
-	const seg_table *ft = seg_tab(s, TAB_FP);
-	for (size_t k = 0; k < w->s.nkeys; k++) {
-		uint64_t count;
-		if ((rc = seg_table_find_limit(s, ft, w->s.keys[k], (uint64_t)o->max_df, &w->buf, &w->fdocs, &w->nf, &w->fcap,
-		                               &count, err)))
-			return rc;
-	}
-	if (sort_docs(w, w->fdocs, w->nf)) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	const uint32_t *fdocs = w->gdocs + w->goff[si];
+	const size_t nf = w->goff[si + 1] - w->goff[si];
 	/* walk both sorted lists */
 	size_t i = 0, j = 0;
 	const double nq = (double)w->s.nkeys;
-	while (i < w->nb || j < w->nf) {
+	while (i < w->nb || j < nf) {
 		uint32_t doc;
 		int band = 0;
 		uint32_t shared = 0;
-		if (j >= w->nf || (i < w->nb && w->bdocs[i] <= w->fdocs[j])) {
+		if (j >= nf || (i < w->nb && w->bdocs[i] <= fdocs[j])) {
 			doc = w->bdocs[i++];
 			band = 1;
 		} else {
-			doc = w->fdocs[j];
+			doc = fdocs[j];
 		}
-		while (j < w->nf && w->fdocs[j] == doc) shared++, j++;
+		while (j < nf && fdocs[j] == doc) shared++, j++;
 		if ((!band && shared < 2) || seg_is_deleted(s, doc)) continue;
 		double a_in_b = nq > 0 ? shared / nq : 0.0;
 		if (a_in_b > 1) a_in_b = 1; /* a damaged table may list a key twice */
@@ -1928,6 +1991,7 @@ static rp_status query_one(rp_index *ix, qworker *w, const rp_index_doc *q, cons
 	if (rc) return rc;
 	pack_sig(w->s.sig, ip->p.num_perm, ip->sig_bits, w->sig);
 	w->nhits = 0;
+	if ((rc = fp_docs(ix, w, o, err))) return rc;
 	for (size_t s = 0; s < ix->nsegs; s++)
 		if ((rc = query_seg(ix, (uint32_t)s, w, q, o, err))) return rc;
 	if (!w->nhits) return 0;

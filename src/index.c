@@ -75,6 +75,16 @@ static char *seg_path(const char *dir, uint64_t number)
 	return path_join(dir, name);
 }
 
+/* An error for want of file descriptors (seg_sys_error) says why so many
+ * are open, and what to do: every segment holds one while the index is open. */
+static rp_status fd_hint(const char *dir, size_t nsegs, rp_status rc, rp_error *err)
+{
+	if (rc && err && !strncmp(err->message, SEG_EMFILE, strlen(SEG_EMFILE)))
+		seg_error(err, rc, dir, SEG_EMFILE ": %zu segments, each an open file; raise ulimit -n, or run reprint index compact (with a higher limit) to merge them",
+		          nsegs);
+	return rc;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -201,7 +211,7 @@ static rp_status manifest_read(const char *dir, manifest *m, rp_error *err)
 			if (stat(dir, &st)) rc = seg_error(err, RP_EIO, dir, "cannot open the index: %s", strerror(errno));
 			else rc = seg_error(err, RP_EDATA, path, "missing: %s is not a reprint index", dir);
 		} else {
-			rc = seg_error(err, RP_EIO, path, "cannot open: %s", strerror(errno));
+			rc = seg_sys_error(err, path, "cannot open");
 		}
 		goto out;
 	}
@@ -329,7 +339,7 @@ static rp_status manifest_write(const char *dir, const manifest *m, const seg_ho
 	put_u64(b + size - 8, XXH64(b, (size_t)size - 8, 0));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		rc = seg_error(err, RP_EIO, tmp, "cannot create: %s", strerror(errno));
+		rc = seg_sys_error(err, tmp, "cannot create");
 		goto out;
 	}
 	if (seg_pwrite(hook, fd, b, (size_t)size, 0) || seg_fsync(hook, fd)) {
@@ -343,7 +353,7 @@ static rp_status manifest_write(const char *dir, const manifest *m, const seg_ho
 		rc = seg_error(err, RP_EIO, path, "cannot replace: %s", strerror(errno));
 		goto out;
 	}
-	if (seg_fsync_dir(hook, dir)) rc = seg_error(err, RP_EIO, dir, "fsync failed: %s", strerror(errno));
+	if (seg_fsync_dir(hook, dir)) rc = seg_sys_error(err, dir, "fsync failed");
 out:
 	if (fd >= 0) {
 		close(fd);
@@ -390,7 +400,7 @@ rp_status rp_index_create(const char *dir, const rp_index_params *ipin, rp_error
 	if (rc) return rc;
 	if (mkdir(dir, 0755) && errno != EEXIST) return seg_error(err, RP_EIO, dir, "cannot create: %s", strerror(errno));
 	DIR *d = opendir(dir);
-	if (!d) return seg_error(err, RP_EIO, dir, "cannot open: %s", strerror(errno));
+	if (!d) return seg_sys_error(err, dir, "cannot open");
 	struct dirent *e;
 	int empty = 1;
 	while ((e = readdir(d)))
@@ -401,7 +411,7 @@ rp_status rp_index_create(const char *dir, const rp_index_params *ipin, rp_error
 	if (!lock) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	rp_free(lock);
-	if (fd < 0) return seg_error(err, RP_EIO, dir, "cannot create the lock file: %s", strerror(errno));
+	if (fd < 0) return seg_sys_error(err, dir, "cannot create the lock file");
 	close(fd);
 	manifest m = {0};
 	seg_params_from(&m.sp, &ip);
@@ -495,6 +505,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 	ix->lock_fd = -1;
 	ix->mode = mode;
 	int rc = 0;
+	size_t named = 0; /* segments the manifest names */
 	ix->dir = rp_strdup(dir);
 	if (!ix->dir) {
 		rp_free(ix);
@@ -509,7 +520,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 		ix->lock_fd = open(lock, O_RDWR | O_CLOEXEC);
 		if (ix->lock_fd < 0) {
 			rc = errno == ENOENT ? seg_error(err, RP_EDATA, lock, "missing: %s is not a reprint index", dir)
-			                     : seg_error(err, RP_EIO, lock, "cannot open: %s", strerror(errno));
+			                     : seg_sys_error(err, lock, "cannot open");
 			rp_free(lock);
 			goto fail;
 		}
@@ -553,6 +564,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 		ix->next_segment = m.next_segment;
 		ix->manifest_bytes = m.bytes;
 		int missing;
+		named = m.n;
 		rc = open_segs(ix, &m, &missing, err);
 		manifest_free(&m);
 		if (!rc) break;
@@ -566,6 +578,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 	*out = ix;
 	return 0;
 fail:
+	rc = fd_hint(dir, named, rc, err);
 	rp_index_close(ix);
 	return rc;
 }
@@ -928,7 +941,7 @@ static size_t run_memory(const rp_index_add *a)
 	return 2 * used + temp + 29 * r->n;
 }
 
-rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
+static rp_status add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
 {
 	if (a->done || a->failed)
 		return rp_set_error(err, RP_EUSAGE, "rp_index_add_docs after the commit or a failure");
@@ -1044,6 +1057,11 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 			}
 	}
 	return 0;
+}
+
+rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
+{
+	return fd_hint(a->ix->dir, a->ix->nsegs, add_docs(a, n, docs, err), err);
 }
 
 rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int is_number, rp_error *err)
@@ -1447,7 +1465,7 @@ static rp_status run_spill(rp_index_add *a, rp_error *err)
 	return rc;
 }
 
-rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_stats *st, rp_error *err)
+static rp_status add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_stats *st, rp_error *err)
 {
 	rp_index *ix = a->ix;
 	memset(st, 0, sizeof *st);
@@ -1510,7 +1528,7 @@ rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add
 	if (n) {
 		if (!s && (rc = seg_open(&s, path, &ix->sp, size, checksum, err))) goto out;
 		if (seg_fsync_dir(&ix->hook, ix->dir)) {
-			rc = seg_error(err, RP_EIO, ix->dir, "fsync failed: %s", strerror(errno));
+			rc = seg_sys_error(err, ix->dir, "fsync failed");
 			goto out;
 		}
 		if ((rc = manifest_of(ix, &m, err))) goto out;
@@ -1547,6 +1565,11 @@ out:
 	return rc;
 }
 
+rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_stats *st, rp_error *err)
+{
+	return fd_hint(a->ix->dir, a->ix->nsegs, add_commit(a, drop, st, err), err);
+}
+
 void rp_index_add_free(rp_index_add *a)
 {
 	if (!a) return;
@@ -1568,8 +1591,8 @@ void rp_index_add_free(rp_index_add *a)
 
 /* ---- remove and compact ---- */
 
-rp_status rp_index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
-                          rp_error *err)
+static rp_status index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
+                               rp_error *err)
 {
 	*removed = 0;
 	if (ix->mode != RP_INDEX_WRITE) return rp_set_error(err, RP_EUSAGE, "the index is not open for writing");
@@ -1653,7 +1676,13 @@ out:
 	return rc;
 }
 
-rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err)
+rp_status rp_index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
+                          rp_error *err)
+{
+	return fd_hint(ix->dir, ix->nsegs, index_remove(ix, n, ids, lens, removed, err), err);
+}
+
+static rp_status compact(rp_index *ix, rp_pool *pool, rp_error *err)
 {
 	if (ix->mode != RP_INDEX_WRITE) return rp_set_error(err, RP_EUSAGE, "the index is not open for writing");
 	if (ix->nsegs == 0 || (ix->nsegs == 1 && ix->segs[0]->ndeleted == 0)) return 0;
@@ -1671,7 +1700,7 @@ rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err)
 	if ((rc = seg_merge(in, ix->nsegs, &ix->sp, path, number, &ix->hook, pool, &n, &dups, &size, &checksum, err))) goto out;
 	if (n && (rc = seg_open(&s, path, &ix->sp, size, checksum, err))) goto out;
 	if (seg_fsync_dir(&ix->hook, ix->dir)) {
-		rc = seg_error(err, RP_EIO, ix->dir, "fsync failed: %s", strerror(errno));
+		rc = seg_sys_error(err, ix->dir, "fsync failed");
 		goto out;
 	}
 	m.sp = ix->sp;
@@ -1707,6 +1736,11 @@ out:
 	rp_free(in);
 	rp_free(path);
 	return rc;
+}
+
+rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err)
+{
+	return fd_hint(ix->dir, ix->nsegs, compact(ix, pool, err), err);
 }
 
 /* ---- queries ---- */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end tests of the index's rules that must not depend on how it was
 # built: --max-df counts the live documents of the whole index (not of one
-# segment, not the removed ones).
+# segment, not the removed ones); many segments with few file descriptors.
 . tests/lib.sh
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then X=$(mktemp -d /dev/shm/reprint-cli-rules-XXXXXX); else X="$T/x"; mkdir -p "$X"; fi
 trap 'rm -rf "$T" "$X"' EXIT
@@ -60,5 +60,30 @@ for ix in six1 six2; do
 	$R query -q --max-df 2 "$X/$ix" "$T/brief.jsonl" >"$T/q"
 	expect_eq "maxdf_${ix}_removed_still_over" "$(nmatches "$T/q")" 0
 done
+
+# ---- many segments, few file descriptors ----
+# every segment holds an open file: with 30 segments and a hard limit of 24
+# descriptors, each command says so and what to do; with only the soft limit
+# that low, reprint raises it to the hard limit and works
+$R index create "$X/fd"
+i=1; while [ $i -le 30 ]; do sed -n "${i}p" "$T/site.jsonl" | $R index add -q "$X/fd" - || break; i=$((i + 1)); done
+expect_eq fd_thirty_segments "$($R index info --json "$X/fd" | grep -o '"segments": [0-9]*')" '"segments": 30'
+sed -n 31p "$T/site.jsonl" >"$T/more"
+fdmsg="$X/fd: too many open files: 30 segments, each an open file; raise ulimit -n, or run reprint index compact"
+for cmd in query add compact; do
+	case $cmd in query) args="query -q $X/fd $T/brief.jsonl" ;; add) args="index add -q $X/fd $T/more" ;; compact) args="index compact -q $X/fd" ;; esac
+	(ulimit -n 24 && exec $R $args) >"$T/o" 2>"$T/e"; expect_eq "fd_hard_${cmd}_exit" $? 1
+	check "fd_hard_${cmd}_message" grep -qF "reprint: $fdmsg" "$T/e"
+	check "fd_hard_${cmd}_no_fsync" sh -c "! grep -q fsync '$T/e'"
+done
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 64 ]; then
+	(ulimit -Sn 24 && exec $R query -q "$X/fd" "$T/brief.jsonl") >"$T/o" 2>"$T/e"; expect_eq fd_soft_query_exit $? 0
+	expect_eq fd_soft_query_answer "$(nmatches "$T/o")" 30
+	(ulimit -Sn 24 && exec $R index add -q "$X/fd" "$T/more") 2>"$T/e"; expect_eq fd_soft_add_exit $? 0
+	(ulimit -Sn 24 && exec $R index compact -q "$X/fd") 2>"$T/e"; expect_eq fd_soft_compact_exit $? 0
+	expect_eq fd_soft_compacted "$($R index info --json "$X/fd" | grep -o '"segments": [0-9]*')" '"segments": 1'
+else
+	echo "note: skipped the soft-limit cases: the hard limit of open files here is $(ulimit -Hn)"
+fi
 
 cli_end

@@ -767,7 +767,7 @@ static double bbit_jaccard(const uint8_t *a, const uint8_t *b, int K, int bits)
 
 /* ---- adding ---- */
 
-enum { RUN_EMPTY = 1, RUN_NUMBER = 2, RUN_NOID = 4 };
+enum { RUN_EMPTY = 1, RUN_NUMBER = 2, RUN_NOID = 4, RUN_DEFAULT_ID = 8 };
 
 typedef struct {
 	size_t n, cap;
@@ -812,7 +812,7 @@ struct rp_index_add {
 	run r;
 	spilled *runs;
 	size_t nruns, runs_cap;
-	uint64_t skipped, errored;
+	uint64_t skipped, errored, repeated, skipped_default;
 	int done, failed; /* after a failure only rp_index_add_free is allowed */
 };
 
@@ -978,7 +978,8 @@ static rp_status add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, r
 			size_t s = r->n + good++;
 			j.slot[i] = s;
 			r->seq[s] = seq;
-			r->flags[s] = d->id ? (d->id_is_number ? RUN_NUMBER : 0) : RUN_NOID;
+			r->flags[s] = (uint8_t)((d->id ? (d->id_is_number ? RUN_NUMBER : 0) : RUN_NOID)
+			                        | (d->id_default ? RUN_DEFAULT_ID : 0));
 			r->id_off[s] = r->ids_len;
 			r->id_len[s] = 0;
 			if (d->id) {
@@ -1064,7 +1065,7 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 	return fd_hint(a->ix->dir, a->ix->nsegs, add_docs(a, n, docs, err), err);
 }
 
-rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int is_number, rp_error *err)
+rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int flags, rp_error *err)
 {
 	run *r = &a->r;
 	/* runs are in seq order: binary search */
@@ -1083,7 +1084,8 @@ rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_
 	r->id_off[lo] = r->ids_len;
 	r->id_len[lo] = (uint32_t)len;
 	r->ids_len += len;
-	r->flags[lo] = (uint8_t)((r->flags[lo] & ~RUN_NOID) | (is_number ? RUN_NUMBER : 0));
+	r->flags[lo] = (uint8_t)((r->flags[lo] & ~(RUN_NOID | RUN_DEFAULT_ID)) | (flags & RP_ID_NUMBER ? RUN_NUMBER : 0)
+	                         | (flags & RP_ID_DEFAULT ? RUN_DEFAULT_ID : 0));
 	r->noid--;
 	return 0;
 }
@@ -1161,6 +1163,7 @@ static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep
 				    && !memcmp(r->ids + r->id_off[e], r->ids + r->id_off[i], r->id_len[i])) {
 					keep[i] = 0;
 					a->skipped++;
+					a->repeated++;
 					break;
 				}
 			}
@@ -1191,7 +1194,11 @@ static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep
 			size_t first = SIZE_MAX;
 			for (int w = 0; w < nw; w++)
 				if (j.err_item[w] < first) first = j.err_item[w], rc = j.status[w], *err = j.errs[w];
-			for (size_t i = 0; i < r->n; i++) a->skipped += before[i] && !keep[i];
+			for (size_t i = 0; i < r->n; i++)
+				if (before[i] && !keep[i]) {
+					a->skipped++;
+					a->skipped_default += !!(r->flags[i] & RUN_DEFAULT_ID);
+				}
 			for (int w = 0; w < nw; w++) rp_free(j.bufs[w].p), rp_free(j.docs[w]);
 		}
 		rp_free(j.bufs); rp_free(j.docs); rp_free(j.docs_cap); rp_free(j.status); rp_free(j.errs);
@@ -1520,10 +1527,13 @@ static rp_status add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_s
 		uint64_t dups = 0;
 		rc = seg_merge(in, a->nruns, &ix->sp, path, number, &ix->hook, a->pool, &n, &dups, &size, &checksum, err);
 		a->skipped += dups;
+		a->repeated += dups; /* across runs */
 	}
 	if (rc) goto out;
 	st->added = n;
 	st->skipped = a->skipped;
+	st->repeated = a->repeated;
+	st->skipped_default = a->skipped_default;
 	st->errored = a->errored;
 	if (n) {
 		if (!s && (rc = seg_open(&s, path, &ix->sp, size, checksum, err))) goto out;

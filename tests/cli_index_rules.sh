@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end tests of the index's rules that must not depend on how it was
 # built: --max-df counts the live documents of the whole index (not of one
-# segment, not the removed ones); many segments with few file descriptors.
+# segment, not the removed ones); many segments with few file descriptors;
+# default and repeated ids are told apart in what an add or remove says.
 . tests/lib.sh
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then X=$(mktemp -d /dev/shm/reprint-cli-rules-XXXXXX); else X="$T/x"; mkdir -p "$X"; fi
 trap 'rm -rf "$T" "$X"' EXIT
@@ -85,5 +86,50 @@ if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 64 ]; then
 else
 	echo "note: skipped the soft-limit cases: the hard limit of open files here is $(ulimit -Hn)"
 fi
+
+# ---- ids: defaults, repeats ----
+# records without an id field get PATH:LINE: a daily add of a file of the
+# same name skips the new documents, with a warning (even with -q)
+$R index create -q "$X/day"; expect_eq create_quiet_exit $? 0
+echo '{"text": "monday story about the harbour strike and the ships waiting offshore"}' >"$T/today.jsonl"
+$R index add -q "$X/day" "$T/today.jsonl" 2>"$T/e"; expect_eq default_first_add_exit $? 0
+expect_eq default_first_add_silent "$(cat "$T/e")" ""
+echo '{"text": "tuesday story about an election result in a small mountain town"}' >"$T/today.jsonl"
+$R index add "$X/day" "$T/today.jsonl" 2>"$T/e"; expect_eq default_second_add_exit $? 0
+check default_skipped_counted grep -q 'added 0, skipped 1 (id already in the index)' "$T/e"
+check default_warning grep -qF "reprint: warning: 1 record has no id field; its default id PATH:LINE was already in the index $X/day, so it was skipped; give every record an id (--id-field)" "$T/e"
+printf '%s\n' '{"text": "a wednesday story one"}' '{"text": "a wednesday story two"}' '{"text": "a wednesday story three"}' >"$T/today.jsonl"
+$R index add -q "$X/day" "$T/today.jsonl" 2>"$T/e"
+check default_warning_quiet grep -q '^reprint: warning: 1 record has no id field' "$T/e"
+$R index add -q "$X/day" "$T/today.jsonl" 2>"$T/e"
+check default_warning_plural grep -q '^reprint: warning: 3 records have no id field; their default ids PATH:LINE were already in the index .*, so they were skipped' "$T/e"
+# standard input: -:LINE
+echo '{"text": "thursday story about the river"}' | $R index add -q "$X/day" - 2>"$T/e"
+echo '{"text": "friday story about the mountains"}' | $R index add -q "$X/day" - 2>"$T/e"
+check default_warning_stdin grep -q '^reprint: warning: 1 record has no id field' "$T/e"
+# ids from the records: an id already in the index is no surprise
+printf '{"id": "today.jsonl:1", "text": "saturday story"}\n' >"$T/today.jsonl"
+$R index add -q "$X/day" "$T/today.jsonl" 2>"$T/e"
+expect_eq given_id_no_warning "$(cat "$T/e")" ""
+# dedup --index --add says it too
+printf '{"text": "a sunday story about the sea and the boats in the bay"}\n' >"$T/today.jsonl"
+$R dedup -q --index "$X/day" --add "$T/today.jsonl" >/dev/null 2>"$T/e"; expect_eq dedup_add_default_exit $? 0
+check dedup_add_default_warning grep -q '^reprint: warning: 1 record has no id field' "$T/e"
+# repeats within one input are not "already in the index"
+printf '%s\n' '{"id": "r1", "text": "first text here"}' '{"id": "r1", "text": "second text here"}' '{"id": "r2", "text": "third text"}' >"$T/rep.jsonl"
+$R index create "$X/rep" && $R index add "$X/rep" "$T/rep.jsonl" 2>"$T/e"
+check repeated_in_input grep -q 'read 3, added 2, skipped 1 (id repeated in this input), errored 0' "$T/e"
+$R index add "$X/rep" "$T/rep.jsonl" 2>"$T/e"
+check repeated_and_present grep -q 'read 3, added 0, skipped 3 (2 ids already in the index, 1 id repeated in this input), errored 0' "$T/e"
+$R index add "$X/rep" "$T/rep.jsonl" "$T/rep.jsonl" 2>"$T/e"
+check repeated_across_inputs grep -q 'read 6, added 0, skipped 6 (2 ids already in the index, 4 ids repeated in this input)' "$T/e"
+# remove: an id listed twice is a repeat, not absent
+printf 'r1\nnone\nr1\n' >"$T/ids"
+$R index remove "$X/rep" --ids "$T/ids" 2>"$T/e"; expect_eq remove_repeated_exit $? 0
+check remove_repeated grep -q 'removed 1 of 3 ids (1 not in the index, 1 repeated in the list)' "$T/e"
+expect_eq remove_repeated_documents "$($R index info --json "$X/rep" | grep -o '"documents": [0-9]*' | head -n 1)" '"documents": 1'
+# create: a directory not empty is named
+$R index create "$X/rep" 2>"$T/e"; expect_eq create_not_empty_exit $? 2
+check create_not_empty_named grep -qF "reprint: $X/rep: not empty" "$T/e"
 
 cli_end

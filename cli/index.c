@@ -416,7 +416,8 @@ static int cmd_remove(int argc, char **argv)
 			puts("Usage: reprint index remove DIR --ids FILE\n"
 			     "Remove the documents whose ids are listed in FILE (one per line; - for\n"
 			     "standard input) from the index in DIR.  They stop matching at once; their\n"
-			     "space is reclaimed by 'reprint index compact'.\n\n"
+			     "space is reclaimed by 'reprint index compact'.  An id listed twice is removed\n"
+			     "once and counted as repeated.\n\n"
 			     "      --ids FILE         the ids to remove\n"
 			     "  -q, --quiet            no summary\n"
 			     "  -h, --help             this help");

@@ -132,4 +132,17 @@ expect_eq remove_repeated_documents "$($R index info --json "$X/rep" | grep -o '
 $R index create "$X/rep" 2>"$T/e"; expect_eq create_not_empty_exit $? 2
 check create_not_empty_named grep -qF "reprint: $X/rep: not empty" "$T/e"
 
+# ---- the man page documents every option of the index commands ----
+sed 's/\\-/-/g; s/\\f[BIR]//g' docs/reprint.1 >"$T/man"
+for c in "index create" "index add" "index remove" "index compact" "index info" query dedup; do
+	missing=
+	for o in $($R $c --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -q -- "$o\b" "$T/man" || missing="$missing $o"
+	done
+	expect_eq "man_documents_$(echo "$c" | tr ' ' _)" "$missing" ""
+done
+for c in create add remove compact info; do check "man_section_index_$c" grep -q "^.SS index $c" docs/reprint.1; done
+check man_section_query grep -q '^.SH QUERY' docs/reprint.1
+check man_max_df_default grep -q 'boilerplate and ignored (default 1000)' "$T/man"
+
 cli_end

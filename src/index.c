@@ -20,12 +20,11 @@
  * Querying: the query's fingerprints are looked up in every segment first
  * (two preads each), as a fingerprint in more than max_df live documents of
  * the whole index is boilerplate; then per segment its band keys; band
- * candidates are verified by the Jaccard
- * estimated from the stored b-bit signature, corrected for chance agreement
- * of b-bit values (Li & Konig, "b-Bit Minwise Hashing", WWW 2010: for
- * sparse sets P(equal) = C + (1 - C) J with C = 2^-b); fingerprint
- * candidates by containment = shared fingerprints / fingerprints of each
- * side. */
+ * candidates are verified by the Jaccard estimated from the stored b-bit
+ * signature, corrected for chance agreement of b-bit values (Li & Konig,
+ * "b-Bit Minwise Hashing", WWW 2010: for sparse sets P(equal) = C + (1 - C) J
+ * with C = 2^-b); fingerprint candidates by containment = shared
+ * fingerprints / fingerprints of each side. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +79,9 @@ static char *seg_path(const char *dir, uint64_t number)
 static rp_status fd_hint(const char *dir, size_t nsegs, rp_status rc, rp_error *err)
 {
 	if (rc && err && !strncmp(err->message, SEG_EMFILE, strlen(SEG_EMFILE)))
-		seg_error(err, rc, dir, SEG_EMFILE ": %zu segments, each an open file; raise ulimit -n, or run reprint index compact (with a higher limit) to merge them",
+		seg_error(err, rc, dir,
+		          SEG_EMFILE ": %zu segments, each an open file; raise ulimit -n, or run reprint index compact "
+		          "(with a higher limit) to merge them",
 		          nsegs);
 	return rc;
 }

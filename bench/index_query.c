@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	rp_index_query_opts_default(&o);
 	while (n < max && rp_reader_next(r, &rec, &err) > 0) {
 		if (rec.bad || rec.text_len < lo || rec.text_len > hi) continue;
-		rp_index_doc d = {rec.text, rec.text_len, rec.id, rec.id_len, 0, 0};
+		rp_index_doc d = {rec.text, rec.text_len, rec.id, rec.id_len, 0, 0, 0};
 		rp_index_result res;
 		double a = now(), c = cpu_now();
 		if (rp_index_query(ix, NULL, 1, &d, &o, &res, &err)) {

@@ -377,7 +377,7 @@ static void lb_json_string(line_buf *b, const char *s, size_t n)
 static void lb_id(line_buf *b, const record_meta *m, uint64_t seq)
 {
 	uint64_t a = seq ? m->id_end[seq - 1] : 0, e = m->id_end[seq];
-	if (m->id_number[seq]) lb_put(b, m->ids + a, e - a);
+	if (m->id_flags[seq] & RP_ID_NUMBER) lb_put(b, m->ids + a, e - a);
 	else lb_json_string(b, m->ids + a, e - a);
 }
 

@@ -26,8 +26,33 @@ static rp_index_doc *batch_docs(const batch *b, rp_index_doc **docs, size_t *cap
 		*cap = b->n;
 	}
 	for (size_t i = 0; i < b->n; i++)
-		(*docs)[i] = (rp_index_doc){b->ptr[i], b->len[i], b->ids + b->ioff[i], b->ilen[i], b->num[i], b->bad[i] != 0};
+		(*docs)[i] = (rp_index_doc){b->ptr[i], b->len[i], b->ids + b->ioff[i], b->ilen[i], !!(b->idf[i] & RP_ID_NUMBER),
+		                            b->bad[i] != 0, !!(b->idf[i] & RP_ID_DEFAULT)};
 	return *docs;
+}
+
+/* Why an add skipped documents, for its summary line. */
+static const char *skip_reason(const rp_index_add_stats *st, char *buf, size_t size)
+{
+	if (!st->repeated) return "id already in the index";
+	if (st->repeated == st->skipped) return "id repeated in this input";
+	unsigned long long in = (unsigned long long)(st->skipped - st->repeated), rep = (unsigned long long)st->repeated;
+	snprintf(buf, size, "%llu id%s already in the index, %llu id%s repeated in this input", in, in == 1 ? "" : "s", rep,
+	         rep == 1 ? "" : "s");
+	return buf;
+}
+
+/* Records without an id get PATH:LINE: an add of a file of the same name
+ * (today.jsonl, standard input) finds yesterday's and skips them.  Said even
+ * with -q: documents were silently left out. */
+static void warn_default_ids(const char *dir, const rp_index_add_stats *st)
+{
+	if (!st->skipped_default) return;
+	unsigned long long n = (unsigned long long)st->skipped_default;
+	cli_error("warning: %llu record%s no id field; %s default id%s PATH:LINE %s already in the index %s, so "
+	          "%s skipped; give every record an id (--id-field)",
+	          n, n == 1 ? " has" : "s have", n == 1 ? "its" : "their", n == 1 ? "" : "s", n == 1 ? "was" : "were", dir,
+	          n == 1 ? "it was" : "they were");
 }
 
 static int out_of_memory(rp_error *err)
@@ -146,6 +171,8 @@ static void create_help(void)
 	     "      --sig-bits B       bits kept of each MinHash value: 1, 2, 4, 8 (default),\n"
 	     "                         16 or 32 (32: the same estimate as 'reprint dedup')\n"
 	     "      --store-text       keep every text, for 'reprint query --passages'\n"
+	     "  -q, --quiet            accepted as by the other commands (create prints\n"
+	     "                         nothing but errors)\n"
 	     "  -h, --help             this help");
 }
 
@@ -157,13 +184,14 @@ static int cmd_create(int argc, char **argv)
 		{"bands", required_argument, 0, 'B'},     {"rows", required_argument, 0, 'R'},
 		{"seed", required_argument, 0, 's'},      {"min-words", required_argument, 0, 'm'},
 		{"sig-bits", required_argument, 0, 'b'},  {"store-text", no_argument, 0, 'T'},
-		{"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+		{"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
 	const char *cmd = "index create ";
 	rp_index_params ip;
 	rp_index_params_default(&ip);
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:n:k:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:n:k:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': if (parse_double(cmd, "--threshold", optarg, 0, 1, &ip.p.threshold)) return EXIT_USAGE; break;
 		case 'n': if (parse_int(cmd, "--ngram", optarg, 1, 64, &ip.p.ngram)) return EXIT_USAGE; break;
@@ -185,6 +213,7 @@ static int cmd_create(int argc, char **argv)
 		case 'm': if (parse_int(cmd, "--min-words", optarg, 1, 1000000, &ip.min_words)) return EXIT_USAGE; break;
 		case 'b': if (parse_int(cmd, "--sig-bits", optarg, 1, 32, &ip.sig_bits)) return EXIT_USAGE; break;
 		case 'T': ip.store_text = 1; break;
+		case 'q': break; /* nothing to quieten */
 		case 'h': create_help(); return EXIT_OK;
 		default: return cli_usage(cmd, "bad option");
 		}
@@ -192,6 +221,7 @@ static int cmd_create(int argc, char **argv)
 	if (optind != argc - 1) return cli_usage(cmd, "expected one directory");
 	rp_error err = {0};
 	int rc = rp_index_create(argv[optind], &ip, &err);
+	if (rc == RP_EUSAGE && err.file[0]) return cli_usage(cmd, "%s: %s", err.file, err.message);
 	if (rc == RP_EUSAGE) return cli_usage(cmd, "%s", err.message[0] ? err.message : "bad parameters");
 	if (rc) {
 		cli_rp_error(&err);
@@ -207,9 +237,12 @@ static void add_help(void)
 	puts("Usage: reprint index add [OPTION]... DIR [INPUT]...\n"
 	     "Add documents to the index in DIR (inputs as for 'reprint dedup'; default:\n"
 	     "standard input).  A document whose id is already in the index, or earlier in\n"
-	     "the input, is skipped and counted.  The documents are sketched into sorted runs\n"
-	     "of at most --memory MB, merged into one new segment and published atomically:\n"
-	     "an interrupted add leaves the index as it was.\n\n"
+	     "the input, is skipped and counted.  A record without an id field gets the id\n"
+	     "PATH:LINE, which an input of the same name added before already has: such\n"
+	     "records are skipped with a warning (even with -q); give every record an id.\n"
+	     "The documents are sketched into sorted runs of at most --memory MB, merged\n"
+	     "into one new segment and published atomically: an interrupted add leaves the\n"
+	     "index as it was.\n\n"
 	     "      --memory SIZE      memory for sorted runs: MB, or with K, M or G (default\n"
 	     "                         256, or a quarter of the memory the process may use,\n"
 	     "                         its cgroup's limit included, if less)\n"
@@ -298,9 +331,10 @@ static int cmd_add(int argc, char **argv)
 		cli_error("phases: read and sketch %.2f s (%.2f CPU-s, full runs written on the way), commit %.2f s "
 		          "(%.2f CPU-s, %llu sorted runs of at most %.0f MB merged)", t1 - t0, c1 - c0, secs - (t1 - t0),
 		          cpu_seconds() - c1, (unsigned long long)st.runs, st.memory / 1048576.0);
+	char why[128];
 	if (!io.quiet) {
-		cli_error("read %llu, added %llu, skipped %llu (id already in the index), errored %llu",
-		          (unsigned long long)records, (unsigned long long)st.added, (unsigned long long)st.skipped,
+		cli_error("read %llu, added %llu, skipped %llu (%s), errored %llu", (unsigned long long)records,
+		          (unsigned long long)st.added, (unsigned long long)st.skipped, skip_reason(&st, why, sizeof why),
 		          (unsigned long long)st.errored);
 		if (st.added)
 			cli_error("segment %llu: %llu bytes, %.0f bytes per document; %llu sorted runs; %.2f s, %.0f documents/s, "
@@ -308,6 +342,7 @@ static int cmd_add(int argc, char **argv)
 			          (unsigned long long)st.number, (unsigned long long)st.bytes, (double)st.bytes / (double)st.added,
 			          (unsigned long long)st.runs, secs, secs > 0 ? records / secs : 0.0, peak_rss_mb());
 	}
+	warn_default_ids(dir, &st);
 	status = EXIT_OK;
 done:
 	free(x.docs);
@@ -320,6 +355,47 @@ done:
 }
 
 /* ---- index remove ---- */
+
+typedef struct {
+	const char *id;
+	size_t len, at;
+} id_ref;
+
+static int cmp_id_ref(const void *x, const void *y)
+{
+	const id_ref *a = x, *b = y;
+	if (a->len != b->len) return a->len < b->len ? -1 : 1;
+	int c = memcmp(a->id, b->id, a->len);
+	if (c) return c;
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* Drop the ids listed again (the first stays, in order); returns how many. */
+static size_t drop_repeated_ids(char **ids, size_t *lens, size_t *n)
+{
+	if (*n < 2) return 0;
+	id_ref *r = malloc(*n * sizeof *r);
+	uint8_t *again = calloc(*n, 1);
+	if (!r || !again) { cli_error("out of memory"); exit(EXIT_DATA); }
+	for (size_t i = 0; i < *n; i++) r[i] = (id_ref){ids[i], lens[i], i};
+	qsort(r, *n, sizeof *r, cmp_id_ref);
+	for (size_t i = 1; i < *n; i++)
+		if (r[i].len == r[i - 1].len && !memcmp(r[i].id, r[i - 1].id, r[i].len)) again[r[i].at] = 1;
+	size_t m = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (again[i]) {
+			free(ids[i]);
+			continue;
+		}
+		ids[m] = ids[i];
+		lens[m++] = lens[i];
+	}
+	size_t dropped = *n - m;
+	*n = m;
+	free(r);
+	free(again);
+	return dropped;
+}
 
 static int cmd_remove(int argc, char **argv)
 {
@@ -336,7 +412,8 @@ static int cmd_remove(int argc, char **argv)
 			puts("Usage: reprint index remove DIR --ids FILE\n"
 			     "Remove the documents whose ids are listed in FILE (one per line; - for\n"
 			     "standard input) from the index in DIR.  They stop matching at once; their\n"
-			     "space is reclaimed by 'reprint index compact'.\n\n"
+			     "space is reclaimed by 'reprint index compact'.  An id listed twice is removed\n"
+			     "once and counted as repeated.\n\n"
 			     "      --ids FILE         the ids to remove\n"
 			     "  -q, --quiet            no summary\n"
 			     "  -h, --help             this help");
@@ -382,13 +459,19 @@ static int cmd_remove(int argc, char **argv)
 	crash_setup(ix);
 	rp_error err = {0};
 	uint64_t removed;
+	size_t listed = n, repeated = drop_repeated_ids(ids, lens, &n);
 	if (rp_index_remove(ix, n, (const char *const *)ids, lens, &removed, &err)) {
 		cli_rp_error(&err);
 		goto done;
 	}
-	if (!quiet)
-		cli_error("removed %llu of %zu ids (%zu not in the index)", (unsigned long long)removed, n,
-		          n - (size_t)(removed < n ? removed : n));
+	if (!quiet) {
+		size_t absent = n - (size_t)(removed < n ? removed : n);
+		if (repeated)
+			cli_error("removed %llu of %zu ids (%zu not in the index, %zu repeated in the list)",
+			          (unsigned long long)removed, listed, absent, repeated);
+		else
+			cli_error("removed %llu of %zu ids (%zu not in the index)", (unsigned long long)removed, listed, absent);
+	}
 	status = EXIT_OK;
 done:
 	crash_report();
@@ -570,7 +653,9 @@ static void query_help(void)
 	     "                         and of the indexed text (b): needs --store-text\n"
 	     "      --max-matches N    at most the N best matches per document (default: all)\n"
 	     "      --max-df N         fingerprints in more than N documents are boilerplate\n"
-	     "                         (default 1000)\n"
+	     "                         and ignored (default 1000): live documents of the\n"
+	     "                         whole index, whatever its segments; removed ones do\n"
+	     "                         not count\n"
 	     "  -o, --output FILE      write the results to FILE (default: standard output)\n"
 	     INPUT_HELP
 	     "  -h, --help             this help");
@@ -775,7 +860,7 @@ rp_status dedup_index_batch(dedup_index *x, size_t n, const char *const *texts, 
 		}
 		x->docs_cap = n;
 	}
-	for (size_t i = 0; i < n; i++) x->docs[i] = (rp_index_doc){texts[i], lens[i], NULL, 0, 0, bad ? bad[i] : 0};
+	for (size_t i = 0; i < n; i++) x->docs[i] = (rp_index_doc){texts[i], lens[i], NULL, 0, 0, bad ? bad[i] : 0, 0};
 	int rc = rp_index_query(x->ix, x->pool, n, x->docs, &x->qo, x->res, err);
 	if (rc) return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -835,7 +920,7 @@ int dedup_index_commit(dedup_index *x, const record_meta *meta, const uint8_t *d
 	rp_error err = {0};
 	for (uint64_t s = 0; s < meta->n; s++) {
 		uint64_t a = s ? meta->id_end[s - 1] : 0;
-		if (rp_index_add_name(x->add, s, meta->ids + a, meta->id_end[s] - a, meta->id_number[s], &err)) {
+		if (rp_index_add_name(x->add, s, meta->ids + a, meta->id_end[s] - a, meta->id_flags[s], &err)) {
 			cli_rp_error(&err);
 			return -1;
 		}
@@ -845,9 +930,11 @@ int dedup_index_commit(dedup_index *x, const record_meta *meta, const uint8_t *d
 		cli_rp_error(&err);
 		return -1;
 	}
+	char why[128];
 	if (!quiet)
-		cli_error("index %s: added %llu kept documents, skipped %llu (id already in the index)", x->dir,
-		          (unsigned long long)st.added, (unsigned long long)st.skipped);
+		cli_error("index %s: added %llu kept documents, skipped %llu (%s)", x->dir, (unsigned long long)st.added,
+		          (unsigned long long)st.skipped, skip_reason(&st, why, sizeof why));
+	warn_default_ids(x->dir, &st);
 	return 0;
 }
 

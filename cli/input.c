@@ -32,7 +32,7 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 	if (m->n == m->cap) {
 		m->id_end = xgrow(m->id_end, &cap, m->n + 1, sizeof *m->id_end);
 		cap = m->cap;
-		m->id_number = xgrow(m->id_number, &cap, m->n + 1, 1);
+		m->id_flags = xgrow(m->id_flags, &cap, m->n + 1, 1);
 		if (m->spool) {
 			cap = m->cap;
 			m->raw_end = xgrow(m->raw_end, &cap, m->n + 1, sizeof *m->raw_end);
@@ -56,7 +56,7 @@ static void meta_add(record_meta *m, const rp_record *rec, const rp_error *err)
 	memcpy(m->ids + m->ids_len, rec->id, rec->id_len);
 	m->ids_len += rec->id_len;
 	m->id_end[m->n] = m->ids_len;
-	m->id_number[m->n] = (uint8_t)rec->id_is_number;
+	m->id_flags[m->n] = (uint8_t)((rec->id_is_number ? RP_ID_NUMBER : 0) | (rec->id_default ? RP_ID_DEFAULT : 0));
 	m->bytes += rec->raw_len + (rec->line ? 1 + (uint64_t)rec->crlf : 0);
 	if (m->spool) {
 		/* the record and its line end as they were ("\r\n" or "\n"; "\n"
@@ -92,7 +92,7 @@ static void batch_add(batch *b, const rp_record *rec, const rp_error *err, int w
 	if (b->n == b->cap) {
 #define G(f) cap = b->cap; b->f = xgrow(b->f, &cap, b->n + 1, sizeof *b->f);
 		G(off) G(len) G(bad) G(ptr)
-		if (with_ids) { G(ioff) G(ilen) G(eoff) G(eline) G(ebyte) G(num) }
+		if (with_ids) { G(ioff) G(ilen) G(eoff) G(eline) G(ebyte) G(idf) }
 #undef G
 		b->cap = cap;
 	}
@@ -110,7 +110,7 @@ static void batch_add(batch *b, const rp_record *rec, const rp_error *err, int w
 		b->ioff[b->n] = b->ids_len;
 		b->ilen[b->n] = rec->id_len;
 		b->ids_len += rec->id_len;
-		b->num[b->n] = (uint8_t)rec->id_is_number;
+		b->idf[b->n] = (uint8_t)((rec->id_is_number ? RP_ID_NUMBER : 0) | (rec->id_default ? RP_ID_DEFAULT : 0));
 		b->eoff[b->n] = b->errs_len;
 		if (rec->bad) {
 			const char *file = err->file[0] ? err->file : rec->file;
@@ -130,7 +130,7 @@ static void batch_free(batch *b)
 {
 	free(b->text); free(b->off); free(b->len); free(b->bad); free(b->ptr);
 	free(b->ids); free(b->errs); free(b->ioff); free(b->ilen); free(b->eoff); free(b->eline); free(b->ebyte);
-	free(b->num);
+	free(b->idf);
 }
 
 /* Fill b with the next records; returns the reader's last status (1: more
@@ -166,7 +166,7 @@ static int fill_batch(feeder *fd, batch *b, rp_error *err, uint64_t *bytes)
 void write_id(FILE *f, const record_meta *m, uint64_t seq)
 {
 	uint64_t a = seq ? m->id_end[seq - 1] : 0, b = m->id_end[seq];
-	if (m->id_number[seq]) fwrite(m->ids + a, 1, b - a, f);
+	if (m->id_flags[seq] & RP_ID_NUMBER) fwrite(m->ids + a, 1, b - a, f);
 	else json_string(f, m->ids + a, b - a);
 }
 
@@ -285,7 +285,7 @@ void meta_free(record_meta *m)
 {
 	for (int k = 0; k < RP_MAX_EXTRA; k++) free(m->extra[k]), free(m->extra_end[k]);
 	for (size_t i = 0; i < m->nbad; i++) free(m->bad[i].file), free(m->bad[i].message);
-	free(m->bad); free(m->ids); free(m->id_end); free(m->id_number); free(m->raw_end);
+	free(m->bad); free(m->ids); free(m->id_end); free(m->id_flags); free(m->raw_end);
 	if (m->spool) fclose(m->spool);
 	memset(m, 0, sizeof *m);
 }

@@ -26,7 +26,7 @@ typedef struct {
 	size_t ids_len, ids_cap, errs_len, errs_cap;
 	size_t *ioff, *ilen, *eoff;
 	uint64_t *eline, *ebyte;
-	uint8_t *num;
+	uint8_t *idf; /* RP_ID_NUMBER, RP_ID_DEFAULT, as record_meta.id_flags */
 } batch;
 
 typedef struct {
@@ -41,7 +41,8 @@ typedef struct {
 	char *ids;
 	size_t ids_len, ids_cap;
 	uint64_t *id_end;   /* id i is ids[id_end[i-1] .. id_end[i]) */
-	uint8_t *id_number; /* the id was a JSON number */
+	uint8_t *id_flags;  /* RP_ID_NUMBER: the id was a JSON number; RP_ID_DEFAULT: it is
+	                     * PATH:LINE, the record had no id field */
 	uint64_t *raw_end;  /* spool offsets, when --kept/--removed */
 	FILE *spool;
 	uint64_t spool_len;

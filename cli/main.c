@@ -1,6 +1,18 @@
 /* main.c — the reprint command: dispatches to one file per command. */
 #include <string.h>
+#include <sys/resource.h>
 #include "cli.h"
+
+/* An open index holds a file per segment: take every descriptor the hard
+ * limit allows, as servers do (the soft limit is often 1024). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 static void usage(FILE *f)
 {
@@ -25,6 +37,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	raise_fd_limit();
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);

@@ -345,7 +345,7 @@ static int answer(rp_index *ix, int passages, buf *out, rp_error *qe, const pars
 		FCHECK(parts <= info.bytes);
 	}
 	rp_index_doc q[NQUERY];
-	for (int i = 0; i < NQUERY; i++) q[i] = (rp_index_doc){queries[i], strlen(queries[i]), NULL, 0, 0, 0};
+	for (int i = 0; i < NQUERY; i++) q[i] = (rp_index_doc){queries[i], strlen(queries[i]), NULL, 0, 0, 0, 0};
 	rp_index_query_opts o;
 	rp_index_query_opts_default(&o);
 	o.passages = passages;
@@ -430,7 +430,7 @@ static void build_base(int which)
 	rp_index_doc d[20];
 	for (int i = 0; i < 20; i++) {
 		snprintf(ids[i], sizeof ids[i], i == 5 ? "%d" : "d%d", i);
-		d[i] = (rp_index_doc){docs[i], strlen(docs[i]), ids[i], strlen(ids[i]), i == 5, 0};
+		d[i] = (rp_index_doc){docs[i], strlen(docs[i]), ids[i], strlen(ids[i]), i == 5, 0, 0};
 	}
 	/* two adds: two segments */
 	for (int part = 0; part < 2; part++) {

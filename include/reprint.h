@@ -203,6 +203,7 @@ typedef struct rp_record {
 	uint64_t text_byte;
 	size_t text_raw_len;
 	int crlf;            /* the line ended in "\r\n" (raw holds neither) */
+	int id_default;      /* the id is PATH:LINE: the record has no id field (or is not JSON) */
 } rp_record;
 
 typedef struct rp_reader rp_reader;
@@ -476,6 +477,8 @@ typedef struct rp_index_doc {
 	size_t id_len;
 	int id_is_number; /* the id came from a JSON number */
 	int bad;          /* an errored record: not added; no match */
+	int id_default;   /* add: the id is a default the caller made up (PATH:LINE), not
+	                   * the record's: counted apart when skipped (skipped_default) */
 } rp_index_doc;
 
 /* Adding documents: they are sketched on the pool into sorted runs of at most
@@ -491,6 +494,10 @@ typedef struct rp_index_add_stats {
 	uint64_t bytes;   /* size of the new segment */
 	uint64_t number;  /* its number (0 if nothing was added) */
 	uint64_t memory;  /* bytes of a sorted run at most */
+	uint64_t repeated;        /* of skipped: ids repeated within this add (the first is kept) */
+	uint64_t skipped_default; /* of skipped: ids already in the index that were defaults
+	                           * (rp_index_doc.id_default, RP_ID_DEFAULT): records without an
+	                           * id whose made-up ids collide with an earlier add's */
 } rp_index_add_stats;
 /* The index must be open for writing; the pool must outlive the handle.
  * memory: bytes of a sorted run before it is spilled; 0: 256 MB, or a
@@ -498,8 +505,13 @@ typedef struct rp_index_add_stats {
 rp_status rp_index_add_new(rp_index_add **out, rp_index *ix, rp_pool *pool, size_t memory, rp_error *err);
 /* Add n documents with the next sequence numbers (0, 1, ... per handle). */
 rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err);
-/* Give the id of document seq, added with id NULL (its run stays in memory). */
-rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int is_number,
+/* Give the id of document seq, added with id NULL (its run stays in memory).
+ * flags: RP_ID_NUMBER if the id came from a JSON number (1, as
+ * rp_index_doc.id_is_number), | RP_ID_DEFAULT if it is a made-up default
+ * (as rp_index_doc.id_default). */
+#define RP_ID_NUMBER 1
+#define RP_ID_DEFAULT 2
+rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int flags,
                             rp_error *err);
 /* Write the segment and publish it.  drop: NULL or one byte per sequence
  * number, nonzero to leave that document out. */
@@ -517,7 +529,10 @@ rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err);
 typedef struct rp_index_query_opts {
 	double containment; /* report a match when a_in_b or b_in_a reaches this (default 0.5) */
 	int passages;       /* align with the stored text (index created with store_text) */
-	int max_df;         /* a fingerprint in more documents is boilerplate (default 1000) */
+	int max_df;         /* a fingerprint in more documents is boilerplate, ignored (default
+	                     * 1000; at least 1): its live documents in the whole index are
+	                     * counted, whatever its segments, removed ones not; so an index
+	                     * answers the same however it was added and compacted */
 	size_t max_matches; /* keep the best this many (0: all) */
 } rp_index_query_opts;
 void rp_index_query_opts_default(rp_index_query_opts *o);

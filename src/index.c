@@ -17,13 +17,14 @@
  * and ids radix-sorted), and the commit merges the runs into one segment.
  * An id already live in the index, or earlier in the same add, is skipped.
  *
- * Querying: per segment, the query's band keys and fingerprints are looked
- * up (two preads each); band candidates are verified by the Jaccard
- * estimated from the stored b-bit signature, corrected for chance agreement
- * of b-bit values (Li & Konig, "b-Bit Minwise Hashing", WWW 2010: for
- * sparse sets P(equal) = C + (1 - C) J with C = 2^-b); fingerprint
- * candidates by containment = shared fingerprints / fingerprints of each
- * side.  Fingerprints in more than max_df documents are boilerplate. */
+ * Querying: the query's fingerprints are looked up in every segment first
+ * (two preads each), as a fingerprint in more than max_df live documents of
+ * the whole index is boilerplate; then per segment its band keys; band
+ * candidates are verified by the Jaccard estimated from the stored b-bit
+ * signature, corrected for chance agreement of b-bit values (Li & Konig,
+ * "b-Bit Minwise Hashing", WWW 2010: for sparse sets P(equal) = C + (1 - C) J
+ * with C = 2^-b); fingerprint candidates by containment = shared
+ * fingerprints / fingerprints of each side. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,18 @@ static char *seg_path(const char *dir, uint64_t number)
 	char name[64];
 	snprintf(name, sizeof name, "seg-%016llx.rps", (unsigned long long)number);
 	return path_join(dir, name);
+}
+
+/* An error for want of file descriptors (seg_sys_error) says why so many
+ * are open, and what to do: every segment holds one while the index is open. */
+static rp_status fd_hint(const char *dir, size_t nsegs, rp_status rc, rp_error *err)
+{
+	if (rc && err && !strncmp(err->message, SEG_EMFILE, strlen(SEG_EMFILE)))
+		seg_error(err, rc, dir,
+		          SEG_EMFILE ": %zu segments, each an open file; raise ulimit -n, or run reprint index compact "
+		          "(with a higher limit) to merge them",
+		          nsegs);
+	return rc;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -199,7 +212,7 @@ static rp_status manifest_read(const char *dir, manifest *m, rp_error *err)
 			if (stat(dir, &st)) rc = seg_error(err, RP_EIO, dir, "cannot open the index: %s", strerror(errno));
 			else rc = seg_error(err, RP_EDATA, path, "missing: %s is not a reprint index", dir);
 		} else {
-			rc = seg_error(err, RP_EIO, path, "cannot open: %s", strerror(errno));
+			rc = seg_sys_error(err, path, "cannot open");
 		}
 		goto out;
 	}
@@ -327,7 +340,7 @@ static rp_status manifest_write(const char *dir, const manifest *m, const seg_ho
 	put_u64(b + size - 8, XXH64(b, (size_t)size - 8, 0));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		rc = seg_error(err, RP_EIO, tmp, "cannot create: %s", strerror(errno));
+		rc = seg_sys_error(err, tmp, "cannot create");
 		goto out;
 	}
 	if (seg_pwrite(hook, fd, b, (size_t)size, 0) || seg_fsync(hook, fd)) {
@@ -341,7 +354,7 @@ static rp_status manifest_write(const char *dir, const manifest *m, const seg_ho
 		rc = seg_error(err, RP_EIO, path, "cannot replace: %s", strerror(errno));
 		goto out;
 	}
-	if (seg_fsync_dir(hook, dir)) rc = seg_error(err, RP_EIO, dir, "fsync failed: %s", strerror(errno));
+	if (seg_fsync_dir(hook, dir)) rc = seg_sys_error(err, dir, "fsync failed");
 out:
 	if (fd >= 0) {
 		close(fd);
@@ -388,7 +401,7 @@ rp_status rp_index_create(const char *dir, const rp_index_params *ipin, rp_error
 	if (rc) return rc;
 	if (mkdir(dir, 0755) && errno != EEXIST) return seg_error(err, RP_EIO, dir, "cannot create: %s", strerror(errno));
 	DIR *d = opendir(dir);
-	if (!d) return seg_error(err, RP_EIO, dir, "cannot open: %s", strerror(errno));
+	if (!d) return seg_sys_error(err, dir, "cannot open");
 	struct dirent *e;
 	int empty = 1;
 	while ((e = readdir(d)))
@@ -399,7 +412,7 @@ rp_status rp_index_create(const char *dir, const rp_index_params *ipin, rp_error
 	if (!lock) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	rp_free(lock);
-	if (fd < 0) return seg_error(err, RP_EIO, dir, "cannot create the lock file: %s", strerror(errno));
+	if (fd < 0) return seg_sys_error(err, dir, "cannot create the lock file");
 	close(fd);
 	manifest m = {0};
 	seg_params_from(&m.sp, &ip);
@@ -493,6 +506,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 	ix->lock_fd = -1;
 	ix->mode = mode;
 	int rc = 0;
+	size_t named = 0; /* segments the manifest names */
 	ix->dir = rp_strdup(dir);
 	if (!ix->dir) {
 		rp_free(ix);
@@ -507,7 +521,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 		ix->lock_fd = open(lock, O_RDWR | O_CLOEXEC);
 		if (ix->lock_fd < 0) {
 			rc = errno == ENOENT ? seg_error(err, RP_EDATA, lock, "missing: %s is not a reprint index", dir)
-			                     : seg_error(err, RP_EIO, lock, "cannot open: %s", strerror(errno));
+			                     : seg_sys_error(err, lock, "cannot open");
 			rp_free(lock);
 			goto fail;
 		}
@@ -551,6 +565,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 		ix->next_segment = m.next_segment;
 		ix->manifest_bytes = m.bytes;
 		int missing;
+		named = m.n;
 		rc = open_segs(ix, &m, &missing, err);
 		manifest_free(&m);
 		if (!rc) break;
@@ -564,6 +579,7 @@ rp_status rp_index_open(rp_index **out, const char *dir, int mode, rp_error *err
 	*out = ix;
 	return 0;
 fail:
+	rc = fd_hint(dir, named, rc, err);
 	rp_index_close(ix);
 	return rc;
 }
@@ -752,7 +768,7 @@ static double bbit_jaccard(const uint8_t *a, const uint8_t *b, int K, int bits)
 
 /* ---- adding ---- */
 
-enum { RUN_EMPTY = 1, RUN_NUMBER = 2, RUN_NOID = 4 };
+enum { RUN_EMPTY = 1, RUN_NUMBER = 2, RUN_NOID = 4, RUN_DEFAULT_ID = 8 };
 
 typedef struct {
 	size_t n, cap;
@@ -797,7 +813,7 @@ struct rp_index_add {
 	run r;
 	spilled *runs;
 	size_t nruns, runs_cap;
-	uint64_t skipped, errored;
+	uint64_t skipped, errored, repeated, skipped_default;
 	int done, failed; /* after a failure only rp_index_add_free is allowed */
 };
 
@@ -926,7 +942,7 @@ static size_t run_memory(const rp_index_add *a)
 	return 2 * used + temp + 29 * r->n;
 }
 
-rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
+static rp_status add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
 {
 	if (a->done || a->failed)
 		return rp_set_error(err, RP_EUSAGE, "rp_index_add_docs after the commit or a failure");
@@ -963,7 +979,8 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 			size_t s = r->n + good++;
 			j.slot[i] = s;
 			r->seq[s] = seq;
-			r->flags[s] = d->id ? (d->id_is_number ? RUN_NUMBER : 0) : RUN_NOID;
+			r->flags[s] = (uint8_t)((d->id ? (d->id_is_number ? RUN_NUMBER : 0) : RUN_NOID)
+			                        | (d->id_default ? RUN_DEFAULT_ID : 0));
 			r->id_off[s] = r->ids_len;
 			r->id_len[s] = 0;
 			if (d->id) {
@@ -1044,7 +1061,12 @@ rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs,
 	return 0;
 }
 
-rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int is_number, rp_error *err)
+rp_status rp_index_add_docs(rp_index_add *a, size_t n, const rp_index_doc *docs, rp_error *err)
+{
+	return fd_hint(a->ix->dir, a->ix->nsegs, add_docs(a, n, docs, err), err);
+}
+
+rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_t len, int flags, rp_error *err)
 {
 	run *r = &a->r;
 	/* runs are in seq order: binary search */
@@ -1063,7 +1085,8 @@ rp_status rp_index_add_name(rp_index_add *a, uint64_t seq, const char *id, size_
 	r->id_off[lo] = r->ids_len;
 	r->id_len[lo] = (uint32_t)len;
 	r->ids_len += len;
-	r->flags[lo] = (uint8_t)((r->flags[lo] & ~RUN_NOID) | (is_number ? RUN_NUMBER : 0));
+	r->flags[lo] = (uint8_t)((r->flags[lo] & ~(RUN_NOID | RUN_DEFAULT_ID)) | (flags & RP_ID_NUMBER ? RUN_NUMBER : 0)
+	                         | (flags & RP_ID_DEFAULT ? RUN_DEFAULT_ID : 0));
 	r->noid--;
 	return 0;
 }
@@ -1141,6 +1164,7 @@ static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep
 				    && !memcmp(r->ids + r->id_off[e], r->ids + r->id_off[i], r->id_len[i])) {
 					keep[i] = 0;
 					a->skipped++;
+					a->repeated++;
 					break;
 				}
 			}
@@ -1171,7 +1195,11 @@ static rp_status select_docs(rp_index_add *a, const uint8_t *drop, uint8_t *keep
 			size_t first = SIZE_MAX;
 			for (int w = 0; w < nw; w++)
 				if (j.err_item[w] < first) first = j.err_item[w], rc = j.status[w], *err = j.errs[w];
-			for (size_t i = 0; i < r->n; i++) a->skipped += before[i] && !keep[i];
+			for (size_t i = 0; i < r->n; i++)
+				if (before[i] && !keep[i]) {
+					a->skipped++;
+					a->skipped_default += !!(r->flags[i] & RUN_DEFAULT_ID);
+				}
 			for (int w = 0; w < nw; w++) rp_free(j.bufs[w].p), rp_free(j.docs[w]);
 		}
 		rp_free(j.bufs); rp_free(j.docs); rp_free(j.docs_cap); rp_free(j.status); rp_free(j.errs);
@@ -1445,7 +1473,7 @@ static rp_status run_spill(rp_index_add *a, rp_error *err)
 	return rc;
 }
 
-rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_stats *st, rp_error *err)
+static rp_status add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_stats *st, rp_error *err)
 {
 	rp_index *ix = a->ix;
 	memset(st, 0, sizeof *st);
@@ -1500,15 +1528,18 @@ rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add
 		uint64_t dups = 0;
 		rc = seg_merge(in, a->nruns, &ix->sp, path, number, &ix->hook, a->pool, &n, &dups, &size, &checksum, err);
 		a->skipped += dups;
+		a->repeated += dups; /* across runs */
 	}
 	if (rc) goto out;
 	st->added = n;
 	st->skipped = a->skipped;
+	st->repeated = a->repeated;
+	st->skipped_default = a->skipped_default;
 	st->errored = a->errored;
 	if (n) {
 		if (!s && (rc = seg_open(&s, path, &ix->sp, size, checksum, err))) goto out;
 		if (seg_fsync_dir(&ix->hook, ix->dir)) {
-			rc = seg_error(err, RP_EIO, ix->dir, "fsync failed: %s", strerror(errno));
+			rc = seg_sys_error(err, ix->dir, "fsync failed");
 			goto out;
 		}
 		if ((rc = manifest_of(ix, &m, err))) goto out;
@@ -1545,6 +1576,11 @@ out:
 	return rc;
 }
 
+rp_status rp_index_add_commit(rp_index_add *a, const uint8_t *drop, rp_index_add_stats *st, rp_error *err)
+{
+	return fd_hint(a->ix->dir, a->ix->nsegs, add_commit(a, drop, st, err), err);
+}
+
 void rp_index_add_free(rp_index_add *a)
 {
 	if (!a) return;
@@ -1566,8 +1602,8 @@ void rp_index_add_free(rp_index_add *a)
 
 /* ---- remove and compact ---- */
 
-rp_status rp_index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
-                          rp_error *err)
+static rp_status index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
+                               rp_error *err)
 {
 	*removed = 0;
 	if (ix->mode != RP_INDEX_WRITE) return rp_set_error(err, RP_EUSAGE, "the index is not open for writing");
@@ -1651,7 +1687,13 @@ out:
 	return rc;
 }
 
-rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err)
+rp_status rp_index_remove(rp_index *ix, size_t n, const char *const *ids, const size_t *lens, uint64_t *removed,
+                          rp_error *err)
+{
+	return fd_hint(ix->dir, ix->nsegs, index_remove(ix, n, ids, lens, removed, err), err);
+}
+
+static rp_status compact(rp_index *ix, rp_pool *pool, rp_error *err)
 {
 	if (ix->mode != RP_INDEX_WRITE) return rp_set_error(err, RP_EUSAGE, "the index is not open for writing");
 	if (ix->nsegs == 0 || (ix->nsegs == 1 && ix->segs[0]->ndeleted == 0)) return 0;
@@ -1669,7 +1711,7 @@ rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err)
 	if ((rc = seg_merge(in, ix->nsegs, &ix->sp, path, number, &ix->hook, pool, &n, &dups, &size, &checksum, err))) goto out;
 	if (n && (rc = seg_open(&s, path, &ix->sp, size, checksum, err))) goto out;
 	if (seg_fsync_dir(&ix->hook, ix->dir)) {
-		rc = seg_error(err, RP_EIO, ix->dir, "fsync failed: %s", strerror(errno));
+		rc = seg_sys_error(err, ix->dir, "fsync failed");
 		goto out;
 	}
 	m.sp = ix->sp;
@@ -1707,6 +1749,11 @@ out:
 	return rc;
 }
 
+rp_status rp_index_compact(rp_index *ix, rp_pool *pool, rp_error *err)
+{
+	return fd_hint(ix->dir, ix->nsegs, compact(ix, pool, err), err);
+}
+
 /* ---- queries ---- */
 
 typedef struct {
@@ -1724,6 +1771,12 @@ typedef struct qworker {
 	seg_buf buf;
 	uint32_t *bdocs, *fdocs, *tmp;
 	size_t nb, nf, bcap, fcap, tcap;
+	/* the live documents under the query's fingerprints, over all segments:
+	 * fseg[i] is the segment of fdocs[i]; grouped by segment into gdocs,
+	 * segment s's at gdocs[goff[s] .. goff[s + 1]) */
+	uint32_t *fseg, *gdocs;
+	size_t *goff;
+	size_t fscap, gcap, gocap;
 	found *hits;
 	size_t nhits, hits_cap;
 	char pad[64];
@@ -1738,6 +1791,9 @@ static void qworkers_free(rp_index *ix)
 		rp_free(w->buf.p);
 		rp_free(w->bdocs);
 		rp_free(w->fdocs);
+		rp_free(w->fseg);
+		rp_free(w->gdocs);
+		rp_free(w->goff);
 		rp_free(w->tmp);
 		rp_free(w->hits);
 	}
@@ -1814,7 +1870,65 @@ static size_t sort_unique(uint32_t *a, size_t n)
 	return u;
 }
 
-/* Candidates of one segment, verified, appended to w->hits. */
+/* The document frequency of a fingerprint is the number of live documents
+ * listing it in the whole index, whatever its segments: one with more than
+ * max_df is boilerplate, and its documents are left out.  Key by key, over
+ * the segments: a segment that lists more entries than the remaining budget
+ * plus its deleted documents has too many live ones, without decoding them;
+ * else its entries are decoded and the deleted ones dropped.  The survivors
+ * are then grouped by segment (a counting sort) and each group sorted, for
+ * query_seg (w->gdocs, w->goff). */
+static rp_status fp_docs(rp_index *ix, qworker *w, const rp_index_query_opts *o, rp_error *err)
+{
+	const uint64_t max_df = o->max_df > 0 ? (uint64_t)o->max_df : 0;
+	int rc;
+	w->nf = 0;
+	for (size_t k = 0; k < w->s.nkeys; k++) {
+		const size_t start = w->nf;
+		uint64_t live = 0; /* <= max_df */
+		int common = 0;
+		for (size_t si = 0; si < ix->nsegs && !common; si++) {
+			seg *s = ix->segs[si];
+			const uint64_t limit = (max_df - live) + s->ndeleted;
+			const size_t before = w->nf;
+			uint64_t count;
+			if ((rc = seg_table_find_limit(s, seg_tab(s, TAB_FP), w->s.keys[k], limit, &w->buf, &w->fdocs, &w->nf,
+			                               &w->fcap, &count, err)))
+				return rc;
+			if (count > limit) { /* at least count - ndeleted > max_df - live live ones */
+				common = 1;
+				break;
+			}
+			if (rp_grow((void **)&w->fseg, &w->fscap, w->nf, sizeof *w->fseg))
+				return rp_set_error(err, RP_ENOMEM, "out of memory");
+			size_t m = before;
+			for (size_t i = before; i < w->nf; i++)
+				if (!seg_is_deleted(s, w->fdocs[i])) {
+					w->fdocs[m] = w->fdocs[i];
+					w->fseg[m++] = (uint32_t)si;
+				}
+			w->nf = m;
+			live += m - before;
+			if (live > max_df) common = 1;
+		}
+		if (common) w->nf = start;
+	}
+	/* group by segment: goff[s + 1] counts, then starts, then ends */
+	if (rp_grow((void **)&w->goff, &w->gocap, ix->nsegs + 2, sizeof *w->goff)
+	    || rp_grow((void **)&w->gdocs, &w->gcap, w->nf ? w->nf : 1, sizeof *w->gdocs))
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
+	memset(w->goff, 0, (ix->nsegs + 2) * sizeof *w->goff);
+	for (size_t i = 0; i < w->nf; i++) w->goff[w->fseg[i] + 2]++;
+	for (size_t si = 2; si < ix->nsegs + 2; si++) w->goff[si] += w->goff[si - 1];
+	for (size_t i = 0; i < w->nf; i++) w->gdocs[w->goff[w->fseg[i] + 1]++] = w->fdocs[i];
+	for (size_t si = 0; si < ix->nsegs; si++)
+		if (sort_docs(w, w->gdocs + w->goff[si], w->goff[si + 1] - w->goff[si]))
+			return rp_set_error(err, RP_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Candidates of one segment, verified, appended to w->hits; its fingerprint
+ * candidates are those fp_docs found. */
 static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index_doc *q, const rp_index_query_opts *o,
                            rp_error *err)
 {
@@ -1836,33 +1950,27 @@ static rp_status query_seg(rp_index *ix, uint32_t si, qworker *w, const rp_index
 		}
 		return 0;
 	}
-	w->nb = w->nf = 0;
+	w->nb = 0;
 	for (int b = 0; b < ip->p.bands; b++)
 		if ((rc = seg_table_find(s, &s->tab[b], w->s.band[b], &w->buf, &w->bdocs, &w->nb, &w->bcap, err))) return rc;
 	if (sort_docs(w, w->bdocs, w->nb)) return rp_set_error(err, RP_ENOMEM, "out of memory");
 	w->nb = sort_unique(w->bdocs, w->nb);
-	const seg_table *ft = seg_tab(s, TAB_FP);
-	for (size_t k = 0; k < w->s.nkeys; k++) {
-		uint64_t count;
-		if ((rc = seg_table_find_limit(s, ft, w->s.keys[k], (uint64_t)o->max_df, &w->buf, &w->fdocs, &w->nf, &w->fcap,
-		                               &count, err)))
-			return rc;
-	}
-	if (sort_docs(w, w->fdocs, w->nf)) return rp_set_error(err, RP_ENOMEM, "out of memory");
+	const uint32_t *fdocs = w->gdocs + w->goff[si];
+	const size_t nf = w->goff[si + 1] - w->goff[si];
 	/* walk both sorted lists */
 	size_t i = 0, j = 0;
 	const double nq = (double)w->s.nkeys;
-	while (i < w->nb || j < w->nf) {
+	while (i < w->nb || j < nf) {
 		uint32_t doc;
 		int band = 0;
 		uint32_t shared = 0;
-		if (j >= w->nf || (i < w->nb && w->bdocs[i] <= w->fdocs[j])) {
+		if (j >= nf || (i < w->nb && w->bdocs[i] <= fdocs[j])) {
 			doc = w->bdocs[i++];
 			band = 1;
 		} else {
-			doc = w->fdocs[j];
+			doc = fdocs[j];
 		}
-		while (j < w->nf && w->fdocs[j] == doc) shared++, j++;
+		while (j < nf && fdocs[j] == doc) shared++, j++;
 		if ((!band && shared < 2) || seg_is_deleted(s, doc)) continue;
 		double a_in_b = nq > 0 ? shared / nq : 0.0;
 		if (a_in_b > 1) a_in_b = 1; /* a damaged table may list a key twice */
@@ -1928,6 +2036,7 @@ static rp_status query_one(rp_index *ix, qworker *w, const rp_index_doc *q, cons
 	if (rc) return rc;
 	pack_sig(w->s.sig, ip->p.num_perm, ip->sig_bits, w->sig);
 	w->nhits = 0;
+	if ((rc = fp_docs(ix, w, o, err))) return rc;
 	for (size_t s = 0; s < ix->nsegs; s++)
 		if ((rc = query_seg(ix, (uint32_t)s, w, q, o, err))) return rc;
 	if (!w->nhits) return 0;

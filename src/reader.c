@@ -1174,6 +1174,7 @@ static int line_id(rp_reader *r, rp_record *rec)
 	int n = snprintf(r->id_buf, r->id_cap, "%s:%llu", r->name, (unsigned long long)rec->line);
 	rec->id = r->id_buf;
 	rec->id_len = (size_t)n;
+	rec->id_default = 1;
 	return 0;
 }
 
@@ -1185,6 +1186,7 @@ static void record_begin(rp_reader *r, rp_record *rec, size_t at, size_t len, ui
 	rec->id = r->name;
 	rec->id_len = r->name_len;
 	rec->id_is_number = 0;
+	rec->id_default = 0;
 	rec->raw = r->buf + at;
 	rec->raw_len = len;
 	rec->crlf = 0;

@@ -49,6 +49,13 @@ int seg_error(rp_error *err, int code, const char *path, const char *fmt, ...)
 	return rp_set_error_at(err, code, path, 0, 0, "%s", msg);
 }
 
+int seg_sys_error(rp_error *err, const char *path, const char *what)
+{
+	int e = errno;
+	if (e == EMFILE || e == ENFILE) return seg_error(err, RP_EIO, path, SEG_EMFILE " (%s)", what);
+	return seg_error(err, RP_EIO, path, "%s: %s", what, strerror(e));
+}
+
 /* ---- parameters ---- */
 
 void seg_params_from(seg_params *sp, const rp_index_params *ip)
@@ -288,7 +295,7 @@ rp_status segw_open(segw *w, const char *path, rp_error *err)
 		off += w->sec[i].len;
 	}
 	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) return seg_error(err, RP_EIO, path, "cannot create: %s", strerror(errno));
+	if (w->fd < 0) return seg_sys_error(err, path, "cannot create");
 	return 0;
 }
 
@@ -703,7 +710,7 @@ rp_status seg_open(seg **out, const char *path, const seg_params *expect, uint64
 	if (!s->path) goto nomem;
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0) {
-		rc = seg_error(err, RP_EIO, path, "cannot open: %s", strerror(errno));
+		rc = seg_sys_error(err, path, "cannot open");
 		goto fail;
 	}
 	struct stat st;

@@ -232,4 +232,10 @@ uint64_t seg_id_hash(const char *id, size_t len);
 /* Compare id of doc with (id, len): 1 equal, 0 not, < 0 error. */
 int seg_id_equal(seg *s, uint64_t doc, const char *id, size_t len, seg_buf *buf, rp_error *err);
 int seg_error(rp_error *err, int code, const char *path, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* RP_EIO for a failed system call (errno): "what: strerror(errno)", or, when
+ * the process (EMFILE) or the system (ENFILE) has no file descriptor left,
+ * a message starting with SEG_EMFILE, which index.c completes with the
+ * number of segments (each holds a descriptor) and what to do. */
+#define SEG_EMFILE "too many open files"
+int seg_sys_error(rp_error *err, const char *path, const char *what);
 #endif

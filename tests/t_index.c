@@ -88,7 +88,7 @@ static const char *fresh_dir(const char *name)
 
 static rp_index_doc doc_of(int i)
 {
-	return (rp_index_doc){docs[i], lens[i], ids[i], strlen(ids[i]), 0, 0};
+	return (rp_index_doc){docs[i], lens[i], ids[i], strlen(ids[i]), 0, 0, 0};
 }
 
 /* Add documents [from, to) in one add; returns the stats' added. */
@@ -259,7 +259,7 @@ static const char *build_small(const char *name, int store_text)
 	for (int i = 0; i < 12; i++) {
 		snprintf(idb[i], sizeof idb[i], "s%d", i);
 		const char *t = small_texts[i] ? small_texts[i] : docs[i * 37];
-		d[i] = (rp_index_doc){t, strlen(t), idb[i], strlen(idb[i]), i == 5, 0};
+		d[i] = (rp_index_doc){t, strlen(t), idb[i], strlen(idb[i]), i == 5, 0, 0};
 	}
 	CHECK(rp_index_add_docs(a, 12, d, &e) == 0);
 	rp_index_add_stats st;
@@ -456,20 +456,39 @@ static void test_remove_compact_duplicates(void)
 	/* an add that repeats ids within itself, across its runs */
 	rp_index_add *a;
 	CHECK(rp_index_add_new(&a, ix, pool, 4 << 10, &e) == 0);
-	rp_index_doc d[4] = {{"one two three", 13, "new", 3, 0, 0}, {"four five", 9, "d005", 4, 0, 0},
-	                     {"six seven", 9, "new", 3, 0, 0}, {"bad", 3, "bad", 3, 0, 1}};
+	rp_index_doc d[4] = {{"one two three", 13, "new", 3, 0, 0, 0}, {"four five", 9, "d005", 4, 0, 0, 0},
+	                     {"six seven", 9, "new", 3, 0, 0, 0}, {"bad", 3, "bad", 3, 0, 1, 0}};
 	for (int i = 0; i < 4; i++) CHECK(rp_index_add_docs(a, 1, &d[i], &e) == 0);
 	for (int i = 0; i < 40; i++) CHECK(rp_index_add_docs(a, 1, &d[2], &e) == 0);
 	rp_index_add_stats st;
 	CHECK(rp_index_add_commit(a, NULL, &st, &e) == 0);
 	CHECKF(st.added == 1 && st.skipped == 42 && st.errored == 1, "%llu %llu %llu", (unsigned long long)st.added,
 	       (unsigned long long)st.skipped, (unsigned long long)st.errored);
+	/* of those, 41 repeats of "new" (in the run and across runs), 1 in the index */
+	CHECKF(st.repeated == 41 && st.skipped_default == 0, "%llu %llu", (unsigned long long)st.repeated,
+	       (unsigned long long)st.skipped_default);
+	rp_index_add_free(a);
+	/* a made-up id found in the index is counted apart, given directly or
+	 * later by name */
+	CHECK(rp_index_add_new(&a, ix, pool, 0, &e) == 0);
+	rp_index_doc dd[2] = {{"eight nine", 10, "d006", 4, 0, 0, 1}, {"ten eleven", 10, "d007", 4, 0, 0, 0}};
+	CHECK(rp_index_add_docs(a, 2, dd, &e) == 0);
+	CHECK(rp_index_add_commit(a, NULL, &st, &e) == 0);
+	CHECK(st.added == 0 && st.skipped == 2 && st.repeated == 0 && st.skipped_default == 1);
+	rp_index_add_free(a);
+	CHECK(rp_index_add_new(&a, ix, pool, 0, &e) == 0);
+	dd[0].id = dd[1].id = NULL;
+	CHECK(rp_index_add_docs(a, 2, dd, &e) == 0);
+	CHECK(rp_index_add_name(a, 0, "d006", 4, RP_ID_DEFAULT, &e) == 0);
+	CHECK(rp_index_add_name(a, 1, "d007", 4, RP_ID_DEFAULT, &e) == 0);
+	CHECK(rp_index_add_commit(a, NULL, &st, &e) == 0);
+	CHECK(st.added == 0 && st.skipped == 2 && st.skipped_default == 2);
 	rp_index_add_free(a);
 	rp_index_info in;
 	rp_index_info_get(ix, &in);
 	CHECK(in.docs == NDOC + 1 && in.segments == 3);
 	/* the first copy of "new" was kept */
-	rp_index_doc nq = {"one two three", 13, NULL, 0, 0, 0};
+	rp_index_doc nq = {"one two three", 13, NULL, 0, 0, 0, 0};
 	rp_index_result r;
 	CHECK(rp_index_query(ix, pool, 1, &nq, NULL, &r, &e) == 0);
 	CHECK(r.n == 1 && !strcmp(r.matches[0].id, "new") && r.matches[0].jaccard == 1.0);
@@ -634,8 +653,8 @@ static void test_passages_empty_containment(void)
 	memcpy(q, src, cut);
 	size_t ql = cut;
 	for (int w = 0; w < 60; w++) ql += (size_t)sprintf(q + ql, "other%d ", w);
-	rp_index_doc qd[4] = {{q, ql, NULL, 0, 0, 0}, {"...", 3, NULL, 0, 0, 0}, {"", 0, NULL, 0, 0, 0},
-	                      {"!!!", 3, NULL, 0, 0, 0}};
+	rp_index_doc qd[4] = {{q, ql, NULL, 0, 0, 0, 0}, {"...", 3, NULL, 0, 0, 0, 0}, {"", 0, NULL, 0, 0, 0, 0},
+	                      {"!!!", 3, NULL, 0, 0, 0, 0}};
 	rp_index_query_opts o;
 	rp_index_query_opts_default(&o);
 	o.passages = 1;
@@ -658,7 +677,7 @@ static void test_passages_empty_containment(void)
 	CHECK(r[3].n == 0);
 	rp_index_results_free(r, 4);
 	/* the id flagged as a JSON number comes back flagged */
-	rp_index_doc n5 = {docs[5 * 37], lens[5 * 37], NULL, 0, 0, 0};
+	rp_index_doc n5 = {docs[5 * 37], lens[5 * 37], NULL, 0, 0, 0, 0};
 	CHECK(rp_index_query(ix, pool, 1, &n5, NULL, r, &e) == 0);
 	CHECK(r[0].n >= 1 && r[0].matches[0].id_is_number && !strcmp(r[0].matches[0].id, "s5"));
 	rp_index_results_free(r, 1);

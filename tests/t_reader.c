@@ -91,7 +91,7 @@ static char *read_whole(const char *path, size_t *len)
 
 typedef struct got_rec {
 	uint64_t seq, line, byte;
-	int bad, id_is_number;
+	int bad, id_is_number, id_default;
 	char *text, *id, *raw, *file; /* NUL-terminated copies */
 	size_t text_len, id_len, raw_len;
 	int text_in_raw;               /* text points into raw (no copy was made) */
@@ -148,6 +148,7 @@ static got read_inputs(const char *const *in, size_t nin, const rp_reader_opts *
 		x->byte = rec.byte;
 		x->bad = rec.bad;
 		x->id_is_number = rec.id_is_number;
+		x->id_default = rec.id_default;
 		x->text = dup_bytes(rec.text, rec.text_len);
 		x->text_len = rec.text_len;
 		x->id = dup_bytes(rec.id, rec.id_len);
@@ -258,7 +259,7 @@ static void test_jsonl_fields(void)
 		CHECK(!strcmp(g.rec[i].file, path));
 	}
 	got_rec *r = g.rec;
-	CHECK(!strcmp(r[0].id, "a1") && !r[0].id_is_number);
+	CHECK(!strcmp(r[0].id, "a1") && !r[0].id_is_number && !r[0].id_default);
 	CHECK(!strcmp(r[0].text, "Hello \"world\"\n\tTab \xc3\xa9\xe4\xb8\xad \xf0\x9f\x98\x80 end/\\"));
 	CHECK(r[0].line == 1 && r[0].byte == 0);
 	CHECK(r[0].raw_len == offset_of(jsonl_good, sizeof jsonl_good - 1, "\n   \t"));
@@ -272,13 +273,13 @@ static void test_jsonl_fields(void)
 	/* \r\n: the \r is not part of the raw line; id falls back to PATH:LINE */
 	char want_id[600];
 	snprintf(want_id, sizeof want_id, "%s:4", path);
-	CHECK(!strcmp(r[2].id, want_id) && r[2].line == 4);
+	CHECK(!strcmp(r[2].id, want_id) && r[2].line == 4 && r[2].id_default);
 	CHECK(!strcmp(r[2].raw, "{\"text\": \"no id here\"}"));
 
 	CHECK(!strcmp(r[3].id, "bA") && r[3].line == 6);
 	CHECK(!strcmp(r[3].text, "plain caf\xc3\xa9"));
 
-	CHECK(!strcmp(r[4].id, "-1.5E+3") && r[4].id_is_number);
+	CHECK(!strcmp(r[4].id, "-1.5E+3") && r[4].id_is_number && !r[4].id_default);
 	CHECK(r[4].text_len == 0 && r[4].line == 7); /* last line without newline */
 	got_free(&g);
 

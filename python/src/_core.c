@@ -2148,6 +2148,7 @@ static PyObject *Index_add_batch(PyObject *self_o, PyObject *args)
 			d->len = b.len[i];
 			d->id_is_number = num.obj ? ((const char *)num.buf)[k] != 0 : 0;
 			d->bad = b.bad[i];
+			d->id_default = 0;
 		}
 		rp_error err = {0};
 		int rc;
@@ -2198,10 +2199,10 @@ static PyObject *Index_add_commit(PyObject *self_o, PyObject *unused)
 	Py_END_ALLOW_THREADS
 	if (rc) raise_rp(&err, rc, -1);
 	else
-		ret = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K}", "added", (unsigned long long)st.added, "skipped",
-		                    (unsigned long long)st.skipped, "errored", (unsigned long long)st.errored, "runs",
-		                    (unsigned long long)st.runs, "bytes", (unsigned long long)st.bytes, "segment",
-		                    (unsigned long long)st.number);
+		ret = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "added", (unsigned long long)st.added, "skipped",
+		                    (unsigned long long)st.skipped, "repeated", (unsigned long long)st.repeated, "errored",
+		                    (unsigned long long)st.errored, "runs", (unsigned long long)st.runs, "bytes",
+		                    (unsigned long long)st.bytes, "segment", (unsigned long long)st.number);
 	index_add_drop(self);
 out:
 	self->busy = 0;
@@ -2284,7 +2285,7 @@ static PyObject *Index_query(PyObject *self_o, PyObject *args)
 				goto done;
 			}
 		}
-		for (size_t i = 0; i < b.n; i++) docs[i] = (rp_index_doc){b.ptr[i], b.len[i], NULL, 0, 0, b.bad[i]};
+		for (size_t i = 0; i < b.n; i++) docs[i] = (rp_index_doc){b.ptr[i], b.len[i], NULL, 0, 0, b.bad[i], 0};
 		rp_error err = {0};
 		int rc;
 		Py_BEGIN_ALLOW_THREADS

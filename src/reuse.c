@@ -14,14 +14,26 @@
  * temporary file, mapped when it fits the same budget, else read piecewise.
  *
  * rp_reuse_finish sorts the postings by fingerprint.  A fingerprint found in
- * many documents (at least template_df) is a template candidate: if the
- * documents sharing it share little else (median, over pairs of them, of
- * shared fingerprints / fingerprints of the smaller document below 0.5) and
- * none of them is mostly made of it (no pair above 0.9), it is boilerplate (a
- * site's header, footer, share buttons, a signature); if they share most of
- * their text it is one story syndicated widely, and if one document is
- * mostly that text it is a source quoted or excerpted by the others: both
- * stay reuse.  A
+ * many documents (at least template_df) is a template candidate.  The ratio
+ * of a pair of its documents is their shared fingerprints / the fingerprints
+ * of the smaller one (the median and the largest over up to 64 pairs).
+ *  - Anchored (at one distance from the start, or from the end, of at least
+ *    half its documents: a header or a footer, or what sits at a fixed place
+ *    from one): boilerplate unless the median ratio is 0.9 or more, copies of
+ *    one text (a story syndicated widely, each copy in a template of its
+ *    own).  However short the pages, so however much of them it makes up,
+ *    and even where some page is nothing else (a page-not-found page).
+ *  - Elsewhere: boilerplate (share buttons, a signature) if the documents
+ *    share little else (median ratio below 0.5) and none of them is mostly
+ *    made of it (no pair at 0.9); if they share most of their text it is one
+ *    story syndicated widely, and if one document is mostly that text it is
+ *    a source quoted or excerpted by the others: both stay reuse.
+ * The limits: pages with almost no text of their own beside a footer (20
+ * words beside 85: the fingerprints, about two a min_words window, barely
+ * see it; 30 are enough) are taken for copies of it; a text copied at one
+ * distance from the start or the end of template_df or more documents that
+ * add more than about a tenth of their own is taken for a template; a page
+ * made of a floating block alone (at no fixed place) still shields it.  A
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
  * cover are masked out of alignment and containment (each document's mask is
@@ -629,6 +641,12 @@ static int cmp_doc_pos(const void *x, const void *y)
 	return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return (a > b) - (a < b);
+}
+
 static int cmp_double(const void *x, const void *y)
 {
 	double a = *(const double *)x, b = *(const double *)y;
@@ -663,6 +681,38 @@ static size_t shared_count(const uint64_t *a, size_t na, const uint64_t *b, size
 		else c++, i++, j++;
 	}
 	return c;
+}
+
+/* The most documents that agree on one value of v[0..n) (sorted in place). */
+static size_t mode_count(uint32_t *v, size_t n)
+{
+	size_t best = 0;
+	if (n) qsort(v, n, sizeof *v, cmp_u32);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && v[j] == v[i]; j++) {}
+		if (j - i > best) best = j - i;
+	}
+	return best;
+}
+
+/* Is the fingerprint group p[lo, hi) anchored to an end of its documents:
+ * in at least half of them, at one distance (in tokens) from their start, or
+ * at one distance from their end?  That is where a site's header or footer
+ * sits (the text between it and that end is the same template, or a
+ * fixed-length part of it), whatever the length of each page; text quoted or
+ * copied into documents of different lengths sits at varying distances from
+ * both ends.  from_start and from_end: scratch of hi - lo values at least. */
+static int anchored(const rp_reuse *r, const posting *p, size_t lo, size_t hi, uint32_t *from_start,
+                    uint32_t *from_end)
+{
+	size_t m = 0;
+	for (size_t i = lo, j; i < hi; i = j, m++) {
+		for (j = i + 1; j < hi && p[j].doc == p[i].doc; j++) {}
+		/* the first occurrence in the document for its start, the last for its end */
+		from_start[m] = p[i].pos;
+		from_end[m] = r->ntok[p[i].doc] - p[j - 1].pos;
+	}
+	return 2 * mode_count(from_start, m) >= m || 2 * mode_count(from_end, m) >= m;
 }
 
 /* Are the documents docs[0..m) all of one named group? */
@@ -747,6 +797,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	uint64_t *pairs = NULL;
 	size_t npairs = 0, pairs_cap = 0, tpl_cap = 0;
 	uint8_t *is_tpl = NULL;
+	uint32_t *anchor = NULL;
 	uint64_t *by_doc = NULL;
 	size_t *doc_at = NULL;
 	size_t ngroups = 0;
@@ -794,11 +845,16 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 			if (i == from || by_doc[i] != by_doc[i - 1]) by_doc[w++] = by_doc[i];
 		if (d + 1 == r->n) doc_at[r->n] = w;
 	}
-	for (size_t lo = 0, hi; lo < r->npost; lo = hi, ngroups++)
+	size_t biggest = 1; /* postings of the largest group */
+	for (size_t lo = 0, hi; lo < r->npost; lo = hi, ngroups++) {
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
-	/* 2. boilerplate: widely shared fingerprints whose documents share little else */
+		if (hi - lo > biggest) biggest = hi - lo;
+	}
+	/* 2. boilerplate: widely shared fingerprints whose documents share little
+	 * else, or that sit at a fixed place from one end of their documents */
 	is_tpl = rp_malloc(ngroups ? ngroups : 1);
-	if (!is_tpl) goto out;
+	anchor = rp_malloc_array(biggest, 2 * sizeof *anchor);
+	if (!is_tpl || !anchor) goto out;
 	size_t g = 0;
 	for (size_t lo = 0, hi; lo < r->npost; lo = hi, g++) {
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
@@ -816,10 +872,19 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 				ratio[nr++] = small ? (double)shared / small : 1.0;
 			}
 			if (nr) qsort(ratio, nr, sizeof *ratio, cmp_double);
-			/* Boilerplate: most pairs share little else, and no document is
-			 * mostly this passage (a quoted post, the original of excerpts:
-			 * then the others reuse it). */
-			is_tpl[g] = nr && ratio[nr / 2] < 0.5 && ratio[nr - 1] < 0.9;
+			if (!nr) is_tpl[g] = 0;
+			else if (anchored(r, r->post, lo, hi, anchor, anchor + (hi - lo)))
+				/* A header or footer: boilerplate whatever share of its
+				 * (short) pages it makes up, and even where one page is
+				 * nothing else (a page-not-found page); unless most of its
+				 * documents are almost nothing else, copies of one text
+				 * (one story, each copy in a template of its own). */
+				is_tpl[g] = ratio[nr / 2] < 0.9;
+			else
+				/* Elsewhere: boilerplate if most pairs share little else,
+				 * and no document is mostly this passage (a quoted post,
+				 * the original of excerpts: then the others reuse it). */
+				is_tpl[g] = ratio[nr / 2] < 0.5 && ratio[nr - 1] < 0.9;
 		}
 		if (is_tpl[g]) {
 			r->template_groups++;
@@ -962,6 +1027,7 @@ out:
 	rp_free(ctx_tmp);
 	rp_free(cpairs);
 	rp_free(is_tpl);
+	rp_free(anchor);
 	rp_free(by_doc);
 	rp_free(doc_at);
 	return rc;
@@ -1192,12 +1258,6 @@ static void apply_item(void *v, size_t i, int wid)
 {
 	mask_job *j = v;
 	j->rc[i] = apply_mask(j->r, &j->r->w[wid], j->r->tpl[j->lo[i]].doc);
-}
-
-static int cmp_u32(const void *x, const void *y)
-{
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-	return (a > b) - (a < b);
 }
 
 /* Unmasked copies of the token hashes of the reference documents of the

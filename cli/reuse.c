@@ -501,9 +501,10 @@ int cmd_reuse(int argc, char **argv)
 		        cpu[2] - cpu[1]);
 	if (out_commit_all((out_file *[]){&out, &cl, &bp, &st}, 4)) goto done;
 	if (!quiet)
-		cli_error("read %zu, errored %zu; %zu pairs share passages of %d+ words (%zu candidates), %zu groups; "
+		cli_error("read %zu, errored %zu; %zu %s passages of %d+ words (%zu candidate%s), %zu group%s; "
 		          "%.2f s, %.1f MB/s, peak %.0f MB",
-		          meta.n, meta.nbad, npairs, ro.min_words, rp_reuse_candidates(r), groups, secs,
+		          meta.n, meta.nbad, npairs, npairs == 1 ? "pair shares" : "pairs share", ro.min_words,
+		          rp_reuse_candidates(r), rp_reuse_candidates(r) == 1 ? "" : "s", groups, groups == 1 ? "" : "s", secs,
 		          secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb());
 	status = EXIT_OK;
 done:

@@ -46,6 +46,7 @@
  * seed table once for all its pairs) and returns those with at least one
  * passage of min_words tokens, in (a, b) order. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,11 @@ struct rp_reuse {
 	size_t n, cap;
 	uint64_t *spill_at;
 	uint32_t *ntok, *nfp;
-	int spill_fd;
+	_Atomic int spill_fd; /* the token file, -1 until first needed (spill_open) */
+	pthread_mutex_t spill_lock;
+	char *tmpdir;         /* where to make it (NULL: $TMPDIR or /tmp) */
+	int spill_failed;     /* it could not be made: spill_err says why */
+	rp_error spill_err;
 	_Atomic uint64_t spill_end;
 	const char *map; /* the token file mapped after finish, NULL: read with pread */
 	size_t map_len;
@@ -202,7 +207,8 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	r->window = (size_t)(o->min_words - q.ngram + 1);
 	r->pool = pool;
 	r->nworkers = rp_pool_size(pool);
-	r->spill_fd = -1;
+	atomic_init(&r->spill_fd, -1);
+	pthread_mutex_init(&r->spill_lock, NULL);
 	r->w = rp_malloc_array((size_t)r->nworkers, sizeof *r->w);
 	if (!r->w) { rp_free(r); return rp_set_error(err, RP_ENOMEM, "out of memory"); }
 	memset(r->w, 0, (size_t)r->nworkers * sizeof *r->w);
@@ -223,10 +229,11 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
 	atomic_init(&r->mem_limit, r->map_limit);
 	r->budget = r->map_limit;
-	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
-		rc = err ? err->code : RP_EIO;
+	/* The token file is made when first needed (spill_open): a run that
+	 * fits in memory needs no usable temporary directory. */
+	if (q.tmpdir && !(r->tmpdir = rp_strdup(q.tmpdir))) {
 		rp_reuse_free(r);
-		return rc;
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
 	*out = r;
 	return RP_OK;
@@ -272,8 +279,36 @@ static void context_sigs(const uint64_t *sh, size_t n, size_t k, size_t m, size_
 	*left = w >= 2 && pos >= c + 1 ? span_sig(sh, pos - c - 1, pos + k, k) : 0;
 }
 
+/* The token file, made (unlinked, in tmpdir) by the first thread that needs
+ * it; -1 if it cannot be (why: spill_err, copied to *err if not NULL). */
+static int spill_open(rp_reuse *r, rp_error *err)
+{
+	int fd = atomic_load(&r->spill_fd);
+	if (fd >= 0) return fd;
+	pthread_mutex_lock(&r->spill_lock);
+	fd = atomic_load(&r->spill_fd);
+	if (fd < 0 && !r->spill_failed) {
+		if ((fd = rp_spill_open(r->tmpdir, "tokens", &r->spill_err)) < 0) r->spill_failed = 1;
+		else atomic_store(&r->spill_fd, fd);
+	}
+	if (fd < 0 && err) *err = r->spill_err;
+	pthread_mutex_unlock(&r->spill_lock);
+	return fd;
+}
+
+/* Could the token file not be made?  Then why, into *err. */
+static int spill_failed(rp_reuse *r, rp_error *err)
+{
+	pthread_mutex_lock(&r->spill_lock);
+	int failed = r->spill_failed;
+	if (failed && err) *err = r->spill_err;
+	pthread_mutex_unlock(&r->spill_lock);
+	return failed;
+}
+
 /* Keep the concatenation of parts in memory while the budget allows (*mem,
- * in the worker's arena), else in the token file (*mem NULL, at *at). */
+ * in the worker's arena), else in the token file (*mem NULL, at *at):
+ * RP_EIO if it cannot be made or written. */
 static int keep(rp_reuse *r, worker *w, const void *const *part, const size_t *plen, int np, const char **mem,
                 uint64_t *at)
 {
@@ -326,10 +361,12 @@ spill:
 		for (int i = 0; i < np; i++) memcpy(rec, part[i], plen[i]), rec += plen[i];
 		return 0;
 	}
+	int fd = spill_open(r, NULL);
+	if (fd < 0) return RP_EIO;
 	uint64_t off = atomic_fetch_add(&r->spill_end, bytes);
 	*at = off;
 	for (int i = 0; i < np; i++) {
-		if (plen[i] && rp_pwrite_all(r->spill_fd, part[i], plen[i], off)) return RP_EIO;
+		if (plen[i] && rp_pwrite_all(fd, part[i], plen[i], off)) return RP_EIO;
 		off += plen[i];
 	}
 	return 0;
@@ -446,6 +483,7 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 			r->txt_len[seq] = len;
 			rc = keep(r, w, part, plen, 1, &r->txt[seq], &r->txt_at[seq]);
 		}
+		if (rc == RP_EIO && spill_failed(r, err)) return rc;
 		if (rc)
 			return rp_set_error(err, rc, rc == RP_ENOMEM ? "out of memory" : "cannot write the temporary token file: %s",
 			                    strerror(errno));
@@ -994,9 +1032,11 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	 * process's resident size.  Else read it piecewise. */
 	uint64_t len;
 	if ((rc = materialize(r))) {
-		if (rc == RP_EIO)
-			rp_set_error(err, rc, "cannot use the temporary token file: %s", errno ? strerror(errno) : "it was truncated");
-		else if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
+		if (rc == RP_EIO) {
+			if (!spill_failed(r, err)) /* else err says why it could not be made */
+				rp_set_error(err, rc, "cannot use the temporary token file: %s",
+				             errno ? strerror(errno) : "it was truncated");
+		} else if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
 		else rp_set_error(err, rc, "a document tokenised differently the second time");
 		goto out;
 	}
@@ -1561,7 +1601,9 @@ void rp_reuse_free(rp_reuse *r)
 	}
 	rp_free(r->w);
 	if (r->map) munmap((void *)r->map, r->map_len);
-	if (r->spill_fd >= 0) close(r->spill_fd);
+	if (atomic_load(&r->spill_fd) >= 0) close(atomic_load(&r->spill_fd));
+	pthread_mutex_destroy(&r->spill_lock);
+	rp_free(r->tmpdir);
 	rp_free(r->spill_at); rp_free(r->wide); rp_free(r->ntok); rp_free(r->nfp); rp_free((void *)r->mem);
 	rp_free((void *)r->txt); rp_free(r->txt_at); rp_free(r->txt_len);
 	rp_free(r->seen); rp_free(r->seen_doc);

@@ -89,6 +89,27 @@ printf '{"id": "d0", "text": "a%s"}\n{"id": "d1", "date": "2026-01-05", "text": 
 $R reuse -q "$T/dates.jsonl" --date-field date --clusters "$T/dates.c" -o /dev/null
 check date_missing_undated grep -q '^{"source": "d1"' "$T/dates.c"
 
+# The man page documents --group-field and --date-field in the words of `reuse --help`.
+$R reuse --help >"$T/rhelp"
+sed 's/\\-/-/g; s/\\f[BRI]//g' docs/reprint.1 >"$T/rman"
+for o in group-field date-field; do
+	h=$(awk -v o="--$o" '$1 == o { on = 1; $1 = ""; $2 = ""; print; next } on && /^ +-/ { exit } on { print }' "$T/rhelp" | tr '\n' ' ' | tr -s ' ' | sed 's/^ //; s/ $//')
+	m=$(awk -v o="--$o F" '$0 == o { on = 1; next } on && /^\./ { exit } on { print }' "$T/rman" | tr '\n' ' ' | tr -s ' ' | sed 's/^ //; s/ $//')
+	check "man_documents_$o" test -n "$h" -a "$h" = "$m"
+done
+
+# An unusable TMPDIR does not matter while the token streams fit in memory:
+# the token file is made only when first needed.
+TMPDIR=/nonexistent/dir $R reuse -q "$DATA/bbc-news.jsonl.gz" -o "$T/rtmp"; expect_eq no_tmpdir_in_memory_exit $? 0
+check no_tmpdir_in_memory_same_pairs cmp -s "$T/r1" "$T/rtmp"
+TMPDIR=/nonexistent/dir $R reuse -q --memory 0 "$DATA/bbc-news.jsonl.gz" -o "$T/rtmp0" 2>"$T/rtmp0.err"; expect_eq no_tmpdir_needed_exit $? 1
+check no_tmpdir_needed_message grep -q 'cannot create a temporary file in /nonexistent/dir' "$T/rtmp0.err"
+# Singular for one in the summary (and in compare's page).
+printf '{"id": "d0", "text": "a%s"}\n{"id": "d1", "text": "b%s"}\n' "$story" "$story" >"$T/one_pair.jsonl"
+$R reuse "$T/one_pair.jsonl" -o /dev/null 2>"$T/one_pair.err"
+check summary_singular grep -q '; 1 pair shares passages of 50+ words (1 candidate), 1 group;' "$T/one_pair.err"
+check compare_html_singular grep -q '<span>1 shared passage</span>' "$T/ab.html"
+
 # ---- regressions ----
 # A template's mask must not stretch over a true copy that also holds the
 # template phrase (input order must not matter either).

@@ -372,6 +372,42 @@ static void test_quoted_source_is_reuse(void)
 	for (int i = 0; i <= REPLIES; i++) free(docs[i]);
 }
 
+/* The token file is made when first needed: with an unusable tmpdir, a run
+ * held in memory succeeds; one that needs the file fails at rp_reuse_add,
+ * saying why, and frees cleanly. */
+static void test_token_file_when_needed(void)
+{
+	char *docs[2];
+	docs[0] = strdup(art[10]);
+	docs[1] = strdup(art[10]);
+	size_t len[2] = {strlen(docs[0]), strlen(docs[1])};
+	for (int where = 0; where < 2; where++) {
+		rp_params p;
+		rp_params_default(&p);
+		p.tmpdir = "/nonexistent/reprint-test";
+		rp_reuse_opts o;
+		rp_reuse_opts_default(&o);
+		rp_reuse *r;
+		rp_error e = {0};
+		CHECK(rp_reuse_new(&r, &p, &o, pool, &e) == 0);
+		if (where) rp_reuse_set_memory(r, 0, 0);
+		int rc = rp_reuse_add(r, 2, (const char *const *)docs, len, NULL, &e);
+		if (!where) {
+			CHECKF(rc == 0, "%s", e.message);
+			CHECK(rp_reuse_finish(r, &e) == 0);
+			const rp_reuse_pair *pr;
+			size_t n;
+			CHECK(rp_reuse_next(r, &pr, &n, &e) == 0 && n == 1);
+		} else {
+			CHECK(rc == RP_EIO);
+			CHECKF(strstr(e.message, "cannot create a temporary file in /nonexistent/reprint-test"), "%s", e.message);
+		}
+		rp_reuse_free(r);
+	}
+	free(docs[0]);
+	free(docs[1]);
+}
+
 static void test_excerpt_found(void)
 {
 	/* Article 150 holds the middle 60 words of article 160. */
@@ -659,6 +695,7 @@ int main(void)
 	RUN(test_excerpt_found);
 	RUN(test_footer_on_short_pages);
 	RUN(test_quoted_source_is_reuse);
+	RUN(test_token_file_when_needed);
 	RUN(test_token_records_anywhere);
 	RUN(test_spans_packed_and_wide);
 	RUN(test_exact_runs_found);

@@ -30,10 +30,12 @@
  *    a source quoted or excerpted by the others: both stay reuse.
  * The limits: pages with almost no text of their own beside a footer (20
  * words beside 85: the fingerprints, about two a min_words window, barely
- * see it; 30 are enough) are taken for copies of it; a text copied at one
- * distance from the start or the end of template_df or more documents that
- * add more than about a tenth of their own is taken for a template; a page
- * made of a floating block alone (at no fixed place) still shields it.  A
+ * see it; 30 are enough) are taken for copies of it; a text copied into
+ * template_df or more documents that each add text of their own on one side
+ * only, about a sixth of the document or more, is taken for a template (a
+ * 200-word story after 20 to 80 words of each site's own; with 5 to 20, or
+ * with text of their own on both sides, it stays reuse); a page made of a
+ * floating block alone (at no fixed place) still shields it.  A
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
  * cover are masked out of alignment and containment (each document's mask is

@@ -288,9 +288,9 @@ static int write_html(const char *path, const document *a, const document *b, co
 	      ".scores span{margin-right:2em}\n"
 	      "</style></head><body>\n<h1>reprint compare</h1>\n<p class=\"scores\">", f);
 	fprintf(f, "<span>Jaccard <b>%.3f</b></span><span>A in B <b>%.3f</b></span><span>B in A <b>%.3f</b></span>"
-	        "<span>%zu shared passages</span></p>\n<p>Highlighted text is shared (click to jump to the other side); "
+	        "<span>%zu shared passage%s</span></p>\n<p>Highlighted text is shared (click to jump to the other side); "
 	        "red dotted text is only on its side.</p>\n<div class=\"sides\">\n",
-	        c->jaccard, c->a_in_b, c->b_in_a, c->npassages);
+	        c->jaccard, c->a_in_b, c->b_in_a, c->npassages, c->npassages == 1 ? "" : "s");
 	html_side(f, 'a', a, c);
 	html_side(f, 'b', b, c);
 	fputs("</div></body></html>\n", f);

@@ -21,8 +21,10 @@ static void help(void)
 	     "   \"b\": [start, end], \"words\"}]}\n"
 	     "Offsets are byte offsets into each document's text.  A passage is exact runs\n"
 	     "joined across gaps of g words (edits) where g <= 8 and g is at most half the\n"
-	     "words matched on each side of the gap: it is mostly shared text.  Passages shared by many\n"
-	     "documents that share little else (a site's header, footer, share buttons) are\n"
+	     "words matched on each side of the gap: it is mostly shared text.  Passages\n"
+	     "shared by many documents at one distance from their start or end (a site's\n"
+	     "header, footer), unless those documents are almost nothing else (copies of one\n"
+	     "text), or elsewhere in documents that share little else (share buttons) are\n"
 	     "boilerplate: they count neither in passages nor in containment (a passage spans\n"
 	     "a run of it, 8 words at most, only as it spans an edited word).  Inputs and bad\n"
 	     "records as for 'reprint dedup'; a skipped bad record is written first as\n"
@@ -49,8 +51,11 @@ static void help(void)
 	     "                         passage in two or more documents, all of one group, is\n"
 	     "                         that group's boilerplate\n"
 	     "      --date-field F     JSON field with each document's date: the source of a\n"
-	     "                         group is its earliest (ISO 8601 dates and numbers order\n"
-	     "                         correctly); undated documents come after dated ones\n"
+	     "                         group is its earliest.  RFC 3339 / ISO 8601 dates\n"
+	     "                         (2005-09-01, 2005-09-01T10:00:00.5+02:00; no offset: UTC)\n"
+	     "                         and numbers (seconds since 1970) compare as instants;\n"
+	     "                         other values come after them, compared as strings, and\n"
+	     "                         documents without one (missing, null or \"\") last\n"
 	     "  -o, --output FILE      write the pairs to FILE (default: standard output)\n"
 	     "      --clusters FILE    groups of documents linked by reuse: {\"source\": the\n"
 	     "                         earliest by --date-field, else the first in input order,\n"
@@ -117,24 +122,113 @@ static int set_groups(rp_reuse *r, record_meta *m)
 	return rc ? -1 : 0;
 }
 
-/* Is record a's date before record b's?  Numbers compare as numbers, other
- * values as strings (right for ISO 8601); a missing date is after any date;
- * ties go to input order. */
+/* A date as an instant: whole seconds since 1970-01-01T00:00:00Z, and
+ * nanoseconds. */
+typedef struct { int64_t s; int32_t ns; } instant;
+
+/* n decimal digits at p (before end) into *v. */
+static int get_digits(const char *p, const char *end, int n, int *v)
+{
+	if (end - p < n) return 0;
+	int x = 0;
+	for (int i = 0; i < n; i++) {
+		if ((unsigned)(p[i] - '0') > 9) return 0;
+		x = x * 10 + (p[i] - '0');
+	}
+	*v = x;
+	return 1;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* A --date-field value as an instant: an RFC 3339 / ISO 8601 date
+ * (YYYY-MM-DD: its midnight UTC), or date and time (YYYY-MM-DD, then T, t or
+ * a space, then hh:mm, :ss and a fraction optional, then Z, z, +hh:mm, -hh:mm,
+ * +hhmm or -hhmm; no offset: UTC); or a number (a JSON number or a string
+ * that is one): seconds since 1970-01-01T00:00:00Z.  0 if it is neither. */
+static int parse_date(const char *t, size_t len, instant *out)
+{
+	const char *p = t, *end = t + len;
+	int y, mo, d, h = 0, mi = 0, sec = 0, ns = 0;
+	if (get_digits(p, end, 4, &y) && len >= 10 && p[4] == '-' && get_digits(p + 5, end, 2, &mo) && p[7] == '-'
+	    && get_digits(p + 8, end, 2, &d)) {
+		static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+		if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]
+		    || (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
+			return 0;
+		p += 10;
+		int64_t off = 0;
+		if (p < end) {
+			if (*p != 'T' && *p != 't' && *p != ' ') return 0;
+			p++;
+			if (!get_digits(p, end, 2, &h) || end - p < 5 || p[2] != ':' || !get_digits(p + 3, end, 2, &mi)) return 0;
+			p += 5;
+			if (p < end && *p == ':') {
+				if (!get_digits(p + 1, end, 2, &sec)) return 0;
+				p += 3;
+				if (p < end && (*p == '.' || *p == ',')) {
+					int nd = 0;
+					for (p++; p < end && (unsigned)(*p - '0') <= 9; p++, nd++)
+						if (nd < 9) ns = ns * 10 + (*p - '0');
+					if (!nd) return 0;
+					for (; nd < 9; nd++) ns *= 10;
+				}
+			}
+			if (h > 23 || mi > 59 || sec > 60) return 0; /* 60: a leap second */
+			if (p < end && (*p == 'Z' || *p == 'z')) p++;
+			else if (p < end && (*p == '+' || *p == '-')) {
+				int oh, om, sign = *p == '-' ? -1 : 1;
+				if (!get_digits(p + 1, end, 2, &oh)) return 0;
+				p += 3;
+				if (p < end && *p == ':') p++;
+				if (!get_digits(p, end, 2, &om) || oh > 23 || om > 59) return 0;
+				p += 2;
+				off = sign * (oh * 3600 + om * 60);
+			}
+			if (p != end) return 0;
+		}
+		out->s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+		out->ns = ns;
+		return 1;
+	}
+	char b[64], *e;
+	if (!len || len >= sizeof b) return 0;
+	memcpy(b, t, len), b[len] = 0;
+	if (!(b[0] == '-' || (unsigned)(b[0] - '0') <= 9)) return 0; /* no spaces, "inf" or "nan" */
+	double x = strtod(b, &e);
+	if (*e || !(x > -1e15 && x < 1e15)) return 0;
+	double f = floor(x);
+	out->s = (int64_t)f;
+	out->ns = (int32_t)((x - f) * 1e9);
+	if (out->ns > 999999999) out->ns = 999999999;
+	return 1;
+}
+
+/* Is record a's date before record b's?  Dates that parse (parse_date) come
+ * first, by instant; then values that do not, compared as strings (bytewise);
+ * then documents without a date (the field missing, null or ""); ties go to
+ * input order. */
 static int date_before(const record_meta *m, uint64_t a, uint64_t b)
 {
 	size_t la, lb;
 	const char *da = meta_extra(m, 1, a, &la), *db = meta_extra(m, 1, b, &lb);
-	if (!la || !lb) return la && !lb ? 1 : (!la && !lb && a < b);
-	char ba[64], bb[64], *ea, *eb;
-	if (la < sizeof ba && lb < sizeof bb) {
-		memcpy(ba, da, la), ba[la] = 0;
-		memcpy(bb, db, lb), bb[lb] = 0;
-		double x = strtod(ba, &ea), y = strtod(bb, &eb);
-		if (ea != ba && !*ea && eb != bb && !*eb && x != y) return x < y;
+	instant ia, ib;
+	int ra = !la ? 2 : parse_date(da, la, &ia) ? 0 : 1, rb = !lb ? 2 : parse_date(db, lb, &ib) ? 0 : 1;
+	if (ra != rb) return ra < rb;
+	if (ra == 0 && (ia.s != ib.s || ia.ns != ib.ns)) return ia.s < ib.s || (ia.s == ib.s && ia.ns < ib.ns);
+	if (ra == 1) {
+		int c = memcmp(da, db, la < lb ? la : lb);
+		if (c) return c < 0;
+		if (la != lb) return la < lb;
 	}
-	int c = memcmp(da, db, la < lb ? la : lb);
-	if (c) return c < 0;
-	if (la != lb) return la < lb;
 	return a < b;
 }
 
@@ -409,9 +503,10 @@ int cmd_reuse(int argc, char **argv)
 		        cpu[2] - cpu[1]);
 	if (out_commit_all((out_file *[]){&out, &cl, &bp, &st}, 4)) goto done;
 	if (!quiet)
-		cli_error("read %zu, errored %zu; %zu pairs share passages of %d+ words (%zu candidates), %zu groups; "
+		cli_error("read %zu, errored %zu; %zu %s passages of %d+ words (%zu candidate%s), %zu group%s; "
 		          "%.2f s, %.1f MB/s, peak %.0f MB",
-		          meta.n, meta.nbad, npairs, ro.min_words, rp_reuse_candidates(r), groups, secs,
+		          meta.n, meta.nbad, npairs, npairs == 1 ? "pair shares" : "pairs share", ro.min_words,
+		          rp_reuse_candidates(r), rp_reuse_candidates(r) == 1 ? "" : "s", groups, groups == 1 ? "" : "s", secs,
 		          secs > 0 ? meta.bytes / 1e6 / secs : 0.0, peak_rss_mb());
 	status = EXIT_OK;
 done:

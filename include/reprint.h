@@ -219,7 +219,8 @@ int rp_reader_next(rp_reader *r, rp_record *rec, rp_error *err);
 void rp_reader_free(rp_reader *r);
 /* Also pick JSON field `path` (dotted) of every record into rec->extra[k]
  * (k < RP_MAX_EXTRA), e.g. a date or a site name; call before the first
- * rp_reader_next.  A record whose field is not a string or number is bad. */
+ * rp_reader_next.  A record whose field is not a string, number or null is
+ * bad; null is as if the field were absent (rec->extra[k] NULL). */
 rp_status rp_reader_set_extra(rp_reader *r, int k, const char *path, rp_error *err);
 /* Have JSON texts with escapes decoded straight into the caller's buffer, at
  * *buf + *len, instead of the reader's own (one copy fewer for a caller that

@@ -1108,6 +1108,8 @@ static int scan_value(json_scan *js, int depth, int text_depth, int id_depth, ex
 		} else if (c == '-' || c - '0' < 10u) {
 			if (scan_number(js, &js->extra[k], &js->extra_len[k])) return -1;
 			js->extra_state[k] = FIELD_NUMBER;
+		} else if (c == 'n') {
+			js->extra_state[k] = FIELD_MISSING; /* null: as if absent (the literal is checked below) */
 		} else {
 			js->extra_state[k] = FIELD_WRONG_TYPE;
 		}

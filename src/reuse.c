@@ -14,14 +14,28 @@
  * temporary file, mapped when it fits the same budget, else read piecewise.
  *
  * rp_reuse_finish sorts the postings by fingerprint.  A fingerprint found in
- * many documents (at least template_df) is a template candidate: if the
- * documents sharing it share little else (median, over pairs of them, of
- * shared fingerprints / fingerprints of the smaller document below 0.5) and
- * none of them is mostly made of it (no pair above 0.9), it is boilerplate (a
- * site's header, footer, share buttons, a signature); if they share most of
- * their text it is one story syndicated widely, and if one document is
- * mostly that text it is a source quoted or excerpted by the others: both
- * stay reuse.  A
+ * many documents (at least template_df) is a template candidate.  The ratio
+ * of a pair of its documents is their shared fingerprints / the fingerprints
+ * of the smaller one (the median and the largest over up to 64 pairs).
+ *  - Anchored (at one distance from the start, or from the end, of at least
+ *    half its documents: a header or a footer, or what sits at a fixed place
+ *    from one): boilerplate unless the median ratio is 0.9 or more, copies of
+ *    one text (a story syndicated widely, each copy in a template of its
+ *    own).  However short the pages, so however much of them it makes up,
+ *    and even where some page is nothing else (a page-not-found page).
+ *  - Elsewhere: boilerplate (share buttons, a signature) if the documents
+ *    share little else (median ratio below 0.5) and none of them is mostly
+ *    made of it (no pair at 0.9); if they share most of their text it is one
+ *    story syndicated widely, and if one document is mostly that text it is
+ *    a source quoted or excerpted by the others: both stay reuse.
+ * The limits: pages with almost no text of their own beside a footer (20
+ * words beside 85: the fingerprints, about two a min_words window, barely
+ * see it; 30 are enough) are taken for copies of it; a text copied into
+ * template_df or more documents that each add text of their own on one side
+ * only, about a sixth of the document or more, is taken for a template (a
+ * 200-word story after 20 to 80 words of each site's own; with 5 to 20, or
+ * with text of their own on both sides, it stays reuse); a page made of a
+ * floating block alone (at no fixed place) still shields it.  A
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
  * cover are masked out of alignment and containment (each document's mask is
@@ -34,6 +48,7 @@
  * seed table once for all its pairs) and returns those with at least one
  * passage of min_words tokens, in (a, b) order. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +134,11 @@ struct rp_reuse {
 	size_t n, cap;
 	uint64_t *spill_at;
 	uint32_t *ntok, *nfp;
-	int spill_fd;
+	_Atomic int spill_fd; /* the token file, -1 until first needed (spill_open) */
+	pthread_mutex_t spill_lock;
+	char *tmpdir;         /* where to make it (NULL: $TMPDIR or /tmp) */
+	int spill_failed;     /* it could not be made: spill_err says why */
+	rp_error spill_err;
 	_Atomic uint64_t spill_end;
 	const char *map; /* the token file mapped after finish, NULL: read with pread */
 	size_t map_len;
@@ -190,7 +209,8 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	r->window = (size_t)(o->min_words - q.ngram + 1);
 	r->pool = pool;
 	r->nworkers = rp_pool_size(pool);
-	r->spill_fd = -1;
+	atomic_init(&r->spill_fd, -1);
+	pthread_mutex_init(&r->spill_lock, NULL);
 	r->w = rp_malloc_array((size_t)r->nworkers, sizeof *r->w);
 	if (!r->w) { rp_free(r); return rp_set_error(err, RP_ENOMEM, "out of memory"); }
 	memset(r->w, 0, (size_t)r->nworkers * sizeof *r->w);
@@ -211,10 +231,11 @@ rp_status rp_reuse_new(rp_reuse **out, const rp_params *p, const rp_reuse_opts *
 	if (r->map_limit > SIZE_MAX) r->map_limit = SIZE_MAX;
 	atomic_init(&r->mem_limit, r->map_limit);
 	r->budget = r->map_limit;
-	if ((r->spill_fd = rp_spill_open(q.tmpdir, "tokens", err)) < 0) {
-		rc = err ? err->code : RP_EIO;
+	/* The token file is made when first needed (spill_open): a run that
+	 * fits in memory needs no usable temporary directory. */
+	if (q.tmpdir && !(r->tmpdir = rp_strdup(q.tmpdir))) {
 		rp_reuse_free(r);
-		return rc;
+		return rp_set_error(err, RP_ENOMEM, "out of memory");
 	}
 	*out = r;
 	return RP_OK;
@@ -260,8 +281,36 @@ static void context_sigs(const uint64_t *sh, size_t n, size_t k, size_t m, size_
 	*left = w >= 2 && pos >= c + 1 ? span_sig(sh, pos - c - 1, pos + k, k) : 0;
 }
 
+/* The token file, made (unlinked, in tmpdir) by the first thread that needs
+ * it; -1 if it cannot be (why: spill_err, copied to *err if not NULL). */
+static int spill_open(rp_reuse *r, rp_error *err)
+{
+	int fd = atomic_load(&r->spill_fd);
+	if (fd >= 0) return fd;
+	pthread_mutex_lock(&r->spill_lock);
+	fd = atomic_load(&r->spill_fd);
+	if (fd < 0 && !r->spill_failed) {
+		if ((fd = rp_spill_open(r->tmpdir, "tokens", &r->spill_err)) < 0) r->spill_failed = 1;
+		else atomic_store(&r->spill_fd, fd);
+	}
+	if (fd < 0 && err) *err = r->spill_err;
+	pthread_mutex_unlock(&r->spill_lock);
+	return fd;
+}
+
+/* Could the token file not be made?  Then why, into *err. */
+static int spill_failed(rp_reuse *r, rp_error *err)
+{
+	pthread_mutex_lock(&r->spill_lock);
+	int failed = r->spill_failed;
+	if (failed && err) *err = r->spill_err;
+	pthread_mutex_unlock(&r->spill_lock);
+	return failed;
+}
+
 /* Keep the concatenation of parts in memory while the budget allows (*mem,
- * in the worker's arena), else in the token file (*mem NULL, at *at). */
+ * in the worker's arena), else in the token file (*mem NULL, at *at):
+ * RP_EIO if it cannot be made or written. */
 static int keep(rp_reuse *r, worker *w, const void *const *part, const size_t *plen, int np, const char **mem,
                 uint64_t *at)
 {
@@ -314,10 +363,12 @@ spill:
 		for (int i = 0; i < np; i++) memcpy(rec, part[i], plen[i]), rec += plen[i];
 		return 0;
 	}
+	int fd = spill_open(r, NULL);
+	if (fd < 0) return RP_EIO;
 	uint64_t off = atomic_fetch_add(&r->spill_end, bytes);
 	*at = off;
 	for (int i = 0; i < np; i++) {
-		if (plen[i] && rp_pwrite_all(r->spill_fd, part[i], plen[i], off)) return RP_EIO;
+		if (plen[i] && rp_pwrite_all(fd, part[i], plen[i], off)) return RP_EIO;
 		off += plen[i];
 	}
 	return 0;
@@ -434,6 +485,7 @@ static int add_one(rp_reuse *r, worker *w, size_t seq, const char *text, size_t 
 			r->txt_len[seq] = len;
 			rc = keep(r, w, part, plen, 1, &r->txt[seq], &r->txt_at[seq]);
 		}
+		if (rc == RP_EIO && spill_failed(r, err)) return rc;
 		if (rc)
 			return rp_set_error(err, rc, rc == RP_ENOMEM ? "out of memory" : "cannot write the temporary token file: %s",
 			                    strerror(errno));
@@ -629,6 +681,12 @@ static int cmp_doc_pos(const void *x, const void *y)
 	return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return (a > b) - (a < b);
+}
+
 static int cmp_double(const void *x, const void *y)
 {
 	double a = *(const double *)x, b = *(const double *)y;
@@ -663,6 +721,38 @@ static size_t shared_count(const uint64_t *a, size_t na, const uint64_t *b, size
 		else c++, i++, j++;
 	}
 	return c;
+}
+
+/* The most documents that agree on one value of v[0..n) (sorted in place). */
+static size_t mode_count(uint32_t *v, size_t n)
+{
+	size_t best = 0;
+	if (n) qsort(v, n, sizeof *v, cmp_u32);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && v[j] == v[i]; j++) {}
+		if (j - i > best) best = j - i;
+	}
+	return best;
+}
+
+/* Is the fingerprint group p[lo, hi) anchored to an end of its documents:
+ * in at least half of them, at one distance (in tokens) from their start, or
+ * at one distance from their end?  That is where a site's header or footer
+ * sits (the text between it and that end is the same template, or a
+ * fixed-length part of it), whatever the length of each page; text quoted or
+ * copied into documents of different lengths sits at varying distances from
+ * both ends.  from_start and from_end: scratch of hi - lo values at least. */
+static int anchored(const rp_reuse *r, const posting *p, size_t lo, size_t hi, uint32_t *from_start,
+                    uint32_t *from_end)
+{
+	size_t m = 0;
+	for (size_t i = lo, j; i < hi; i = j, m++) {
+		for (j = i + 1; j < hi && p[j].doc == p[i].doc; j++) {}
+		/* the first occurrence in the document for its start, the last for its end */
+		from_start[m] = p[i].pos;
+		from_end[m] = r->ntok[p[i].doc] - p[j - 1].pos;
+	}
+	return 2 * mode_count(from_start, m) >= m || 2 * mode_count(from_end, m) >= m;
 }
 
 /* Are the documents docs[0..m) all of one named group? */
@@ -747,6 +837,7 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	uint64_t *pairs = NULL;
 	size_t npairs = 0, pairs_cap = 0, tpl_cap = 0;
 	uint8_t *is_tpl = NULL;
+	uint32_t *anchor = NULL;
 	uint64_t *by_doc = NULL;
 	size_t *doc_at = NULL;
 	size_t ngroups = 0;
@@ -794,11 +885,16 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 			if (i == from || by_doc[i] != by_doc[i - 1]) by_doc[w++] = by_doc[i];
 		if (d + 1 == r->n) doc_at[r->n] = w;
 	}
-	for (size_t lo = 0, hi; lo < r->npost; lo = hi, ngroups++)
+	size_t biggest = 1; /* postings of the largest group */
+	for (size_t lo = 0, hi; lo < r->npost; lo = hi, ngroups++) {
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
-	/* 2. boilerplate: widely shared fingerprints whose documents share little else */
+		if (hi - lo > biggest) biggest = hi - lo;
+	}
+	/* 2. boilerplate: widely shared fingerprints whose documents share little
+	 * else, or that sit at a fixed place from one end of their documents */
 	is_tpl = rp_malloc(ngroups ? ngroups : 1);
-	if (!is_tpl) goto out;
+	anchor = rp_malloc_array(biggest, 2 * sizeof *anchor);
+	if (!is_tpl || !anchor) goto out;
 	size_t g = 0;
 	for (size_t lo = 0, hi; lo < r->npost; lo = hi, g++) {
 		for (hi = lo + 1; hi < r->npost && r->post[hi].hash == r->post[lo].hash; hi++) {}
@@ -816,10 +912,19 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 				ratio[nr++] = small ? (double)shared / small : 1.0;
 			}
 			if (nr) qsort(ratio, nr, sizeof *ratio, cmp_double);
-			/* Boilerplate: most pairs share little else, and no document is
-			 * mostly this passage (a quoted post, the original of excerpts:
-			 * then the others reuse it). */
-			is_tpl[g] = nr && ratio[nr / 2] < 0.5 && ratio[nr - 1] < 0.9;
+			if (!nr) is_tpl[g] = 0;
+			else if (anchored(r, r->post, lo, hi, anchor, anchor + (hi - lo)))
+				/* A header or footer: boilerplate whatever share of its
+				 * (short) pages it makes up, and even where one page is
+				 * nothing else (a page-not-found page); unless most of its
+				 * documents are almost nothing else, copies of one text
+				 * (one story, each copy in a template of its own). */
+				is_tpl[g] = ratio[nr / 2] < 0.9;
+			else
+				/* Elsewhere: boilerplate if most pairs share little else,
+				 * and no document is mostly this passage (a quoted post,
+				 * the original of excerpts: then the others reuse it). */
+				is_tpl[g] = ratio[nr / 2] < 0.5 && ratio[nr - 1] < 0.9;
 		}
 		if (is_tpl[g]) {
 			r->template_groups++;
@@ -929,9 +1034,11 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 	 * process's resident size.  Else read it piecewise. */
 	uint64_t len;
 	if ((rc = materialize(r))) {
-		if (rc == RP_EIO)
-			rp_set_error(err, rc, "cannot use the temporary token file: %s", errno ? strerror(errno) : "it was truncated");
-		else if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
+		if (rc == RP_EIO) {
+			if (!spill_failed(r, err)) /* else err says why it could not be made */
+				rp_set_error(err, rc, "cannot use the temporary token file: %s",
+				             errno ? strerror(errno) : "it was truncated");
+		} else if (rc == RP_ENOMEM) rp_set_error(err, rc, "out of memory");
 		else rp_set_error(err, rc, "a document tokenised differently the second time");
 		goto out;
 	}
@@ -962,6 +1069,7 @@ out:
 	rp_free(ctx_tmp);
 	rp_free(cpairs);
 	rp_free(is_tpl);
+	rp_free(anchor);
 	rp_free(by_doc);
 	rp_free(doc_at);
 	return rc;
@@ -1192,12 +1300,6 @@ static void apply_item(void *v, size_t i, int wid)
 {
 	mask_job *j = v;
 	j->rc[i] = apply_mask(j->r, &j->r->w[wid], j->r->tpl[j->lo[i]].doc);
-}
-
-static int cmp_u32(const void *x, const void *y)
-{
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-	return (a > b) - (a < b);
 }
 
 /* Unmasked copies of the token hashes of the reference documents of the
@@ -1507,7 +1609,9 @@ void rp_reuse_free(rp_reuse *r)
 	}
 	rp_free(r->w);
 	if (r->map) munmap((void *)r->map, r->map_len);
-	if (r->spill_fd >= 0) close(r->spill_fd);
+	if (atomic_load(&r->spill_fd) >= 0) close(atomic_load(&r->spill_fd));
+	pthread_mutex_destroy(&r->spill_lock);
+	rp_free(r->tmpdir);
 	rp_free(r->spill_at); rp_free(r->wide); rp_free(r->ntok); rp_free(r->nfp); rp_free((void *)r->mem);
 	rp_free((void *)r->txt); rp_free(r->txt_at); rp_free(r->txt_len);
 	rp_free(r->seen); rp_free(r->seen_doc);

@@ -63,6 +63,53 @@ expect_eq reuse_group_boilerplate_pages "$(grep -c '"boilerplate": \[\[1, 3[0-9]
 $R reuse -q "$T/sites.jsonl" --clusters "$T/sc2" >/dev/null
 check reuse_source_first_without_dates grep -q '^{"source": "s0/story"' "$T/sc2"
 
+# --date-field values as instants: the source of two copies of one story is
+# the earlier; dates that do not parse come after those that do (compared as
+# strings), and no date (null, "", missing) last; ties go to input order.
+story=$(awk 'BEGIN { for (i = 1; i <= 80; i++) printf " w%d", i * 7919 % 100003 }')
+date_source() {
+	printf '{"id": "d0", "date": %s, "text": "a%s"}\n{"id": "d1", "date": %s, "text": "b%s"}\n' "$1" "$story" "$2" "$story" >"$T/dates.jsonl"
+	$R reuse -q "$T/dates.jsonl" --date-field date --clusters "$T/dates.c" -o /dev/null || echo "exit $?"
+	sed -n 's/^{"source": "\([^"]*\)".*/\1/p' "$T/dates.c"
+}
+expect_eq date_offset "$(date_source '"2026-01-05T09:00:00Z"' '"2026-01-05T10:00:00+02:00"')" d1
+expect_eq date_fraction "$(date_source '"2026-01-05T09:00:00.5Z"' '"2026-01-05T09:00:00Z"')" d1
+expect_eq date_null_undated "$(date_source null '"2026-01-05"')" d1
+expect_eq date_empty_undated "$(date_source '""' '"2026-01-05"')" d1
+expect_eq date_negative_offset "$(date_source '"2026-01-05"' '"2026-01-04T23:59:59-00:30"')" d0
+expect_eq date_space_lowercase_hhmm "$(date_source '"2026-01-05 09:00:00z"' '"2026-01-05t08:00+0000"')" d1
+expect_eq date_epoch_seconds "$(date_source 1767603600 '"2026-01-05T08:59:59Z"')" d1
+expect_eq date_epoch_seconds_2 "$(date_source 1767603599.5 '"2026-01-05T09:00:00Z"')" d0
+expect_eq date_same_instant_input_order "$(date_source '"2026-01-05T10:00:00+01:00"' '"2026-01-05T09:00:00Z"')" d0
+expect_eq date_unparsed_after_parsed "$(date_source '"yesterday"' '"2026-01-05"')" d1
+expect_eq date_invalid_day_unparsed "$(date_source '"2026-02-30"' '"2026-03-01"')" d1
+expect_eq date_unparsed_as_strings "$(date_source '"b-day"' '"a-day"')" d1
+expect_eq date_unparsed_before_undated "$(date_source null '"someday"')" d1
+printf '{"id": "d0", "text": "a%s"}\n{"id": "d1", "date": "2026-01-05", "text": "b%s"}\n' "$story" "$story" >"$T/dates.jsonl"
+$R reuse -q "$T/dates.jsonl" --date-field date --clusters "$T/dates.c" -o /dev/null
+check date_missing_undated grep -q '^{"source": "d1"' "$T/dates.c"
+
+# The man page documents --group-field and --date-field in the words of `reuse --help`.
+$R reuse --help >"$T/rhelp"
+sed 's/\\-/-/g; s/\\f[BRI]//g' docs/reprint.1 >"$T/rman"
+for o in group-field date-field; do
+	h=$(awk -v o="--$o" '$1 == o { on = 1; $1 = ""; $2 = ""; print; next } on && /^ +-/ { exit } on { print }' "$T/rhelp" | tr '\n' ' ' | tr -s ' ' | sed 's/^ //; s/ $//')
+	m=$(awk -v o="--$o F" '$0 == o { on = 1; next } on && /^\./ { exit } on { print }' "$T/rman" | tr '\n' ' ' | tr -s ' ' | sed 's/^ //; s/ $//')
+	check "man_documents_$o" test -n "$h" -a "$h" = "$m"
+done
+
+# An unusable TMPDIR does not matter while the token streams fit in memory:
+# the token file is made only when first needed.
+TMPDIR=/nonexistent/dir $R reuse -q "$DATA/bbc-news.jsonl.gz" -o "$T/rtmp"; expect_eq no_tmpdir_in_memory_exit $? 0
+check no_tmpdir_in_memory_same_pairs cmp -s "$T/r1" "$T/rtmp"
+TMPDIR=/nonexistent/dir $R reuse -q --memory 0 "$DATA/bbc-news.jsonl.gz" -o "$T/rtmp0" 2>"$T/rtmp0.err"; expect_eq no_tmpdir_needed_exit $? 1
+check no_tmpdir_needed_message grep -q 'cannot create a temporary file in /nonexistent/dir' "$T/rtmp0.err"
+# Singular for one in the summary (and in compare's page).
+printf '{"id": "d0", "text": "a%s"}\n{"id": "d1", "text": "b%s"}\n' "$story" "$story" >"$T/one_pair.jsonl"
+$R reuse "$T/one_pair.jsonl" -o /dev/null 2>"$T/one_pair.err"
+check summary_singular grep -q '; 1 pair shares passages of 50+ words (1 candidate), 1 group;' "$T/one_pair.err"
+check compare_html_singular grep -q '<span>1 shared passage</span>' "$T/ab.html"
+
 # ---- regressions ----
 # A template's mask must not stretch over a true copy that also holds the
 # template phrase (input order must not matter either).

@@ -1028,6 +1028,36 @@ static void test_text_sink(void)
 	free(buf);
 }
 
+/* Extra fields: a string (decoded), a number (its text), null or missing (no
+ * value), anything else a bad record; "nul" is invalid JSON. */
+static void test_extra_fields(void)
+{
+	const char *path = fx("extra.jsonl");
+	write_str(path, "{\"id\": 1, \"date\": \"2005-\\u00309\", \"text\": \"a\"}\n"
+	                "{\"id\": 2, \"date\": -1.5e3, \"text\": \"b\"}\n"
+	                "{\"id\": 3, \"date\": null, \"text\": \"c\"}\n"
+	                "{\"id\": 4, \"text\": \"d\"}\n"
+	                "{\"id\": 5, \"date\": [1], \"text\": \"e\"}\n"
+	                "{\"id\": 6, \"date\": nul, \"text\": \"f\"}\n");
+	rp_reader *r = NULL;
+	rp_error e;
+	const char *in[1] = {path};
+	CHECK(rp_reader_new(&r, in, 1, NULL, &e) == 0);
+	if (!r) return;
+	CHECK(rp_reader_set_extra(r, 1, "date", &e) == 0);
+	rp_record rec;
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad);
+	CHECK(rec.extra[1] && rec.extra_len[1] == 7 && !memcmp(rec.extra[1], "2005-09", 7) && !rec.extra[0]);
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad);
+	CHECK(rec.extra[1] && rec.extra_len[1] == 6 && !memcmp(rec.extra[1], "-1.5e3", 6));
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad && !rec.extra[1] && !rec.extra_len[1]);
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && !rec.bad && !rec.extra[1] && !rec.extra_len[1]);
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && rec.bad && strstr(e.message, "field \"date\" is not a string or number"));
+	CHECK(rp_reader_next(r, &rec, &e) == 1 && rec.bad && strstr(e.message, "invalid JSON"));
+	CHECK(rp_reader_next(r, &rec, &e) == 0);
+	rp_reader_free(r);
+}
+
 /* rp_texts: texts noted as read, then fetched again: in place from a plain
  * file (a JSON string decoded again, an escape-free one, a LINES record),
  * copied from gzip and from rp_texts_add_text; a bad record is empty; a
@@ -1105,6 +1135,7 @@ int main(void)
 	RUN(test_jsonl_bad_records);
 	RUN(test_escape_blocks);
 	RUN(test_text_sink);
+	RUN(test_extra_fields);
 	RUN(test_overlong_records);
 	RUN(test_lines_format);
 	RUN(test_directory_walk);

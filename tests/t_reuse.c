@@ -78,6 +78,19 @@ static int run_limit(size_t n, char **docs, rp_reuse **out, int where)
 
 static int run(size_t n, char **docs, rp_reuse **out) { return run_limit(n, docs, out, 0); }
 
+/* Are passages a[0..n) and b[0..n) the same?  Field by field: rp_passage has
+ * padding, which memcmp would compare too (garbage outside sanitizer builds). */
+static int same_passages(const rp_passage *a, const rp_passage *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].a_start != b[i].a_start || a[i].a_end != b[i].a_end || a[i].b_start != b[i].b_start
+		    || a[i].b_end != b[i].b_end || a[i].tokens != b[i].tokens || a[i].a_byte_start != b[i].a_byte_start
+		    || a[i].a_byte_end != b[i].a_byte_end || a[i].b_byte_start != b[i].b_byte_start
+		    || a[i].b_byte_end != b[i].b_byte_end)
+			return 0;
+	return 1;
+}
+
 /* Token records in memory, in the token file mapped or read with pread, or
  * split: the same pairs, passages, scores and boilerplate, on pages in one
  * template, half of them carrying one story. */
@@ -107,7 +120,7 @@ static void test_token_records_anywhere(void)
 				total++;
 				if (p0[i].a != p1[i].a || p0[i].b != p1[i].b || p0[i].jaccard != p1[i].jaccard
 				    || p0[i].a_in_b != p1[i].a_in_b || p0[i].npassages != p1[i].npassages
-				    || memcmp(p0[i].passages, p1[i].passages, p0[i].npassages * sizeof *p0[i].passages))
+				    || !same_passages(p0[i].passages, p1[i].passages, p0[i].npassages))
 					differ++;
 			}
 		}
@@ -266,6 +279,148 @@ static void test_syndicated_story_is_reuse(void)
 	for (int i = 0; i < SITES + 30; i++) free(docs[i]);
 }
 
+/* n random words of 3 to 9 letters (a vocabulary too large to repeat 5-grams). */
+static void random_words(char *buf, size_t cap, int n)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (int i = 0; i < n && len + 12 < cap; i++) {
+		int k = 3 + (int)(next() % 7);
+		if (i) buf[len++] = ' ';
+		for (int c = 0; c < k; c++) buf[len++] = (char)('a' + next() % 26);
+		buf[len] = 0;
+	}
+}
+
+/* Pages of `body` words of their own and one 85-word footer; with
+ * empty_page, one more page that is only the footer.  The pairs reported,
+ * and the pages whose boilerplate covers the footer whole. */
+static void footer_pages(int body, int empty_page, size_t *npairs, int *masked)
+{
+	static const char footer[] = "This article is published by the Example Daily Herald. Subscribe to our newsletter "
+		"to get the best of our journalism delivered to your inbox every morning, follow us on social media, and "
+		"share this story with your friends and family. All content copyright Example Daily Herald Media Group "
+		"Limited, registered in England and Wales, company number 1234567. Our journalists follow the editors code "
+		"of practice and we are regulated by the independent press standards organisation. If you have a "
+		"complaint please contact the readers editor.";
+	enum { PAGES = 60 };
+	char *docs[PAGES + 1], words[4096];
+	size_t n = 0;
+	for (int i = 0; i < PAGES; i++) {
+		random_words(words, sizeof words, body);
+		size_t len = strlen(words) + sizeof footer + 4;
+		docs[n] = malloc(len);
+		snprintf(docs[n++], len, "%s\n\n%s", words, footer);
+	}
+	if (empty_page) {
+		docs[n] = malloc(sizeof footer + 32);
+		snprintf(docs[n++], sizeof footer + 32, "Page not found.\n\n%s", footer);
+	}
+	rp_reuse *r;
+	rp_error e;
+	CHECK(run(n, docs, &r) == 0);
+	const rp_reuse_pair *pr;
+	size_t k;
+	*npairs = 0;
+	while (rp_reuse_next(r, &pr, &k, &e) == 0 && k) *npairs += k;
+	*masked = 0;
+	for (size_t i = 0; i < n; i++) {
+		rp_range *rg;
+		size_t nr;
+		CHECK(rp_reuse_template_spans(r, (uint64_t)i, &rg, &nr, &e) == 0);
+		size_t at = strlen(docs[i]) - (sizeof footer - 1);
+		if (nr && rg[nr - 1].start == at && rg[nr - 1].end == strlen(docs[i]) - 1) ++*masked; /* (not its final stop) */
+		rp_free_ranges(rg);
+	}
+	rp_reuse_free(r);
+	for (size_t i = 0; i < n; i++) free(docs[i]);
+}
+
+/* A footer on every page is boilerplate however short the pages are (it once
+ * had to be under half of them), and a page that is nothing but the footer
+ * does not make it a quoted source of the others. */
+static void test_footer_on_short_pages(void)
+{
+	static const int body[] = {30, 50, 100, 150};
+	for (size_t i = 0; i < sizeof body / sizeof *body; i++)
+		for (int empty = 0; empty < 2; empty++) {
+			size_t npairs;
+			int masked;
+			footer_pages(body[i], empty, &npairs, &masked);
+			printf("# footer on 60 pages of %d words%s: %zu pairs, footer masked in %d pages\n", body[i],
+			       empty ? " and a page of nothing else" : "", npairs, masked);
+			CHECK(npairs == 0);
+			CHECK(masked == 60 + empty);
+		}
+}
+
+/* A post quoted by 45 replies, each quoting it somewhere in its own text
+ * (not at a fixed place): the replies share nothing else, but the post is
+ * mostly the quoted passage, so it is their source, not boilerplate. */
+static void test_quoted_source_is_reuse(void)
+{
+	enum { REPLIES = 45 };
+	char *docs[REPLIES + 1], quote[2048];
+	random_words(quote, sizeof quote, 90);
+	docs[0] = malloc(strlen(quote) + 32);
+	sprintf(docs[0], "Original post.\n\n%s", quote);
+	for (int i = 0; i < REPLIES; i++) {
+		char before[4096], after[4096];
+		random_words(before, sizeof before, 40 + (int)(next() % 200));
+		random_words(after, sizeof after, 40 + (int)(next() % 200));
+		size_t len = strlen(before) + strlen(quote) + strlen(after) + 8;
+		docs[i + 1] = malloc(len);
+		snprintf(docs[i + 1], len, "%s\n\n%s\n\n%s", before, quote, after);
+	}
+	rp_reuse *r;
+	rp_error e;
+	CHECK(run(REPLIES + 1, docs, &r) == 0);
+	const rp_reuse_pair *pr;
+	size_t k, from_source = 0, other = 0;
+	while (rp_reuse_next(r, &pr, &k, &e) == 0 && k)
+		for (size_t i = 0; i < k; i++) pr[i].a == 0 ? from_source++ : other++;
+	printf("# a post quoted by %d replies: %zu pairs with it, %zu between replies\n", REPLIES, from_source, other);
+	CHECK(from_source == REPLIES);
+	rp_reuse_free(r);
+	for (int i = 0; i <= REPLIES; i++) free(docs[i]);
+}
+
+/* The token file is made when first needed: with an unusable tmpdir, a run
+ * held in memory succeeds; one that needs the file fails at rp_reuse_add,
+ * saying why, and frees cleanly. */
+static void test_token_file_when_needed(void)
+{
+	char *docs[2];
+	docs[0] = strdup(art[10]);
+	docs[1] = strdup(art[10]);
+	size_t len[2] = {strlen(docs[0]), strlen(docs[1])};
+	for (int where = 0; where < 2; where++) {
+		rp_params p;
+		rp_params_default(&p);
+		p.tmpdir = "/nonexistent/reprint-test";
+		rp_reuse_opts o;
+		rp_reuse_opts_default(&o);
+		rp_reuse *r;
+		rp_error e = {0};
+		CHECK(rp_reuse_new(&r, &p, &o, pool, &e) == 0);
+		if (where) rp_reuse_set_memory(r, 0, 0);
+		int rc = rp_reuse_add(r, 2, (const char *const *)docs, len, NULL, &e);
+		if (!where) {
+			CHECKF(rc == 0, "%s", e.message);
+			CHECK(rp_reuse_finish(r, &e) == 0);
+			const rp_reuse_pair *pr;
+			size_t n;
+			CHECK(rp_reuse_next(r, &pr, &n, &e) == 0 && n == 1);
+		} else {
+			CHECK(rc == RP_EIO);
+			CHECKF(strstr(e.message, "cannot create a temporary file in /nonexistent/reprint-test"), "%s", e.message);
+		}
+		rp_reuse_free(r);
+	}
+	free(docs[0]);
+	free(docs[1]);
+}
+
 static void test_excerpt_found(void)
 {
 	/* Article 150 holds the middle 60 words of article 160. */
@@ -393,7 +548,7 @@ static void test_allocation_failures(void)
 		int rc = rp_compare(docs[0], strlen(docs[0]), docs[1], strlen(docs[1]), &p, 8, &got, &e);
 		runs++;
 		if (rc ? rc != RP_ENOMEM : got.npassages != want.npassages || got.jaccard != want.jaccard
-		                               || memcmp(got.passages, want.passages, want.npassages * sizeof *want.passages))
+		                               || !same_passages(got.passages, want.passages, want.npassages))
 			bad++;
 		rp_comparison_free(&got);
 		if (!atomic_load(&failures)) break;
@@ -551,6 +706,9 @@ int main(void)
 	RUN(test_shared_template_is_not_reuse);
 	RUN(test_syndicated_story_is_reuse);
 	RUN(test_excerpt_found);
+	RUN(test_footer_on_short_pages);
+	RUN(test_quoted_source_is_reuse);
+	RUN(test_token_file_when_needed);
 	RUN(test_token_records_anywhere);
 	RUN(test_spans_packed_and_wide);
 	RUN(test_exact_runs_found);

@@ -852,9 +852,11 @@ def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df
     ``reprint reuse``: dicts {"a", "b", "jaccard", "a_in_b", "b_in_a",
     "passages": [{"a": [start, end], "b": [start, end], "words"}]} in (a, b)
     input order; a and b are positions for plain texts, ids for records.
-    Boilerplate (passages in at least template_df documents that share little
-    else, or in more than max_df; None: the library's defaults, as the
-    command's) is left out.  memory: bytes of token streams held in memory,
+    Boilerplate (passages in at least template_df documents at one distance
+    from their start or end, a header or footer, unless those documents are
+    almost nothing else; elsewhere, in documents that share little else; or
+    in more than max_df; None: the library's defaults, as the command's) is
+    left out.  memory: bytes of token streams held in memory,
     the rest in a temporary file (None: a quarter of the memory the process
     may use, its cgroup's limit included; 0: all in the file), as --memory."""
     char, ngram = _shingle_params(shingle, ngram)

@@ -979,8 +979,14 @@ static int scan_number(json_scan *js, const char **out, size_t *out_len)
 	const unsigned char *s = js->p, *p = s, *end = js->end;
 	if (p < end && *p == '-') p++;
 	if (p == end || !is_digit(*p)) return json_fail(js, s, "invalid JSON: invalid number");
-	if (*p == '0') p++;
-	else while (p < end && is_digit(*p)) p++;
+	if (*p == '0') {
+		p++;
+		/* "01" is no number: say so here, not as a 0 followed by junk
+		 * (which would have taken 0 for the record's id) */
+		if (p < end && is_digit(*p)) return json_fail(js, s, "invalid JSON: invalid number (leading zero)");
+	} else {
+		while (p < end && is_digit(*p)) p++;
+	}
 	if (p < end && *p == '.') {
 		p++;
 		if (p == end || !is_digit(*p)) return json_fail(js, s, "invalid JSON: invalid number");

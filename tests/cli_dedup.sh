@@ -250,4 +250,8 @@ $R dedup -q "$T/crlf.jsonl" --kept "$T/crlf.k" --removed "$T/crlf.r" --stats "$T
 sort "$T/crlf.jsonl" >"$T/crlf.sorted"; cat "$T/crlf.k" "$T/crlf.r" | sort >"$T/crlf.both"
 check crlf_kept_removed_same_bytes cmp -s "$T/crlf.sorted" "$T/crlf.both"
 expect_eq crlf_stats_bytes "$(stats_field "$T/crlf.st" bytes)" "$(wc -c <"$T/crlf.jsonl")"
+# ---- a number with a leading zero is invalid JSON, and its record keeps no partial id ----
+printf '{"id": 01, "text": "one two three"}\n' >"$T/lz.jsonl"
+$R dedup -q --on-error skip "$T/lz.jsonl" >"$T/lz.out"
+check leading_zero_default_id grep -q '^{"id": "[^"]*lz.jsonl:1", "error": "invalid JSON: invalid number (leading zero)"' "$T/lz.out"
 cli_end

@@ -359,7 +359,7 @@ static void test_jsonl_bad_records(void)
 		{NULL, "good", NULL},
 		{"invalid UTF-8", NULL, "\xc0\xaf"},
 		{"id field \"id\" is not a string or number", NULL, "{\"text\": \"x\", \"id\": null"},
-		{"invalid JSON: expected ',' or '}'", "e", "1}\n"},
+		{"invalid JSON: invalid number (leading zero)", "e", "01}\n"},
 		{"invalid JSON: invalid escape", NULL, "\\q"},
 		{"invalid JSON: expected a string key", NULL, "}\n{\"text\": \"tab"},
 		{"invalid JSON: unescaped control character", NULL, "\there"},

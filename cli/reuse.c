@@ -380,6 +380,12 @@ int cmd_reuse(int argc, char **argv)
 	 * ms at the median). */
 	if (read_batches_max(reader, skip, &meta, quiet, pool, (size_t)4 << 20, add_batch, r)) goto done;
 	if (group_field && set_groups(r, &meta)) goto done;
+	/* a field named but in no record is most likely misspelt */
+	for (int k = 0; k < 2 && !quiet && meta.n; k++) {
+		const char *f = k ? date_field : group_field;
+		if (f && meta.extra_len[k] == 0)
+			cli_error("warning: --%s-field \"%s\" has a value in none of the %zu records", k ? "date" : "group", f, meta.n);
+	}
 	cpu[0] = cpu_now();
 	if (rp_reuse_finish(r, &err)) { cli_rp_error(&err); goto done; }
 	cpu[1] = cpu_now();

@@ -178,4 +178,16 @@ check containment_partial_removed grep -q '{"id": "pg42671/partial", "cluster": 
 check containment_other_book_kept grep -q '{"id": "pg84", "cluster": "pg84", "duplicate": false' "$T/g"
 $R dedup -q "$DATA/gutenberg.jsonl.gz" >"$T/g0"
 check without_containment_partial_kept grep -q '{"id": "pg42671/partial", "cluster": "pg42671/partial", "duplicate": false' "$T/g0"
+# ---- a --group-field or --date-field that no record has is most likely misspelt: a warning ----
+printf '{"id": "a", "site": "x", "text": "one two three"}\n{"id": "b", "site": "y", "text": "four five six"}\n' >"$T/gf.jsonl"
+$R reuse "$T/gf.jsonl" --group-field sitee -o /dev/null 2>"$T/gf.err"; expect_eq group_field_missing_exit $? 0
+check group_field_missing_warned grep -q 'warning: --group-field "sitee" has a value in none of the 2 records' "$T/gf.err"
+$R reuse "$T/gf.jsonl" --group-field site -o /dev/null 2>"$T/gf2.err"
+check group_field_present_no_warning sh -c "! grep -q warning '$T/gf2.err'"
+# ---- an output that is an input, or two outputs on one path, are refused ----
+cp "$T/gf.jsonl" "$T/gf.keep"
+$R reuse -q "$T/gf.jsonl" -o "$T/gf.jsonl" 2>/dev/null; expect_eq reuse_output_is_input_exit $? 2
+check reuse_output_is_input_untouched cmp -s "$T/gf.jsonl" "$T/gf.keep"
+$R reuse -q "$T/gf.jsonl" -o "$T/gf.out" --clusters "$T/gf.out" 2>/dev/null; expect_eq reuse_two_outputs_exit $? 2
+check reuse_two_outputs_nothing_left sh -c "! ls '$T'/gf.out* >/dev/null 2>&1"
 cli_end

@@ -91,7 +91,10 @@ def lsh_params(threshold: float = 0.8, num_perm: int = 128) -> tuple[int, int]:
     """(bands, rows) that ``reprint dedup`` uses for this threshold and sketch size:
     the largest rows for which a pair at the threshold is a candidate with
     probability >= 0.98."""
-    return _core.lsh_choose(float(threshold), int(num_perm))
+    t = float(threshold)
+    if not 0.0 < t <= 1.0:  # NaN too
+        raise ReprintError(f"threshold: expected a number in (0, 1], got {threshold!r}")
+    return _core.lsh_choose(t, int(num_perm))
 
 
 # ---- arrays ----------------------------------------------------------------
@@ -666,7 +669,9 @@ def _inputs(inputs: Any) -> list[str]:
     if isinstance(inputs, (str, bytes, os.PathLike)):
         inputs = [inputs]
     out = [os.fsdecode(os.fspath(p)) for p in inputs]
-    return out or ["-"]
+    if not out:  # an empty glob would otherwise wait on standard input
+        raise ReprintError("no inputs (pass \"-\" to read standard input)")
+    return out
 
 
 def _reader_batches(inputs: Any, format: str, text_field: str, id_field: str,

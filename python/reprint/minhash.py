@@ -65,13 +65,20 @@ class MinHash:
         """Add one shingle: the bytes as given (a str is encoded as UTF-8)."""
         if isinstance(b, str):
             b = b.encode("utf-8")
+        elif not isinstance(b, (bytes, bytearray, memoryview)):  # bytes(5) would be five zero bytes
+            raise TypeError(f"update: expected bytes or str, got {type(b).__name__}")
         _core.minhash_update(self._bins, bytes(b), self.seed)
         self._digest = None
 
     def update_batch(self, bs: Iterable[bytes | str]) -> None:
         """Add many shingles (datasketch's update_batch)."""
-        _core.minhash_update_batch(self._bins, [x.encode("utf-8") if isinstance(x, str) else bytes(x) for x in bs],
-                                   self.seed)
+        def one(x: Any) -> bytes:
+            if isinstance(x, str):
+                return x.encode("utf-8")
+            if not isinstance(x, (bytes, bytearray, memoryview)):
+                raise TypeError(f"update_batch: expected bytes or str, got {type(x).__name__}")
+            return bytes(x)
+        _core.minhash_update_batch(self._bins, [one(x) for x in bs], self.seed)
         self._digest = None
 
     def update_hashes(self, hashes: Any) -> None:

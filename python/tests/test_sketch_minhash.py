@@ -110,3 +110,25 @@ def test_estimates_agree_with_exact_and_datasketch():
     # the same error as datasketch's K-permutation MinHash, and no bias
     assert mae_r <= 1.25 * mae_d + 0.003, (mae_r, mae_d)
     assert abs(np.mean(err_r)) < 0.01, np.mean(err_r)
+
+
+def test_minhash_update_refuses_non_bytes():
+    # bytes(5) is five zero bytes: an int must not pass for a shingle
+    m = reprint.MinHash()
+    with pytest.raises(TypeError):
+        m.update(5)
+    with pytest.raises(TypeError):
+        m.update_batch([b"a", 7])
+
+
+def test_lsh_params_refuses_bad_thresholds():
+    for t in (1.5, 0.0, -0.2, float("nan")):
+        with pytest.raises(reprint.ReprintError):
+            reprint.lsh_params(t)
+    assert reprint.lsh_params(0.8) == (18, 7)
+
+
+def test_empty_input_list_reads_nothing_from_stdin():
+    # an empty glob must not wait on standard input
+    with pytest.raises(reprint.ReprintError, match="no inputs"):
+        list(reprint.read_records([]))

@@ -19,10 +19,13 @@
  * of the smaller one (the median and the largest over up to 64 pairs).
  *  - Anchored (at one distance from the start, or from the end, of at least
  *    half its documents: a header or a footer, or what sits at a fixed place
- *    from one): boilerplate unless the median ratio is 0.9 or more, copies of
- *    one text (a story syndicated widely, each copy in a template of its
- *    own).  However short the pages, so however much of them it makes up,
- *    and even where some page is nothing else (a page-not-found page).
+ *    from one): boilerplate when the median ratio is below 0.5, or when the
+ *    documents share at most ANCHORED_MAX_WORDS (150) words at the median,
+ *    however much of its (short) pages that makes, and even where some page
+ *    is nothing else (a page-not-found page); never at a median ratio of 0.9
+ *    or more (copies of one text, each in a template of its own).  A longer
+ *    text that is most of its pages is a story syndicated at their top or
+ *    bottom, each page adding its own text: reuse.
  *  - Elsewhere: boilerplate (share buttons, a signature) if the documents
  *    share little else (median ratio below 0.5) and none of them is mostly
  *    made of it (no pair at 0.9); if they share most of their text it is one
@@ -30,11 +33,11 @@
  *    a source quoted or excerpted by the others: both stay reuse.
  * The limits: pages with almost no text of their own beside a footer (20
  * words beside 85: the fingerprints, about two a min_words window, barely
- * see it; 30 are enough) are taken for copies of it; a text copied into
- * template_df or more documents that each add text of their own on one side
- * only, about a sixth of the document or more, is taken for a template (a
- * 200-word story after 20 to 80 words of each site's own; with 5 to 20, or
- * with text of their own on both sides, it stays reuse); a page made of a
+ * see it; 30 are enough) are taken for copies of it; a text of 150 words or
+ * less copied into template_df or more documents that each add more than
+ * itself on one side only is taken for a template (with text of their own
+ * on both sides it stays reuse), and a header or footer of more than 150
+ * words that is most of its pages for syndication; a page made of a
  * floating block alone (at no fixed place) still shields it.  A
  * fingerprint in more than max_df documents is boilerplate outright.
  * Boilerplate fingerprints yield no candidate pairs, and the tokens they
@@ -66,6 +69,10 @@
 #define HUGE ((size_t)2 << 20)  /* a huge page */
 #define HUGE_FIRST ((uint64_t)32 << 20) /* bytes of kept texts and records asking for huge pages */
 #define EAGER_PERCENT 16
+/* A header or footer shared by pages that are mostly made of it stays
+ * boilerplate while it is this short (words shared at the median); longer,
+ * it is a story syndicated at the top or bottom of pages with text of their own. */
+#define ANCHORED_MAX_WORDS 150
 
 /* A fingerprint of doc at pos, with hashes of the tokens around it on its
  * left and on its right (context_sigs), 0 where the document ends first. */
@@ -902,24 +909,31 @@ rp_status rp_reuse_finish(rp_reuse *r, rp_error *err)
 		is_tpl[g] = 0;
 		if (m > (size_t)r->o.max_df || one_group(r, docs, m)) is_tpl[g] = 1;
 		else if (m >= (size_t)r->o.template_df) {
-			double ratio[64];
+			double ratio[64], words[64];
 			size_t nr = 0;
 			for (size_t x = 1; x < m && nr < 64; x++) {
 				uint32_t a = docs[x - 1], b = docs[x];
 				size_t shared = shared_count(by_doc + doc_at[a], doc_at[a + 1] - doc_at[a], by_doc + doc_at[b],
 				                             doc_at[b + 1] - doc_at[b]);
 				size_t na = doc_at[a + 1] - doc_at[a], nb = doc_at[b + 1] - doc_at[b], small = na < nb ? na : nb;
-				ratio[nr++] = small ? (double)shared / small : 1.0;
+				uint32_t s = na < nb ? a : b;
+				ratio[nr] = small ? (double)shared / small : 1.0;
+				/* the words they share: shared fingerprints at the smaller
+				 * document's words per fingerprint */
+				words[nr++] = small ? (double)shared * r->ntok[s] / small : 0.0;
 			}
-			if (nr) qsort(ratio, nr, sizeof *ratio, cmp_double);
+			if (nr) qsort(ratio, nr, sizeof *ratio, cmp_double), qsort(words, nr, sizeof *words, cmp_double);
 			if (!nr) is_tpl[g] = 0;
 			else if (anchored(r, r->post, lo, hi, anchor, anchor + (hi - lo)))
 				/* A header or footer: boilerplate whatever share of its
 				 * (short) pages it makes up, and even where one page is
-				 * nothing else (a page-not-found page); unless most of its
-				 * documents are almost nothing else, copies of one text
-				 * (one story, each copy in a template of its own). */
-				is_tpl[g] = ratio[nr / 2] < 0.9;
+				 * nothing else (a page-not-found page), as long as it is
+				 * short (ANCHORED_MAX_WORDS shared at the median) or a
+				 * minority of its pages.  Not when its documents share
+				 * more, most of their text: one story syndicated at the top
+				 * of pages that add their own below it; nor when most of
+				 * them are almost nothing else, copies of one text. */
+				is_tpl[g] = ratio[nr / 2] < 0.9 && (ratio[nr / 2] < 0.5 || words[nr / 2] <= ANCHORED_MAX_WORDS);
 			else
 				/* Elsewhere: boilerplate if most pairs share little else,
 				 * and no document is mostly this passage (a quoted post,

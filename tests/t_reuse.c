@@ -354,6 +354,35 @@ static void test_footer_on_short_pages(void)
 		}
 }
 
+/* One 300-word story at the top of 40 pages, each adding 100-300 words of
+ * its own below it, and the story alone: it sits at one distance from the
+ * start of every page, like a header, but it is most of each page and much
+ * longer than a template, so it is syndication, reported between every pair
+ * (a QA pass found the header rule masking it). */
+static void test_story_at_the_top_is_reuse(void)
+{
+	enum { PAGES = 40 };
+	char *docs[PAGES + 1], story[8192], own[8192];
+	random_words(story, sizeof story, 300);
+	docs[0] = strdup(story);
+	for (int i = 0; i < PAGES; i++) {
+		random_words(own, sizeof own, 100 + (int)(next() % 201));
+		size_t len = strlen(story) + strlen(own) + 4;
+		docs[i + 1] = malloc(len);
+		snprintf(docs[i + 1], len, "%s\n\n%s", story, own);
+	}
+	rp_reuse *r;
+	rp_error e;
+	CHECK(run(PAGES + 1, docs, &r) == 0);
+	const rp_reuse_pair *pr;
+	size_t k, npairs = 0;
+	while (rp_reuse_next(r, &pr, &k, &e) == 0 && k) npairs += k;
+	printf("# a story at the top of %d pages with their own text below: %zu pairs\n", PAGES, npairs);
+	CHECK(npairs == (PAGES + 1) * PAGES / 2);
+	rp_reuse_free(r);
+	for (int i = 0; i <= PAGES; i++) free(docs[i]);
+}
+
 /* A post quoted by 45 replies, each quoting it somewhere in its own text
  * (not at a fixed place): the replies share nothing else, but the post is
  * mostly the quoted passage, so it is their source, not boilerplate. */
@@ -707,6 +736,7 @@ int main(void)
 	RUN(test_syndicated_story_is_reuse);
 	RUN(test_excerpt_found);
 	RUN(test_footer_on_short_pages);
+	RUN(test_story_at_the_top_is_reuse);
 	RUN(test_quoted_source_is_reuse);
 	RUN(test_token_file_when_needed);
 	RUN(test_token_records_anywhere);

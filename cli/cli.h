@@ -43,6 +43,8 @@ int out_open(out_file *o, const char *path);
 /* Set when a command fails on a usage error found late (a refused output
  * path, the library's RP_EUSAGE): main then exits 2. */
 extern int cli_usage_failed;
+/* Outputs inside dir (an index directory the command uses) are refused too. */
+void out_protect(const char *dir);
 int out_commit(out_file *o); /* flush, fsync, rename; 0 or -1 (message printed) */
 /* Start writing what o holds so far to the disk, without waiting, so that the
  * commit's fsync has less to wait for: a temporary file only; advice. */

@@ -183,33 +183,86 @@ static char *canonical(const char *path)
 	return r;
 }
 
-/* 0, or -1 after a usage message: path is an input or an output already. */
+/* Is the file c (canonical) inside directory dir? */
+static int inside(const char *c, const char *dir)
+{
+	char *d = realpath(dir, NULL);
+	if (!d) return 0;
+	size_t n = strlen(d);
+	int in = !strncmp(c, d, n) && (c[n] == '/' || (n == 1 && d[0] == '/'));
+	free(d);
+	return in;
+}
+
+static const char *protected_dir; /* an index directory (out_protect) */
+
+void out_protect(const char *dir) { protected_dir = dir; }
+
+static int refuse(const char *path, const char *why, const char *what)
+{
+	cli_error("%s: %s%s; refusing to write it", path, why, what ? what : "");
+	cli_usage_failed = 1;
+	return -1;
+}
+
+/* 0, or -1 after a usage message: path is empty, an input, inside an input
+ * directory or the index directory, or an output already. */
 static int check_output(const char *path)
 {
+	if (!*path) return refuse("''", "an empty path", NULL);
 	struct stat st, in;
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		for (size_t i = 0; i < run_ninputs; i++) {
-			if (strcmp(run_inputs[i], "-") && stat(run_inputs[i], &in) == 0 && in.st_dev == st.st_dev &&
-			    in.st_ino == st.st_ino) {
-				cli_error("%s: is also an input; refusing to overwrite it", path);
-				cli_usage_failed = 1;
-				return -1;
-			}
+	int reg = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	char *c = canonical(path);
+	for (size_t i = 0; i < run_ninputs; i++) {
+		int std = !strcmp(run_inputs[i], "-");
+		/* standard input redirected from the file itself counts too */
+		if (reg && (std ? fstat(STDIN_FILENO, &in) : stat(run_inputs[i], &in)) == 0 && S_ISREG(in.st_mode) &&
+		    in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+			free(c);
+			return refuse(path, "is also an input", NULL);
+		}
+		/* the walk of a directory would read it (its temporary name too) */
+		if (!std && c && stat(run_inputs[i], &in) == 0 && S_ISDIR(in.st_mode) && inside(c, run_inputs[i])) {
+			free(c);
+			return refuse(path, "is inside the input directory ", run_inputs[i]);
 		}
 	}
-	char *c = canonical(path);
+	if (c && protected_dir && inside(c, protected_dir)) {
+		free(c);
+		return refuse(path, "is inside the index ", protected_dir);
+	}
 	if (!c) return 0; /* the open reports a missing directory */
 	for (size_t i = 0; i < nopened; i++) {
 		if (!strcmp(opened[i], c)) {
-			cli_error("%s: named for two outputs", path);
-			cli_usage_failed = 1;
 			free(c);
-			return -1;
+			return refuse(path, "is named for two outputs", NULL);
 		}
 	}
 	if (nopened < sizeof opened / sizeof *opened) opened[nopened++] = c;
 	else free(c);
 	return 0;
+}
+
+/* The descriptor a path names, or -1: /dev/stdout, /dev/stderr, /dev/fd/N,
+ * /proc/self/fd/N, or a link to one of them. */
+static int descriptor_of(const char *path)
+{
+	char link[4096];
+	for (int hop = 0; hop < 2; hop++) {
+		if (!strcmp(path, "/dev/stdout")) return 1;
+		if (!strcmp(path, "/dev/stderr")) return 2;
+		const char *n = !strncmp(path, "/dev/fd/", 8) ? path + 8 : !strncmp(path, "/proc/self/fd/", 14) ? path + 14 : NULL;
+		if (n && *n >= '0' && *n <= '9') {
+			char *end;
+			long fd = strtol(n, &end, 10);
+			return *end || fd > 1 << 20 ? -1 : (int)fd;
+		}
+		ssize_t k = readlink(path, link, sizeof link - 1);
+		if (k <= 0) return -1;
+		link[k] = 0;
+		path = link;
+	}
+	return -1;
 }
 
 int out_open(out_file *o, const char *path)
@@ -219,12 +272,28 @@ int out_open(out_file *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
-	/* Devices and pipes (/dev/null, /dev/full, a FIFO, /dev/stdout) are
-	 * written in place.  A regular file is written under a temporary name
+	/* Devices and pipes (/dev/null, /dev/full, a FIFO) are written in
+	 * place.  A regular file is written under a temporary name
 	 * beside it and renamed over it; through a symbolic link, beside the
 	 * file the link names, so the link stays a link. */
 	struct stat st, lst;
 	int exists = stat(path, &st) == 0;
+	/* An open descriptor's file (/dev/stdout: perhaps a shell's redirection,
+	 * opened to append): written through a duplicate of the descriptor, at
+	 * its offset, never truncated or replaced. */
+	int fd = exists ? descriptor_of(path) : -1;
+	if (fd >= 0) {
+		int d = dup(fd);
+		o->f = d < 0 ? NULL : fdopen(d, "w");
+		if (!o->f) {
+			if (d >= 0) close(d);
+			cli_error("%s: cannot open: %s", path, strerror(errno));
+			return -1;
+		}
+		o->direct = 1;
+		o->path = strdup(path);
+		return 0;
+	}
 	if (exists && !S_ISREG(st.st_mode)) {
 		o->f = fopen(path, "w");
 		if (!o->f) {

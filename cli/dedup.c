@@ -562,6 +562,7 @@ int cmd_dedup(int argc, char **argv)
 	pthread_t releaser;
 	int releasing = 0;
 	if (!pool) { cli_error("cannot start threads"); goto done; }
+	if (o.index) out_protect(o.index);
 	if (o.index && (status = dedup_index_open(&dx, &o.p, o.index, o.index_add, pool))) goto done;
 	status = EXIT_DATA;
 	if (rp_dedup_new(&d, &o.p, pool, &err)) { cli_rp_error(&err); goto done; }

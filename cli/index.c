@@ -783,6 +783,7 @@ int cmd_query(int argc, char **argv)
 	q.pool = rp_pool_new(io.threads);
 	if (!q.pool) { cli_error("cannot start threads"); goto done; }
 	if (rp_reader_new(&reader, inputs, ninputs, &io.ro, &err)) { cli_rp_error(&err); goto done; }
+	out_protect(dir);
 	if (out_open(&out, output)) goto done;
 	q.out = out.f;
 	if (read_id_batches(reader, io.skip_errors, io.quiet, q.pool, BATCH_RECORDS, BATCH_BYTES, query_consume, &q)) goto done;

@@ -254,4 +254,21 @@ expect_eq crlf_stats_bytes "$(stats_field "$T/crlf.st" bytes)" "$(wc -c <"$T/crl
 printf '{"id": 01, "text": "one two three"}\n' >"$T/lz.jsonl"
 $R dedup -q --on-error skip "$T/lz.jsonl" >"$T/lz.out"
 check leading_zero_default_id grep -q '^{"id": "[^"]*lz.jsonl:1", "error": "invalid JSON: invalid number (leading zero)"' "$T/lz.out"
+# ---- outputs that would be read, or break what is read: refused; /dev/stdout appended to ----
+mkdir -p "$T/od"; echo "alpha beta gamma delta epsilon" >"$T/od/a.txt"
+$R dedup -q "$T/od" -o "$T/od/out.jsonl" 2>"$T/od.err"; expect_eq output_inside_input_dir_exit $? 2
+check output_inside_input_dir_message grep -q "is inside the input directory" "$T/od.err"
+check output_inside_input_dir_nothing_left sh -c "test \$(ls '$T/od' | wc -l) = 1"
+cp "$T/o_in.jsonl" "$T/o_std.jsonl"
+$R dedup -q - -o "$T/o_std.jsonl" <"$T/o_std.jsonl" 2>/dev/null; expect_eq output_is_stdin_file_exit $? 2
+check output_is_stdin_file_untouched cmp -s "$T/o_std.jsonl" "$T/o_in.jsonl"
+$R dedup -q "$T/o_in.jsonl" -o '' 2>/dev/null; expect_eq output_empty_path_exit $? 2
+$R index create "$T/oix" && $R index add -q "$T/oix" "$T/o_in.jsonl"
+$R query -q "$T/oix" "$T/o_in.jsonl" -o "$T/oix/MANIFEST" 2>/dev/null; expect_eq query_output_in_index_exit $? 2
+$R dedup -q --index "$T/oix" "$T/o_in.jsonl" -o "$T/oix/x" 2>/dev/null; expect_eq dedup_output_in_index_exit $? 2
+$R index info "$T/oix" >/dev/null 2>&1; expect_eq index_intact_after_refusals $? 0
+echo old >"$T/olog"
+{ echo first; $R dedup -q --stats /dev/stdout -o /dev/null "$T/o_in.jsonl"; echo last; } >>"$T/olog"
+expect_eq dev_stdout_appends "$(sed -n '1p;2p;4p' "$T/olog" | tr '\n' ' ')" "old first last "
+check dev_stdout_stats_written sh -c "sed -n 3p '$T/olog' | grep -q '\"read\": 1'"
 cli_end

@@ -11,8 +11,8 @@ static void help(void)
 	     "documents with Jaccard s becomes a candidate, for s = 0.50, 0.55, ..., 1.00.\n\n"
 	     "  -t, --threshold T  Jaccard threshold (default 0.8)\n"
 	     "  -k, --num-perm K   sketch size (default 128)\n"
-	     "      --bands B      number of bands (default: chosen for recall >= 0.98 at T)\n"
-	     "      --rows R       rows per band (default: chosen with --bands)\n"
+	     "      --bands B      number of bands, given with --rows (default: both chosen\n"
+	     "      --rows R       rows per band, given with --bands   for recall >= 0.98 at T)\n"
 	     "      --json         print one JSON object instead of a table\n"
 	     "  -h, --help         this help");
 }

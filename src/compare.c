@@ -111,6 +111,20 @@ static void whole_spans(const rp_tokens *t, uint8_t *c)
 	}
 }
 
+/* whole_spans on both sides, and a token paired with one that is not shared
+ * is not shared either ("1" of "1 4" paired with the "1" of "½", which is not
+ * shared as "½" is not whole), until nothing changes. */
+static void whole_spans_both(const rp_tokens *ta, const rp_tokens *tb, uint8_t *ca, uint8_t *cb, const uint32_t *partner)
+{
+	for (int changed = 1; changed;) {
+		changed = 0;
+		whole_spans(ta, ca);
+		whole_spans(tb, cb);
+		for (size_t i = 0; i < ta->n; i++)
+			if (partner[i] && ca[i] != cb[partner[i] - 1]) ca[i] = cb[partner[i] - 1] = 0, changed = 1;
+	}
+}
+
 /* Where does the token sequence n[0..m) first occur in h[0..nh)?  SIZE_MAX
  * if nowhere (Knuth-Morris-Pratt; fail has room for m). */
 static size_t find_run(const uint64_t *h, size_t nh, const uint64_t *n, size_t m, uint32_t *fail)
@@ -207,8 +221,7 @@ rp_status rp_compare(const char *a, size_t alen, const char *b, size_t blen, con
 		memset(cb, 0, tb.n + 1);
 		memset(partner, 0, (ta.n + 1) * sizeof *partner);
 		for (size_t x = 0; x < out->npassages; x++) diff_passage(&ta, &tb, &out->passages[x], ca, cb, partner);
-		whole_spans(&ta, ca);
-		whole_spans(&tb, cb);
+		whole_spans_both(&ta, &tb, ca, cb, partner);
 		size_t m = 0;
 		for (size_t x = 0; x < out->npassages; x++) {
 			rp_passage q = out->passages[x];

@@ -66,4 +66,10 @@ echo "alpha beta gamma delta epsilon zeta" >"$T/ha.txt"; cp "$T/ha.txt" "$T/hb.t
 $R compare "$T/ha.txt" "$T/hb.txt" --html "$T/hb.txt" >/dev/null 2>"$T/hb.err"; expect_eq html_over_input_exit $? 2
 check html_over_input_untouched cmp -s "$T/hb.txt" "$T/hb.keep"
 check html_over_input_message grep -q "is also an input" "$T/hb.err"
+# ---- a word NFKC splits, against part of it: unshared on both sides ----
+base="alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu"
+printf '%s ½ %s' "$base" "$base" >"$T/nh_a.txt"; printf '%s 1 4 %s' "$base" "$base" >"$T/nh_b.txt"
+$R compare --json -m 5 "$T/nh_a.txt" "$T/nh_b.txt" >"$T/nh.json"
+check nfkc_half_only_a grep -q '"only_a": \[\[67, 69\]\]' "$T/nh.json"
+check nfkc_half_only_b_both_words grep -q '"only_b": \[\[67, 70\]\]' "$T/nh.json"
 cli_end

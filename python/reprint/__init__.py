@@ -304,16 +304,26 @@ def _g6(x: float) -> str:
 # ---- records ---------------------------------------------------------------
 
 def _lookup(rec: Mapping[str, Any], path: str) -> tuple[bool, Any]:
-    # As the reader: a dotted path goes through nested objects; a key that
-    # holds the dots itself is taken only when that path is not there.
+    # As the CLI's reader (src/reader.c): a dotted path goes through nested
+    # objects, and only that; a key holding the dots itself ("a.b": ...) is
+    # not the field "a.b" (the record is then missing its field).
     cur: Any = rec
     for part in path.split("."):
         if not isinstance(cur, Mapping) or part not in cur:
-            if path in rec:
-                return True, rec[path]
             return False, None
         cur = cur[part]
     return True, cur
+
+
+def _check_fields(text_field: str, id_field: str) -> None:
+    """Refuse the field paths the CLI refuses (empty, or with an empty part)."""
+    for what, path in (("text", text_field), ("id", id_field)):
+        if not isinstance(path, str):
+            raise TypeError(f"{what}_field must be a str, not {type(path).__name__}")
+        if not path:
+            raise ReprintError(f"empty {what} field path")
+        if "" in path.split("."):
+            raise ReprintError(f'{what} field path "{path}" has an empty part')
 
 
 def _split_records(chunk: list[Any], start: int, text_field: str, id_field: str,
@@ -621,8 +631,10 @@ def dedup(texts_or_records: Iterable[Any], threshold: float = 0.8, num_perm: int
     """Cluster near-duplicate documents, as ``reprint dedup`` does.
 
     texts_or_records: str/bytes texts, or mappings (e.g. parsed JSON lines)
-    with the text under ``text_field`` and the id under ``id_field`` (dotted
-    paths allowed); any iterable, consumed in batches.  A pair of documents
+    with the text under ``text_field`` and the id under ``id_field`` (a dotted
+    path "a.b" is rec["a"]["b"], as in the CLI's reader: a key "a.b" is not
+    looked at, and a record without the nested field is a bad record); any
+    iterable, consumed in batches.  A pair of documents
     is a duplicate when its Jaccard (estimated from num_perm values, checked
     exactly near the threshold with verify="auto") is at least threshold;
     clusters are the connected components of verified candidate pairs, the
@@ -632,6 +644,7 @@ def dedup(texts_or_records: Iterable[Any], threshold: float = 0.8, num_perm: int
     (``res.errors``) and goes on.  Returns a DedupResult."""
     if on_error not in ("fail", "skip"):
         raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
+    _check_fields(text_field, id_field)
     p = _params(threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, bands=bands, rows=rows,
                 verify=verify, keep=keep, seed=seed)
     core = _core.Dedup(int(threads), tmpdir, **p)
@@ -793,6 +806,7 @@ def compare(a: Any, b: Any, ngram: int = 5, min_words: int = 8, shingle: str = "
     least min_words words in any order), ``only_a`` and ``only_b`` (byte
     ranges in no passage).  Offsets are UTF-8 byte offsets into each text
     (slice ``text.encode()[start:end]``).  a and b are str/bytes or records."""
+    _check_fields(text_field, id_field)
     ta, ia = _text_and_id(a, a_id, text_field, id_field)
     tb, ib = _text_and_id(b, b_id, text_field, id_field)
     char, ngram = _shingle_params(shingle, ngram)
@@ -864,6 +878,7 @@ def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df
     left out.  memory: bytes of token streams held in memory,
     the rest in a temporary file (None: a quarter of the memory the process
     may use, its cgroup's limit included; 0: all in the file), as --memory."""
+    _check_fields(text_field, id_field)
     char, ngram = _shingle_params(shingle, ngram)
     core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), _memory(memory),
                        ngram=int(ngram), char_shingles=char, seed=int(seed))

@@ -23,8 +23,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any, Union
 
-from . import (_FORMATS, ReprintError, _chunks, _core, _format_error, _inputs, _json_id, _json_str, _lookup,
-               _NumberId, _prefetch, _shingle_params, _write_lines)
+from . import (_FORMATS, ReprintError, _check_fields, _chunks, _core, _format_error, _inputs, _json_id, _json_str,
+               _lookup, _NumberId, _prefetch, _shingle_params, _write_lines)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -228,7 +228,8 @@ class Index:
         index as it was).
 
         texts_or_records: mappings with the text under ``text_field`` and the
-        id under ``id_field`` (dotted paths), or str/bytes texts with ``ids``
+        id under ``id_field`` (a dotted path "a.b" is rec["a"]["b"], as in the
+        CLI's reader; never a key "a.b"), or str/bytes texts with ``ids``
         (one per text: str, or int for a JSON number); any iterable, consumed
         in batches.  A document whose id is already in the index, or earlier
         in this add, is skipped and counted, as the command does.
@@ -243,6 +244,7 @@ class Index:
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
         if memory is not None and memory <= 0:
             raise ReprintError("memory must be positive")
+        _check_fields(text_field, id_field)
         id_iter = iter(ids) if ids is not None else None
         errors: dict[int, str] = {}
         n = 0
@@ -338,6 +340,7 @@ class Index:
         (on_error="fail") or gets None (on_error="skip")."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
+        _check_fields(text_field, id_field)
         ps, c, mm, df = self._query_opts(passages, containment, max_matches, max_df)
         out: list[list[dict[str, Any]] | None] = []
         errors: dict[int, str] = {}

@@ -300,8 +300,8 @@ def test_lone_surrogate_skipped(tmp_path):
 
 
 def test_dotted_field_as_cli(tmp_path):
-    # a dotted path goes through nested objects, as the CLI's reader; a key
-    # holding the dots is taken only when the path is not there
+    # a dotted path goes through nested objects, as the CLI's reader, and
+    # only that: a key holding the dots is not the field (no fallback)
     both = {"id": "r", "a.b": "alpha beta gamma delta epsilon zeta", "a": {"b": "one two three four five six"}}
     (tmp_path / "dot.jsonl").write_text(json.dumps(both) + "\n")
     run_cli("index", "create", str(tmp_path / "cli"))
@@ -311,6 +311,33 @@ def test_dotted_field_as_cli(tmp_path):
     for d in ("cli", "py"):
         with reprint.Index(str(tmp_path / d)) as ix:
             assert ix.query(["one two three four five six"])[0], d
+            assert not ix.query(["alpha beta gamma delta epsilon zeta"])[0], d
+
+    lit = {"id": "l", "a.b": "alpha beta gamma delta epsilon zeta eta"}
+    src = tmp_path / "lit.jsonl"
+    src.write_text(json.dumps(lit) + "\n")
+    r = subprocess.run([CLI, "dedup", "-q", "--text-field", "a.b", str(src)], capture_output=True)
+    assert r.returncode == 1 and b'missing text field "a.b"' in r.stderr
+    cli_line = json.loads(run_cli("dedup", "-q", "--on-error", "skip", "--text-field", "a.b", str(src)))
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.dedup([lit], text_field="a.b")
+    res = reprint.dedup([lit], text_field="a.b", on_error="skip")
+    assert res[0] == {"id": "l", "error": cli_line["error"]} and cli_line["error"] == 'missing text field "a.b"'
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.dedup_jsonl(str(src), text_field="a.b")
     with reprint.Index.create(str(tmp_path / "lit")) as ix:
-        ix.add([{"id": "l", "a.b": "alpha beta gamma delta epsilon zeta"}], text_field="a.b")
-        assert ix.query(["alpha beta gamma delta epsilon zeta"])[0]
+        with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+            ix.add([lit], text_field="a.b")
+        assert ix.add([lit], text_field="a.b", on_error="skip")["errored"] == 1
+        assert ix.query([lit], text_field="a.b", on_error="skip") == [None]
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.compare(lit, lit, text_field="a.b")
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.reuse([lit, lit], text_field="a.b")
+    # the id field too: a key "m.id" is not the id "m.id"
+    res = reprint.dedup([{"m.id": "x", "text": "a b c d e f"}], id_field="m.id")
+    assert res[0]["id"] == 0
+    # paths the CLI refuses
+    for bad in ("", "a..b", ".a", "a."):
+        with pytest.raises(reprint.ReprintError, match="empty"):
+            reprint.dedup([lit], text_field=bad)

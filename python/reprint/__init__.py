@@ -274,8 +274,27 @@ _ESC.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", ord('"'): '\\
 
 def _json_str(s: str) -> str:
     """A JSON string exactly as the CLI writes it: only '"', '\\' and control
-    characters escaped; everything else as UTF-8."""
-    return '"' + s.translate(_ESC) + '"'
+    characters escaped; everything else as UTF-8, except a file name's bytes
+    that are not UTF-8 (in a str from the reader, as \\udcXX surrogates:
+    Python's surrogateescape), which the CLI writes as the escape \\udcXX.
+    A str with any other lone surrogate raises UnicodeEncodeError."""
+    if s.isascii():
+        return '"' + s.translate(_ESC) + '"'
+    # the bytes the CLI would hold, read back as it escapes them: the UTF-8
+    # decoder rejects what rp_utf8_sequence rejects, one \udcXX per byte
+    b = s.encode("utf-8", "surrogateescape")
+    t = b.decode("utf-8", "surrogateescape").translate(_ESC)
+    if t.isascii() or not _has_surrogate(t):
+        return '"' + t + '"'
+    return '"' + "".join(f"\\u{ord(c):04x}" if 0xdc80 <= ord(c) <= 0xdcff else c for c in t) + '"'
+
+
+def _has_surrogate(t: str) -> bool:
+    try:
+        t.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 class _NumberId(str):

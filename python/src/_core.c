@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "reprint.h"
+#include "internal.h" /* rp_utf8_sequence: JSON strings as the CLI writes them */
 
 #define BATCH_DOCS 8192
 #define BATCH_BYTES (2u << 20) /* as the command's (cli/input.h): fewer fresh pages */
@@ -53,13 +54,19 @@ static PyObject *raise_rp(const rp_error *err, int code, Py_ssize_t index)
 		return NULL;
 	}
 	PyObject *cls = code == RP_EIO ? ReprintIOError : ReprintError;
-	PyObject *exc = PyObject_CallFunction(cls, "s", msg);
+	/* a file name that is not UTF-8 (reprint: nu/f\xff.jsonl: cannot open)
+	 * printable in the message; its bytes back from .file (surrogateescape,
+	 * as os.fsdecode) */
+	PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "backslashreplace");
+	if (!text) return NULL;
+	PyObject *exc = PyObject_CallFunctionObjArgs(cls, text, NULL);
+	Py_DECREF(text);
 	if (!exc) return NULL;
 	PyObject *v;
 	if ((v = PyLong_FromLong(code))) PyObject_SetAttrString(exc, "code", v), Py_DECREF(v);
 	if ((v = PyUnicode_DecodeUTF8(err->message, (Py_ssize_t)strnlen(err->message, sizeof err->message), "replace")))
 		PyObject_SetAttrString(exc, "message", v), Py_DECREF(v);
-	if ((v = PyUnicode_DecodeUTF8(err->file, (Py_ssize_t)strnlen(err->file, sizeof err->file), "replace")))
+	if ((v = PyUnicode_DecodeUTF8(err->file, (Py_ssize_t)strnlen(err->file, sizeof err->file), "surrogateescape")))
 		PyObject_SetAttrString(exc, "file", v), Py_DECREF(v);
 	if ((v = PyLong_FromUnsignedLongLong(err->line))) PyObject_SetAttrString(exc, "line", v), Py_DECREF(v);
 	if ((v = PyLong_FromUnsignedLongLong(err->byte))) PyObject_SetAttrString(exc, "byte", v), Py_DECREF(v);
@@ -2483,15 +2490,27 @@ static int sb_flush(strbuf *b, PyObject *write)
 	return 0;
 }
 
-/* A JSON string as cli/common.c's json_string writes it. */
+/* A JSON string as cli/common.c's json_string writes it: '"', '\\' and
+ * control characters escaped, valid UTF-8 as it is, and each byte that is not
+ * (a file name's, in a default PATH:LINE id) as \udcXX, Python's
+ * surrogateescape. */
 static int sb_json_string(strbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	if (sb_put(b, "\"", 1)) return -1;
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') continue;
+		unsigned char c = u[i];
+		if (c >= 0x80) {
+			size_t k = rp_utf8_sequence(u + i, u + n);
+			if (k) {
+				i += k - 1;
+				continue;
+			}
+		} else if (c >= 0x20 && c != '"' && c != '\\') {
+			continue;
+		}
 		if (sb_put(b, s + run, i - run)) return -1;
 		run = i + 1;
 		char esc[6] = {'\\', 0};
@@ -2503,7 +2522,7 @@ static int sb_json_string(strbuf *b, const char *s, size_t n)
 		case '\r': esc[1] = 'r'; break;
 		case '\t': esc[1] = 't'; break;
 		default:
-			memcpy(esc + 1, "u00", 3);
+			memcpy(esc + 1, c >= 0x80 ? "udc" : "u00", 3);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
 			len = 6;
@@ -2532,9 +2551,22 @@ static int sb_id(strbuf *b, PyObject *ids, const char *numbers, Py_ssize_t i)
 	if (!o) return -1;
 	Py_ssize_t n;
 	const char *s = PyUnicode_AsUTF8AndSize(o, &n);
-	if (!s) return -1;
-	if (numbers && numbers[i]) return sb_put(b, s, (size_t)n);
-	return sb_json_string(b, s, (size_t)n);
+	if (s) {
+		if (numbers && numbers[i]) return sb_put(b, s, (size_t)n);
+		return sb_json_string(b, s, (size_t)n);
+	}
+	/* a str from the reader holding a file name's bytes that are not UTF-8
+	 * (surrogateescape): its bytes, written as the CLI writes them */
+	if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+	PyErr_Clear();
+	PyObject *raw = PyUnicode_AsEncodedString(o, "utf-8", "surrogateescape");
+	if (!raw) return -1;
+	char *rs;
+	Py_ssize_t rn;
+	int rc = PyBytes_AsStringAndSize(raw, &rs, &rn);
+	if (!rc) rc = numbers && numbers[i] ? sb_put(b, rs, (size_t)rn) : sb_json_string(b, rs, (size_t)rn);
+	Py_DECREF(raw);
+	return rc;
 }
 
 /* dedup_lines(ids, numbers, cluster, duplicate, similarity, errors, write=None)

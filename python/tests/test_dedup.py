@@ -256,3 +256,52 @@ def test_gil_is_released():
     during = [x for x in ticks if t0 <= x <= t0 + elapsed]
     # a thread blocked on the GIL would tick a handful of times (the switch interval is 5 ms per tick)
     assert len(during) > elapsed / 0.004 * 0.5
+
+
+def test_non_utf8_file_names_as_cli(tmp_path):
+    # default ids (PATH:LINE) of a file whose name is not UTF-8: the CLI
+    # writes each such byte as \udcXX (Python's surrogateescape); so must
+    # dedup_jsonl, reuse_jsonl and Index.query_jsonl, byte for byte
+    d = os.fsencode(str(tmp_path))
+    f = d + b"/f\xff\xc3.jsonl"
+    with open(f, "wb") as fh:
+        fh.write(b'{"text": "one two three four five six seven"}\n' * 2 + b'{"id": 3}\n')
+    cli = run_cli("dedup", "-q", "--on-error", "skip", f)
+    assert b"f\\udcff\\udcc3.jsonl:2" in cli and b'"file": "' + d + b'/f\\udcff\\udcc3.jsonl"' in cli
+    out = tmp_path / "o.jsonl"
+    res = reprint.dedup_jsonl(f, str(out), on_error="skip")
+    assert out.read_bytes() == cli and res.jsonl_bytes() == cli
+    assert "".join(res.jsonl_lines()).encode() == cli
+    assert os.fsencode(res.ids[0]) == f + b":1"
+    import pickle  # ids as a list of str rather than the reader's store
+    assert pickle.loads(pickle.dumps(res)).jsonl_bytes() == cli
+    assert reprint.dedup_jsonl(os.fsdecode(f), on_error="skip").jsonl_bytes() == cli
+    buf = io.StringIO()
+    res.write_jsonl(buf)
+    assert buf.getvalue().encode() == cli
+
+    g = d + b"/g\xff.jsonl"
+    with open(g, "wb") as fh:
+        fh.write(b'{"text": "one two three four five six seven"}\n' * 2)
+    cli = run_cli("reuse", "-q", "--min-words", "5", g)
+    assert b"\\udcff" in cli
+    reprint.reuse_jsonl(g, str(out), min_words=5)
+    assert out.read_bytes() == cli
+
+    ix = str(tmp_path / "ix")
+    run_cli("index", "create", ix)
+    run_cli("index", "add", "-q", ix, g)
+    cli = run_cli("query", "-q", "--on-error", "skip", ix, f)
+    assert cli.count(b"\\udcff") == 7  # 2 queries, 4 matches, 1 error's file
+    with reprint.Index(ix) as idx:
+        idx.query_jsonl(f, str(out), on_error="skip")
+    assert out.read_bytes() == cli
+
+
+def test_missing_non_utf8_path_is_an_io_error(tmp_path):
+    missing = os.fsencode(str(tmp_path)) + b"/missing\xff.jsonl"
+    for call in (lambda: reprint.dedup_jsonl(missing), lambda: list(reprint.read_records(missing)),
+                 lambda: reprint.reuse_jsonl(missing)):
+        with pytest.raises(reprint.ReprintIOError, match=r"missing\\xff\.jsonl: cannot open") as e:
+            call()
+        assert os.fsencode(e.value.file) == missing

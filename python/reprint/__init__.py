@@ -370,6 +370,11 @@ def _split_records(chunk: list[Any], start: int, text_field: str, id_field: str,
         elif isinstance(rid, float) and not math.isfinite(rid):  # JSON has no NaN or infinity
             errors[i] = f'id field "{id_field}" is not a finite number'
             rid = i
+        elif isinstance(rid, str) and not rid.isascii() and not _encodes(rid):
+            # a lone surrogate (json.loads makes one of "\ud800"): the CLI's
+            # reader refuses the record
+            errors[i] = f'id field "{id_field}" is not valid Unicode (lone surrogate)'
+            rid = i
         ids.append(rid)
         found, t = _lookup(x, text_field)
         if not found:
@@ -396,15 +401,10 @@ def _add_chunk(core: Any, texts: list[Any], start: int, on_error: str, errors: d
         try:
             core.add(texts[added:] if added else texts)
             return
-        except ReprintError as e:
+        except ReprintError as e:  # a lone surrogate in a str too (the core names the document)
             if on_error != "skip" or e.index is None:
                 raise
             i, msg = e.index, e.message
-        except UnicodeEncodeError as e:
-            i = start + added + next(k for k, t in enumerate(texts[added:]) if isinstance(t, str) and not _encodes(t))
-            msg = f"text is not valid Unicode: {e.reason}"
-            if on_error != "skip":
-                raise ReprintError(f"document {i}: {msg}") from None
         errors[i] = msg
         texts = list(texts)
         texts[i - start] = None
@@ -913,7 +913,7 @@ def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df
             ids = list(range(n))
         if ids is not None:
             ids.extend(chunk_ids if chunk_ids is not None else range(n, n + len(chunk)))
-        core.add(ts)
+        core.add(ts, n)
         n += len(chunk)
     core.finish()
     return list(_reuse_pairs(core, ids))

@@ -23,8 +23,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any, Union
 
-from . import (_FORMATS, ReprintError, _check_fields, _chunks, _core, _format_error, _inputs, _json_id, _json_str,
-               _lookup, _NumberId, _prefetch, _shingle_params, _write_lines)
+from . import (_FORMATS, ReprintError, _check_fields, _chunks, _core, _encodes, _format_error, _inputs, _json_id,
+               _json_str, _lookup, _NumberId, _prefetch, _shingle_params, _write_lines)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -117,6 +117,11 @@ def _texts_ids(chunk: list[Any], start: int, ids: Any, text_field: str, id_field
             rid = ids[k]
         if rid is None and need_ids:
             raise ReprintError(f"document {i}: no id (give records an \"{id_field}\" field, or pass ids=)")
+        if isinstance(rid, str) and not rid.isascii() and not _encodes(rid):
+            # a lone surrogate (json.loads makes one of "\ud800"): the CLI's
+            # reader refuses the record; its id is not used
+            errors.setdefault(i, f'id field "{id_field}" is not valid Unicode (lone surrogate)')
+            rid, t = "", None
         if t is not None and on_error == "skip" and _unusable(t):
             errors[i] = "NUL byte or invalid Unicode in text"
             t = None

@@ -30,6 +30,13 @@ from . import _core
 _EMPTY = 0xFFFFFFFF
 
 
+def _utf8(s: str) -> bytes:
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, as json.loads makes of "\ud800"
+        raise _core.ReprintError(f"shingle is not valid Unicode: {e.reason}") from None
+
+
 class MinHash:
     """A one-permutation MinHash of num_perm 32-bit values.
 
@@ -62,9 +69,10 @@ class MinHash:
         return m
 
     def update(self, b: bytes | bytearray | memoryview | str) -> None:
-        """Add one shingle: the bytes as given (a str is encoded as UTF-8)."""
+        """Add one shingle: the bytes as given (a str is encoded as UTF-8; one
+        with a lone surrogate, which has no UTF-8, raises ReprintError)."""
         if isinstance(b, str):
-            b = b.encode("utf-8")
+            b = _utf8(b)
         elif not isinstance(b, (bytes, bytearray, memoryview)):  # bytes(5) would be five zero bytes
             raise TypeError(f"update: expected bytes or str, got {type(b).__name__}")
         _core.minhash_update(self._bins, bytes(b), self.seed)
@@ -74,7 +82,7 @@ class MinHash:
         """Add many shingles (datasketch's update_batch)."""
         def one(x: Any) -> bytes:
             if isinstance(x, str):
-                return x.encode("utf-8")
+                return _utf8(x)
             if not isinstance(x, (bytes, bytearray, memoryview)):
                 raise TypeError(f"update_batch: expected bytes or str, got {type(x).__name__}")
             return bytes(x)

@@ -176,13 +176,28 @@ static PyObject *py_lsh_probability(PyObject *self, PyObject *args)
 
 /* ---- texts ------------------------------------------------------------- */
 
-/* The UTF-8 bytes of a str or bytes object (borrowed from it). */
-static int text_of(PyObject *o, const char **s, size_t *n)
+/* A str that has no UTF-8 (a lone surrogate, as json.loads makes of
+ * "\ud800"): a bad text, ReprintError (RP_EDATA) like invalid UTF-8 in
+ * bytes, naming the document when index >= 0; never UnicodeEncodeError. */
+static int bad_unicode(Py_ssize_t index)
+{
+	if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+	PyErr_Clear();
+	rp_error e = {0};
+	e.code = RP_EDATA;
+	snprintf(e.message, sizeof e.message, "text is not valid Unicode: surrogates not allowed");
+	raise_rp(&e, RP_EDATA, index);
+	return -1;
+}
+
+/* The UTF-8 bytes of a str or bytes object (borrowed from it); index names
+ * the document in an error (-1: none). */
+static int text_at(PyObject *o, const char **s, size_t *n, Py_ssize_t index)
 {
 	Py_ssize_t len;
 	if (PyUnicode_Check(o)) {
 		const char *p = PyUnicode_AsUTF8AndSize(o, &len);
-		if (!p) return -1;
+		if (!p) return bad_unicode(index);
 		*s = p, *n = (size_t)len;
 		return 0;
 	}
@@ -194,6 +209,11 @@ static int text_of(PyObject *o, const char **s, size_t *n)
 	}
 	PyErr_Format(PyExc_TypeError, "expected str or bytes, got %S", (PyObject *)Py_TYPE(o));
 	return -1;
+}
+
+static int text_of(PyObject *o, const char **s, size_t *n)
+{
+	return text_at(o, s, n, -1);
 }
 
 /* A batch of texts taken from a list: pointers into the objects, which it
@@ -244,8 +264,10 @@ nomem:
 }
 
 /* Fill b from list items [*at, ...) until BATCH_DOCS or BATCH_BYTES; a None
- * item (or bad[i] != 0) is a bad record, passed to the library as such. */
-static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char *bad)
+ * item (or bad[i] != 0) is a bad record, passed to the library as such.  A
+ * str that has no UTF-8 raises ReprintError naming document first + its
+ * position in the list (first < 0: naming none). */
+static int batch_fill_at(text_batch *b, PyObject *list, Py_ssize_t *at, const char *bad, Py_ssize_t first)
 {
 	batch_clear(b);
 	Py_ssize_t n = PyList_Size(list);
@@ -261,7 +283,7 @@ static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char 
 			b->len[i] = 0;
 			b->bad[i] = 1;
 		} else {
-			if (text_of(o, &b->ptr[i], &b->len[i])) return -1;
+			if (text_at(o, &b->ptr[i], &b->len[i], first < 0 ? -1 : first + *at)) return -1;
 			b->bad[i] = 0;
 			Py_INCREF(o);
 			b->ref[i] = o;
@@ -271,6 +293,11 @@ static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char 
 		(*at)++;
 	}
 	return 0;
+}
+
+static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char *bad)
+{
+	return batch_fill_at(b, list, at, bad, -1);
 }
 
 /* The first text of a batch the tokenizer refuses, and its error. */
@@ -1029,7 +1056,7 @@ static PyObject *Dedup_add(PyObject *self_o, PyObject *args)
 	PyObject *ret = NULL;
 	while (at < n) {
 		Py_ssize_t base = at;
-		if (batch_fill(&b, list, &at, have_bad ? bad.buf : NULL)) goto out;
+		if (batch_fill_at(&b, list, &at, have_bad ? bad.buf : NULL, (Py_ssize_t)start)) goto out;
 		rp_error err;
 		int rc;
 		Py_BEGIN_ALLOW_THREADS
@@ -1209,7 +1236,8 @@ static PyObject *Reuse_add(PyObject *self_o, PyObject *args)
 {
 	ReuseObject *self = (ReuseObject *)self_o;
 	PyObject *list;
-	if (!PyArg_ParseTuple(args, "O", &list)) return NULL;
+	Py_ssize_t start = -1; /* the first text's position in the whole call, for errors */
+	if (!PyArg_ParseTuple(args, "O|n", &list, &start)) return NULL;
 	if (!self->r) return PyErr_SetString(PyExc_RuntimeError, "Reuse not initialised"), NULL;
 	if (self->finished) return PyErr_SetString(PyExc_RuntimeError, "documents cannot be added after finish()"), NULL;
 	if (list_check(list, "texts") || claim(&self->busy)) return NULL;
@@ -1217,7 +1245,7 @@ static PyObject *Reuse_add(PyObject *self_o, PyObject *args)
 	Py_ssize_t at = 0, n = PyList_Size(list);
 	PyObject *ret = NULL;
 	while (at < n) {
-		if (batch_fill(&b, list, &at, NULL)) goto out;
+		if (batch_fill_at(&b, list, &at, NULL, start)) goto out;
 		rp_error err;
 		int rc;
 		Py_BEGIN_ALLOW_THREADS
@@ -2030,15 +2058,25 @@ static PyObject *Index_closed(PyObject *self_o, PyObject *unused)
 	return PyBool_FromLong(((IndexObject *)self_o)->ix == NULL);
 }
 
-/* The UTF-8 of a str id (borrowed from it). */
+/* The UTF-8 of a str id, or a bytes id's bytes (borrowed from it). */
 static int id_of(PyObject *o, const char **s, size_t *n)
 {
+	Py_ssize_t len;
+	if (PyBytes_Check(o)) {
+		char *p;
+		if (PyBytes_AsStringAndSize(o, &p, &len)) return -1;
+		*s = p, *n = (size_t)len;
+		return 0;
+	}
 	if (!PyUnicode_Check(o)) {
-		PyErr_Format(PyExc_TypeError, "ids must be str, got %S", (PyObject *)Py_TYPE(o));
+		PyErr_Format(PyExc_TypeError, "ids must be str or bytes, got %S", (PyObject *)Py_TYPE(o));
 		return -1;
 	}
-	Py_ssize_t len;
 	const char *p = PyUnicode_AsUTF8AndSize(o, &len);
+	if (!p && PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+		PyErr_Clear();
+		return raise_usage("id is not valid Unicode (lone surrogate)"), -1;
+	}
 	if (!p) return -1;
 	*s = p, *n = (size_t)len;
 	return 0;
@@ -2146,7 +2184,8 @@ static PyObject *Index_add_batch(PyObject *self_o, PyObject *args)
 	Py_ssize_t at = 0;
 	while (at < n) {
 		Py_ssize_t base = at;
-		if (batch_fill(&b, list, &at, bad.obj ? bad.buf : NULL) || docs_reserve(&docs, &docs_cap, b.n)) goto out;
+		if (batch_fill_at(&b, list, &at, bad.obj ? bad.buf : NULL, start) || docs_reserve(&docs, &docs_cap, b.n))
+			goto out;
 		for (size_t i = 0; i < b.n; i++) {
 			rp_index_doc *d = &docs[i];
 			Py_ssize_t k = base + (Py_ssize_t)i;
@@ -2282,7 +2321,7 @@ static PyObject *Index_query(PyObject *self_o, PyObject *args)
 	Py_ssize_t at = 0;
 	while (at < n) {
 		Py_ssize_t base = at;
-		if (batch_fill(&b, list, &at, bad.obj ? bad.buf : NULL)) goto done;
+		if (batch_fill_at(&b, list, &at, bad.obj ? bad.buf : NULL, start)) goto done;
 		if (b.n > docs_cap) {
 			PyMem_Free(res);
 			res = PyMem_Malloc(b.n * sizeof *res);

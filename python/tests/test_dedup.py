@@ -1,5 +1,6 @@
 """reprint.dedup and dedup_jsonl against `reprint dedup`, byte for byte."""
 import io
+import json
 import os
 import signal
 import threading
@@ -305,3 +306,22 @@ def test_missing_non_utf8_path_is_an_io_error(tmp_path):
         with pytest.raises(reprint.ReprintIOError, match=r"missing\\xff\.jsonl: cannot open") as e:
             call()
         assert os.fsencode(e.value.file) == missing
+
+
+def test_lone_surrogate_ids_are_bad_records():
+    # the CLI's reader refuses a lone surrogate in an id (it cannot be read
+    # from JSON); from Python objects such a record is bad, never a
+    # UnicodeEncodeError once the work is done
+    recs = [{"id": "a", "text": "one two three four five six"}, {"id": "b\udc80", "text": "x y z"},
+            {"id": "c\ud800", "text": "one two three four five six"}, {"id": "d", "text": "p \ud800 q"}]
+    res = reprint.dedup(recs, on_error="skip")
+    assert sorted(res.errors) == [1, 2, 3]
+    assert "lone surrogate" in res.errors[1] and "not valid Unicode" in res.errors[3]
+    lines = [json.loads(x) for x in res.jsonl_bytes().decode().splitlines()]
+    assert [x.get("error") is None for x in lines] == [True, False, False, False]
+    assert [x["id"] for x in lines] == ["a", 1, 2, "d"]
+    for bad in recs[1:]:
+        with pytest.raises(reprint.ReprintError, match="document 1: .*not valid Unicode"):
+            reprint.dedup([recs[0], bad])
+    with pytest.raises(reprint.ReprintError, match="document 1: .*not valid Unicode"):
+        reprint.dedup(["a b c", "d \ud800"])

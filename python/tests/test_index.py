@@ -341,3 +341,24 @@ def test_dotted_field_as_cli(tmp_path):
     for bad in ("", "a..b", ".a", "a."):
         with pytest.raises(reprint.ReprintError, match="empty"):
             reprint.dedup([lit], text_field=bad)
+
+
+def test_lone_surrogate_ids_are_bad_records(tmp_path):
+    recs = [{"id": "a", "text": "good text for the index here"}, {"id": "b\udc80", "text": "other words in here"},
+            {"id": "c", "text": "bad \ud800 text"}]
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        out = ix.add(recs, on_error="skip")
+        assert out["added"] == 1 and out["errored"] == 2 and sorted(out["errors"]) == [1, 2]
+        assert "lone surrogate" in out["errors"][1]
+        with pytest.raises(reprint.ReprintError, match="document 1: .*lone surrogate"):
+            ix.add(recs)
+        with pytest.raises(reprint.ReprintError, match="document 0: .*lone surrogate"):
+            ix.add(["some text"], ids=["x\ud800"])
+        with pytest.raises(reprint.ReprintError, match="document 1: text is not valid Unicode"):
+            ix.add([{"id": "z", "text": "fine"}, recs[2]])
+        with pytest.raises(reprint.ReprintError, match="document 1: .*lone surrogate"):  # as the CLI's query
+            ix.query(recs)
+        with pytest.raises(reprint.ReprintError, match="document 1: text is not valid Unicode"):
+            ix.query(["a b", recs[2]["text"]])
+        assert ix.query(recs, on_error="skip")[1:] == [None, None]
+        assert ix.info()["documents"] == 1

@@ -132,3 +132,21 @@ def test_empty_input_list_reads_nothing_from_stdin():
     # an empty glob must not wait on standard input
     with pytest.raises(reprint.ReprintError, match="no inputs"):
         list(reprint.read_records([]))
+
+
+def test_lone_surrogates_raise_reprint_error():
+    # a str with a lone surrogate has no UTF-8: ReprintError, as invalid
+    # UTF-8 in bytes, never UnicodeEncodeError
+    bad = "one two \ud800 three"
+    calls = [lambda: reprint.sketch([bad]), lambda: reprint.sketch(iter(["a b", bad])),
+             lambda: reprint.shingles(bad), lambda: reprint.text_jaccard(bad, "x"),
+             lambda: reprint.compare("a b c", bad), lambda: reprint.compare({"id": 1, "text": bad}, "x"),
+             lambda: reprint.reuse(["a b c", bad]), lambda: reprint.MinHash().update("\udc80"),
+             lambda: reprint.MinHash().update_batch(["a", "\ud800"]), lambda: reprint.MinHash.from_text(bad)]
+    for call in calls:
+        with pytest.raises(reprint.ReprintError, match="not valid Unicode"):
+            call()
+    with pytest.raises(reprint.ReprintError, match="document 1: text is not valid Unicode"):
+        reprint.reuse(["a b c", bad])
+    with pytest.raises(reprint.ReprintError, match="document 1: .*lone surrogate"):
+        reprint.reuse([{"id": "a", "text": "x y"}, {"id": "b\udc80", "text": "x y"}])

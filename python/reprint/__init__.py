@@ -24,6 +24,8 @@ import array
 import io
 import math
 import os
+import stat
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Union
 
@@ -576,10 +578,16 @@ class DedupResult(Sequence[dict[str, Any]]):
             start = end
 
     def write_jsonl(self, out: PathLike | IO[str] | IO[bytes]) -> None:
-        """Write the lines ``reprint dedup`` writes to a path or an open file."""
+        """Write the lines ``reprint dedup`` writes to a path or an open file.
+
+        A path is written as the command writes -o: a regular file under a
+        temporary name renamed over it (through a symbolic link, the file
+        the link names: the link stays, the file keeps its permissions);
+        a FIFO or device in place; /dev/stdout, /dev/fd/N through the
+        descriptor, never replaced."""
         # streamed in chunks (the whole output is never one object, as in the CLI)
-        if isinstance(out, (str, os.PathLike)):
-            _write_atomic(out, lambda f: self._lines(f.write))
+        if _is_path(out):
+            _write_output(out, lambda f: self._lines(f.write))
         elif isinstance(out, (io.BufferedIOBase, io.RawIOBase)) or "b" in getattr(out, "mode", ""):
             self._lines(out.write)
         else:
@@ -595,13 +603,72 @@ def _array_list(data: bytes, typecode: str) -> list[Any]:
     return a.tolist()
 
 
-def _write_atomic(path: Any, fill: Any) -> None:
-    """Write fill(f) to path under a temporary name, renamed into place on success."""
-    tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
+def _descriptor_of(path: str) -> int:
+    """The descriptor a path names, or -1: /dev/stdout, /dev/stderr,
+    /dev/fd/N, /proc/self/fd/N, or a link to one of them (cli/common.c)."""
+    for _ in range(2):
+        if path == "/dev/stdout":
+            return 1
+        if path == "/dev/stderr":
+            return 2
+        n = path[8:] if path.startswith("/dev/fd/") else path[14:] if path.startswith("/proc/self/fd/") else None
+        if n is not None and n[:1].isascii() and n[:1].isdigit():
+            return int(n) if n.isascii() and n.isdigit() and int(n) <= 1 << 20 else -1
+        try:
+            path = os.readlink(path)
+        except (OSError, ValueError):
+            return -1
+        if not path:
+            return -1
+    return -1
+
+
+def _write_output(path: Any, fill: Any) -> None:
+    """Write fill(f) (f a binary file) to the file path names, as the CLI
+    opens its outputs (out_open in cli/common.c): /dev/stdout, /dev/fd/N and
+    the like through a duplicate of the descriptor, at its offset, never
+    truncated or replaced; other files that are not regular (a FIFO, a
+    device) in place; a regular file under a temporary name beside it,
+    renamed over it on success (it keeps its permissions); through a
+    symbolic link, beside the file the link names, so the link stays a link."""
+    p = os.fsdecode(os.fspath(path))
+    try:
+        st: os.stat_result | None = os.stat(p)
+    except (OSError, ValueError):
+        st = None
+    fd = _descriptor_of(p) if st is not None else -1
+    if fd >= 0:
+        if fd in (1, 2):  # what Python buffered for it goes first
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    if stream is not None and stream.fileno() == fd:
+                        stream.flush()
+                except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                    pass
+        with os.fdopen(os.dup(fd), "wb") as f:
+            fill(f)
+        return
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(p, "wb") as f:
+            fill(f)
+        return
+    target = p
+    try:
+        link = stat.S_ISLNK(os.lstat(p).st_mode)
+    except OSError:
+        link = False
+    if link:
+        # the file the link names (a dangling link: relative to the link's directory)
+        target = os.path.realpath(p) if st is not None else os.path.join(os.path.dirname(p), os.readlink(p))
+    tmp = f"{target}.tmp.{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
+            if st is not None:  # the file it replaces keeps its permissions
+                os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode))
             fill(f)
-        os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -610,19 +677,13 @@ def _write_atomic(path: Any, fill: Any) -> None:
         raise
 
 
+def _is_path(out: Any) -> bool:
+    return isinstance(out, (str, bytes, os.PathLike))
+
+
 def _write_lines(out: Any, lines: Iterable[str]) -> None:
-    if isinstance(out, (str, os.PathLike)):
-        tmp = f"{os.fspath(out)}.tmp.{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as f:
-                _write_to(f, lines)
-            os.replace(tmp, out)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+    if _is_path(out):
+        _write_output(out, lambda f: _write_to(f, lines))
         return
     _write_to(out, lines)
 
@@ -732,8 +793,9 @@ def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
                 tmpdir: str | None = None) -> DedupResult:
     """``reprint dedup INPUT... -o OUTPUT`` from Python: read files with the
     library's reader (JSON Lines by default; gzip/zstd by magic), cluster, and
-    write one JSON line per record to output (a path, an open file, or None
-    for no output).  The lines equal the command's byte for byte.  Returns the
+    write one JSON line per record to output (a path, written as the command
+    writes -o: see DedupResult.write_jsonl; an open file; or None for no
+    output).  The lines equal the command's byte for byte.  Returns the
     DedupResult (ids are the records' ids).  As the command, the exact checks
     read the texts they compare again: in place from uncompressed files
     (which must not change meanwhile, or ReprintError), from a copy in tmpdir

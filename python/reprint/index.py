@@ -365,7 +365,8 @@ class Index:
                     max_record: int = 64 << 20, on_error: str = "fail") -> dict[str, int]:
         """``reprint query DIR INPUT... -o OUTPUT``: read files with the
         library's reader, query, and write the command's lines byte for byte
-        (output: a path, written atomically; an open file; or None).  Returns
+        (output: a path, written as the command writes -o: see
+        DedupResult.write_jsonl; an open file; or None).  Returns
         {"queries", "matched", "matches"}, the command's summary."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")

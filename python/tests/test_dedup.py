@@ -325,3 +325,93 @@ def test_lone_surrogate_ids_are_bad_records():
             reprint.dedup([recs[0], bad])
     with pytest.raises(reprint.ReprintError, match="document 1: .*not valid Unicode"):
         reprint.dedup(["a b c", "d \ud800"])
+
+
+OUT_SRC = b'{"id": 1, "text": "a b c d e f g h"}\n{"id": 2, "text": "a b c d e f g h"}\n'
+
+
+def _outputs(src, path):
+    """Each writer of the binding, writing src's result to path."""
+    ix = os.path.join(os.path.dirname(src), "ix-out")
+    if not os.path.exists(ix):
+        with reprint.Index.create(ix) as idx:
+            idx.add_jsonl(src)
+    return {
+        "dedup_jsonl": lambda: reprint.dedup_jsonl(src, path),
+        "write_jsonl": lambda: reprint.dedup([json.loads(x) for x in OUT_SRC.splitlines()]).write_jsonl(path),
+        "reuse_jsonl": lambda: reprint.reuse_jsonl(src, path, min_words=5),
+        "query_jsonl": lambda: reprint.Index(ix).query_jsonl(src, path),
+    }
+
+
+def test_output_through_symlink_as_cli(tmp_path):
+    # a symbolic link to a regular file: the file it names is replaced (it
+    # keeps its permissions), the link stays a link, as `reprint ... -o`
+    src = str(tmp_path / "in.jsonl")
+    (tmp_path / "in.jsonl").write_bytes(OUT_SRC)
+    cli = {"dedup_jsonl": run_cli("dedup", "-q", src), "reuse_jsonl": run_cli("reuse", "-q", "--min-words", "5", src)}
+    target, link = tmp_path / "t.jsonl", tmp_path / "l.jsonl"
+    for name, write in _outputs(src, str(link)).items():
+        for p in (target, link):
+            if os.path.lexists(p):
+                os.unlink(p)
+        target.write_bytes(b"old\n")
+        os.chmod(target, 0o640)
+        os.symlink("t.jsonl", link)
+        write()
+        assert os.path.islink(link) and os.readlink(link) == "t.jsonl", name
+        assert target.read_bytes() not in (b"", b"old\n"), name
+        assert target.read_bytes() == cli.get(name, target.read_bytes()), name
+        assert os.stat(target).st_mode & 0o7777 == 0o640, name
+        assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "ix-out", "l.jsonl", "t.jsonl"], name
+    # the CLI does the same
+    os.unlink(target)
+    target.write_bytes(b"")
+    run_cli("dedup", "-q", "-o", str(link), src)
+    assert os.path.islink(link) and target.read_bytes() == cli["dedup_jsonl"]
+    # a dangling link: the file it names is made, relative to the link's directory
+    os.unlink(target)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    os.symlink("../t.jsonl", sub / "dl.jsonl")
+    reprint.dedup_jsonl(src, str(sub / "dl.jsonl"))
+    assert os.path.islink(sub / "dl.jsonl") and target.read_bytes() == cli["dedup_jsonl"]
+
+
+def test_output_fifo_and_descriptors_written_in_place(tmp_path):
+    src = str(tmp_path / "in.jsonl")
+    (tmp_path / "in.jsonl").write_bytes(OUT_SRC)
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    for name, write in _outputs(src, fifo).items():
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        reader.start()
+        write()
+        reader.join(10)
+        assert got and got[0], name
+        assert os.path.exists(fifo) and not os.path.isfile(fifo), name  # still the FIFO
+    # /dev/fd/N: through the descriptor, at its offset, never replaced
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"first\n")
+    ino = os.stat(out).st_ino
+    with open(out, "ab") as f:
+        for name, write in _outputs(src, f"/dev/fd/{f.fileno()}").items():
+            write()
+    data = out.read_bytes()
+    expect = b"first\n"
+    for name, write in _outputs(src, str(tmp_path / "each.jsonl")).items():
+        write()
+        expect += (tmp_path / "each.jsonl").read_bytes()
+    assert data == expect and os.stat(out).st_ino == ino
+    # /dev/stdout of a process whose output goes to a file opened to append
+    code = ("import reprint, sys; print('before', flush=False); "
+            f"reprint.dedup_jsonl({src!r}, '/dev/stdout'); print('after')")
+    with open(out, "wb") as f:
+        f.write(b"head\n")
+    with open(out, "ab") as f:
+        import subprocess
+        import sys
+        subprocess.run([sys.executable, "-c", code], stdout=f, check=True)
+    assert out.read_bytes() == b"head\nbefore\n" + run_cli("dedup", "-q", src) + b"after\n"
+    assert os.stat(out).st_ino == ino

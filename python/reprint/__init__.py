@@ -57,6 +57,7 @@ _memoryview = memoryview
 
 _VERIFY = {"auto": _core.VERIFY_AUTO, "estimate": _core.VERIFY_ESTIMATE, "exact": _core.VERIFY_EXACT}
 _FORMATS = {"auto": 0, "jsonl": 1, "lines": 2, "file": 3}
+_ID_NUMBER, _ID_DEFAULT = 1, 2  # a reader's id flags: RP_ID_NUMBER, RP_ID_DEFAULT
 
 
 # ---- parameters ------------------------------------------------------------
@@ -750,7 +751,8 @@ def read_records(inputs: PathLike | Sequence[PathLike], format: str = "auto", te
     files; gzip and zstd by magic): dicts {"id", "text"} in input order; a bad
     record is {"id", "error", "file", "line", "byte"}.  An id that was a JSON
     number is a str subclass written unquoted by write_jsonl."""
-    for rid, num, text, err in _reader_batches(inputs, format, text_field, id_field, max_record):
+    for rid, flags, text, err in _reader_batches(inputs, format, text_field, id_field, max_record):
+        num = flags & _ID_NUMBER
         if err is None and text is not None:
             yield {"id": _NumberId(rid) if num else rid, "text": text.decode("utf-8")}
         else:
@@ -768,7 +770,7 @@ def _inputs(inputs: Any) -> list[str]:
 
 
 def _reader_batches(inputs: Any, format: str, text_field: str, id_field: str,
-                    max_record: int) -> Iterator[tuple[str, bool, bytes | None, Any]]:
+                    max_record: int) -> Iterator[tuple[str, int, bytes | None, Any]]:
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
     r = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
@@ -1004,10 +1006,10 @@ def reuse_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
     ids: list[Any] = []
     for batch in _prefetch(reader):
         texts = []
-        for rid, num, text, err in batch:
+        for rid, flags, text, err in batch:
             if err is not None:
                 raise ReprintError(_format_error(err))
-            ids.append(_NumberId(rid) if num else rid)
+            ids.append(_NumberId(rid) if flags & _ID_NUMBER else rid)
             texts.append(text)
         core.add(texts)
     core.finish()

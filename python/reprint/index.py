@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any, Union
 
-from . import (_FORMATS, ReprintError, _check_fields, _chunks, _core, _encodes, _format_error, _inputs, _json_id,
-               _json_str, _lookup, _NumberId, _prefetch, _shingle_params, _write_lines)
+from . import (_FORMATS, _ID_NUMBER, ReprintError, _check_fields, _chunks, _core, _encodes, _format_error, _inputs,
+               _json_id, _json_str, _lookup, _NumberId, _prefetch, _shingle_params, _write_lines)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -130,6 +131,18 @@ def _texts_ids(chunk: list[Any], start: int, ids: Any, text_field: str, id_field
         texts.append(t)
         out_ids.append(rid)
     return texts, out_ids
+
+
+def _warn_default_ids(path: str, n: int) -> None:
+    """The command's warning (given even with -q): records without an id got
+    default ids (PATH:LINE) that an earlier add had, and were left out."""
+    if not n:
+        return
+    one = n == 1
+    warnings.warn(f"{n} record{' has' if one else 's have'} no id field; {'its' if one else 'their'} default "
+                  f"id{'' if one else 's'} PATH:LINE {'was' if one else 'were'} already in the index {path}, so "
+                  f"{'it was' if one else 'they were'} skipped; give every record an id (--id-field)",
+                  UserWarning, stacklevel=3)
 
 
 def _match(m: tuple[Any, ...], passages: bool) -> dict[str, Any]:
@@ -242,8 +255,10 @@ class Index:
         byte, invalid UTF-8); "skip" counts it as errored and goes on.
         memory: bytes of sorted runs kept before spilling (None: 256 MB, or
         a quarter of the memory the process may use if less).  Returns
-        {"read", "added", "skipped", "errored", "runs", "bytes", "segment"}
-        (segment: the new segment's number, 0 if nothing was added), plus
+        {"read", "added", "skipped", "repeated", "skipped_default", "errored",
+        "runs", "bytes", "segment"} (repeated: of skipped, ids repeated within
+        this add; skipped_default: of skipped, default ids, always 0 here, see
+        add_jsonl; segment: the new segment's number, 0 if nothing was added), plus
         "errors": {position: reason} of the skipped bad documents."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
@@ -281,7 +296,11 @@ class Index:
         reader (JSON Lines by default; gzip/zstd by magic; a record without an
         id is PATH:LINE) and add them as ``add`` does.  Bad records stop the add
         (on_error="fail", with the file, line and byte) or are counted
-        (on_error="skip").  Returns the same statistics as ``add``."""
+        (on_error="skip").  Returns the same statistics as ``add``; when
+        records without an id got default ids already in the index (an
+        earlier add of the same file) and were skipped, "skipped_default"
+        counts them and a UserWarning says so, as the command warns even
+        with -q."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
         if format not in _FORMATS:
@@ -309,6 +328,7 @@ class Index:
         except BaseException:
             self._core.add_abort()
             raise
+        _warn_default_ids(self.path, st["skipped_default"])
         return {"read": n, **st, "errors": errors}
 
     # ---- querying ----
@@ -385,7 +405,7 @@ class Index:
                 bad = bytes(r[3] is not None for r in batch)
             res = self._core.query([r[2] for r in batch], bad, ps, c, mm, df, n)
             for r, ms in zip(batch, res):
-                rid = _NumberId(r[0]) if r[1] else r[0]
+                rid = _NumberId(r[0]) if r[1] & _ID_NUMBER else r[0]
                 if r[3] is not None:
                     lines.append(query_json_line(rid, None, r[3]))
                     continue

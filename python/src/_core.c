@@ -1376,7 +1376,7 @@ typedef struct {
 	size_t buf_len, buf_cap;
 	struct rec_meta {
 		size_t id_at, id_len, text_at, text_len;
-		int id_is_number, bad;
+		int id_flags, bad; /* RP_ID_NUMBER | RP_ID_DEFAULT */
 		size_t msg_at, msg_len, file_at, file_len;
 		uint64_t line, byte;
 	} *recs;
@@ -1462,8 +1462,10 @@ static int buf_put(ReaderObject *self, const char *s, size_t n, size_t *at)
 	return 0;
 }
 
-/* read(max_records=8192, max_bytes=8 MiB) -> list of (id, id_is_number,
- * text bytes or None, error or None); error = (message, file, line, byte).
+/* read(max_records=8192, max_bytes=8 MiB) -> list of (id, id_flags,
+ * text bytes or None, error or None); id_flags: RP_ID_NUMBER (1: the id was
+ * a JSON number) | RP_ID_DEFAULT (2: the record had no id, this is PATH:LINE
+ * or the path); error = (message, file, line, byte).
  * [] at the end of input; a fatal stream error raises. */
 static PyObject *Reader_read(PyObject *self_o, PyObject *args)
 {
@@ -1490,7 +1492,7 @@ static PyObject *Reader_read(PyObject *self_o, PyObject *args)
 		}
 		struct rec_meta *m = &self->recs[self->nrecs];
 		memset(m, 0, sizeof *m);
-		m->id_is_number = rec.id_is_number;
+		m->id_flags = (rec.id_is_number ? RP_ID_NUMBER : 0) | (rec.id_default ? RP_ID_DEFAULT : 0);
 		m->bad = rec.bad;
 		m->id_len = rec.id_len;
 		m->text_len = rec.bad ? 0 : rec.text_len;
@@ -1523,14 +1525,14 @@ static PyObject *Reader_read(PyObject *self_o, PyObject *args)
 		const char *b = self->buf;
 		PyObject *t;
 		if (m->bad)
-			t = Py_BuildValue("(NOO(NNKK))", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
-			                  m->id_is_number ? Py_True : Py_False, Py_None,
+			t = Py_BuildValue("(NiO(NNKK))", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
+			                  m->id_flags, Py_None,
 			                  PyUnicode_DecodeUTF8(b + m->msg_at, (Py_ssize_t)m->msg_len, "replace"),
 			                  PyUnicode_DecodeUTF8(b + m->file_at, (Py_ssize_t)m->file_len, "surrogateescape"),
 			                  (unsigned long long)m->line, (unsigned long long)m->byte);
 		else
-			t = Py_BuildValue("(NOy#O)", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
-			                  m->id_is_number ? Py_True : Py_False, b + m->text_at, (Py_ssize_t)m->text_len,
+			t = Py_BuildValue("(Niy#O)", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
+			                  m->id_flags, b + m->text_at, (Py_ssize_t)m->text_len,
 			                  Py_None);
 		if (!t) {
 			Py_DECREF(l);
@@ -2097,8 +2099,8 @@ static int docs_reserve(rp_index_doc **docs, size_t *cap, size_t n)
  * bad=None, start=0) any number of times, then add_commit() -> stats, which
  * publishes one new segment; add_abort() (or a failed batch, or close())
  * drops everything since add_begin and leaves the index as it was.
- * ids: list of str, one per text; numbers: bytes-like flags (the id was a
- * JSON number); bad: flags of errored records (not added, counted); start:
+ * ids: list of str, one per text; numbers: bytes-like flags, RP_ID_NUMBER
+ * (the id was a JSON number) | RP_ID_DEFAULT (a reader's PATH:LINE); bad: flags of errored records (not added, counted); start:
  * the position of texts[0] in the whole add, for error messages. */
 static PyObject *Index_add_begin(PyObject *self_o, PyObject *args)
 {
@@ -2192,9 +2194,10 @@ static PyObject *Index_add_batch(PyObject *self_o, PyObject *args)
 			if (id_of(PyTuple_GetItem(ids, k), &d->id, &d->id_len)) goto out;
 			d->text = b.ptr[i];
 			d->len = b.len[i];
-			d->id_is_number = num.obj ? ((const char *)num.buf)[k] != 0 : 0;
+			int flags = num.obj ? ((const unsigned char *)num.buf)[k] : 0; /* RP_ID_NUMBER | RP_ID_DEFAULT */
+			d->id_is_number = (flags & RP_ID_NUMBER) != 0;
 			d->bad = b.bad[i];
-			d->id_default = 0;
+			d->id_default = (flags & RP_ID_DEFAULT) != 0; /* from the reader: counted in skipped_default */
 		}
 		rp_error err = {0};
 		int rc;
@@ -2245,8 +2248,9 @@ static PyObject *Index_add_commit(PyObject *self_o, PyObject *unused)
 	Py_END_ALLOW_THREADS
 	if (rc) raise_rp(&err, rc, -1);
 	else
-		ret = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "added", (unsigned long long)st.added, "skipped",
-		                    (unsigned long long)st.skipped, "repeated", (unsigned long long)st.repeated, "errored",
+		ret = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "added", (unsigned long long)st.added, "skipped",
+		                    (unsigned long long)st.skipped, "repeated", (unsigned long long)st.repeated,
+		                    "skipped_default", (unsigned long long)st.skipped_default, "errored",
 		                    (unsigned long long)st.errored, "runs", (unsigned long long)st.runs, "bytes",
 		                    (unsigned long long)st.bytes, "segment", (unsigned long long)st.number);
 	index_add_drop(self);

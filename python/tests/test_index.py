@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -362,3 +363,32 @@ def test_lone_surrogate_ids_are_bad_records(tmp_path):
             ix.query(["a b", recs[2]["text"]])
         assert ix.query(recs, on_error="skip")[1:] == [None, None]
         assert ix.info()["documents"] == 1
+
+
+def test_default_ids_already_in_index_warn_as_cli(tmp_path):
+    # records without an id get PATH:LINE; adding the file again skips them
+    # all: the CLI warns even with -q, and so must add_jsonl, counting them
+    # as the library does (skipped_default)
+    src = tmp_path / "noid.jsonl"
+    src.write_bytes(b'{"text": "a b c d e f g"}\n{"id": "x", "text": "h i j k l m"}\n{"text": "n o p q r s"}\n')
+    cli, py = str(tmp_path / "cli"), str(tmp_path / "py")
+    run_cli("index", "create", cli)
+    run_cli("index", "add", "-q", cli, str(src))
+    err = cli_err("index", "add", "-q", cli, str(src))
+    assert "2 records have no id field" in err
+    with reprint.Index.create(py) as ix:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            st = ix.add_jsonl(str(src))  # no warning the first time
+        assert st["skipped_default"] == 0 and st["added"] == 3
+        with pytest.warns(UserWarning) as w:
+            st = ix.add_jsonl(str(src))
+        assert st["skipped"] == 3 and st["skipped_default"] == 2 and st["added"] == 0
+        assert len(w) == 1
+        assert "reprint: warning: " + str(w[0].message).replace(py, cli) + "\n" == err
+        src1 = tmp_path / "one.jsonl"
+        src1.write_bytes(b'{"text": "a b c d e f g"}\n')
+        ix.add_jsonl(str(src1))
+        with pytest.warns(UserWarning, match="1 record has no id field; its default id PATH:LINE was already"):
+            assert ix.add_jsonl(str(src1))["skipped_default"] == 1
+        assert ix.add([{"id": "y", "text": "t u v"}])["skipped_default"] == 0

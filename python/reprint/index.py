@@ -50,6 +50,14 @@ def _id_pair(v: Any, i: int) -> tuple[str, int]:
     raise ReprintError(f"document {i}: id {v!r} is not a string or number")
 
 
+def _surrogateescaped(v: str) -> bool:
+    """v is bytes decoded with surrogateescape (as the reader's ids are)."""
+    try:
+        return v.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape") == v
+    except UnicodeEncodeError:
+        return False
+
+
 def _id_value(s: str, number: bool) -> Any:
     """An id from the index: str, or for a JSON number an int when it is a
     plain integer, else a str that JSON output writes unquoted."""
@@ -321,8 +329,11 @@ class Index:
                                 raise ReprintError(_format_error(r[3]))
                             errors[n + k] = _format_error(r[3])
                     bad = bytes(r[3] is not None for r in batch)
-                self._core.add_batch([r[2] for r in batch], [r[0] for r in batch], bytes(r[1] for r in batch), bad,
-                                     n)
+                # an id holding a file name's bytes that are not UTF-8 (PATH:LINE,
+                # surrogateescape) goes in as those bytes, as the CLI adds it
+                ids = [r[0] if r[0].isascii() or _encodes(r[0]) else r[0].encode("utf-8", "surrogateescape")
+                       for r in batch]
+                self._core.add_batch([r[2] for r in batch], ids, bytes(r[1] for r in batch), bad, n)
                 n += len(batch)
             st = self._core.add_commit()
         except BaseException:
@@ -420,11 +431,28 @@ class Index:
 
     # ---- removing, compacting, describing ----
 
-    def remove(self, ids: Iterable[Any]) -> int:
+    def remove(self, ids: Any) -> int:
         """``reprint index remove``: remove documents by id (str, or int for
-        JSON-number ids); they stop matching at once, their space is reclaimed
-        by compact().  Returns how many of the ids were in the index."""
-        return self._core.remove([_id_pair(v, i)[0] for i, v in enumerate(ids)])
+        JSON-number ids; bytes for an id's raw bytes); they stop matching at
+        once, their space is reclaimed by compact().  ids is an iterable of
+        ids, or one id: a str or bytes given alone is one id (``remove("abc")``
+        removes the id "abc", not "a", "b" and "c"), as is an int.  Returns
+        how many of the ids were in the index."""
+        if isinstance(ids, (str, bytes)) or (isinstance(ids, (int, float)) and not isinstance(ids, bool)):
+            ids = [ids]
+        keys: list[Any] = []
+        for i, v in enumerate(ids):
+            if isinstance(v, (bytes, bytearray, memoryview)):
+                keys.append(bytes(v))
+            elif isinstance(v, str) and not isinstance(v, _NumberId) and not v.isascii() and not _encodes(v):
+                # a reader's id holding a file name's bytes (surrogateescape):
+                # those bytes; any other lone surrogate is in no index
+                b = v.encode("utf-8", "surrogateescape") if _surrogateescaped(v) else None
+                if b is not None:
+                    keys.append(b)
+            else:
+                keys.append(_id_pair(v, i)[0])
+        return self._core.remove(keys)
 
     def compact(self) -> dict[str, int]:
         """``reprint index compact``: merge every live segment into one,

@@ -297,6 +297,10 @@ def test_non_utf8_file_names_as_cli(tmp_path):
     with reprint.Index(ix) as idx:
         idx.query_jsonl(f, str(out), on_error="skip")
     assert out.read_bytes() == cli
+    with reprint.Index.create(str(tmp_path / "ix-py")) as idx:  # the same index from add_jsonl
+        idx.add_jsonl(g)
+        idx.query_jsonl(f, str(out), on_error="skip")
+    assert out.read_bytes() == cli
 
 
 def test_missing_non_utf8_path_is_an_io_error(tmp_path):

@@ -392,3 +392,30 @@ def test_default_ids_already_in_index_warn_as_cli(tmp_path):
         with pytest.warns(UserWarning, match="1 record has no id field; its default id PATH:LINE was already"):
             assert ix.add_jsonl(str(src1))["skipped_default"] == 1
         assert ix.add([{"id": "y", "text": "t u v"}])["skipped_default"] == 0
+
+
+def test_remove_one_id_given_alone(tmp_path):
+    # a str (or bytes, or int) given alone is one id, never its characters
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        ix.add(["one two three four five", "six seven eight", "nine ten", "eleven twelve", "x y z"],
+               ids=["a", "b", "abc", "d", 7])
+        assert ix.remove("abc") == 1
+        assert ix.info()["documents"] == 4 and ix.info()["removed"] == 1
+        assert ix.remove(b"a") == 1 and ix.remove(7) == 1
+        assert ix.remove(["b", "zz"]) == 1 and ix.remove(("d",)) == 1
+        assert ix.remove("\ud800") == 0 and ix.remove(["q", "\ud800"]) == 0
+        assert ix.info()["documents"] == 0
+
+
+def test_remove_ids_of_non_utf8_file_names(tmp_path):
+    # default ids of a file whose name is not UTF-8 come back (from query) as
+    # surrogateescape str; remove takes them, or their bytes
+    f = os.fsencode(str(tmp_path)) + b"/f\xff.jsonl"
+    with open(f, "wb") as fh:
+        fh.write(b'{"text": "a b c d e f g"}\n{"text": "h i j k l m n"}\n')
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        ix.add_jsonl(f)
+        got = ix.query(["a b c d e f g"])[0][0]["id"]
+        assert os.fsencode(got) == f + b":1"
+        assert ix.remove(got) == 1 and ix.remove(f + b":2") == 1
+        assert ix.info()["documents"] == 0

@@ -888,13 +888,15 @@ def compare(a: Any, b: Any, ngram: int = 5, min_words: int = 8, shingle: str = "
     ([{"a": [start, end], "b": [start, end], "words"}], shared passages of at
     least min_words words in any order), ``only_a`` and ``only_b`` (byte
     ranges in no passage).  Offsets are UTF-8 byte offsets into each text
-    (slice ``text.encode()[start:end]``).  a and b are str/bytes or records."""
+    (slice ``text.encode()[start:end]``).  a and b are str/bytes or records.
+    min_words must be in 1..1000000 and at least ngram, as the command's
+    --min-words (ReprintError otherwise)."""
     _check_fields(text_field, id_field)
     ta, ia = _text_and_id(a, a_id, text_field, id_field)
     tb, ib = _text_and_id(b, b_id, text_field, id_field)
     char, ngram = _shingle_params(shingle, ngram)
     aw, bw, j, ainb, bina, passages, only_a, only_b = _core.compare(
-        ta, tb, int(min_words), ngram=int(ngram), char_shingles=char, seed=int(seed))
+        ta, tb, _min_words(min_words, ngram), ngram=int(ngram), char_shingles=char, seed=int(seed))
     nbytes = lambda t: len(t) if isinstance(t, bytes) else len(t.encode("utf-8", "surrogatepass"))  # noqa: E731
     return {
         "a": {"id": ia, "bytes": nbytes(ta), "words": aw},
@@ -938,6 +940,33 @@ def _reuse_pairs(core: Any, ids: list[Any] | None) -> Iterator[dict[str, Any]]:
                    "passages": [{"a": [p[0], p[1]], "b": [p[2], p[3]], "words": p[4]} for p in ps]}
 
 
+def _min_words(min_words: int, ngram: int) -> int:
+    """min_words as the CLI takes it (compare, reuse: -m in 1..1000000, at
+    least the n-gram length)."""
+    if not 1 <= int(ngram) <= 64:
+        raise ReprintError("ngram must be in 1..64")
+    if isinstance(min_words, bool) or not 1 <= int(min_words) <= 1000000:
+        raise ReprintError(f"min_words: expected 1..1000000, got {min_words!r}")
+    if int(min_words) < int(ngram):
+        raise ReprintError(f"--min-words ({int(min_words)}) must be at least the n-gram length ({int(ngram)})")
+    return int(min_words)
+
+
+def _reuse_opts(min_words: int, template_df: int | None, max_df: int | None, ngram: int) -> tuple[int, int, int]:
+    """(min_words, template_df, max_df) for the core; refused as the CLI
+    refuses them (--template-df and --max-df in 2..2^30; None: the
+    library's default, 40 and 1000)."""
+    out = [_min_words(min_words, ngram)]
+    for name, v in (("template_df", template_df), ("max_df", max_df)):
+        if v is None:
+            out.append(0)
+        elif isinstance(v, bool) or not 2 <= int(v) <= 1 << 30:
+            raise ReprintError(f"{name}: expected 2..{1 << 30} or None, got {v!r}")
+        else:
+            out.append(int(v))
+    return out[0], out[1], out[2]
+
+
 def _memory(memory: int | None) -> int:
     if memory is None:
         return -1
@@ -960,10 +989,13 @@ def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df
     in more than max_df; None: the library's defaults, as the command's) is
     left out.  memory: bytes of token streams held in memory,
     the rest in a temporary file (None: a quarter of the memory the process
-    may use, its cgroup's limit included; 0: all in the file), as --memory."""
+    may use, its cgroup's limit included; 0: all in the file), as --memory.
+    Refused as by the command (ReprintError): min_words outside 1..1000000
+    or below ngram; template_df or max_df outside 2..2^30, or max_df below
+    template_df."""
     _check_fields(text_field, id_field)
     char, ngram = _shingle_params(shingle, ngram)
-    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), _memory(memory),
+    core = _core.Reuse(*_reuse_opts(min_words, template_df, max_df, ngram), int(threads), _memory(memory),
                        ngram=int(ngram), char_shingles=char, seed=int(seed))
     ids: list[Any] | None = None
     errors: dict[int, Any] = {}
@@ -998,7 +1030,7 @@ def reuse_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
     """``reprint reuse INPUT... -o OUTPUT`` from Python: the same lines, byte
     for byte (bad records stop the run, as with --on-error fail).  Returns the
     pairs.  memory as for reuse()."""
-    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), _memory(memory),
+    core = _core.Reuse(*_reuse_opts(min_words, template_df, max_df, ngram), int(threads), _memory(memory),
                        ngram=int(ngram))
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")

@@ -191,13 +191,16 @@ class MinHashLSH:
         return list(memoryview(raw).cast("Q")), d
 
     def insert(self, key: Hashable, minhash: MinHash, check_duplication: bool = True) -> None:
+        """Add minhash under key.  A refused insert (duplicate key, not a
+        MinHash, another num_perm or seed) changes nothing: the first
+        accepted insert fixes the index's seed."""
         if check_duplication and key in self._keys:
             raise ValueError("the given key already exists")
-        if self._seed is None:
-            self._seed = minhash.seed
-        elif minhash.seed != self._seed:
+        bk, d = self._band_keys(minhash)  # validates before any state changes
+        if self._seed is not None and minhash.seed != self._seed:
             raise ValueError("MinHash seeds differ within one index")
-        bk, d = self._band_keys(minhash)
+        hash(key)  # an unhashable key fails here, not halfway through the tables
+        self._seed = minhash.seed
         if key in self._keys:
             self.remove(key)
         self._keys[key] = (bk, d)

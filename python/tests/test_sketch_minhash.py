@@ -150,3 +150,21 @@ def test_lone_surrogates_raise_reprint_error():
         reprint.reuse(["a b c", bad])
     with pytest.raises(reprint.ReprintError, match="document 1: .*lone surrogate"):
         reprint.reuse([{"id": "a", "text": "x y"}, {"id": "b\udc80", "text": "x y"}])
+
+
+def test_lsh_refused_insert_changes_nothing():
+    lsh = reprint.MinHashLSH(0.5, num_perm=64)
+    with pytest.raises(ValueError, match="num_perm"):
+        lsh.insert("x", reprint.MinHash(num_perm=128, seed=1))
+    with pytest.raises(TypeError):
+        lsh.insert("x", "not a MinHash")
+    with pytest.raises(TypeError):
+        lsh.insert(["unhashable"], reprint.MinHash(num_perm=64, seed=3))
+    assert len(lsh) == 0 and "x" not in lsh
+    m = reprint.MinHash(num_perm=64, seed=2)
+    m.update(b"a")
+    lsh.insert("y", m)  # the first valid insert fixes the seed
+    assert lsh.query(m) == ["y"]
+    with pytest.raises(ValueError, match="seeds differ"):
+        lsh.insert("z", reprint.MinHash(num_perm=64, seed=1))
+    assert lsh.keys() == ["y"]

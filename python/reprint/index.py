@@ -468,18 +468,25 @@ class Index:
     def info(self) -> dict[str, Any]:
         """``reprint index info --json`` as a dict, the same keys and values:
         parameters, documents, removed, segments, bytes, bytes per document
-        (overall, without text, and by part), and segment_list."""
+        (overall, without text, and by part), and segment_list.  Values are
+        rounded as the command prints them: bytes per document to one
+        decimal (%.1f), the threshold to 6 significant digits (%g; ``params``
+        has it exactly)."""
         i = self._core.info()
         per = 1.0 / i["docs"] if i["docs"] else 0.0
+
+        def r1(x: float) -> float:
+            return float("%.1f" % x)
+
         return {
             "format_version": 1, "norm_version": _core.NORM_VERSION, "generation": i["generation"],
             "shingle": "char" if i["char_shingles"] else "word", "ngram": i["ngram"], "num_perm": i["num_perm"],
-            "bands": i["bands"], "rows": i["rows"], "threshold": i["threshold"], "seed": i["seed"],
+            "bands": i["bands"], "rows": i["rows"], "threshold": float("%g" % i["threshold"]), "seed": i["seed"],
             "min_words": i["min_words"], "sig_bits": i["sig_bits"], "store_text": i["store_text"],
             "documents": i["docs"], "removed": i["deleted"], "segments": i["segments"], "bytes": i["bytes"],
-            "bytes_per_document": i["bytes"] * per,
-            "bytes_per_document_without_text": (i["bytes"] - i["part_bytes"][4]) * per,
-            "parts": {name: b * per for name, b in zip(_PARTS, i["part_bytes"])},
+            "bytes_per_document": r1(i["bytes"] * per),
+            "bytes_per_document_without_text": r1((i["bytes"] - i["part_bytes"][4]) * per),
+            "parts": {name: r1(b * per) for name, b in zip(_PARTS, i["part_bytes"])},
             "segment_list": [{"number": s[0], "documents": s[1], "removed": s[2], "bytes": s[3]}
                              for s in i["segment_list"]],
         }

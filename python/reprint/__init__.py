@@ -287,17 +287,9 @@ def _json_str(s: str) -> str:
     # decoder rejects what rp_utf8_sequence rejects, one \udcXX per byte
     b = s.encode("utf-8", "surrogateescape")
     t = b.decode("utf-8", "surrogateescape").translate(_ESC)
-    if t.isascii() or not _has_surrogate(t):
+    if t.isascii() or _encodes(t):
         return '"' + t + '"'
     return '"' + "".join(f"\\u{ord(c):04x}" if 0xdc80 <= ord(c) <= 0xdcff else c for c in t) + '"'
-
-
-def _has_surrogate(t: str) -> bool:
-    try:
-        t.encode("utf-8")
-        return False
-    except UnicodeEncodeError:
-        return True
 
 
 class _NumberId(str):

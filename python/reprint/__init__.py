@@ -24,6 +24,8 @@ import array
 import io
 import math
 import os
+import stat
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Union
 
@@ -55,6 +57,7 @@ _memoryview = memoryview
 
 _VERIFY = {"auto": _core.VERIFY_AUTO, "estimate": _core.VERIFY_ESTIMATE, "exact": _core.VERIFY_EXACT}
 _FORMATS = {"auto": 0, "jsonl": 1, "lines": 2, "file": 3}
+_ID_NUMBER, _ID_DEFAULT = 1, 2  # a reader's id flags: RP_ID_NUMBER, RP_ID_DEFAULT
 
 
 # ---- parameters ------------------------------------------------------------
@@ -274,8 +277,19 @@ _ESC.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", ord('"'): '\\
 
 def _json_str(s: str) -> str:
     """A JSON string exactly as the CLI writes it: only '"', '\\' and control
-    characters escaped; everything else as UTF-8."""
-    return '"' + s.translate(_ESC) + '"'
+    characters escaped; everything else as UTF-8, except a file name's bytes
+    that are not UTF-8 (in a str from the reader, as \\udcXX surrogates:
+    Python's surrogateescape), which the CLI writes as the escape \\udcXX.
+    A str with any other lone surrogate raises UnicodeEncodeError."""
+    if s.isascii():
+        return '"' + s.translate(_ESC) + '"'
+    # the bytes the CLI would hold, read back as it escapes them: the UTF-8
+    # decoder rejects what rp_utf8_sequence rejects, one \udcXX per byte
+    b = s.encode("utf-8", "surrogateescape")
+    t = b.decode("utf-8", "surrogateescape").translate(_ESC)
+    if t.isascii() or _encodes(t):
+        return '"' + t + '"'
+    return '"' + "".join(f"\\u{ord(c):04x}" if 0xdc80 <= ord(c) <= 0xdcff else c for c in t) + '"'
 
 
 class _NumberId(str):
@@ -304,16 +318,26 @@ def _g6(x: float) -> str:
 # ---- records ---------------------------------------------------------------
 
 def _lookup(rec: Mapping[str, Any], path: str) -> tuple[bool, Any]:
-    # As the reader: a dotted path goes through nested objects; a key that
-    # holds the dots itself is taken only when that path is not there.
+    # As the CLI's reader (src/reader.c): a dotted path goes through nested
+    # objects, and only that; a key holding the dots itself ("a.b": ...) is
+    # not the field "a.b" (the record is then missing its field).
     cur: Any = rec
     for part in path.split("."):
         if not isinstance(cur, Mapping) or part not in cur:
-            if path in rec:
-                return True, rec[path]
             return False, None
         cur = cur[part]
     return True, cur
+
+
+def _check_fields(text_field: str, id_field: str) -> None:
+    """Refuse the field paths the CLI refuses (empty, or with an empty part)."""
+    for what, path in (("text", text_field), ("id", id_field)):
+        if not isinstance(path, str):
+            raise TypeError(f"{what}_field must be a str, not {type(path).__name__}")
+        if not path:
+            raise ReprintError(f"empty {what} field path")
+        if "" in path.split("."):
+            raise ReprintError(f'{what} field path "{path}" has an empty part')
 
 
 def _split_records(chunk: list[Any], start: int, text_field: str, id_field: str,
@@ -341,6 +365,11 @@ def _split_records(chunk: list[Any], start: int, text_field: str, id_field: str,
         elif isinstance(rid, float) and not math.isfinite(rid):  # JSON has no NaN or infinity
             errors[i] = f'id field "{id_field}" is not a finite number'
             rid = i
+        elif isinstance(rid, str) and not rid.isascii() and not _encodes(rid):
+            # a lone surrogate (json.loads makes one of "\ud800"): the CLI's
+            # reader refuses the record
+            errors[i] = f'id field "{id_field}" is not valid Unicode (lone surrogate)'
+            rid = i
         ids.append(rid)
         found, t = _lookup(x, text_field)
         if not found:
@@ -367,15 +396,10 @@ def _add_chunk(core: Any, texts: list[Any], start: int, on_error: str, errors: d
         try:
             core.add(texts[added:] if added else texts)
             return
-        except ReprintError as e:
+        except ReprintError as e:  # a lone surrogate in a str too (the core names the document)
             if on_error != "skip" or e.index is None:
                 raise
             i, msg = e.index, e.message
-        except UnicodeEncodeError as e:
-            i = start + added + next(k for k, t in enumerate(texts[added:]) if isinstance(t, str) and not _encodes(t))
-            msg = f"text is not valid Unicode: {e.reason}"
-            if on_error != "skip":
-                raise ReprintError(f"document {i}: {msg}") from None
         errors[i] = msg
         texts = list(texts)
         texts[i - start] = None
@@ -547,10 +571,16 @@ class DedupResult(Sequence[dict[str, Any]]):
             start = end
 
     def write_jsonl(self, out: PathLike | IO[str] | IO[bytes]) -> None:
-        """Write the lines ``reprint dedup`` writes to a path or an open file."""
+        """Write the lines ``reprint dedup`` writes to a path or an open file.
+
+        A path is written as the command writes -o: a regular file under a
+        temporary name renamed over it (through a symbolic link, the file
+        the link names: the link stays, the file keeps its permissions);
+        a FIFO or device in place; /dev/stdout, /dev/fd/N through the
+        descriptor, never replaced."""
         # streamed in chunks (the whole output is never one object, as in the CLI)
-        if isinstance(out, (str, os.PathLike)):
-            _write_atomic(out, lambda f: self._lines(f.write))
+        if _is_path(out):
+            _write_output(out, lambda f: self._lines(f.write))
         elif isinstance(out, (io.BufferedIOBase, io.RawIOBase)) or "b" in getattr(out, "mode", ""):
             self._lines(out.write)
         else:
@@ -566,13 +596,72 @@ def _array_list(data: bytes, typecode: str) -> list[Any]:
     return a.tolist()
 
 
-def _write_atomic(path: Any, fill: Any) -> None:
-    """Write fill(f) to path under a temporary name, renamed into place on success."""
-    tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
+def _descriptor_of(path: str) -> int:
+    """The descriptor a path names, or -1: /dev/stdout, /dev/stderr,
+    /dev/fd/N, /proc/self/fd/N, or a link to one of them (cli/common.c)."""
+    for _ in range(2):
+        if path == "/dev/stdout":
+            return 1
+        if path == "/dev/stderr":
+            return 2
+        n = path[8:] if path.startswith("/dev/fd/") else path[14:] if path.startswith("/proc/self/fd/") else None
+        if n is not None and n[:1].isascii() and n[:1].isdigit():
+            return int(n) if n.isascii() and n.isdigit() and int(n) <= 1 << 20 else -1
+        try:
+            path = os.readlink(path)
+        except (OSError, ValueError):
+            return -1
+        if not path:
+            return -1
+    return -1
+
+
+def _write_output(path: Any, fill: Any) -> None:
+    """Write fill(f) (f a binary file) to the file path names, as the CLI
+    opens its outputs (out_open in cli/common.c): /dev/stdout, /dev/fd/N and
+    the like through a duplicate of the descriptor, at its offset, never
+    truncated or replaced; other files that are not regular (a FIFO, a
+    device) in place; a regular file under a temporary name beside it,
+    renamed over it on success (it keeps its permissions); through a
+    symbolic link, beside the file the link names, so the link stays a link."""
+    p = os.fsdecode(os.fspath(path))
+    try:
+        st: os.stat_result | None = os.stat(p)
+    except (OSError, ValueError):
+        st = None
+    fd = _descriptor_of(p) if st is not None else -1
+    if fd >= 0:
+        if fd in (1, 2):  # what Python buffered for it goes first
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    if stream is not None and stream.fileno() == fd:
+                        stream.flush()
+                except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                    pass
+        with os.fdopen(os.dup(fd), "wb") as f:
+            fill(f)
+        return
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(p, "wb") as f:
+            fill(f)
+        return
+    target = p
+    try:
+        link = stat.S_ISLNK(os.lstat(p).st_mode)
+    except OSError:
+        link = False
+    if link:
+        # the file the link names (a dangling link: relative to the link's directory)
+        target = os.path.realpath(p) if st is not None else os.path.join(os.path.dirname(p), os.readlink(p))
+    tmp = f"{target}.tmp.{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
+            if st is not None:  # the file it replaces keeps its permissions
+                os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode))
             fill(f)
-        os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -581,19 +670,13 @@ def _write_atomic(path: Any, fill: Any) -> None:
         raise
 
 
+def _is_path(out: Any) -> bool:
+    return isinstance(out, (str, bytes, os.PathLike))
+
+
 def _write_lines(out: Any, lines: Iterable[str]) -> None:
-    if isinstance(out, (str, os.PathLike)):
-        tmp = f"{os.fspath(out)}.tmp.{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as f:
-                _write_to(f, lines)
-            os.replace(tmp, out)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+    if _is_path(out):
+        _write_output(out, lambda f: _write_to(f, lines))
         return
     _write_to(out, lines)
 
@@ -621,8 +704,10 @@ def dedup(texts_or_records: Iterable[Any], threshold: float = 0.8, num_perm: int
     """Cluster near-duplicate documents, as ``reprint dedup`` does.
 
     texts_or_records: str/bytes texts, or mappings (e.g. parsed JSON lines)
-    with the text under ``text_field`` and the id under ``id_field`` (dotted
-    paths allowed); any iterable, consumed in batches.  A pair of documents
+    with the text under ``text_field`` and the id under ``id_field`` (a dotted
+    path "a.b" is rec["a"]["b"], as in the CLI's reader: a key "a.b" is not
+    looked at, and a record without the nested field is a bad record); any
+    iterable, consumed in batches.  A pair of documents
     is a duplicate when its Jaccard (estimated from num_perm values, checked
     exactly near the threshold with verify="auto") is at least threshold;
     clusters are the connected components of verified candidate pairs, the
@@ -632,6 +717,7 @@ def dedup(texts_or_records: Iterable[Any], threshold: float = 0.8, num_perm: int
     (``res.errors``) and goes on.  Returns a DedupResult."""
     if on_error not in ("fail", "skip"):
         raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
+    _check_fields(text_field, id_field)
     p = _params(threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, bands=bands, rows=rows,
                 verify=verify, keep=keep, seed=seed)
     core = _core.Dedup(int(threads), tmpdir, **p)
@@ -657,7 +743,8 @@ def read_records(inputs: PathLike | Sequence[PathLike], format: str = "auto", te
     files; gzip and zstd by magic): dicts {"id", "text"} in input order; a bad
     record is {"id", "error", "file", "line", "byte"}.  An id that was a JSON
     number is a str subclass written unquoted by write_jsonl."""
-    for rid, num, text, err in _reader_batches(inputs, format, text_field, id_field, max_record):
+    for rid, flags, text, err in _reader_batches(inputs, format, text_field, id_field, max_record):
+        num = flags & _ID_NUMBER
         if err is None and text is not None:
             yield {"id": _NumberId(rid) if num else rid, "text": text.decode("utf-8")}
         else:
@@ -675,7 +762,7 @@ def _inputs(inputs: Any) -> list[str]:
 
 
 def _reader_batches(inputs: Any, format: str, text_field: str, id_field: str,
-                    max_record: int) -> Iterator[tuple[str, bool, bytes | None, Any]]:
+                    max_record: int) -> Iterator[tuple[str, int, bytes | None, Any]]:
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
     r = _core.Reader(_inputs(inputs), _FORMATS[format], text_field, id_field, int(max_record))
@@ -700,8 +787,9 @@ def dedup_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
                 tmpdir: str | None = None) -> DedupResult:
     """``reprint dedup INPUT... -o OUTPUT`` from Python: read files with the
     library's reader (JSON Lines by default; gzip/zstd by magic), cluster, and
-    write one JSON line per record to output (a path, an open file, or None
-    for no output).  The lines equal the command's byte for byte.  Returns the
+    write one JSON line per record to output (a path, written as the command
+    writes -o: see DedupResult.write_jsonl; an open file; or None for no
+    output).  The lines equal the command's byte for byte.  Returns the
     DedupResult (ids are the records' ids).  As the command, the exact checks
     read the texts they compare again: in place from uncompressed files
     (which must not change meanwhile, or ReprintError), from a copy in tmpdir
@@ -792,12 +880,15 @@ def compare(a: Any, b: Any, ngram: int = 5, min_words: int = 8, shingle: str = "
     ([{"a": [start, end], "b": [start, end], "words"}], shared passages of at
     least min_words words in any order), ``only_a`` and ``only_b`` (byte
     ranges in no passage).  Offsets are UTF-8 byte offsets into each text
-    (slice ``text.encode()[start:end]``).  a and b are str/bytes or records."""
+    (slice ``text.encode()[start:end]``).  a and b are str/bytes or records.
+    min_words must be in 1..1000000 and at least ngram, as the command's
+    --min-words (ReprintError otherwise)."""
+    _check_fields(text_field, id_field)
     ta, ia = _text_and_id(a, a_id, text_field, id_field)
     tb, ib = _text_and_id(b, b_id, text_field, id_field)
     char, ngram = _shingle_params(shingle, ngram)
     aw, bw, j, ainb, bina, passages, only_a, only_b = _core.compare(
-        ta, tb, int(min_words), ngram=int(ngram), char_shingles=char, seed=int(seed))
+        ta, tb, _min_words(min_words, ngram), ngram=int(ngram), char_shingles=char, seed=int(seed))
     nbytes = lambda t: len(t) if isinstance(t, bytes) else len(t.encode("utf-8", "surrogatepass"))  # noqa: E731
     return {
         "a": {"id": ia, "bytes": nbytes(ta), "words": aw},
@@ -841,6 +932,33 @@ def _reuse_pairs(core: Any, ids: list[Any] | None) -> Iterator[dict[str, Any]]:
                    "passages": [{"a": [p[0], p[1]], "b": [p[2], p[3]], "words": p[4]} for p in ps]}
 
 
+def _min_words(min_words: int, ngram: int) -> int:
+    """min_words as the CLI takes it (compare, reuse: -m in 1..1000000, at
+    least the n-gram length)."""
+    if not 1 <= int(ngram) <= 64:
+        raise ReprintError("ngram must be in 1..64")
+    if isinstance(min_words, bool) or not 1 <= int(min_words) <= 1000000:
+        raise ReprintError(f"min_words: expected 1..1000000, got {min_words!r}")
+    if int(min_words) < int(ngram):
+        raise ReprintError(f"--min-words ({int(min_words)}) must be at least the n-gram length ({int(ngram)})")
+    return int(min_words)
+
+
+def _reuse_opts(min_words: int, template_df: int | None, max_df: int | None, ngram: int) -> tuple[int, int, int]:
+    """(min_words, template_df, max_df) for the core; refused as the CLI
+    refuses them (--template-df and --max-df in 2..2^30; None: the
+    library's default, 40 and 1000)."""
+    out = [_min_words(min_words, ngram)]
+    for name, v in (("template_df", template_df), ("max_df", max_df)):
+        if v is None:
+            out.append(0)
+        elif isinstance(v, bool) or not 2 <= int(v) <= 1 << 30:
+            raise ReprintError(f"{name}: expected 2..{1 << 30} or None, got {v!r}")
+        else:
+            out.append(int(v))
+    return out[0], out[1], out[2]
+
+
 def _memory(memory: int | None) -> int:
     if memory is None:
         return -1
@@ -863,9 +981,13 @@ def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df
     in more than max_df; None: the library's defaults, as the command's) is
     left out.  memory: bytes of token streams held in memory,
     the rest in a temporary file (None: a quarter of the memory the process
-    may use, its cgroup's limit included; 0: all in the file), as --memory."""
+    may use, its cgroup's limit included; 0: all in the file), as --memory.
+    Refused as by the command (ReprintError): min_words outside 1..1000000
+    or below ngram; template_df or max_df outside 2..2^30, or max_df below
+    template_df."""
+    _check_fields(text_field, id_field)
     char, ngram = _shingle_params(shingle, ngram)
-    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), _memory(memory),
+    core = _core.Reuse(*_reuse_opts(min_words, template_df, max_df, ngram), int(threads), _memory(memory),
                        ngram=int(ngram), char_shingles=char, seed=int(seed))
     ids: list[Any] | None = None
     errors: dict[int, Any] = {}
@@ -879,7 +1001,7 @@ def reuse(texts: Iterable[Any], min_words: int = 50, ngram: int = 5, template_df
             ids = list(range(n))
         if ids is not None:
             ids.extend(chunk_ids if chunk_ids is not None else range(n, n + len(chunk)))
-        core.add(ts)
+        core.add(ts, n)
         n += len(chunk)
     core.finish()
     return list(_reuse_pairs(core, ids))
@@ -900,7 +1022,7 @@ def reuse_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
     """``reprint reuse INPUT... -o OUTPUT`` from Python: the same lines, byte
     for byte (bad records stop the run, as with --on-error fail).  Returns the
     pairs.  memory as for reuse()."""
-    core = _core.Reuse(int(min_words), int(template_df or 0), int(max_df or 0), int(threads), _memory(memory),
+    core = _core.Reuse(*_reuse_opts(min_words, template_df, max_df, ngram), int(threads), _memory(memory),
                        ngram=int(ngram))
     if format not in _FORMATS:
         raise ReprintError(f"format: expected auto, jsonl, lines or file, got {format!r}")
@@ -908,10 +1030,10 @@ def reuse_jsonl(inputs: PathLike | Sequence[PathLike], output: PathLike | IO[str
     ids: list[Any] = []
     for batch in _prefetch(reader):
         texts = []
-        for rid, num, text, err in batch:
+        for rid, flags, text, err in batch:
             if err is not None:
                 raise ReprintError(_format_error(err))
-            ids.append(_NumberId(rid) if num else rid)
+            ids.append(_NumberId(rid) if flags & _ID_NUMBER else rid)
             texts.append(text)
         core.add(texts)
     core.finish()

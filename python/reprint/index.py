@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any, Union
 
-from . import (_FORMATS, ReprintError, _chunks, _core, _format_error, _inputs, _json_id, _json_str, _lookup,
-               _NumberId, _prefetch, _shingle_params, _write_lines)
+from . import (_FORMATS, _ID_NUMBER, ReprintError, _check_fields, _chunks, _core, _encodes, _format_error, _inputs,
+               _json_id, _json_str, _lookup, _NumberId, _prefetch, _shingle_params, _write_lines)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -47,6 +48,14 @@ def _id_pair(v: Any, i: int) -> tuple[str, int]:
             raise ReprintError(f"document {i}: id {v!r} is not a finite number")
         return repr(v), 1
     raise ReprintError(f"document {i}: id {v!r} is not a string or number")
+
+
+def _surrogateescaped(v: str) -> bool:
+    """v is bytes decoded with surrogateescape (as the reader's ids are)."""
+    try:
+        return v.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape") == v
+    except UnicodeEncodeError:
+        return False
 
 
 def _id_value(s: str, number: bool) -> Any:
@@ -117,6 +126,11 @@ def _texts_ids(chunk: list[Any], start: int, ids: Any, text_field: str, id_field
             rid = ids[k]
         if rid is None and need_ids:
             raise ReprintError(f"document {i}: no id (give records an \"{id_field}\" field, or pass ids=)")
+        if isinstance(rid, str) and not rid.isascii() and not _encodes(rid):
+            # a lone surrogate (json.loads makes one of "\ud800"): the CLI's
+            # reader refuses the record; its id is not used
+            errors.setdefault(i, f'id field "{id_field}" is not valid Unicode (lone surrogate)')
+            rid, t = "", None
         if t is not None and on_error == "skip" and _unusable(t):
             errors[i] = "NUL byte or invalid Unicode in text"
             t = None
@@ -125,6 +139,18 @@ def _texts_ids(chunk: list[Any], start: int, ids: Any, text_field: str, id_field
         texts.append(t)
         out_ids.append(rid)
     return texts, out_ids
+
+
+def _warn_default_ids(path: str, n: int) -> None:
+    """The command's warning (given even with -q): records without an id got
+    default ids (PATH:LINE) that an earlier add had, and were left out."""
+    if not n:
+        return
+    one = n == 1
+    warnings.warn(f"{n} record{' has' if one else 's have'} no id field; {'its' if one else 'their'} default "
+                  f"id{'' if one else 's'} PATH:LINE {'was' if one else 'were'} already in the index {path}, so "
+                  f"{'it was' if one else 'they were'} skipped; give every record an id (--id-field)",
+                  UserWarning, stacklevel=3)
 
 
 def _match(m: tuple[Any, ...], passages: bool) -> dict[str, Any]:
@@ -228,7 +254,8 @@ class Index:
         index as it was).
 
         texts_or_records: mappings with the text under ``text_field`` and the
-        id under ``id_field`` (dotted paths), or str/bytes texts with ``ids``
+        id under ``id_field`` (a dotted path "a.b" is rec["a"]["b"], as in the
+        CLI's reader; never a key "a.b"), or str/bytes texts with ``ids``
         (one per text: str, or int for a JSON number); any iterable, consumed
         in batches.  A document whose id is already in the index, or earlier
         in this add, is skipped and counted, as the command does.
@@ -236,13 +263,16 @@ class Index:
         byte, invalid UTF-8); "skip" counts it as errored and goes on.
         memory: bytes of sorted runs kept before spilling (None: 256 MB, or
         a quarter of the memory the process may use if less).  Returns
-        {"read", "added", "skipped", "errored", "runs", "bytes", "segment"}
-        (segment: the new segment's number, 0 if nothing was added), plus
+        {"read", "added", "skipped", "repeated", "skipped_default", "errored",
+        "runs", "bytes", "segment"} (repeated: of skipped, ids repeated within
+        this add; skipped_default: of skipped, default ids, always 0 here, see
+        add_jsonl; segment: the new segment's number, 0 if nothing was added), plus
         "errors": {position: reason} of the skipped bad documents."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
         if memory is not None and memory <= 0:
             raise ReprintError("memory must be positive")
+        _check_fields(text_field, id_field)
         id_iter = iter(ids) if ids is not None else None
         errors: dict[int, str] = {}
         n = 0
@@ -274,7 +304,11 @@ class Index:
         reader (JSON Lines by default; gzip/zstd by magic; a record without an
         id is PATH:LINE) and add them as ``add`` does.  Bad records stop the add
         (on_error="fail", with the file, line and byte) or are counted
-        (on_error="skip").  Returns the same statistics as ``add``."""
+        (on_error="skip").  Returns the same statistics as ``add``; when
+        records without an id got default ids already in the index (an
+        earlier add of the same file) and were skipped, "skipped_default"
+        counts them and a UserWarning says so, as the command warns even
+        with -q."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
         if format not in _FORMATS:
@@ -295,13 +329,17 @@ class Index:
                                 raise ReprintError(_format_error(r[3]))
                             errors[n + k] = _format_error(r[3])
                     bad = bytes(r[3] is not None for r in batch)
-                self._core.add_batch([r[2] for r in batch], [r[0] for r in batch], bytes(r[1] for r in batch), bad,
-                                     n)
+                # an id holding a file name's bytes that are not UTF-8 (PATH:LINE,
+                # surrogateescape) goes in as those bytes, as the CLI adds it
+                ids = [r[0] if r[0].isascii() or _encodes(r[0]) else r[0].encode("utf-8", "surrogateescape")
+                       for r in batch]
+                self._core.add_batch([r[2] for r in batch], ids, bytes(r[1] for r in batch), bad, n)
                 n += len(batch)
             st = self._core.add_commit()
         except BaseException:
             self._core.add_abort()
             raise
+        _warn_default_ids(self.path, st["skipped_default"])
         return {"read": n, **st, "errors": errors}
 
     # ---- querying ----
@@ -338,6 +376,7 @@ class Index:
         (on_error="fail") or gets None (on_error="skip")."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
+        _check_fields(text_field, id_field)
         ps, c, mm, df = self._query_opts(passages, containment, max_matches, max_df)
         out: list[list[dict[str, Any]] | None] = []
         errors: dict[int, str] = {}
@@ -357,7 +396,8 @@ class Index:
                     max_record: int = 64 << 20, on_error: str = "fail") -> dict[str, int]:
         """``reprint query DIR INPUT... -o OUTPUT``: read files with the
         library's reader, query, and write the command's lines byte for byte
-        (output: a path, written atomically; an open file; or None).  Returns
+        (output: a path, written as the command writes -o: see
+        DedupResult.write_jsonl; an open file; or None).  Returns
         {"queries", "matched", "matches"}, the command's summary."""
         if on_error not in ("fail", "skip"):
             raise ReprintError(f"on_error: expected fail or skip, got {on_error!r}")
@@ -376,7 +416,7 @@ class Index:
                 bad = bytes(r[3] is not None for r in batch)
             res = self._core.query([r[2] for r in batch], bad, ps, c, mm, df, n)
             for r, ms in zip(batch, res):
-                rid = _NumberId(r[0]) if r[1] else r[0]
+                rid = _NumberId(r[0]) if r[1] & _ID_NUMBER else r[0]
                 if r[3] is not None:
                     lines.append(query_json_line(rid, None, r[3]))
                     continue
@@ -391,11 +431,28 @@ class Index:
 
     # ---- removing, compacting, describing ----
 
-    def remove(self, ids: Iterable[Any]) -> int:
+    def remove(self, ids: Any) -> int:
         """``reprint index remove``: remove documents by id (str, or int for
-        JSON-number ids); they stop matching at once, their space is reclaimed
-        by compact().  Returns how many of the ids were in the index."""
-        return self._core.remove([_id_pair(v, i)[0] for i, v in enumerate(ids)])
+        JSON-number ids; bytes for an id's raw bytes); they stop matching at
+        once, their space is reclaimed by compact().  ids is an iterable of
+        ids, or one id: a str or bytes given alone is one id (``remove("abc")``
+        removes the id "abc", not "a", "b" and "c"), as is an int.  Returns
+        how many of the ids were in the index."""
+        if isinstance(ids, (str, bytes)) or (isinstance(ids, (int, float)) and not isinstance(ids, bool)):
+            ids = [ids]
+        keys: list[Any] = []
+        for i, v in enumerate(ids):
+            if isinstance(v, (bytes, bytearray, memoryview)):
+                keys.append(bytes(v))
+            elif isinstance(v, str) and not isinstance(v, _NumberId) and not v.isascii() and not _encodes(v):
+                # a reader's id holding a file name's bytes (surrogateescape):
+                # those bytes; any other lone surrogate is in no index
+                b = v.encode("utf-8", "surrogateescape") if _surrogateescaped(v) else None
+                if b is not None:
+                    keys.append(b)
+            else:
+                keys.append(_id_pair(v, i)[0])
+        return self._core.remove(keys)
 
     def compact(self) -> dict[str, int]:
         """``reprint index compact``: merge every live segment into one,
@@ -411,18 +468,25 @@ class Index:
     def info(self) -> dict[str, Any]:
         """``reprint index info --json`` as a dict, the same keys and values:
         parameters, documents, removed, segments, bytes, bytes per document
-        (overall, without text, and by part), and segment_list."""
+        (overall, without text, and by part), and segment_list.  Values are
+        rounded as the command prints them: bytes per document to one
+        decimal (%.1f), the threshold to 6 significant digits (%g; ``params``
+        has it exactly)."""
         i = self._core.info()
         per = 1.0 / i["docs"] if i["docs"] else 0.0
+
+        def r1(x: float) -> float:
+            return float("%.1f" % x)
+
         return {
             "format_version": 1, "norm_version": _core.NORM_VERSION, "generation": i["generation"],
             "shingle": "char" if i["char_shingles"] else "word", "ngram": i["ngram"], "num_perm": i["num_perm"],
-            "bands": i["bands"], "rows": i["rows"], "threshold": i["threshold"], "seed": i["seed"],
+            "bands": i["bands"], "rows": i["rows"], "threshold": float("%g" % i["threshold"]), "seed": i["seed"],
             "min_words": i["min_words"], "sig_bits": i["sig_bits"], "store_text": i["store_text"],
             "documents": i["docs"], "removed": i["deleted"], "segments": i["segments"], "bytes": i["bytes"],
-            "bytes_per_document": i["bytes"] * per,
-            "bytes_per_document_without_text": (i["bytes"] - i["part_bytes"][4]) * per,
-            "parts": {name: b * per for name, b in zip(_PARTS, i["part_bytes"])},
+            "bytes_per_document": r1(i["bytes"] * per),
+            "bytes_per_document_without_text": r1((i["bytes"] - i["part_bytes"][4]) * per),
+            "parts": {name: r1(b * per) for name, b in zip(_PARTS, i["part_bytes"])},
             "segment_list": [{"number": s[0], "documents": s[1], "removed": s[2], "bytes": s[3]}
                              for s in i["segment_list"]],
         }

@@ -30,6 +30,13 @@ from . import _core
 _EMPTY = 0xFFFFFFFF
 
 
+def _utf8(s: str) -> bytes:
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, as json.loads makes of "\ud800"
+        raise _core.ReprintError(f"shingle is not valid Unicode: {e.reason}") from None
+
+
 class MinHash:
     """A one-permutation MinHash of num_perm 32-bit values.
 
@@ -62,9 +69,10 @@ class MinHash:
         return m
 
     def update(self, b: bytes | bytearray | memoryview | str) -> None:
-        """Add one shingle: the bytes as given (a str is encoded as UTF-8)."""
+        """Add one shingle: the bytes as given (a str is encoded as UTF-8; one
+        with a lone surrogate, which has no UTF-8, raises ReprintError)."""
         if isinstance(b, str):
-            b = b.encode("utf-8")
+            b = _utf8(b)
         elif not isinstance(b, (bytes, bytearray, memoryview)):  # bytes(5) would be five zero bytes
             raise TypeError(f"update: expected bytes or str, got {type(b).__name__}")
         _core.minhash_update(self._bins, bytes(b), self.seed)
@@ -74,7 +82,7 @@ class MinHash:
         """Add many shingles (datasketch's update_batch)."""
         def one(x: Any) -> bytes:
             if isinstance(x, str):
-                return x.encode("utf-8")
+                return _utf8(x)
             if not isinstance(x, (bytes, bytearray, memoryview)):
                 raise TypeError(f"update_batch: expected bytes or str, got {type(x).__name__}")
             return bytes(x)
@@ -183,13 +191,16 @@ class MinHashLSH:
         return list(memoryview(raw).cast("Q")), d
 
     def insert(self, key: Hashable, minhash: MinHash, check_duplication: bool = True) -> None:
+        """Add minhash under key.  A refused insert (duplicate key, not a
+        MinHash, another num_perm or seed) changes nothing: the first
+        accepted insert fixes the index's seed."""
         if check_duplication and key in self._keys:
             raise ValueError("the given key already exists")
-        if self._seed is None:
-            self._seed = minhash.seed
-        elif minhash.seed != self._seed:
+        bk, d = self._band_keys(minhash)  # validates before any state changes
+        if self._seed is not None and minhash.seed != self._seed:
             raise ValueError("MinHash seeds differ within one index")
-        bk, d = self._band_keys(minhash)
+        hash(key)  # an unhashable key fails here, not halfway through the tables
+        self._seed = minhash.seed
         if key in self._keys:
             self.remove(key)
         self._keys[key] = (bk, d)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "reprint.h"
+#include "internal.h" /* rp_utf8_sequence: JSON strings as the CLI writes them */
 
 #define BATCH_DOCS 8192
 #define BATCH_BYTES (2u << 20) /* as the command's (cli/input.h): fewer fresh pages */
@@ -53,13 +54,19 @@ static PyObject *raise_rp(const rp_error *err, int code, Py_ssize_t index)
 		return NULL;
 	}
 	PyObject *cls = code == RP_EIO ? ReprintIOError : ReprintError;
-	PyObject *exc = PyObject_CallFunction(cls, "s", msg);
+	/* a file name that is not UTF-8 (reprint: nu/f\xff.jsonl: cannot open)
+	 * printable in the message; its bytes back from .file (surrogateescape,
+	 * as os.fsdecode) */
+	PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "backslashreplace");
+	if (!text) return NULL;
+	PyObject *exc = PyObject_CallFunctionObjArgs(cls, text, NULL);
+	Py_DECREF(text);
 	if (!exc) return NULL;
 	PyObject *v;
 	if ((v = PyLong_FromLong(code))) PyObject_SetAttrString(exc, "code", v), Py_DECREF(v);
 	if ((v = PyUnicode_DecodeUTF8(err->message, (Py_ssize_t)strnlen(err->message, sizeof err->message), "replace")))
 		PyObject_SetAttrString(exc, "message", v), Py_DECREF(v);
-	if ((v = PyUnicode_DecodeUTF8(err->file, (Py_ssize_t)strnlen(err->file, sizeof err->file), "replace")))
+	if ((v = PyUnicode_DecodeUTF8(err->file, (Py_ssize_t)strnlen(err->file, sizeof err->file), "surrogateescape")))
 		PyObject_SetAttrString(exc, "file", v), Py_DECREF(v);
 	if ((v = PyLong_FromUnsignedLongLong(err->line))) PyObject_SetAttrString(exc, "line", v), Py_DECREF(v);
 	if ((v = PyLong_FromUnsignedLongLong(err->byte))) PyObject_SetAttrString(exc, "byte", v), Py_DECREF(v);
@@ -169,13 +176,28 @@ static PyObject *py_lsh_probability(PyObject *self, PyObject *args)
 
 /* ---- texts ------------------------------------------------------------- */
 
-/* The UTF-8 bytes of a str or bytes object (borrowed from it). */
-static int text_of(PyObject *o, const char **s, size_t *n)
+/* A str that has no UTF-8 (a lone surrogate, as json.loads makes of
+ * "\ud800"): a bad text, ReprintError (RP_EDATA) like invalid UTF-8 in
+ * bytes, naming the document when index >= 0; never UnicodeEncodeError. */
+static int bad_unicode(Py_ssize_t index)
+{
+	if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+	PyErr_Clear();
+	rp_error e = {0};
+	e.code = RP_EDATA;
+	snprintf(e.message, sizeof e.message, "text is not valid Unicode: surrogates not allowed");
+	raise_rp(&e, RP_EDATA, index);
+	return -1;
+}
+
+/* The UTF-8 bytes of a str or bytes object (borrowed from it); index names
+ * the document in an error (-1: none). */
+static int text_at(PyObject *o, const char **s, size_t *n, Py_ssize_t index)
 {
 	Py_ssize_t len;
 	if (PyUnicode_Check(o)) {
 		const char *p = PyUnicode_AsUTF8AndSize(o, &len);
-		if (!p) return -1;
+		if (!p) return bad_unicode(index);
 		*s = p, *n = (size_t)len;
 		return 0;
 	}
@@ -187,6 +209,11 @@ static int text_of(PyObject *o, const char **s, size_t *n)
 	}
 	PyErr_Format(PyExc_TypeError, "expected str or bytes, got %S", (PyObject *)Py_TYPE(o));
 	return -1;
+}
+
+static int text_of(PyObject *o, const char **s, size_t *n)
+{
+	return text_at(o, s, n, -1);
 }
 
 /* A batch of texts taken from a list: pointers into the objects, which it
@@ -237,8 +264,10 @@ nomem:
 }
 
 /* Fill b from list items [*at, ...) until BATCH_DOCS or BATCH_BYTES; a None
- * item (or bad[i] != 0) is a bad record, passed to the library as such. */
-static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char *bad)
+ * item (or bad[i] != 0) is a bad record, passed to the library as such.  A
+ * str that has no UTF-8 raises ReprintError naming document first + its
+ * position in the list (first < 0: naming none). */
+static int batch_fill_at(text_batch *b, PyObject *list, Py_ssize_t *at, const char *bad, Py_ssize_t first)
 {
 	batch_clear(b);
 	Py_ssize_t n = PyList_Size(list);
@@ -254,7 +283,7 @@ static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char 
 			b->len[i] = 0;
 			b->bad[i] = 1;
 		} else {
-			if (text_of(o, &b->ptr[i], &b->len[i])) return -1;
+			if (text_at(o, &b->ptr[i], &b->len[i], first < 0 ? -1 : first + *at)) return -1;
 			b->bad[i] = 0;
 			Py_INCREF(o);
 			b->ref[i] = o;
@@ -264,6 +293,11 @@ static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char 
 		(*at)++;
 	}
 	return 0;
+}
+
+static int batch_fill(text_batch *b, PyObject *list, Py_ssize_t *at, const char *bad)
+{
+	return batch_fill_at(b, list, at, bad, -1);
 }
 
 /* The first text of a batch the tokenizer refuses, and its error. */
@@ -1022,7 +1056,7 @@ static PyObject *Dedup_add(PyObject *self_o, PyObject *args)
 	PyObject *ret = NULL;
 	while (at < n) {
 		Py_ssize_t base = at;
-		if (batch_fill(&b, list, &at, have_bad ? bad.buf : NULL)) goto out;
+		if (batch_fill_at(&b, list, &at, have_bad ? bad.buf : NULL, (Py_ssize_t)start)) goto out;
 		rp_error err;
 		int rc;
 		Py_BEGIN_ALLOW_THREADS
@@ -1202,7 +1236,8 @@ static PyObject *Reuse_add(PyObject *self_o, PyObject *args)
 {
 	ReuseObject *self = (ReuseObject *)self_o;
 	PyObject *list;
-	if (!PyArg_ParseTuple(args, "O", &list)) return NULL;
+	Py_ssize_t start = -1; /* the first text's position in the whole call, for errors */
+	if (!PyArg_ParseTuple(args, "O|n", &list, &start)) return NULL;
 	if (!self->r) return PyErr_SetString(PyExc_RuntimeError, "Reuse not initialised"), NULL;
 	if (self->finished) return PyErr_SetString(PyExc_RuntimeError, "documents cannot be added after finish()"), NULL;
 	if (list_check(list, "texts") || claim(&self->busy)) return NULL;
@@ -1210,7 +1245,7 @@ static PyObject *Reuse_add(PyObject *self_o, PyObject *args)
 	Py_ssize_t at = 0, n = PyList_Size(list);
 	PyObject *ret = NULL;
 	while (at < n) {
-		if (batch_fill(&b, list, &at, NULL)) goto out;
+		if (batch_fill_at(&b, list, &at, NULL, start)) goto out;
 		rp_error err;
 		int rc;
 		Py_BEGIN_ALLOW_THREADS
@@ -1341,7 +1376,7 @@ typedef struct {
 	size_t buf_len, buf_cap;
 	struct rec_meta {
 		size_t id_at, id_len, text_at, text_len;
-		int id_is_number, bad;
+		int id_flags, bad; /* RP_ID_NUMBER | RP_ID_DEFAULT */
 		size_t msg_at, msg_len, file_at, file_len;
 		uint64_t line, byte;
 	} *recs;
@@ -1427,8 +1462,10 @@ static int buf_put(ReaderObject *self, const char *s, size_t n, size_t *at)
 	return 0;
 }
 
-/* read(max_records=8192, max_bytes=8 MiB) -> list of (id, id_is_number,
- * text bytes or None, error or None); error = (message, file, line, byte).
+/* read(max_records=8192, max_bytes=8 MiB) -> list of (id, id_flags,
+ * text bytes or None, error or None); id_flags: RP_ID_NUMBER (1: the id was
+ * a JSON number) | RP_ID_DEFAULT (2: the record had no id, this is PATH:LINE
+ * or the path); error = (message, file, line, byte).
  * [] at the end of input; a fatal stream error raises. */
 static PyObject *Reader_read(PyObject *self_o, PyObject *args)
 {
@@ -1455,7 +1492,7 @@ static PyObject *Reader_read(PyObject *self_o, PyObject *args)
 		}
 		struct rec_meta *m = &self->recs[self->nrecs];
 		memset(m, 0, sizeof *m);
-		m->id_is_number = rec.id_is_number;
+		m->id_flags = (rec.id_is_number ? RP_ID_NUMBER : 0) | (rec.id_default ? RP_ID_DEFAULT : 0);
 		m->bad = rec.bad;
 		m->id_len = rec.id_len;
 		m->text_len = rec.bad ? 0 : rec.text_len;
@@ -1488,14 +1525,14 @@ static PyObject *Reader_read(PyObject *self_o, PyObject *args)
 		const char *b = self->buf;
 		PyObject *t;
 		if (m->bad)
-			t = Py_BuildValue("(NOO(NNKK))", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
-			                  m->id_is_number ? Py_True : Py_False, Py_None,
+			t = Py_BuildValue("(NiO(NNKK))", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
+			                  m->id_flags, Py_None,
 			                  PyUnicode_DecodeUTF8(b + m->msg_at, (Py_ssize_t)m->msg_len, "replace"),
 			                  PyUnicode_DecodeUTF8(b + m->file_at, (Py_ssize_t)m->file_len, "surrogateescape"),
 			                  (unsigned long long)m->line, (unsigned long long)m->byte);
 		else
-			t = Py_BuildValue("(NOy#O)", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
-			                  m->id_is_number ? Py_True : Py_False, b + m->text_at, (Py_ssize_t)m->text_len,
+			t = Py_BuildValue("(Niy#O)", PyUnicode_DecodeUTF8(b + m->id_at, (Py_ssize_t)m->id_len, "surrogateescape"),
+			                  m->id_flags, b + m->text_at, (Py_ssize_t)m->text_len,
 			                  Py_None);
 		if (!t) {
 			Py_DECREF(l);
@@ -2023,15 +2060,25 @@ static PyObject *Index_closed(PyObject *self_o, PyObject *unused)
 	return PyBool_FromLong(((IndexObject *)self_o)->ix == NULL);
 }
 
-/* The UTF-8 of a str id (borrowed from it). */
+/* The UTF-8 of a str id, or a bytes id's bytes (borrowed from it). */
 static int id_of(PyObject *o, const char **s, size_t *n)
 {
+	Py_ssize_t len;
+	if (PyBytes_Check(o)) {
+		char *p;
+		if (PyBytes_AsStringAndSize(o, &p, &len)) return -1;
+		*s = p, *n = (size_t)len;
+		return 0;
+	}
 	if (!PyUnicode_Check(o)) {
-		PyErr_Format(PyExc_TypeError, "ids must be str, got %S", (PyObject *)Py_TYPE(o));
+		PyErr_Format(PyExc_TypeError, "ids must be str or bytes, got %S", (PyObject *)Py_TYPE(o));
 		return -1;
 	}
-	Py_ssize_t len;
 	const char *p = PyUnicode_AsUTF8AndSize(o, &len);
+	if (!p && PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+		PyErr_Clear();
+		return raise_usage("id is not valid Unicode (lone surrogate)"), -1;
+	}
 	if (!p) return -1;
 	*s = p, *n = (size_t)len;
 	return 0;
@@ -2052,8 +2099,8 @@ static int docs_reserve(rp_index_doc **docs, size_t *cap, size_t n)
  * bad=None, start=0) any number of times, then add_commit() -> stats, which
  * publishes one new segment; add_abort() (or a failed batch, or close())
  * drops everything since add_begin and leaves the index as it was.
- * ids: list of str, one per text; numbers: bytes-like flags (the id was a
- * JSON number); bad: flags of errored records (not added, counted); start:
+ * ids: list of str, one per text; numbers: bytes-like flags, RP_ID_NUMBER
+ * (the id was a JSON number) | RP_ID_DEFAULT (a reader's PATH:LINE); bad: flags of errored records (not added, counted); start:
  * the position of texts[0] in the whole add, for error messages. */
 static PyObject *Index_add_begin(PyObject *self_o, PyObject *args)
 {
@@ -2139,16 +2186,18 @@ static PyObject *Index_add_batch(PyObject *self_o, PyObject *args)
 	Py_ssize_t at = 0;
 	while (at < n) {
 		Py_ssize_t base = at;
-		if (batch_fill(&b, list, &at, bad.obj ? bad.buf : NULL) || docs_reserve(&docs, &docs_cap, b.n)) goto out;
+		if (batch_fill_at(&b, list, &at, bad.obj ? bad.buf : NULL, start) || docs_reserve(&docs, &docs_cap, b.n))
+			goto out;
 		for (size_t i = 0; i < b.n; i++) {
 			rp_index_doc *d = &docs[i];
 			Py_ssize_t k = base + (Py_ssize_t)i;
 			if (id_of(PyTuple_GetItem(ids, k), &d->id, &d->id_len)) goto out;
 			d->text = b.ptr[i];
 			d->len = b.len[i];
-			d->id_is_number = num.obj ? ((const char *)num.buf)[k] != 0 : 0;
+			int flags = num.obj ? ((const unsigned char *)num.buf)[k] : 0; /* RP_ID_NUMBER | RP_ID_DEFAULT */
+			d->id_is_number = (flags & RP_ID_NUMBER) != 0;
 			d->bad = b.bad[i];
-			d->id_default = 0;
+			d->id_default = (flags & RP_ID_DEFAULT) != 0; /* from the reader: counted in skipped_default */
 		}
 		rp_error err = {0};
 		int rc;
@@ -2199,8 +2248,9 @@ static PyObject *Index_add_commit(PyObject *self_o, PyObject *unused)
 	Py_END_ALLOW_THREADS
 	if (rc) raise_rp(&err, rc, -1);
 	else
-		ret = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "added", (unsigned long long)st.added, "skipped",
-		                    (unsigned long long)st.skipped, "repeated", (unsigned long long)st.repeated, "errored",
+		ret = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "added", (unsigned long long)st.added, "skipped",
+		                    (unsigned long long)st.skipped, "repeated", (unsigned long long)st.repeated,
+		                    "skipped_default", (unsigned long long)st.skipped_default, "errored",
 		                    (unsigned long long)st.errored, "runs", (unsigned long long)st.runs, "bytes",
 		                    (unsigned long long)st.bytes, "segment", (unsigned long long)st.number);
 	index_add_drop(self);
@@ -2275,7 +2325,7 @@ static PyObject *Index_query(PyObject *self_o, PyObject *args)
 	Py_ssize_t at = 0;
 	while (at < n) {
 		Py_ssize_t base = at;
-		if (batch_fill(&b, list, &at, bad.obj ? bad.buf : NULL)) goto done;
+		if (batch_fill_at(&b, list, &at, bad.obj ? bad.buf : NULL, start)) goto done;
 		if (b.n > docs_cap) {
 			PyMem_Free(res);
 			res = PyMem_Malloc(b.n * sizeof *res);
@@ -2483,15 +2533,27 @@ static int sb_flush(strbuf *b, PyObject *write)
 	return 0;
 }
 
-/* A JSON string as cli/common.c's json_string writes it. */
+/* A JSON string as cli/common.c's json_string writes it: '"', '\\' and
+ * control characters escaped, valid UTF-8 as it is, and each byte that is not
+ * (a file name's, in a default PATH:LINE id) as \udcXX, Python's
+ * surrogateescape. */
 static int sb_json_string(strbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	if (sb_put(b, "\"", 1)) return -1;
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') continue;
+		unsigned char c = u[i];
+		if (c >= 0x80) {
+			size_t k = rp_utf8_sequence(u + i, u + n);
+			if (k) {
+				i += k - 1;
+				continue;
+			}
+		} else if (c >= 0x20 && c != '"' && c != '\\') {
+			continue;
+		}
 		if (sb_put(b, s + run, i - run)) return -1;
 		run = i + 1;
 		char esc[6] = {'\\', 0};
@@ -2503,7 +2565,7 @@ static int sb_json_string(strbuf *b, const char *s, size_t n)
 		case '\r': esc[1] = 'r'; break;
 		case '\t': esc[1] = 't'; break;
 		default:
-			memcpy(esc + 1, "u00", 3);
+			memcpy(esc + 1, c >= 0x80 ? "udc" : "u00", 3);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
 			len = 6;
@@ -2532,9 +2594,22 @@ static int sb_id(strbuf *b, PyObject *ids, const char *numbers, Py_ssize_t i)
 	if (!o) return -1;
 	Py_ssize_t n;
 	const char *s = PyUnicode_AsUTF8AndSize(o, &n);
-	if (!s) return -1;
-	if (numbers && numbers[i]) return sb_put(b, s, (size_t)n);
-	return sb_json_string(b, s, (size_t)n);
+	if (s) {
+		if (numbers && numbers[i]) return sb_put(b, s, (size_t)n);
+		return sb_json_string(b, s, (size_t)n);
+	}
+	/* a str from the reader holding a file name's bytes that are not UTF-8
+	 * (surrogateescape): its bytes, written as the CLI writes them */
+	if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+	PyErr_Clear();
+	PyObject *raw = PyUnicode_AsEncodedString(o, "utf-8", "surrogateescape");
+	if (!raw) return -1;
+	char *rs;
+	Py_ssize_t rn;
+	int rc = PyBytes_AsStringAndSize(raw, &rs, &rn);
+	if (!rc) rc = numbers && numbers[i] ? sb_put(b, rs, (size_t)rn) : sb_json_string(b, rs, (size_t)rn);
+	Py_DECREF(raw);
+	return rc;
 }
 
 /* dedup_lines(ids, numbers, cluster, duplicate, similarity, errors, write=None)

@@ -79,3 +79,42 @@ def test_reuse_plain_texts():
     pairs = reprint.reuse(["intro " + base, "unrelated text " * 20, base + " outro"], min_words=50)
     assert [(p["a"], p["b"]) for p in pairs] == [(0, 2)]
     assert pairs[0]["passages"][0]["words"] == 80
+
+
+def test_arguments_the_cli_refuses(tmp_path):
+    # what `reprint compare` and `reprint reuse` refuse (exit 2), the binding
+    # refuses too (ReprintError), never silently using a default
+    import subprocess
+    from conftest import CLI
+    a = " ".join(f"w{i}" for i in range(60))
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": 1, "text": a + " x"}) + "\n" + json.dumps({"id": 2, "text": "q " + a}) + "\n")
+    (tmp_path / "a.txt").write_text(a)
+
+    def cli_refuses(*args):
+        return subprocess.run([CLI, *args], capture_output=True).returncode == 2
+
+    for mw in (0, 2, 4, 1000001):
+        assert cli_refuses("compare", "-m", str(mw), str(tmp_path / "a.txt"), str(tmp_path / "a.txt")), mw
+        with pytest.raises(reprint.ReprintError, match="min.words"):
+            reprint.compare(a, a, min_words=mw)
+        assert cli_refuses("reuse", "-m", str(mw), str(src)), mw
+        with pytest.raises(reprint.ReprintError, match="min.words"):
+            reprint.reuse([a, a], min_words=mw)
+        with pytest.raises(reprint.ReprintError, match="min.words"):
+            reprint.reuse_jsonl(str(src), min_words=mw)
+    assert reprint.compare(a, a, min_words=5)["passages"] and reprint.compare(a, a, ngram=3, min_words=3)["passages"]
+    for opt, kw in (("--template-df", "template_df"), ("--max-df", "max_df")):
+        for v in (0, 1, (1 << 30) + 1):
+            assert cli_refuses("reuse", opt, str(v), str(src)), (opt, v)
+            with pytest.raises(reprint.ReprintError):
+                reprint.reuse([a, a], **{kw: v})
+            with pytest.raises(reprint.ReprintError):
+                reprint.reuse_jsonl(str(src), **{kw: v})
+    assert cli_refuses("reuse", "--template-df", "2000", str(src))
+    with pytest.raises(reprint.ReprintError, match="max_df"):
+        reprint.reuse([a, a], template_df=2000)
+    assert len(reprint.reuse([a + " x", "q " + a], min_words=10, template_df=2, max_df=2)) == 1
+    for bad in (float("nan"), 0, 1.5, -0.1):
+        with pytest.raises(reprint.ReprintError, match="threshold"):
+            reprint.lsh_params(bad)

@@ -1,5 +1,6 @@
 """reprint.dedup and dedup_jsonl against `reprint dedup`, byte for byte."""
 import io
+import json
 import os
 import signal
 import threading
@@ -256,3 +257,165 @@ def test_gil_is_released():
     during = [x for x in ticks if t0 <= x <= t0 + elapsed]
     # a thread blocked on the GIL would tick a handful of times (the switch interval is 5 ms per tick)
     assert len(during) > elapsed / 0.004 * 0.5
+
+
+def test_non_utf8_file_names_as_cli(tmp_path):
+    # default ids (PATH:LINE) of a file whose name is not UTF-8: the CLI
+    # writes each such byte as \udcXX (Python's surrogateescape); so must
+    # dedup_jsonl, reuse_jsonl and Index.query_jsonl, byte for byte
+    d = os.fsencode(str(tmp_path))
+    f = d + b"/f\xff\xc3.jsonl"
+    with open(f, "wb") as fh:
+        fh.write(b'{"text": "one two three four five six seven"}\n' * 2 + b'{"id": 3}\n')
+    cli = run_cli("dedup", "-q", "--on-error", "skip", f)
+    assert b"f\\udcff\\udcc3.jsonl:2" in cli and b'"file": "' + d + b'/f\\udcff\\udcc3.jsonl"' in cli
+    out = tmp_path / "o.jsonl"
+    res = reprint.dedup_jsonl(f, str(out), on_error="skip")
+    assert out.read_bytes() == cli and res.jsonl_bytes() == cli
+    assert "".join(res.jsonl_lines()).encode() == cli
+    assert os.fsencode(res.ids[0]) == f + b":1"
+    import pickle  # ids as a list of str rather than the reader's store
+    assert pickle.loads(pickle.dumps(res)).jsonl_bytes() == cli
+    assert reprint.dedup_jsonl(os.fsdecode(f), on_error="skip").jsonl_bytes() == cli
+    buf = io.StringIO()
+    res.write_jsonl(buf)
+    assert buf.getvalue().encode() == cli
+
+    g = d + b"/g\xff.jsonl"
+    with open(g, "wb") as fh:
+        fh.write(b'{"text": "one two three four five six seven"}\n' * 2)
+    cli = run_cli("reuse", "-q", "--min-words", "5", g)
+    assert b"\\udcff" in cli
+    reprint.reuse_jsonl(g, str(out), min_words=5)
+    assert out.read_bytes() == cli
+
+    ix = str(tmp_path / "ix")
+    run_cli("index", "create", ix)
+    run_cli("index", "add", "-q", ix, g)
+    cli = run_cli("query", "-q", "--on-error", "skip", ix, f)
+    assert cli.count(b"\\udcff") == 7  # 2 queries, 4 matches, 1 error's file
+    with reprint.Index(ix) as idx:
+        idx.query_jsonl(f, str(out), on_error="skip")
+    assert out.read_bytes() == cli
+    with reprint.Index.create(str(tmp_path / "ix-py")) as idx:  # the same index from add_jsonl
+        idx.add_jsonl(g)
+        idx.query_jsonl(f, str(out), on_error="skip")
+    assert out.read_bytes() == cli
+
+
+def test_missing_non_utf8_path_is_an_io_error(tmp_path):
+    missing = os.fsencode(str(tmp_path)) + b"/missing\xff.jsonl"
+    for call in (lambda: reprint.dedup_jsonl(missing), lambda: list(reprint.read_records(missing)),
+                 lambda: reprint.reuse_jsonl(missing)):
+        with pytest.raises(reprint.ReprintIOError, match=r"missing\\xff\.jsonl: cannot open") as e:
+            call()
+        assert os.fsencode(e.value.file) == missing
+
+
+def test_lone_surrogate_ids_are_bad_records():
+    # the CLI's reader refuses a lone surrogate in an id (it cannot be read
+    # from JSON); from Python objects such a record is bad, never a
+    # UnicodeEncodeError once the work is done
+    recs = [{"id": "a", "text": "one two three four five six"}, {"id": "b\udc80", "text": "x y z"},
+            {"id": "c\ud800", "text": "one two three four five six"}, {"id": "d", "text": "p \ud800 q"}]
+    res = reprint.dedup(recs, on_error="skip")
+    assert sorted(res.errors) == [1, 2, 3]
+    assert "lone surrogate" in res.errors[1] and "not valid Unicode" in res.errors[3]
+    lines = [json.loads(x) for x in res.jsonl_bytes().decode().splitlines()]
+    assert [x.get("error") is None for x in lines] == [True, False, False, False]
+    assert [x["id"] for x in lines] == ["a", 1, 2, "d"]
+    for bad in recs[1:]:
+        with pytest.raises(reprint.ReprintError, match="document 1: .*not valid Unicode"):
+            reprint.dedup([recs[0], bad])
+    with pytest.raises(reprint.ReprintError, match="document 1: .*not valid Unicode"):
+        reprint.dedup(["a b c", "d \ud800"])
+
+
+OUT_SRC = b'{"id": 1, "text": "a b c d e f g h"}\n{"id": 2, "text": "a b c d e f g h"}\n'
+
+
+def _outputs(src, path):
+    """Each writer of the binding, writing src's result to path."""
+    ix = os.path.join(os.path.dirname(src), "ix-out")
+    if not os.path.exists(ix):
+        with reprint.Index.create(ix) as idx:
+            idx.add_jsonl(src)
+    return {
+        "dedup_jsonl": lambda: reprint.dedup_jsonl(src, path),
+        "write_jsonl": lambda: reprint.dedup([json.loads(x) for x in OUT_SRC.splitlines()]).write_jsonl(path),
+        "reuse_jsonl": lambda: reprint.reuse_jsonl(src, path, min_words=5),
+        "query_jsonl": lambda: reprint.Index(ix).query_jsonl(src, path),
+    }
+
+
+def test_output_through_symlink_as_cli(tmp_path):
+    # a symbolic link to a regular file: the file it names is replaced (it
+    # keeps its permissions), the link stays a link, as `reprint ... -o`
+    src = str(tmp_path / "in.jsonl")
+    (tmp_path / "in.jsonl").write_bytes(OUT_SRC)
+    cli = {"dedup_jsonl": run_cli("dedup", "-q", src), "reuse_jsonl": run_cli("reuse", "-q", "--min-words", "5", src)}
+    target, link = tmp_path / "t.jsonl", tmp_path / "l.jsonl"
+    for name, write in _outputs(src, str(link)).items():
+        for p in (target, link):
+            if os.path.lexists(p):
+                os.unlink(p)
+        target.write_bytes(b"old\n")
+        os.chmod(target, 0o640)
+        os.symlink("t.jsonl", link)
+        write()
+        assert os.path.islink(link) and os.readlink(link) == "t.jsonl", name
+        assert target.read_bytes() not in (b"", b"old\n"), name
+        assert target.read_bytes() == cli.get(name, target.read_bytes()), name
+        assert os.stat(target).st_mode & 0o7777 == 0o640, name
+        assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "ix-out", "l.jsonl", "t.jsonl"], name
+    # the CLI does the same
+    os.unlink(target)
+    target.write_bytes(b"")
+    run_cli("dedup", "-q", "-o", str(link), src)
+    assert os.path.islink(link) and target.read_bytes() == cli["dedup_jsonl"]
+    # a dangling link: the file it names is made, relative to the link's directory
+    os.unlink(target)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    os.symlink("../t.jsonl", sub / "dl.jsonl")
+    reprint.dedup_jsonl(src, str(sub / "dl.jsonl"))
+    assert os.path.islink(sub / "dl.jsonl") and target.read_bytes() == cli["dedup_jsonl"]
+
+
+def test_output_fifo_and_descriptors_written_in_place(tmp_path):
+    src = str(tmp_path / "in.jsonl")
+    (tmp_path / "in.jsonl").write_bytes(OUT_SRC)
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    for name, write in _outputs(src, fifo).items():
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        reader.start()
+        write()
+        reader.join(10)
+        assert got and got[0], name
+        assert os.path.exists(fifo) and not os.path.isfile(fifo), name  # still the FIFO
+    # /dev/fd/N: through the descriptor, at its offset, never replaced
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"first\n")
+    ino = os.stat(out).st_ino
+    with open(out, "ab") as f:
+        for name, write in _outputs(src, f"/dev/fd/{f.fileno()}").items():
+            write()
+    data = out.read_bytes()
+    expect = b"first\n"
+    for name, write in _outputs(src, str(tmp_path / "each.jsonl")).items():
+        write()
+        expect += (tmp_path / "each.jsonl").read_bytes()
+    assert data == expect and os.stat(out).st_ino == ino
+    # /dev/stdout of a process whose output goes to a file opened to append
+    code = ("import reprint, sys; print('before', flush=False); "
+            f"reprint.dedup_jsonl({src!r}, '/dev/stdout'); print('after')")
+    with open(out, "wb") as f:
+        f.write(b"head\n")
+    with open(out, "ab") as f:
+        import subprocess
+        import sys
+        subprocess.run([sys.executable, "-c", code], stdout=f, check=True)
+    assert out.read_bytes() == b"head\nbefore\n" + run_cli("dedup", "-q", src) + b"after\n"
+    assert os.stat(out).st_ino == ino

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -137,15 +138,10 @@ def test_remove_compact_info_equal_cli(tmp_path, bbc):
     assert all(m["id"] not in gone for ms in after for m in ms)
 
     def same_info(py, cli):
+        # the same keys, in the same order, and the same values: rounded as the CLI prints them
         cli = json.loads(cli)
-        assert list(py) == list(cli)
-        for k, v in py.items():
-            if k == "parts":
-                assert {p: round(x, 1) for p, x in v.items()} == cli[k]
-            elif isinstance(v, float):
-                assert round(v, 1) == cli[k] or float("%g" % v) == cli[k], k
-            else:
-                assert v == cli[k], k
+        assert list(py) == list(cli) and py == cli
+        assert json.dumps(py) == json.dumps(cli)
 
     same_info(i, run_cli("index", "info", "--json", path))
     with reprint.Index(path, "w") as idx:
@@ -300,8 +296,8 @@ def test_lone_surrogate_skipped(tmp_path):
 
 
 def test_dotted_field_as_cli(tmp_path):
-    # a dotted path goes through nested objects, as the CLI's reader; a key
-    # holding the dots is taken only when the path is not there
+    # a dotted path goes through nested objects, as the CLI's reader, and
+    # only that: a key holding the dots is not the field (no fallback)
     both = {"id": "r", "a.b": "alpha beta gamma delta epsilon zeta", "a": {"b": "one two three four five six"}}
     (tmp_path / "dot.jsonl").write_text(json.dumps(both) + "\n")
     run_cli("index", "create", str(tmp_path / "cli"))
@@ -311,6 +307,121 @@ def test_dotted_field_as_cli(tmp_path):
     for d in ("cli", "py"):
         with reprint.Index(str(tmp_path / d)) as ix:
             assert ix.query(["one two three four five six"])[0], d
+            assert not ix.query(["alpha beta gamma delta epsilon zeta"])[0], d
+
+    lit = {"id": "l", "a.b": "alpha beta gamma delta epsilon zeta eta"}
+    src = tmp_path / "lit.jsonl"
+    src.write_text(json.dumps(lit) + "\n")
+    r = subprocess.run([CLI, "dedup", "-q", "--text-field", "a.b", str(src)], capture_output=True)
+    assert r.returncode == 1 and b'missing text field "a.b"' in r.stderr
+    cli_line = json.loads(run_cli("dedup", "-q", "--on-error", "skip", "--text-field", "a.b", str(src)))
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.dedup([lit], text_field="a.b")
+    res = reprint.dedup([lit], text_field="a.b", on_error="skip")
+    assert res[0] == {"id": "l", "error": cli_line["error"]} and cli_line["error"] == 'missing text field "a.b"'
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.dedup_jsonl(str(src), text_field="a.b")
     with reprint.Index.create(str(tmp_path / "lit")) as ix:
-        ix.add([{"id": "l", "a.b": "alpha beta gamma delta epsilon zeta"}], text_field="a.b")
-        assert ix.query(["alpha beta gamma delta epsilon zeta"])[0]
+        with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+            ix.add([lit], text_field="a.b")
+        assert ix.add([lit], text_field="a.b", on_error="skip")["errored"] == 1
+        assert ix.query([lit], text_field="a.b", on_error="skip") == [None]
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.compare(lit, lit, text_field="a.b")
+    with pytest.raises(reprint.ReprintError, match='missing text field "a.b"'):
+        reprint.reuse([lit, lit], text_field="a.b")
+    # the id field too: a key "m.id" is not the id "m.id"
+    res = reprint.dedup([{"m.id": "x", "text": "a b c d e f"}], id_field="m.id")
+    assert res[0]["id"] == 0
+    # paths the CLI refuses
+    for bad in ("", "a..b", ".a", "a."):
+        with pytest.raises(reprint.ReprintError, match="empty"):
+            reprint.dedup([lit], text_field=bad)
+
+
+def test_lone_surrogate_ids_are_bad_records(tmp_path):
+    recs = [{"id": "a", "text": "good text for the index here"}, {"id": "b\udc80", "text": "other words in here"},
+            {"id": "c", "text": "bad \ud800 text"}]
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        out = ix.add(recs, on_error="skip")
+        assert out["added"] == 1 and out["errored"] == 2 and sorted(out["errors"]) == [1, 2]
+        assert "lone surrogate" in out["errors"][1]
+        with pytest.raises(reprint.ReprintError, match="document 1: .*lone surrogate"):
+            ix.add(recs)
+        with pytest.raises(reprint.ReprintError, match="document 0: .*lone surrogate"):
+            ix.add(["some text"], ids=["x\ud800"])
+        with pytest.raises(reprint.ReprintError, match="document 1: text is not valid Unicode"):
+            ix.add([{"id": "z", "text": "fine"}, recs[2]])
+        with pytest.raises(reprint.ReprintError, match="document 1: .*lone surrogate"):  # as the CLI's query
+            ix.query(recs)
+        with pytest.raises(reprint.ReprintError, match="document 1: text is not valid Unicode"):
+            ix.query(["a b", recs[2]["text"]])
+        assert ix.query(recs, on_error="skip")[1:] == [None, None]
+        assert ix.info()["documents"] == 1
+
+
+def test_default_ids_already_in_index_warn_as_cli(tmp_path):
+    # records without an id get PATH:LINE; adding the file again skips them
+    # all: the CLI warns even with -q, and so must add_jsonl, counting them
+    # as the library does (skipped_default)
+    src = tmp_path / "noid.jsonl"
+    src.write_bytes(b'{"text": "a b c d e f g"}\n{"id": "x", "text": "h i j k l m"}\n{"text": "n o p q r s"}\n')
+    cli, py = str(tmp_path / "cli"), str(tmp_path / "py")
+    run_cli("index", "create", cli)
+    run_cli("index", "add", "-q", cli, str(src))
+    err = cli_err("index", "add", "-q", cli, str(src))
+    assert "2 records have no id field" in err
+    with reprint.Index.create(py) as ix:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            st = ix.add_jsonl(str(src))  # no warning the first time
+        assert st["skipped_default"] == 0 and st["added"] == 3
+        with pytest.warns(UserWarning) as w:
+            st = ix.add_jsonl(str(src))
+        assert st["skipped"] == 3 and st["skipped_default"] == 2 and st["added"] == 0
+        assert len(w) == 1
+        assert "reprint: warning: " + str(w[0].message).replace(py, cli) + "\n" == err
+        src1 = tmp_path / "one.jsonl"
+        src1.write_bytes(b'{"text": "a b c d e f g"}\n')
+        ix.add_jsonl(str(src1))
+        with pytest.warns(UserWarning, match="1 record has no id field; its default id PATH:LINE was already"):
+            assert ix.add_jsonl(str(src1))["skipped_default"] == 1
+        assert ix.add([{"id": "y", "text": "t u v"}])["skipped_default"] == 0
+
+
+def test_remove_one_id_given_alone(tmp_path):
+    # a str (or bytes, or int) given alone is one id, never its characters
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        ix.add(["one two three four five", "six seven eight", "nine ten", "eleven twelve", "x y z"],
+               ids=["a", "b", "abc", "d", 7])
+        assert ix.remove("abc") == 1
+        assert ix.info()["documents"] == 4 and ix.info()["removed"] == 1
+        assert ix.remove(b"a") == 1 and ix.remove(7) == 1
+        assert ix.remove(["b", "zz"]) == 1 and ix.remove(("d",)) == 1
+        assert ix.remove("\ud800") == 0 and ix.remove(["q", "\ud800"]) == 0
+        assert ix.info()["documents"] == 0
+
+
+def test_remove_ids_of_non_utf8_file_names(tmp_path):
+    # default ids of a file whose name is not UTF-8 come back (from query) as
+    # surrogateescape str; remove takes them, or their bytes
+    f = os.fsencode(str(tmp_path)) + b"/f\xff.jsonl"
+    with open(f, "wb") as fh:
+        fh.write(b'{"text": "a b c d e f g"}\n{"text": "h i j k l m n"}\n')
+    with reprint.Index.create(str(tmp_path / "ix")) as ix:
+        ix.add_jsonl(f)
+        got = ix.query(["a b c d e f g"])[0][0]["id"]
+        assert os.fsencode(got) == f + b":1"
+        assert ix.remove(got) == 1 and ix.remove(f + b":2") == 1
+        assert ix.info()["documents"] == 0
+
+
+def test_info_equals_cli_json(tmp_path):
+    path = str(tmp_path / "ix")
+    with reprint.Index.create(path, threshold=0.123456789, store_text=True) as idx:
+        idx.add([{"id": str(i), "text": f"document {i} with a few words " * (i % 7 + 1)} for i in range(37)])
+        info = idx.info()
+        assert idx.params["threshold"] == 0.123456789
+    cli = json.loads(run_cli("index", "info", "--json", path))
+    assert info == cli and info["threshold"] == 0.123457
+    assert info["bytes_per_document"] == float("%.1f" % (info["bytes"] / 37))

@@ -132,3 +132,39 @@ def test_empty_input_list_reads_nothing_from_stdin():
     # an empty glob must not wait on standard input
     with pytest.raises(reprint.ReprintError, match="no inputs"):
         list(reprint.read_records([]))
+
+
+def test_lone_surrogates_raise_reprint_error():
+    # a str with a lone surrogate has no UTF-8: ReprintError, as invalid
+    # UTF-8 in bytes, never UnicodeEncodeError
+    bad = "one two \ud800 three"
+    calls = [lambda: reprint.sketch([bad]), lambda: reprint.sketch(iter(["a b", bad])),
+             lambda: reprint.shingles(bad), lambda: reprint.text_jaccard(bad, "x"),
+             lambda: reprint.compare("a b c", bad), lambda: reprint.compare({"id": 1, "text": bad}, "x"),
+             lambda: reprint.reuse(["a b c", bad]), lambda: reprint.MinHash().update("\udc80"),
+             lambda: reprint.MinHash().update_batch(["a", "\ud800"]), lambda: reprint.MinHash.from_text(bad)]
+    for call in calls:
+        with pytest.raises(reprint.ReprintError, match="not valid Unicode"):
+            call()
+    with pytest.raises(reprint.ReprintError, match="document 1: text is not valid Unicode"):
+        reprint.reuse(["a b c", bad])
+    with pytest.raises(reprint.ReprintError, match="document 1: .*lone surrogate"):
+        reprint.reuse([{"id": "a", "text": "x y"}, {"id": "b\udc80", "text": "x y"}])
+
+
+def test_lsh_refused_insert_changes_nothing():
+    lsh = reprint.MinHashLSH(0.5, num_perm=64)
+    with pytest.raises(ValueError, match="num_perm"):
+        lsh.insert("x", reprint.MinHash(num_perm=128, seed=1))
+    with pytest.raises(TypeError):
+        lsh.insert("x", "not a MinHash")
+    with pytest.raises(TypeError):
+        lsh.insert(["unhashable"], reprint.MinHash(num_perm=64, seed=3))
+    assert len(lsh) == 0 and "x" not in lsh
+    m = reprint.MinHash(num_perm=64, seed=2)
+    m.update(b"a")
+    lsh.insert("y", m)  # the first valid insert fixes the seed
+    assert lsh.query(m) == ["y"]
+    with pytest.raises(ValueError, match="seeds differ"):
+        lsh.insert("z", reprint.MinHash(num_perm=64, seed=1))
+    assert lsh.keys() == ["y"]

@@ -367,13 +367,15 @@ def dedup(df: "DataFrame", text_col: str = "text", id_col: str | None = "id", th
                       F.coalesce("sim", F.lit(1.0)).cast("float").alias("similarity")))
 
     out = base.join(result.withColumnRenamed("pos", pos_name), pos_name)
+    numbers = id_col is not None and ID_NUMBER_COL in base.columns  # from read_input: ids that were JSON numbers
     if id_col is not None:
-        ids = base.select(F.col(pos_name).cast("long").alias("rep"), F.col(id_col).alias("cluster"))
+        ids = base.select(F.col(pos_name).cast("long").alias("rep"), F.col(id_col).alias("cluster"),
+                          *([F.col(ID_NUMBER_COL).alias(_CLUSTER_NUMBER_COL)] if numbers else []))
         out = out.join(ids, "rep", "left").drop("rep")
     else:
         out = out.withColumnRenamed("rep", "cluster")
     cols = [c for c in base.columns] + ["cluster", "duplicate", "similarity"]
-    return out.select(*cols)
+    return out.select(*cols, *([_CLUSTER_NUMBER_COL] if numbers else []))
 
 
 # ---- files, and the command line -------------------------------------------
@@ -407,44 +409,167 @@ def _input_order(inputs: Sequence[str]) -> Any:
     return order
 
 
+# a JSON number as Jackson writes one back (Spark's string conversion of a number token)
+_NUM_RE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+_BLANK_RE = r"^[ \t\r\n]*$"  # lines of JSON whitespace: skipped, as the CLI and spark.read.json do
+ID_NUMBER_COL = "_id_is_number"  # read_input: the id was a JSON number (written unquoted)
+_CLUSTER_NUMBER_COL = "_cluster_is_number"
+
+
+def _schema_for(fields: Sequence[tuple[str, Any]], corrupt: bool = False) -> Any:
+    """The struct schema holding each dotted path with its leaf type."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    tree: dict[str, Any] = {}
+    for path, leaf in fields:
+        node = tree
+        parts = path.split(".")
+        if "" in parts:
+            raise ReprintError(f'field path "{path}" has an empty part')
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ReprintError(f"field paths {', '.join(f for f, _ in fields)} overlap")
+        if parts[-1] in node and node[parts[-1]] != leaf:
+            raise ReprintError(f"field paths {', '.join(f for f, _ in fields)} overlap")
+        node[parts[-1]] = leaf
+
+    def build(node: dict[str, Any]) -> Any:
+        return StructType([StructField(k, build(v) if isinstance(v, dict) else v, True) for k, v in node.items()])
+
+    st = build(tree)
+    if corrupt:
+        st = st.add("_corrupt_record", StringType(), True)
+    return st
+
+
+def _get(col: Any, path: str) -> Any:
+    for part in path.split("."):
+        col = col.getField(part)
+    return col
+
+
+def _kind(value: Any, path: str, s: Any) -> Any:
+    """What the JSON value at path was, given s, its value as Spark's string
+    conversion gives it (a string's text; any other value's JSON): "number",
+    "other" (true, false, an object or an array) or "string".  Spark turns
+    every value into a string for a string field, so the few whose string
+    could be a number, a boolean, an object or an array are parsed again with
+    that type (only those: the parse is in the branch of a CASE)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, BooleanType, DoubleType, MapType, StringType
+
+    def parses(dtype: Any, **opts: str) -> Any:
+        return _get(F.from_json(value, _schema_for([(path, dtype)]), opts), path).isNotNull()
+
+    return (F.when(s.isNull(), F.lit(None))
+            .when(s.rlike(_NUM_RE) & parses(DoubleType(), allowNonNumericNumbers="false"), F.lit("number"))
+            .when(s.isin("true", "false") & parses(BooleanType()), F.lit("other"))
+            .when(s.startswith("{") & parses(MapType(StringType(), StringType())), F.lit("other"))
+            .when(s.startswith("[") & parses(ArrayType(StringType())), F.lit("other"))
+            .otherwise(F.lit("string")))
+
+
+def _refuse_directories(spark: "SparkSession", inputs: Sequence[str]) -> None:
+    """The CLI makes one document of every file of a directory input; the
+    Spark job reads JSON Lines files only, so a directory is refused rather
+    than read as JSON Lines."""
+    for s in inputs:
+        if _glob.has_magic(s):
+            continue
+        loc = _local(s)
+        if loc is not None:
+            is_dir = os.path.isdir(loc)
+        else:
+            try:
+                jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
+                path = jvm.org.apache.hadoop.fs.Path(s)
+                is_dir = bool(path.getFileSystem(conf).getFileStatus(path).isDirectory())
+            except Exception:  # missing: Spark's read reports it
+                is_dir = False
+        if is_dir:
+            raise ReprintError(f"{s}: is a directory: reprint dedup makes one document of each file in a directory, "
+                               "the Spark job reads JSON Lines files only; pass the files (or a glob)")
+
+
 def read_input(spark: "SparkSession", inputs: Sequence[str], text_field: str = "text", id_field: str = "id",
                format: str | None = None) -> "DataFrame":
     """Read JSON Lines (or Parquet, by extension or format="parquet") files
-    into a DataFrame (id, text, position, _file, _line), position being the
-    record's place in the order the command line reads them: line order
-    within a file, files in the order given."""
+    into a DataFrame (id, text, position), position being the record's place
+    in the order the command line reads them: line order within a file,
+    files in the order given.
+
+    JSON Lines are read as the command reads them: a record whose text is
+    not a string (a number, say), whose id is neither a string nor a number,
+    that has no text or is not JSON stops the read with ReprintError naming
+    the file and line, as ``reprint dedup`` stops (there is no skip mode).
+    id is a string column; the column ``_id_is_number`` says which ids were
+    JSON numbers (written unquoted by to_jsonl_lines, as the CLI).  A
+    directory is refused (ReprintError): the CLI makes one document of each
+    of its files, not JSON Lines."""
     from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
     from pyspark.storagelevel import StorageLevel
 
     inputs = list(inputs)
     if format is None:
         format = "parquet" if all(s.rstrip("/").endswith(".parquet") for s in inputs) else "json"
-    raw = spark.read.parquet(*inputs) if format == "parquet" else spark.read.json(inputs)
-    cols = [F.col(text_field).alias("text")]
-    cols.append(F.col(id_field).alias("id") if _has_field(raw, id_field) else F.lit(None).cast("string").alias("id"))
-    df = raw.select(*cols, F.col("_metadata.file_path").alias("_file"),
-                    F.col("_metadata.file_block_start").alias("_block"),
-                    F.monotonically_increasing_id().alias("_mono")).persist(StorageLevel.MEMORY_AND_DISK)
-    blocks = df.groupBy("_file", "_block").agg(F.min("_mono").alias("first"), F.count("*").alias("n")).collect()
+    if format == "parquet":
+        raw = spark.read.parquet(*inputs)
+        cols = [F.col(text_field).alias("text")]
+        cols.append(F.col(id_field).alias("id") if _has_field(raw, id_field) else F.lit(None).cast("string").alias("id"))
+        df = raw.select(*cols, F.col("_metadata.file_path").alias("_file"),
+                        F.col("_metadata.file_block_start").alias("_block"),
+                        F.monotonically_increasing_id().alias("_mono"), F.lit(False).alias(ID_NUMBER_COL),
+                        F.lit(None).cast("string").alias("_bad"))
+    else:
+        _refuse_directories(spark, inputs)
+        lines = (spark.read.text(inputs)
+                 .select("value", F.col("_metadata.file_path").alias("_file"),
+                         F.col("_metadata.file_block_start").alias("_block"))
+                 .where(~F.col("value").rlike(_BLANK_RE)))
+        value = F.col("value")
+        r = F.from_json(value, _schema_for([(text_field, StringType()), (id_field, StringType())], corrupt=True))
+        rec = lines.select(value, r.alias("_r"), "_file", "_block", F.monotonically_increasing_id().alias("_mono"))
+        text_s, id_s = _get(F.col("_r"), text_field), _get(F.col("_r"), id_field)
+        tkind, ikind = _kind(value, text_field, text_s), _kind(value, id_field, id_s)
+        bad = (F.when(F.col("_r").isNull() | F.col("_r._corrupt_record").isNotNull(), F.lit("invalid JSON"))
+               .when(text_s.isNull(), F.lit(f'missing text field "{text_field}" (or null)'))
+               .when(tkind != "string", F.lit(f'text field "{text_field}" is not a string'))
+               .when(ikind == "other", F.lit(f'id field "{id_field}" is not a string or number')))
+        df = rec.select(text_s.alias("text"), id_s.alias("id"), "_file", "_block", "_mono",
+                        F.coalesce(ikind == "number", F.lit(False)).alias(ID_NUMBER_COL), bad.alias("_bad"))
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    blocks = df.groupBy("_file", "_block").agg(F.min("_mono").alias("first"), F.count("*").alias("n"),
+                                                F.min(F.when(F.col("_bad").isNotNull(), F.col("_mono"))).alias(
+                                                    "bad")).collect()
     order = _input_order(inputs)
     rows = []
     file_start: dict[str, int] = {}
     total = 0
+    first_bad = None
     for r in sorted(blocks, key=lambda r: (order(r["_file"])[:2], r["_block"])):
         f = r["_file"]
         file_start.setdefault(f, total)
         rows.append((f, r["_block"], total - r["first"], order(f)[2]))
+        if r["bad"] is not None and first_bad is None:  # the first bad record in input order
+            first_bad = (r["bad"], total - r["first"], f, order(f)[2])
         total += r["n"]
+    if first_bad is not None:
+        mono, delta, f, name = first_bad
+        msg = df.where(F.col("_mono") == mono).select("_bad").first()[0]
+        df.unpersist()
+        raise ReprintError(f"{name}:{mono + delta - file_start[f] + 1}: {msg}")
     offs = spark.createDataFrame([(f, b, d, name, file_start[f]) for f, b, d, name in rows],
                                  "_file string, _block long, delta long, name string, fstart long")
     out = (df.join(F.broadcast(offs), ["_file", "_block"])
            .withColumn("position", F.col("_mono") + F.col("delta")))
     # a record without an id is PATH:LINE, as in the command line (exact when
-    # the file has no blank lines: Spark skips them without counting)
+    # the file has no blank lines: they are skipped without counting)
     line_id = F.concat_ws(":", "name", (F.col("position") - F.col("fstart") + 1).cast("string"))
     if dict(out.dtypes)["id"] == "string":
         out = out.withColumn("id", F.coalesce("id", line_id))
-    return out.select("id", "text", "position")
+    return out.select("id", "text", "position", ID_NUMBER_COL)
 
 
 def _has_field(df: "DataFrame", path: str) -> bool:
@@ -459,7 +584,9 @@ def to_jsonl_lines(df: "DataFrame", position_col: str = "position") -> "DataFram
     """One string column `value`: the lines ``reprint dedup`` writes, in
     input order (a range-partitioned sort by position, so the part files of
     df.write.text concatenated in name order are the command's output)."""
-    from .. import _g6, _json_id
+    from .. import _g6, _json_id, _NumberId
+
+    numbers = ID_NUMBER_COL in df.columns and _CLUSTER_NUMBER_COL in df.columns
 
     def fmt(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -469,11 +596,15 @@ def to_jsonl_lines(df: "DataFrame", position_col: str = "position") -> "DataFram
             cl = b.column(1).to_pylist()
             dup = b.column(2).to_pylist()
             sim = b.column(3).to_pylist()
+            if numbers:  # ids that were JSON numbers, unquoted as the CLI writes them
+                ids = [_NumberId(i) if f else i for i, f in zip(ids, b.column(4).to_pylist())]
+                cl = [_NumberId(c) if f else c for c, f in zip(cl, b.column(5).to_pylist())]
             lines = [f'{{"id": {_json_id(i)}, "cluster": {_json_id(c)}, "duplicate": {"true" if d else "false"}, '
                      f'"similarity": {_g6(s)}}}' for i, c, d, s in zip(ids, cl, dup, sim)]
             yield pa.RecordBatch.from_arrays([pa.array(lines, pa.string())], names=["value"])
 
-    return (df.orderBy(position_col).select("id", "cluster", "duplicate", "similarity")
+    extra = [ID_NUMBER_COL, _CLUSTER_NUMBER_COL] if numbers else []
+    return (df.orderBy(position_col).select("id", "cluster", "duplicate", "similarity", *extra)
             .mapInArrow(fmt, "value string"))
 
 
